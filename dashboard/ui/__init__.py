@@ -1,0 +1,1 @@
+"""Streamlit widgets and helpers shared by several pages."""

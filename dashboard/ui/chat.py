@@ -1,0 +1,97 @@
+"""Chat widgets: the model picker and the rendering of a stored conversation."""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+from dashboard.chat import backend_label, describe_answer
+from dashboard.llm import Backend, EmbeddedBackend, GenerationOptions, OllamaBackend
+from dashboard.safe_text import inert_markdown
+from dashboard.ui.rating import rating_widget
+from store import Store
+
+BACKEND_KEY = "chat.backend"
+MODEL_KEY = "chat.model"
+TEMPERATURE_KEY = "chat.temperature"
+MAX_TOKENS_KEY = "chat.max_tokens"
+SYSTEM_KEY = "chat.system_prompt"
+
+
+def ollama_timeout() -> float:
+    """Seconds to wait for Ollama (LOUPE_OLLAMA_TIMEOUT, default 60)."""
+    try:
+        return float(os.environ.get("LOUPE_OLLAMA_TIMEOUT", "60"))
+    except ValueError:
+        return 60.0
+
+
+def make_backend(name: str) -> Backend:
+    """A backend object by name."""
+    if name == "ollama":
+        return OllamaBackend(timeout=ollama_timeout())
+    return EmbeddedBackend()
+
+
+@st.cache_data(ttl=30, show_spinner="Looking for models…")
+def model_catalog() -> dict[str, list[str]]:
+    """Backend name -> models it can answer with, for the backends that answer now."""
+    catalog: dict[str, list[str]] = {}
+    ollama = OllamaBackend(timeout=ollama_timeout())
+    if ollama.is_up():
+        try:
+            models = ollama.models()
+        except Exception:  # noqa: BLE001 - a server that fails its listing is not offered
+            models = []
+        if models:
+            catalog["ollama"] = models
+    embedded = EmbeddedBackend()
+    if embedded.is_up():
+        catalog["embedded"] = embedded.models()
+    return catalog
+
+
+def model_picker() -> tuple[Backend, str, str, GenerationOptions] | None:
+    """Sidebar settings; returns (backend, model, system prompt, options), or None if no model."""
+    catalog = model_catalog()
+    st.sidebar.subheader("Model")
+    if not catalog:
+        st.sidebar.error(
+            "No model is available: start Ollama (`ollama serve`) or install the embedded "
+            "model with `make run`."
+        )
+        return None
+    name = st.sidebar.selectbox(
+        "Backend", list(catalog), key=BACKEND_KEY, format_func=backend_label
+    )
+    model = st.sidebar.selectbox("Model", catalog[name], key=MODEL_KEY)
+    temperature = st.sidebar.slider(
+        "Temperature", 0.0, 2.0, 0.7, 0.1, key=TEMPERATURE_KEY,
+        help="Higher is more varied, lower is more predictable.",
+    )
+    max_tokens = st.sidebar.number_input(
+        "Longest answer (tokens)", 16, 4096, 512, 16, key=MAX_TOKENS_KEY
+    )
+    system_prompt = st.sidebar.text_area(
+        "System prompt", key=SYSTEM_KEY, placeholder="Optional: how the assistant should behave"
+    )
+    if st.sidebar.button("Look for models again", icon=":material/refresh:"):
+        model_catalog.clear()
+        st.rerun()
+    options = GenerationOptions(temperature=float(temperature), max_tokens=int(max_tokens))
+    return make_backend(name), model, system_prompt, options
+
+
+def show_turn(store: Store, turn: dict, reviewer: str) -> None:
+    """One stored question and its answer (or error), with the rating widget."""
+    with st.chat_message("user"):
+        st.markdown(inert_markdown(turn["question"]))
+    with st.chat_message("assistant"):
+        if turn.get("answer"):
+            st.markdown(inert_markdown(turn["answer"]))
+        if turn.get("error"):
+            st.error(turn["error"], icon=":material/error:")
+        st.caption(describe_answer(turn))
+        if turn.get("answer"):
+            rating_widget(store, turn["id"], reviewer, prefix="chat")

@@ -1,0 +1,46 @@
+"""Chat with a model and rate its answers."""
+
+import streamlit as st
+
+from dashboard.chat import ChatTurn, backend_label
+from dashboard.safe_text import inert_markdown, inert_stream
+from dashboard.ui.chat import model_picker, show_turn
+from dashboard.ui.common import get_store, reviewer
+
+CONVERSATION_KEY = "chat.conversation_id"
+
+store = get_store()
+settings = model_picker()
+name = reviewer()
+
+title_col, new_col = st.columns([5, 1], vertical_alignment="bottom")
+title_col.title("Chat")
+if new_col.button("New conversation", icon=":material/add_comment:"):
+    st.session_state.pop(CONVERSATION_KEY, None)
+    st.rerun()
+
+if settings:
+    backend, model, system_prompt, options = settings
+    st.caption(f"Answering: **{backend_label(backend.name)}** · `{model}`")
+
+conversation_id = st.session_state.get(CONVERSATION_KEY)
+if conversation_id:
+    for turn in store.conversation_turns(conversation_id):
+        show_turn(store, turn, name)
+else:
+    st.info("Ask a question below. Every answer is saved, and you can rate it right under it.")
+
+question = st.chat_input("Ask the model…", disabled=settings is None)
+if question and settings:
+    if not conversation_id:
+        conversation_id = store.start_conversation(reviewer=name or None)
+        st.session_state[CONVERSATION_KEY] = conversation_id
+    chat_turn = ChatTurn(
+        store, backend, model, conversation_id, question,
+        system_prompt=system_prompt, options=options,
+    )
+    with st.chat_message("user"):
+        st.markdown(inert_markdown(question))
+    with st.chat_message("assistant"):
+        st.write_stream(inert_stream(chat_turn))
+    st.rerun()

@@ -1,0 +1,198 @@
+"""A fake Ollama server speaking the real REST protocol on a loopback port.
+
+It answers /api/tags, /api/version, /api/show and /api/chat (streamed NDJSON with chunked
+transfer encoding, a final chunk with done, done_reason, counts and durations in ns; or one JSON
+object with stream false), and 404 {"error": "model 'x' not found"} for an unknown model.
+A test can make it stall, slow its tokens, or change what it answers.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+DEFAULT_MODEL = "fake-llm:latest"
+
+
+def _echo_reply(messages: list[dict[str, Any]]) -> str:
+    last = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
+    return f"You asked: {last}. Here is a short answer."
+
+
+def _tokens(text: str) -> list[str]:
+    """Split text into word-sized pieces that keep their spaces, like a tokenizer would."""
+    pieces: list[str] = []
+    current = ""
+    for char in text:
+        if char == " " and current:
+            pieces.append(current)
+            current = char
+        else:
+            current += char
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+class FakeOllama:
+    """Run with ``with FakeOllama() as server:``; ``server.url`` is its OLLAMA_HOST."""
+
+    def __init__(
+        self,
+        models: tuple[str, ...] = (DEFAULT_MODEL,),
+        reply: Callable[[list[dict[str, Any]]], str] = _echo_reply,
+        token_delay: float = 0.0,
+        stall_seconds: float = 0.0,
+    ) -> None:
+        self.models = list(models)
+        self.reply = reply
+        self.token_delay = token_delay
+        self.stall_seconds = stall_seconds
+        self.requests: list[dict[str, Any]] = []
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> FakeOllama:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stall_seconds = 0
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:  # keep test output quiet
+                pass
+
+            def _body(self) -> dict[str, Any]:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                return json.loads(raw or b"{}")
+
+            def _json(self, status: int, payload: dict[str, Any]) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                fake.requests.append({"method": "GET", "path": self.path})
+                if self.path == "/api/tags":
+                    self._json(200, {"models": [_model_entry(m) for m in fake.models]})
+                elif self.path == "/api/version":
+                    self._json(200, {"version": "0.12.6"})
+                else:
+                    self._json(404, {"error": "not found"})
+
+            def do_POST(self) -> None:
+                body = self._body()
+                fake.requests.append({"method": "POST", "path": self.path, "body": body})
+                if self.path == "/api/show":
+                    if body.get("model") in fake.models:
+                        self._json(200, {"modelfile": "", "details": {"family": "fake"}})
+                    else:
+                        self._json(404, {"error": f"model '{body.get('model')}' not found"})
+                elif self.path == "/api/chat":
+                    self._chat(body)
+                else:
+                    self._json(404, {"error": "not found"})
+
+            def _chat(self, body: dict[str, Any]) -> None:
+                model = body.get("model", "")
+                if model not in fake.models:
+                    self._json(404, {"error": f"model '{model}' not found"})
+                    return
+                if fake.stall_seconds:
+                    time.sleep(fake.stall_seconds)
+                started = time.perf_counter_ns()
+                messages = body.get("messages") or []
+                text = fake.reply(messages)
+                pieces = _tokens(text)
+                limit = (body.get("options") or {}).get("num_predict")
+                if isinstance(limit, int) and limit > 0:
+                    pieces = pieces[:limit]
+                prompt_count = sum(len(_tokens(m.get("content", ""))) for m in messages) + 4
+                final = {
+                    "model": model,
+                    "created_at": _now(),
+                    "message": {"role": "assistant", "content": ""},
+                    "done": True,
+                    "done_reason": "stop" if limit is None or len(pieces) < limit else "length",
+                    "load_duration": 1_000_000,
+                    "prompt_eval_count": prompt_count,
+                    "prompt_eval_duration": 2_000_000,
+                    "eval_count": len(pieces),
+                }
+                if body.get("stream") is False:
+                    final["message"]["content"] = "".join(pieces)
+                    final["eval_duration"] = time.perf_counter_ns() - started
+                    final["total_duration"] = final["eval_duration"] + 3_000_000
+                    self._json(200, final)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-ndjson")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                for piece in pieces:
+                    if fake.token_delay:
+                        time.sleep(fake.token_delay)
+                    self._chunk(
+                        {
+                            "model": model,
+                            "created_at": _now(),
+                            "message": {"role": "assistant", "content": piece},
+                            "done": False,
+                        }
+                    )
+                final["eval_duration"] = time.perf_counter_ns() - started
+                final["total_duration"] = final["eval_duration"] + 3_000_000
+                self._chunk(final)
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+
+            def _chunk(self, payload: dict[str, Any]) -> None:
+                line = (json.dumps(payload) + "\n").encode()
+                self.wfile.write(f"{len(line):x}\r\n".encode() + line + b"\r\n")
+                self.wfile.flush()
+
+        return Handler
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _model_entry(name: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "model": name,
+        "modified_at": _now(),
+        "size": 1_000_000,
+        "digest": "0" * 64,
+        "details": {
+            "format": "gguf",
+            "family": "fake",
+            "families": ["fake"],
+            "parameter_size": "1M",
+            "quantization_level": "Q4_0",
+        },
+    }

@@ -1,0 +1,142 @@
+"""The SQLite store: migrations, round trips, search and concurrent writes."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+
+import pytest
+
+from store import Store
+
+TABLES = {"variants", "conversations", "interactions", "ratings", "rating_tags",
+          "comparisons", "users", "interactions_fts"}
+
+
+def test_migrations_create_every_table_from_empty(store):
+    assert TABLES <= set(store.db.table_names())
+    assert store.applied_migrations() == ["m001_initial"]
+    assert store.pragma("journal_mode") == "wal"
+    assert store.pragma("foreign_keys") == 1
+    assert store.pragma("busy_timeout") >= 5000
+
+
+def test_reopening_applies_nothing_twice_and_keeps_data(db_path):
+    first = Store(db_path)
+    conversation = first.start_conversation(reviewer="ana")
+    first.add_question(conversation, "kept?")
+    first.close()
+    second = Store(db_path)
+    assert second.applied_migrations() == ["m001_initial"]
+    assert second.summary()["interactions"] == 1
+    second.close()
+
+
+def test_round_trip_of_variant_conversation_interaction_and_rating(store):
+    variant = store.add_variant("concise", model="m1", system_prompt="Be brief.",
+                                params={"temperature": 0.2, "seed": 7})
+    assert store.add_variant("concise") != variant
+    v = store.get_variant(variant)
+    assert (v["name"], v["version"], v["system_prompt"]) == ("concise", 1, "Be brief.")
+    assert v["params"] == {"temperature": 0.2, "seed": 7}
+
+    conversation = store.start_conversation(reviewer="ana")
+    first = store.add_question(conversation, "What is WAL?", model="m1", backend="ollama",
+                               variant_id=variant, params={"temperature": 0.2})
+    store.record_answer(first, answer="Write-ahead logging.", latency_ms=120.5, ttft_ms=30.0,
+                        prompt_tokens=12, completion_tokens=4)
+    second = store.add_question(conversation, "And FTS5?", model="m1", backend="ollama")
+    store.record_answer(second, error="Cannot reach the server.")
+
+    turns = store.conversation_turns(conversation)
+    assert [t["turn"] for t in turns] == [1, 2]
+    assert turns[0]["answer"] == "Write-ahead logging."
+    assert turns[0]["variant_id"] == variant
+    assert (turns[0]["latency_ms"], turns[0]["ttft_ms"]) == (120.5, 30.0)
+    assert (turns[0]["prompt_tokens"], turns[0]["completion_tokens"]) == (12, 4)
+    assert turns[1]["answer"] is None and turns[1]["error"] == "Cannot reach the server."
+
+    store.save_rating(first, "ana", stars=4, thumbs=1, comment="good", tags=["formatting", "x"],
+                      ideal_answer="Write-ahead logging (WAL).")
+    rating = store.get_rating(first, "ana")
+    assert (rating["stars"], rating["thumbs"], rating["comment"]) == (4, 1, "good")
+    assert rating["tags"] == ["formatting", "x"]
+    assert rating["ideal_answer"] == "Write-ahead logging (WAL)."
+
+
+def test_rerating_updates_instead_of_duplicating(store):
+    conversation = store.start_conversation()
+    iid = store.add_question(conversation, "q")
+    store.save_rating(iid, "ana", stars=2, tags=["wrong"])
+    store.save_rating(iid, "ana", stars=5, thumbs=1, tags=["formatting"])
+    store.save_rating(iid, "ben", thumbs=-1)
+    ratings = store.ratings_for(iid)
+    assert len(ratings) == 2
+    ana = store.get_rating(iid, "ana")
+    assert (ana["stars"], ana["tags"]) == (5, ["formatting"])
+    tags = store.db.execute("SELECT tag FROM rating_tags WHERE interaction_id = ?", [iid]).fetchall()
+    assert [t[0] for t in tags] == ["formatting"]
+
+
+@pytest.mark.parametrize("bad", [{"stars": 0}, {"stars": 6}, {"thumbs": 2}])
+def test_out_of_range_ratings_are_refused(store, bad):
+    iid = store.add_question(store.start_conversation(), "q")
+    with pytest.raises(ValueError):
+        store.save_rating(iid, "ana", **bad)
+    assert store.ratings_for(iid) == []
+
+
+def test_rating_needs_a_reviewer(store):
+    iid = store.add_question(store.start_conversation(), "q")
+    with pytest.raises(ValueError, match="reviewer"):
+        store.save_rating(iid, "  ", stars=3)
+
+
+def test_rating_an_unknown_interaction_is_refused(store):
+    with pytest.raises(sqlite3.IntegrityError):
+        store.save_rating(999, "ana", stars=3)
+
+
+def test_full_text_search_over_question_and_answer(store):
+    conversation = store.start_conversation()
+    a = store.add_question(conversation, "How do I reset my password?")
+    store.record_answer(a, answer="Open settings, then security.")
+    b = store.add_question(conversation, "Where is my parcel?")
+    store.record_answer(b, answer="It ships tomorrow.")
+    assert [r["id"] for r in store.search("password")] == [a]
+    assert [r["id"] for r in store.search("security")] == [a]
+    assert [r["id"] for r in store.search("tomorrow parcel")] == [b]
+    # user text is quoted, never read as FTS syntax
+    for hostile in ['"', "AND OR NOT", "parcel*", "(", "question:parcel", "NEAR(a b)"]:
+        store.search(hostile)
+
+
+def test_two_threads_write_ratings_at_once_without_locking_errors(db_path):
+    setup = Store(db_path)
+    conversation = setup.start_conversation()
+    ids = [setup.add_question(conversation, f"question {i}") for i in range(150)]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(3)
+
+    def rate(store: Store, reviewer: str) -> None:
+        barrier.wait()
+        try:
+            for n, iid in enumerate(ids):
+                store.save_rating(iid, reviewer, stars=1 + n % 5, thumbs=1 if n % 2 else -1)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    own_connection = Store(db_path)  # a second connection, as a second process would have
+    threads = [
+        threading.Thread(target=rate, args=(setup, "shared-1")),
+        threading.Thread(target=rate, args=(setup, "shared-2")),
+        threading.Thread(target=rate, args=(own_connection, "other")),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert setup.summary()["ratings"] == 3 * len(ids)
+    own_connection.close()
+    setup.close()
