@@ -305,10 +305,21 @@ class EmbeddedBackend:
             usage.prompt_tokens = _count_prompt_tokens(llm, messages)
 
 
-def _count_prompt_tokens(llm: Any, messages: list[dict[str, str]]) -> int:
-    text = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
-    text += "<|im_start|>assistant\n"
-    return len(llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+def _count_prompt_tokens(llm: Any, messages: list[dict[str, str]]) -> int | None:
+    """Tokens of the prompt as the model's own chat template lays it out."""
+    template = llm.metadata.get("tokenizer.chat_template")
+    if not template:
+        return None
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    def text_of(token: int) -> str:
+        return llm._model.token_get_text(token) if token != -1 else ""
+
+    formatter = Jinja2ChatFormatter(
+        template=template, eos_token=text_of(llm.token_eos()), bos_token=text_of(llm.token_bos())
+    )
+    prompt = formatter(messages=messages).prompt
+    return len(llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
 
 
 # -- choosing a backend -------------------------------------------------------

@@ -5,13 +5,13 @@ import streamlit as st
 from dashboard.chat import ChatTurn, backend_label
 from dashboard.safe_text import inert_markdown, inert_stream
 from dashboard.ui.chat import model_picker, show_turn
-from dashboard.ui.common import get_store, reviewer
+from dashboard.ui.common import get_store, reviewer_input
 
 CONVERSATION_KEY = "chat.conversation_id"
 
 store = get_store()
+name = reviewer_input()
 settings = model_picker()
-name = reviewer()
 
 title_col, new_col = st.columns([5, 1], vertical_alignment="bottom")
 title_col.title("Chat")

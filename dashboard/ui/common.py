@@ -7,6 +7,7 @@ import streamlit as st
 from store import Store, default_db_path
 
 REVIEWER_KEY = "app.reviewer"
+SAVED_REVIEWER_KEY = "app.reviewer_saved"  # survives pages that do not draw the box
 
 
 @st.cache_resource(show_spinner=False)
@@ -24,11 +25,16 @@ def reviewer() -> str:
     return (st.session_state.get(REVIEWER_KEY) or "").strip()
 
 
-def reviewer_input() -> None:
-    """The sidebar box where a reviewer types their name, kept for the session."""
+def reviewer_input() -> str:
+    """The sidebar box where a reviewer types their name, kept for the session; returns it."""
+    # Every page draws it with the same key, so the name follows the reviewer across pages.
+    if REVIEWER_KEY not in st.session_state and SAVED_REVIEWER_KEY in st.session_state:
+        st.session_state[REVIEWER_KEY] = st.session_state[SAVED_REVIEWER_KEY]
     st.sidebar.text_input(
         "Your name",
         key=REVIEWER_KEY,
         placeholder="e.g. ana",
         help="Stored with every rating you give. Kept until you close the tab.",
     )
+    st.session_state[SAVED_REVIEWER_KEY] = st.session_state.get(REVIEWER_KEY, "")
+    return reviewer()
