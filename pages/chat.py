@@ -13,7 +13,7 @@ store = get_store()
 name = reviewer_input()
 settings = model_picker()
 
-title_col, new_col = st.columns([5, 1], vertical_alignment="bottom")
+title_col, new_col = st.columns([4, 1], vertical_alignment="bottom")
 title_col.title("Chat")
 if new_col.button("New conversation", icon=":material/add_comment:"):
     st.session_state.pop(CONVERSATION_KEY, None)
