@@ -5,7 +5,15 @@ import streamlit as st
 st.set_page_config(page_title="Loupe", page_icon=":material/rate_review:", layout="wide")
 
 st.navigation(
-    [
-        st.Page("pages/chat.py", title="Chat", icon=":material/chat:", default=True),
-    ]
+    {
+        "Look": [
+            st.Page("pages/insights.py", title="Insights", icon=":material/monitoring:"),
+            st.Page("pages/review.py", title="Review", icon=":material/table_view:"),
+            st.Page("pages/agreement.py", title="Agreement", icon=":material/group:"),
+        ],
+        "Label": [
+            st.Page("pages/chat.py", title="Chat", icon=":material/chat:", default=True),
+            st.Page("pages/queue.py", title="Annotate", icon=":material/checklist:"),
+        ],
+    }
 ).run()

@@ -14,7 +14,11 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from store.ingest import IngestMixin
+from store.insights import InsightsMixin
 from store.migrations import migrations
+from store.review import ReviewMixin
+from store.store_text import fts_query
 
 BUSY_TIMEOUT_MS = 10_000
 DEFAULT_DB = "data/loupe.db"
@@ -42,7 +46,7 @@ def default_db_path() -> str:
     return os.environ.get("LOUPE_DB") or DEFAULT_DB
 
 
-class Store:
+class Store(IngestMixin, ReviewMixin, InsightsMixin):
     """One SQLite file holding variants, conversations, interactions and ratings.
 
     A Store is safe to share between threads: it owns one connection opened with
@@ -119,6 +123,12 @@ class Store:
     def applied_migrations(self) -> list[str]:
         """Names of the migrations applied to this database, oldest first."""
         return [m.name for m in migrations.applied(self.db)]
+
+    def data_stamp(self) -> tuple[int, int]:
+        """Changes whenever any connection commits a change: a cache key for reads."""
+        with self._lock:
+            version = self.db.conn.execute("PRAGMA data_version").fetchone()[0]
+            return (version, self.db.conn.total_changes)
 
     def pragma(self, name: str) -> Any:
         """The value of one PRAGMA (journal_mode, foreign_keys, busy_timeout...)."""
@@ -322,12 +332,6 @@ class Store:
             "variants": self._scalar("SELECT COUNT(*) FROM variants"),
             "users": self._scalar("SELECT COUNT(*) FROM users"),
         }
-
-
-def fts_query(text: str) -> str:
-    """Quote user text as FTS5 phrases so it is never read as FTS syntax."""
-    words = [w for w in text.split() if w.strip()]
-    return " ".join('"' + w.replace('"', '""') + '"' for w in words)
 
 
 def _decode_rating(row: dict[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from store import Store
+from store.migrations import migrations
 
 TABLES = {"variants", "conversations", "interactions", "ratings", "rating_tags",
           "comparisons", "users", "interactions_fts"}
@@ -15,7 +16,9 @@ TABLES = {"variants", "conversations", "interactions", "ratings", "rating_tags",
 
 def test_migrations_create_every_table_from_empty(store):
     assert TABLES <= set(store.db.table_names())
-    assert store.applied_migrations() == ["m001_initial"]
+    applied = store.applied_migrations()
+    assert applied[0] == "m001_initial" and applied == sorted(applied)
+    assert migrations.pending(store.db) == []
     assert store.pragma("journal_mode") == "wal"
     assert store.pragma("foreign_keys") == 1
     assert store.pragma("busy_timeout") >= 5000
@@ -25,9 +28,10 @@ def test_reopening_applies_nothing_twice_and_keeps_data(db_path):
     first = Store(db_path)
     conversation = first.start_conversation(reviewer="ana")
     first.add_question(conversation, "kept?")
+    applied = first.applied_migrations()
     first.close()
     second = Store(db_path)
-    assert second.applied_migrations() == ["m001_initial"]
+    assert second.applied_migrations() == applied
     assert second.summary()["interactions"] == 1
     second.close()
 

@@ -1,0 +1,9 @@
+"""Insights page (being built)."""
+
+import streamlit as st
+
+from dashboard.ui.common import reviewer_input
+
+reviewer_input()
+st.title("Insights")
+st.info("This page is not ready yet.")

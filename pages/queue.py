@@ -1,0 +1,9 @@
+"""Queue page (being built)."""
+
+import streamlit as st
+
+from dashboard.ui.common import reviewer_input
+
+reviewer_input()
+st.title("Queue")
+st.info("This page is not ready yet.")

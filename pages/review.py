@@ -1,0 +1,9 @@
+"""Review page (being built)."""
+
+import streamlit as st
+
+from dashboard.ui.common import reviewer_input
+
+reviewer_input()
+st.title("Review")
+st.info("This page is not ready yet.")

@@ -1,0 +1,7 @@
+"""Ingest queries of the Store (a mixin: uses the Store's _rows, _one, _scalar and write)."""
+
+from __future__ import annotations
+
+
+class IngestMixin:
+    """Ingest methods of the Store."""

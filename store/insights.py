@@ -1,0 +1,7 @@
+"""Insights queries of the Store (a mixin: uses the Store's _rows, _one, _scalar and write)."""
+
+from __future__ import annotations
+
+
+class InsightsMixin:
+    """Insights methods of the Store."""

@@ -1,0 +1,7 @@
+"""Review queries of the Store (a mixin: uses the Store's _rows, _one, _scalar and write)."""
+
+from __future__ import annotations
+
+
+class ReviewMixin:
+    """Review methods of the Store."""
