@@ -36,6 +36,13 @@ INTERACTION_RESULT_FIELDS = (
 )
 
 
+INTERACTION_COLUMNS = (
+    "id", "conversation_id", "turn", "question", "answer", "system_prompt", "model", "backend",
+    "variant_id", "params", "latency_ms", "ttft_ms", "prompt_tokens", "completion_tokens", "error",
+    "source", "external_id", "content_hash", "meta", "created_at",
+)
+
+
 def now_iso() -> str:
     """The current UTC time as ISO 8601 text with milliseconds, e.g. 2026-01-31T12:00:00.000Z."""
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
@@ -252,6 +259,55 @@ class Store(IngestMixin, ReviewMixin, InsightsMixin):
             " WHERE interactions_fts MATCH ? ORDER BY rank LIMIT ?",
             [query, limit],
         )
+
+    def insert_interactions_bulk(self, rows: list[dict[str, Any]]) -> int:
+        """Insert many interactions in one transaction (columns as in the table); return the count."""
+        if not rows:
+            return 0
+        columns = list(rows[0])
+        unknown = set(columns) - set(INTERACTION_COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown interaction columns: {sorted(unknown)}")
+        sql = (
+            f"INSERT INTO interactions ({', '.join(columns)})"
+            f" VALUES ({', '.join('?' for _ in columns)})"
+        )
+        with self.write() as db:
+            db.conn.executemany(sql, [[row.get(c) for c in columns] for row in rows])
+        return len(rows)
+
+    def insert_ratings_bulk(self, rows: list[dict[str, Any]]) -> int:
+        """Insert many ratings (with their tags) in one transaction; return the count."""
+        if not rows:
+            return 0
+        with self.write() as db:
+            for row in rows:
+                tags = sorted(set(row.get("tags") or []))
+                cursor = db.conn.execute(
+                    "INSERT INTO ratings (interaction_id, reviewer, stars, thumbs, comment, tags,"
+                    " ideal_answer, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        row["interaction_id"],
+                        row["reviewer"],
+                        row.get("stars"),
+                        row.get("thumbs"),
+                        row.get("comment"),
+                        json.dumps(tags, ensure_ascii=False),
+                        row.get("ideal_answer"),
+                        row["created_at"],
+                        row.get("updated_at") or row["created_at"],
+                    ],
+                )
+                if tags:
+                    db.conn.executemany(
+                        "INSERT INTO rating_tags (rating_id, interaction_id, tag) VALUES (?, ?, ?)",
+                        [(cursor.lastrowid, row["interaction_id"], tag) for tag in tags],
+                    )
+        return len(rows)
+
+    def max_interaction_id(self) -> int:
+        """The highest interaction id (0 when empty)."""
+        return int(self._scalar("SELECT COALESCE(MAX(id), 0) FROM interactions"))
 
     # -- ratings --------------------------------------------------------------
 
