@@ -8,17 +8,17 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
 
+from store.experiments import ExperimentsMixin
 from store.ingest import IngestMixin
 from store.insights import InsightsMixin
 from store.migrations import migrations
 from store.review import ReviewMixin
-from store.store_text import fts_query
+from store.store_text import fts_query, now_iso
 
 BUSY_TIMEOUT_MS = 10_000
 DEFAULT_DB = "data/loupe.db"
@@ -43,17 +43,12 @@ INTERACTION_COLUMNS = (
 )
 
 
-def now_iso() -> str:
-    """The current UTC time as ISO 8601 text with milliseconds, e.g. 2026-01-31T12:00:00.000Z."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
 def default_db_path() -> str:
     """The database path from LOUPE_DB, else data/loupe.db."""
     return os.environ.get("LOUPE_DB") or DEFAULT_DB
 
 
-class Store(IngestMixin, ReviewMixin, InsightsMixin):
+class Store(IngestMixin, ReviewMixin, InsightsMixin, ExperimentsMixin):
     """One SQLite file holding variants, conversations, interactions and ratings.
 
     A Store is safe to share between threads: it owns one connection opened with
@@ -151,18 +146,27 @@ class Store(IngestMixin, ReviewMixin, InsightsMixin):
         *,
         model: str | None = None,
         system_prompt: str | None = None,
-        template: str = "{question}",
+        template: str | None = "{question}",
         params: dict[str, Any] | None = None,
+        description: str | None = None,
+        parent_id: int | None = None,
     ) -> int:
         """Create the next version of a prompt variant and return its id."""
+        name = (name or "").strip()
+        if not name:
+            raise ValueError("a variant needs a name")
+        template = template or "{question}"
+        if "{question}" not in template:
+            raise ValueError("the template must contain {question} where the question goes")
         with self.write() as db:
             version = db.execute(
                 "SELECT COALESCE(MAX(version), 0) + 1 FROM variants WHERE name = ?", [name]
             ).fetchone()[0]
             cursor = db.execute(
-                "INSERT INTO variants (name, version, model, system_prompt, template, params, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [name, version, model, system_prompt, template, json.dumps(params or {}), now_iso()],
+                "INSERT INTO variants (name, version, model, system_prompt, template, params,"
+                " description, parent_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [name, version, model, system_prompt or None, template, json.dumps(params or {}),
+                 description or None, parent_id, now_iso()],
             )
             return int(cursor.lastrowid)
 

@@ -1,0 +1,356 @@
+"""Prompt variants, question sets, experiments, blind votes and judge verdicts (a Store mixin)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from store.filtering import where_clause
+from store.store_text import now_iso
+
+VARIANT_FIELDS = ("model", "system_prompt", "template", "params", "description")
+
+
+class ExperimentsMixin:
+    """Experiment methods of the Store."""
+
+    # -- variants ---------------------------------------------------------------
+
+    def list_variants(self, include_archived: bool = False) -> list[dict[str, Any]]:
+        """The latest version of every variant name, newest name first."""
+        rows = self._rows(
+            "SELECT v.*, (SELECT COUNT(*) FROM variants w WHERE w.name = v.name) AS versions"
+            " FROM variants v WHERE v.version = (SELECT MAX(version) FROM variants w"
+            " WHERE w.name = v.name)" + ("" if include_archived else " AND v.archived = 0")
+            + " ORDER BY v.created_at DESC, v.id DESC"
+        )
+        return [_decode_variant(row) for row in rows]
+
+    def variant_versions(self, name: str) -> list[dict[str, Any]]:
+        """Every version of a variant, newest first."""
+        rows = self._rows("SELECT * FROM variants WHERE name = ? ORDER BY version DESC", [name])
+        return [_decode_variant(row) for row in rows]
+
+    def edit_variant(self, variant_id: int, **changes: Any) -> int:
+        """Save changes as the next version of the variant (the old one stays); return its id."""
+        unknown = set(changes) - set(VARIANT_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown variant fields: {sorted(unknown)}")
+        current = self.get_variant(variant_id)
+        if current is None:
+            raise ValueError(f"no variant with id {variant_id}")
+        merged = {field: current.get(field) for field in VARIANT_FIELDS} | changes
+        return self.add_variant(current["name"], parent_id=variant_id, **merged)
+
+    def duplicate_variant(self, variant_id: int, new_name: str) -> int:
+        """Copy a variant version under a new name (version 1); return the new id."""
+        current = self.get_variant(variant_id)
+        if current is None:
+            raise ValueError(f"no variant with id {variant_id}")
+        if self._scalar("SELECT 1 FROM variants WHERE name = ?", [new_name]):
+            raise ValueError(f"a variant named '{new_name}' already exists")
+        fields = {field: current.get(field) for field in VARIANT_FIELDS}
+        return self.add_variant(new_name, parent_id=variant_id, **fields)
+
+    def archive_variant(self, name: str, archived: bool = True) -> None:
+        """Hide (or show again) every version of a variant; answers keep pointing at it."""
+        with self.write() as db:
+            db.execute("UPDATE variants SET archived = ? WHERE name = ?", [int(archived), name])
+
+    def variant_by_label(self, name: str, version: int | None = None) -> dict[str, Any] | None:
+        """A variant by name (latest version unless one is given)."""
+        if version is None:
+            row = self._one(
+                "SELECT * FROM variants WHERE name = ? ORDER BY version DESC LIMIT 1", [name]
+            )
+        else:
+            row = self._one(
+                "SELECT * FROM variants WHERE name = ? AND version = ?", [name, version]
+            )
+        return _decode_variant(row) if row else None
+
+    # -- question sets ----------------------------------------------------------
+
+    def create_question_set(
+        self,
+        name: str,
+        items: list[dict[str, Any]],
+        *,
+        description: str | None = None,
+        origin: str | None = None,
+    ) -> int:
+        """Store a named list of questions (with optional reference answers and categories)."""
+        if not name.strip():
+            raise ValueError("a question set needs a name")
+        if not items:
+            raise ValueError("a question set needs at least one question")
+        with self.write() as db:
+            set_id = db.execute(
+                "INSERT INTO question_sets (name, description, origin, created_at)"
+                " VALUES (?, ?, ?, ?)",
+                [name.strip(), description, origin, now_iso()],
+            ).lastrowid
+            db.conn.executemany(
+                "INSERT INTO question_set_items (set_id, position, question, reference_answer,"
+                " category) VALUES (?, ?, ?, ?, ?)",
+                [
+                    (
+                        set_id,
+                        position,
+                        item["question"],
+                        item.get("reference_answer") or None,
+                        item.get("category") or None,
+                    )
+                    for position, item in enumerate(items, 1)
+                ],
+            )
+            return int(set_id)
+
+    def list_question_sets(self) -> list[dict[str, Any]]:
+        """Question sets with their sizes, newest first."""
+        return self._rows(
+            "SELECT s.*, (SELECT COUNT(*) FROM question_set_items i WHERE i.set_id = s.id)"
+            " AS size FROM question_sets s ORDER BY s.id DESC"
+        )
+
+    def question_set_items(self, set_id: int) -> list[dict[str, Any]]:
+        """The questions of a set, in order."""
+        return self._rows(
+            "SELECT * FROM question_set_items WHERE set_id = ? ORDER BY position", [set_id]
+        )
+
+    def questions_matching(self, filters: Any, limit: int = 500) -> list[dict[str, Any]]:
+        """Distinct questions of the interactions a filter selects (newest first)."""
+        where, params = where_clause(filters, "i")
+        return self._rows(
+            f"SELECT i.question, MAX(i.created_at) AS last_seen FROM interactions i"
+            f" WHERE {where} GROUP BY i.question ORDER BY last_seen DESC LIMIT ?",
+            [*params, limit],
+        )
+
+    # -- experiments ------------------------------------------------------------
+
+    def create_experiment(
+        self,
+        name: str,
+        question_set_id: int,
+        variant_ids: list[int],
+        *,
+        judge_model: str | None = None,
+        judge_backend: str | None = None,
+        rubric: str | None = None,
+    ) -> int:
+        """An experiment runs every question of a set through two or more variant versions."""
+        if len(set(variant_ids)) < 2:
+            raise ValueError("an experiment compares at least two different variants")
+        with self.write() as db:
+            experiment_id = db.execute(
+                "INSERT INTO experiments (name, question_set_id, judge_model, judge_backend,"
+                " rubric, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                [name, question_set_id, judge_model, judge_backend, rubric, now_iso()],
+            ).lastrowid
+            db.conn.executemany(
+                "INSERT INTO experiment_variants (experiment_id, variant_id, position)"
+                " VALUES (?, ?, ?)",
+                [(experiment_id, vid, pos) for pos, vid in enumerate(dict.fromkeys(variant_ids))],
+            )
+            return int(experiment_id)
+
+    def get_experiment(self, experiment_id: int) -> dict[str, Any] | None:
+        """An experiment with its variants (in order) and its question set's name."""
+        row = self._one(
+            "SELECT e.*, s.name AS question_set FROM experiments e"
+            " JOIN question_sets s ON s.id = e.question_set_id WHERE e.id = ?",
+            [experiment_id],
+        )
+        if row is None:
+            return None
+        row["variants"] = [
+            _decode_variant(v)
+            for v in self._rows(
+                "SELECT v.* FROM experiment_variants ev JOIN variants v ON v.id = ev.variant_id"
+                " WHERE ev.experiment_id = ? ORDER BY ev.position",
+                [experiment_id],
+            )
+        ]
+        return row
+
+    def list_experiments(self) -> list[dict[str, Any]]:
+        """Experiments, newest first, with how many answers are due, done and failed."""
+        return self._rows(
+            "SELECT e.id, e.name, e.created_at, s.name AS question_set,"
+            " (SELECT COUNT(*) FROM question_set_items i WHERE i.set_id = e.question_set_id)"
+            "   * (SELECT COUNT(*) FROM experiment_variants ev WHERE ev.experiment_id = e.id)"
+            "   AS due,"
+            " (SELECT COUNT(DISTINCT item_id || ':' || variant_id) FROM interactions x"
+            "   WHERE x.experiment_id = e.id) AS done,"
+            " (SELECT COUNT(*) FROM interactions x WHERE x.experiment_id = e.id"
+            "   AND x.error IS NOT NULL AND x.id = (SELECT MAX(y.id) FROM interactions y"
+            "   WHERE y.experiment_id = e.id AND y.item_id = x.item_id"
+            "   AND y.variant_id = x.variant_id)) AS failed,"
+            " (SELECT COUNT(*) FROM comparisons c WHERE c.experiment_id = e.id) AS votes"
+            " FROM experiments e JOIN question_sets s ON s.id = e.question_set_id"
+            " ORDER BY e.id DESC"
+        )
+
+    def experiment_runs_due(self, experiment_id: int, retry_failed: bool = False) -> list[dict]:
+        """(item, variant) pairs still to answer: never tried, or (on request) last try failed."""
+        failed_clause = (
+            " OR (SELECT x.error FROM interactions x WHERE x.experiment_id = e.id"
+            " AND x.item_id = i.id AND x.variant_id = ev.variant_id"
+            " ORDER BY x.id DESC LIMIT 1) IS NOT NULL"
+            if retry_failed
+            else ""
+        )
+        return self._rows(
+            "SELECT i.id AS item_id, i.question, i.position, ev.variant_id FROM experiments e"
+            " JOIN question_set_items i ON i.set_id = e.question_set_id"
+            " JOIN experiment_variants ev ON ev.experiment_id = e.id"
+            " WHERE e.id = ? AND (NOT EXISTS (SELECT 1 FROM interactions x"
+            " WHERE x.experiment_id = e.id AND x.item_id = i.id"
+            f" AND x.variant_id = ev.variant_id){failed_clause})"
+            " ORDER BY i.position, ev.position",
+            [experiment_id],
+        )
+
+    def record_experiment_answer(
+        self, experiment_id: int, item_id: int, variant_id: int, question: str, **fields: Any
+    ) -> int:
+        """Store one experiment answer (or its failure) at once; return the interaction id."""
+        allowed = {
+            "answer", "model", "backend", "latency_ms", "ttft_ms", "prompt_tokens",
+            "completion_tokens", "error", "system_prompt", "params",
+        }
+        unknown = set(fields) - allowed
+        if unknown:
+            raise ValueError(f"unknown interaction fields: {sorted(unknown)}")
+        if isinstance(fields.get("params"), dict):
+            fields["params"] = json.dumps(fields["params"])
+        columns = ["experiment_id", "item_id", "variant_id", "question", "source", "created_at"]
+        values = [experiment_id, item_id, variant_id, question, "experiment", now_iso()]
+        columns += list(fields)
+        values += list(fields.values())
+        with self.write() as db:
+            cursor = db.execute(
+                f"INSERT INTO interactions ({', '.join(columns)})"
+                f" VALUES ({', '.join('?' for _ in columns)})",
+                values,
+            )
+            return int(cursor.lastrowid)
+
+    def experiment_answers(self, experiment_id: int) -> list[dict[str, Any]]:
+        """The latest answer of each variant to each question, with the item's reference."""
+        return self._rows(
+            "SELECT x.id AS interaction_id, x.item_id, x.variant_id, x.answer, x.error,"
+            " x.latency_ms, x.completion_tokens, x.model, x.backend, i.position, i.question,"
+            " i.reference_answer, i.category, v.name AS variant_name, v.version AS variant_version"
+            " FROM interactions x JOIN question_set_items i ON i.id = x.item_id"
+            " JOIN variants v ON v.id = x.variant_id"
+            " WHERE x.experiment_id = ? AND x.id = (SELECT MAX(y.id) FROM interactions y"
+            " WHERE y.experiment_id = x.experiment_id AND y.item_id = x.item_id"
+            " AND y.variant_id = x.variant_id) ORDER BY i.position, x.variant_id",
+            [experiment_id],
+        )
+
+    # -- blind votes ------------------------------------------------------------
+
+    def record_vote(
+        self,
+        *,
+        question: str,
+        interaction_a: int | None,
+        interaction_b: int | None,
+        variant_a: str,
+        variant_b: str,
+        winner: str,
+        left_side: str | None = None,
+        reason: str | None = None,
+        reviewer: str | None = None,
+        experiment_id: int | None = None,
+        item_id: int | None = None,
+        length_a: int | None = None,
+        length_b: int | None = None,
+        source: str = "vote",
+        external_id: str | None = None,
+        created_at: str | None = None,
+    ) -> int:
+        """Store one pairwise vote (with the side shown on the left); return its id."""
+        if winner not in ("a", "b", "tie", "both_bad"):
+            raise ValueError(f"a vote's winner is a, b, tie or both_bad, not {winner!r}")
+        with self.write() as db:
+            cursor = db.execute(
+                "INSERT INTO comparisons (question, interaction_a, interaction_b, variant_a,"
+                " variant_b, left_side, winner, reason, reviewer, source, created_at,"
+                " experiment_id, item_id, length_a, length_b, external_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [question, interaction_a, interaction_b, variant_a, variant_b, left_side,
+                 winner, reason or None, reviewer, source, created_at or now_iso(),
+                 experiment_id, item_id, length_a, length_b, external_id],
+            )
+            return int(cursor.lastrowid)
+
+    def voted_pairs(self, experiment_id: int, reviewer: str) -> set[tuple[int, int]]:
+        """(interaction_a, interaction_b) pairs this reviewer already voted on, both orders."""
+        rows = self._rows(
+            "SELECT interaction_a, interaction_b FROM comparisons"
+            " WHERE experiment_id = ? AND reviewer = ?",
+            [experiment_id, reviewer],
+        )
+        pairs = set()
+        for row in rows:
+            pairs.add((row["interaction_a"], row["interaction_b"]))
+            pairs.add((row["interaction_b"], row["interaction_a"]))
+        return pairs
+
+    def votes(
+        self, experiment_id: int | None = None, sources: tuple[str, ...] = ()
+    ) -> list[dict[str, Any]]:
+        """Every pairwise vote (optionally of one experiment or some sources), oldest first."""
+        clauses, params = [], []
+        if experiment_id is not None:
+            clauses.append("experiment_id = ?")
+            params.append(experiment_id)
+        if sources:
+            clauses.append(f"source IN ({', '.join('?' for _ in sources)})")
+            params.extend(sources)
+        where = " WHERE " + " AND ".join(clauses) if clauses else ""
+        return self._rows(f"SELECT * FROM comparisons{where} ORDER BY id", params)
+
+    def vote_sources(self) -> list[str]:
+        """The sources that pairwise votes came from (vote, import...)."""
+        return [r["source"] for r in self._rows("SELECT DISTINCT source FROM comparisons")]
+
+    # -- judge verdicts ---------------------------------------------------------
+
+    def record_judgment(self, **fields: Any) -> int:
+        """Store (or replace) an LLM judge's verdict on a pair of answers."""
+        fields.setdefault("created_at", now_iso())
+        columns = list(fields)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns)
+        with self.write() as db:
+            db.execute(
+                f"INSERT INTO judgments ({', '.join(columns)})"
+                f" VALUES ({', '.join('?' for _ in columns)})"
+                f" ON CONFLICT (interaction_a, interaction_b, judge_model) DO UPDATE SET {updates}",
+                list(fields.values()),
+            )
+            return int(
+                db.execute(
+                    "SELECT id FROM judgments WHERE interaction_a = ? AND interaction_b = ?"
+                    " AND judge_model = ?",
+                    [fields["interaction_a"], fields["interaction_b"], fields["judge_model"]],
+                ).fetchone()[0]
+            )
+
+    def judgments(self, experiment_id: int) -> list[dict[str, Any]]:
+        """Judge verdicts of an experiment."""
+        return self._rows(
+            "SELECT * FROM judgments WHERE experiment_id = ? ORDER BY id", [experiment_id]
+        )
+
+
+def _decode_variant(row: dict[str, Any]) -> dict[str, Any]:
+    row = dict(row)
+    if isinstance(row.get("params"), str):
+        row["params"] = json.loads(row["params"] or "{}")
+    return row
