@@ -15,5 +15,11 @@ st.navigation(
             st.Page("pages/chat.py", title="Chat", icon=":material/chat:", default=True),
             st.Page("pages/queue.py", title="Annotate", icon=":material/checklist:"),
         ],
+        "Compare": [
+            st.Page("pages/variants.py", title="Variants", icon=":material/tune:"),
+            st.Page("pages/experiments.py", title="Experiments", icon=":material/science:"),
+            st.Page("pages/vote.py", title="Vote", icon=":material/how_to_vote:"),
+            st.Page("pages/results.py", title="Results", icon=":material/leaderboard:"),
+        ],
     }
 ).run()

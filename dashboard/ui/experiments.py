@@ -1,0 +1,134 @@
+"""Widgets for variants, question sets, experiment runs and blind votes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from dashboard.evaluate import answer_metrics
+from dashboard.experiments import ExperimentRunner, parse_questions, variant_label
+from dashboard.llm import EMBEDDED_MODEL
+from dashboard.safe_text import inert_markdown
+from dashboard.ui.chat import model_catalog
+from store import Store
+
+EXPERIMENT_KEY = "experiments.selected"
+
+
+@st.cache_resource(show_spinner=False)
+def experiment_runner() -> ExperimentRunner:
+    """One runner per server process: runs go on while pages reload."""
+    return ExperimentRunner()
+
+
+def known_models() -> list[str]:
+    """Models the backends offer now (the embedded one always listed)."""
+    models = [m for models in model_catalog().values() for m in models]
+    return list(dict.fromkeys([*models, EMBEDDED_MODEL]))
+
+
+def variant_form(key: str, current: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """A form for a variant's fields; returns them when submitted."""
+    current = current or {}
+    params = current.get("params") or {}
+    models = known_models()
+    if current.get("model") and current["model"] not in models:
+        models.append(current["model"])
+    with st.form(key, border=True, clear_on_submit=not current):
+        name = st.text_input("Name", value=current.get("name", ""), disabled=bool(current),
+                             placeholder="e.g. concise")
+        model = st.selectbox("Model", models,
+                             index=models.index(current["model"]) if current.get("model") else 0)
+        system_prompt = st.text_area("System prompt", value=current.get("system_prompt") or "")
+        template = st.text_area(
+            "Template", value=current.get("template") or "{question}",
+            help="The user message sent to the model; {question} is replaced by the question.",
+        )
+        left, middle, right = st.columns(3)
+        temperature = left.number_input("Temperature", 0.0, 2.0,
+                                        float(params.get("temperature", 0.7)), 0.1)
+        max_tokens = middle.number_input("Max tokens", 16, 8192, int(params.get("max_tokens", 512)), 16)
+        seed = right.number_input("Seed (0 = random)", 0, 2**31 - 1, int(params.get("seed") or 0))
+        description = st.text_input("Description", value=current.get("description") or "")
+        label = "Save as a new version" if current else "Create variant"
+        if not st.form_submit_button(label, type="primary"):
+            return None
+    fields = {
+        "name": name.strip(),
+        "model": model,
+        "system_prompt": system_prompt.strip() or None,
+        "template": template,
+        "params": {"temperature": float(temperature), "max_tokens": int(max_tokens)}
+        | ({"seed": int(seed)} if seed else {}),
+        "description": description.strip() or None,
+    }
+    if not fields["name"]:
+        st.error("Give the variant a name.")
+        return None
+    if "{question}" not in template:
+        st.error("The template must contain {question} where the question goes.")
+        return None
+    return fields
+
+
+def question_set_creator(store: Store) -> None:
+    """Paste or upload questions and save them as a named set."""
+    name = st.text_input("Name of the set", key="sets.name", placeholder="e.g. billing regressions")
+    pasted = st.text_area(
+        "Questions", key="sets.pasted", height=150,
+        placeholder="One question per line, or JSONL lines with question, reference_answer, category",
+    )
+    upload = st.file_uploader("…or upload a file", type=["txt", "jsonl"], key="sets.upload")
+    if not st.button("Save question set", type="primary", key="sets.save"):
+        return
+    text, source = pasted, "pasted text"
+    if upload is not None:
+        try:
+            text, source = upload.getvalue().decode("utf-8"), upload.name
+        except UnicodeDecodeError:
+            st.error(f"{upload.name} is not UTF-8 text: save it as UTF-8 and upload it again.")
+            return
+    parsed = parse_questions(text, source)
+    for line in parsed.refused[:20]:
+        st.warning(line)
+    if not name.strip():
+        st.error("Give the question set a name.")
+    elif not parsed.items:
+        st.error("No questions found: paste one question per line.")
+    elif parsed.refused:
+        st.error(f"{len(parsed.refused)} lines were refused; fix them and save again.")
+    else:
+        store.create_question_set(name, parsed.items, origin=source)
+        st.success(f"Saved “{name.strip()}” with {len(parsed.items)} questions.")
+
+
+def side_by_side(rows: list[dict[str, Any]], labels: list[str]) -> None:
+    """Answers of two variants to the same question next to each other, with metrics."""
+    columns = st.columns(len(labels))
+    for column, label in zip(columns, labels):
+        row = next((r for r in rows if variant_label_of(r) == label), None)
+        with column.container(border=True):
+            st.markdown(f"**{label}**")
+            if row is None:
+                st.caption("Not answered yet.")
+                continue
+            if row["error"]:
+                st.error(row["error"])
+                continue
+            st.markdown(inert_markdown(row["answer"]))
+            metrics = answer_metrics(row["answer"], row.get("reference_answer"))
+            parts = [f"{metrics.words} words", f"{metrics.chars} characters"]
+            if metrics.similarity is not None:
+                parts += [
+                    f"similarity {metrics.similarity:.2f}",
+                    f"ROUGE-L {metrics.rouge_l:.2f}",
+                    f"F1 {metrics.token_f1:.2f}",
+                    "exact match" if metrics.exact_match else "not exact",
+                ]
+            st.caption(" · ".join(parts))
+
+
+def variant_label_of(row: dict[str, Any]) -> str:
+    """The label of the variant that produced an experiment answer row."""
+    return variant_label({"name": row["variant_name"], "version": row["variant_version"]})

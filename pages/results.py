@@ -1,0 +1,67 @@
+"""Results of blind votes: win rates with intervals, sign tests, leaderboard and bias checks."""
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.charts_pairwise import leaderboard_figure, win_rate_figure
+from dashboard.experiments import pairwise_report
+from dashboard.pairwise import votes_needed
+from dashboard.ui.common import get_store, reviewer_input
+
+store = get_store()
+reviewer_input()
+st.title("Results")
+st.caption("Win rates count ties and both-bad votes as half a win for each side. Intervals are 95% "
+           "(Wilson for win rates, bootstrap for the leaderboard); the p-value is a two-sided sign "
+           "test on decisive votes.")
+
+
+@st.cache_data(show_spinner="Computing statistics…")
+def report(stamp, experiment_id, sources):
+    return pairwise_report(store, experiment_id=experiment_id, sources=sources)
+
+
+experiments = store.list_experiments()
+scope_col, source_col = st.columns(2)
+scope = scope_col.selectbox("Votes from", [None] + [e["id"] for e in experiments],
+                            format_func=lambda i: "every experiment and import" if i is None
+                            else next(e["name"] for e in experiments if e["id"] == i))
+sources = tuple(source_col.multiselect("Sources", store.vote_sources(),
+                                       help="vote: cast here; import: votes collected elsewhere"))
+data = report(store.data_stamp(), scope, sources)
+if not data["pairs"]:
+    st.info("No votes yet: vote on the Vote page, or import votes with "
+            "`python -m dashboard import FILE --format pairwise`.")
+    st.stop()
+
+st.subheader("Win rates")
+st.plotly_chart(win_rate_figure(data["pairs"]), width="stretch")
+margin = st.slider("Margin you want (± points of win rate)", 1, 20, 5) / 100
+table = pd.DataFrame(data["pairs"])
+table["more votes for ±margin"] = [votes_needed(p["b_win_rate"], margin, p["n"]) for p in data["pairs"]]
+table["95% interval"] = [f"{p['ci_low']:.0%} – {p['ci_high']:.0%}" for p in data["pairs"]]
+st.dataframe(
+    table[["variant_b", "variant_a", "n", "b_wins", "a_wins", "ties", "both_bad", "b_win_rate",
+           "95% interval", "p_value", "more votes for ±margin"]],
+    hide_index=True, width="stretch",
+    column_config={"b_win_rate": st.column_config.NumberColumn("win rate", format="percent"),
+                   "variant_b": "variant", "variant_a": "against", "b_wins": "wins",
+                   "a_wins": "losses", "p_value": st.column_config.NumberColumn("p", format="%.3f")},
+)
+
+st.subheader("Leaderboard")
+st.caption("Bradley-Terry fit over every pair, on the Elo scale: +400 means ten times the odds of "
+           "winning. Overlapping intervals mean the data cannot tell the variants apart yet.")
+st.plotly_chart(leaderboard_figure(data["leaderboard"]), width="stretch")
+
+st.subheader("Bias checks")
+left, right = st.columns(2)
+for column, name, what in ((left, "position_bias", "the answer shown on the left"),
+                           (right, "length_bias", "the longer answer")):
+    check = data[name]
+    if check["share"] is None:
+        column.metric(f"Wins by {what}", "n/a", help="No decisive votes where this applies yet.")
+    else:
+        column.metric(f"Wins by {what}", f"{check['share']:.0%}",
+                      help=f"{check['n']} decisive votes; 95% interval {check['ci_low']:.0%}–"
+                           f"{check['ci_high']:.0%}; p = {check['p_value']:.3f} against 50%.")

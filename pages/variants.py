@@ -1,0 +1,91 @@
+"""Prompt variants (versioned) and question sets."""
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.experiments import variant_label
+from dashboard.ui.common import get_store, reviewer_input
+from dashboard.ui.experiments import question_set_creator, variant_form
+
+EDIT_KEY = "variants.editing"
+
+store = get_store()
+reviewer_input()
+st.title("Variants")
+st.caption("A variant is a model with a system prompt, a template and settings. Editing saves a "
+           "new version; answers always point at the exact version that produced them.")
+
+variants_tab, sets_tab = st.tabs(["Prompt variants", "Question sets"])
+
+with variants_tab:
+    show_archived = st.toggle("Show archived variants", key="variants.archived")
+    variants = store.list_variants(include_archived=show_archived)
+    if variants:
+        st.dataframe(
+            pd.DataFrame([{
+                "variant": variant_label(v), "model": v["model"], "versions": v["versions"],
+                "system prompt": v["system_prompt"] or "", "template": v["template"],
+                "temperature": v["params"].get("temperature"), "archived": bool(v["archived"]),
+                "created": v["created_at"][:16].replace("T", " "),
+            } for v in variants]),
+            hide_index=True, width="stretch",
+        )
+    else:
+        st.info("No variants yet: create the first one below.")
+
+    with st.expander("New variant", icon=":material/add:", expanded=not variants):
+        fields = variant_form("variants.new")
+        if fields:
+            try:
+                store.add_variant(**fields)
+            except ValueError as exc:
+                st.error(str(exc))
+            else:
+                st.toast(f"Created {fields['name']} v1.", icon=":material/check:")
+                st.rerun()
+
+    if variants:
+        names = [v["name"] for v in variants]
+        chosen = st.selectbox("Work on a variant", names, key=EDIT_KEY)
+        current = next(v for v in variants if v["name"] == chosen)
+        edit_tab, copy_tab, history_tab = st.tabs(["Edit", "Duplicate or archive", "Versions"])
+        with edit_tab:
+            changes = variant_form(f"variants.edit.{current['id']}", current)
+            if changes:
+                changes.pop("name")
+                new_id = store.edit_variant(current["id"], **changes)
+                st.toast(f"Saved {chosen} v{store.get_variant(new_id)['version']}.",
+                         icon=":material/check:")
+                st.rerun()
+        with copy_tab:
+            new_name = st.text_input("Name of the copy", key="variants.copy_name")
+            if st.button("Duplicate", key="variants.duplicate"):
+                try:
+                    store.duplicate_variant(current["id"], new_name.strip())
+                except ValueError as exc:
+                    st.error(f"{exc}." if not str(exc).endswith(".") else str(exc))
+                else:
+                    st.toast(f"Created {new_name.strip()} v1 from {variant_label(current)}.",
+                             icon=":material/check:")
+                    st.rerun()
+            archived = bool(current["archived"])
+            if st.button("Show again" if archived else "Archive", key="variants.archive"):
+                store.archive_variant(chosen, not archived)
+                st.rerun()
+        with history_tab:
+            for version in store.variant_versions(chosen):
+                with st.container(border=True):
+                    st.markdown(f"**{variant_label(version)}** · {version['model']} · "
+                                f"{version['created_at'][:16].replace('T', ' ')}")
+                    st.caption("System prompt")
+                    st.text(version["system_prompt"] or "(none)")
+                    st.caption("Template")
+                    st.text(version["template"])
+
+with sets_tab:
+    sets = store.list_question_sets()
+    if sets:
+        st.dataframe(pd.DataFrame(sets)[["name", "size", "origin", "created_at"]],
+                     hide_index=True, width="stretch")
+    with st.expander("New question set", icon=":material/add:", expanded=not sets):
+        question_set_creator(store)
