@@ -26,7 +26,7 @@ scope_col, source_col = st.columns(2)
 scope = scope_col.selectbox("Votes from", [None] + [e["id"] for e in experiments],
                             format_func=lambda i: "every experiment and import" if i is None
                             else next(e["name"] for e in experiments if e["id"] == i))
-sources = tuple(source_col.multiselect("Sources", store.vote_sources(),
+sources = tuple(source_col.multiselect("Sources", store.vote_sources(), placeholder="All sources",
                                        help="vote: cast here; import: votes collected elsewhere"))
 data = report(store.data_stamp(), scope, sources)
 if not data["pairs"]:
@@ -36,13 +36,15 @@ if not data["pairs"]:
 
 st.subheader("Win rates")
 st.plotly_chart(win_rate_figure(data["pairs"]), width="stretch")
-margin = st.slider("Margin you want (± points of win rate)", 1, 20, 5) / 100
+margin = st.slider("Precision you want (± points of win rate)", 1, 20, 5,
+                   help="'votes still needed' is about how many more votes bring each 95% "
+                        "interval down to this half-width.") / 100
 table = pd.DataFrame(data["pairs"])
-table["more votes for ±margin"] = [votes_needed(p["b_win_rate"], margin, p["n"]) for p in data["pairs"]]
+table["votes still needed"] = [votes_needed(p["b_win_rate"], margin, p["n"]) for p in data["pairs"]]
 table["95% interval"] = [f"{p['ci_low']:.0%} – {p['ci_high']:.0%}" for p in data["pairs"]]
 st.dataframe(
     table[["variant_b", "variant_a", "n", "b_wins", "a_wins", "ties", "both_bad", "b_win_rate",
-           "95% interval", "p_value", "more votes for ±margin"]],
+           "95% interval", "p_value", "votes still needed"]],
     hide_index=True, width="stretch",
     column_config={"b_win_rate": st.column_config.NumberColumn("win rate", format="percent"),
                    "variant_b": "variant", "variant_a": "against", "b_wins": "wins",

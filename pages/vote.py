@@ -56,7 +56,6 @@ if revealed is None:
             cast_vote(store, pair, choice, reviewer, reason.strip() or None)
             st.session_state[REVEAL_KEY] = choice
             st.rerun()
-    st.caption("Keyboard: 1, 2, t (tie), b (both bad).")
 else:
     names = {"left": pair.label(pair.left_side), "right": pair.label("b" if pair.left_side == "a" else "a")}
     verdict = {"left": "Answer 1", "right": "Answer 2", "tie": "a tie", "both_bad": "both bad"}[revealed]
