@@ -29,6 +29,7 @@ class ChatTurn:
         system_prompt: str | None = None,
         options: GenerationOptions | None = None,
         variant_id: int | None = None,
+        template: str | None = None,
         source: str = "chat",
     ) -> None:
         options = options or GenerationOptions()
@@ -45,7 +46,7 @@ class ChatTurn:
             source=source,
         )
         self.stream = ChatStream(
-            backend, model, build_messages(history, question, system_prompt), options
+            backend, model, build_messages(history, question, system_prompt, template), options
         )
         self._recorded = False
 

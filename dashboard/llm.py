@@ -338,16 +338,23 @@ def available_backends(ollama_timeout: float = 60.0) -> list[Backend]:
 
 
 def build_messages(
-    history: list[dict[str, Any]], question: str, system_prompt: str | None = None
+    history: list[dict[str, Any]],
+    question: str,
+    system_prompt: str | None = None,
+    template: str | None = None,
 ) -> list[dict[str, str]]:
-    """Chat messages for a new question after earlier turns (failed turns are left out)."""
+    """Chat messages for a new question after earlier turns (failed turns are left out).
+
+    A variant's template (with ``{question}``) wraps each user question.
+    """
+    template = template or "{question}"
     messages: list[dict[str, str]] = []
     if system_prompt and system_prompt.strip():
         messages.append({"role": "system", "content": system_prompt.strip()})
     for turn in history:
         if turn.get("error") or not turn.get("answer"):
             continue
-        messages.append({"role": "user", "content": turn["question"]})
+        messages.append({"role": "user", "content": template.replace("{question}", turn["question"])})
         messages.append({"role": "assistant", "content": turn["answer"]})
-    messages.append({"role": "user", "content": question})
+    messages.append({"role": "user", "content": template.replace("{question}", question)})
     return messages

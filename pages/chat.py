@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dashboard.chat import ChatTurn, backend_label
+from dashboard.experiments import variant_label
 from dashboard.safe_text import inert_markdown, inert_stream
 from dashboard.ui.chat import model_picker, show_turn
 from dashboard.ui.common import get_store, reviewer_input
@@ -11,7 +12,7 @@ CONVERSATION_KEY = "chat.conversation_id"
 
 store = get_store()
 name = reviewer_input()
-settings = model_picker()
+settings = model_picker(store)
 
 title_col, new_col = st.columns([4, 1], vertical_alignment="bottom")
 title_col.title("Chat")
@@ -20,8 +21,8 @@ if new_col.button("New conversation", icon=":material/add_comment:"):
     st.rerun()
 
 if settings:
-    backend, model, system_prompt, options = settings
-    st.caption(f"Answering: **{backend_label(backend.name)}** · `{model}`")
+    as_variant = f" · as variant **{variant_label(settings.variant)}**" if settings.variant else ""
+    st.caption(f"Answering: **{backend_label(settings.backend.name)}** · `{settings.model}`{as_variant}")
 
 conversation_id = st.session_state.get(CONVERSATION_KEY)
 if conversation_id:
@@ -36,8 +37,9 @@ if question and settings:
         conversation_id = store.start_conversation(reviewer=name or None)
         st.session_state[CONVERSATION_KEY] = conversation_id
     chat_turn = ChatTurn(
-        store, backend, model, conversation_id, question,
-        system_prompt=system_prompt, options=options,
+        store, settings.backend, settings.model, conversation_id, question,
+        system_prompt=settings.system_prompt, options=settings.options,
+        variant_id=settings.variant_id, template=settings.template,
     )
     with st.chat_message("user"):
         st.markdown(inert_markdown(question))

@@ -127,3 +127,25 @@ def test_without_ollama_the_embedded_model_answers(monkeypatch, db_path):
     [row] = _rows(db_path, "SELECT backend, model, answer, error FROM interactions")
     assert row["backend"] == "embedded" and row["error"] is None and row["answer"]
     assert any("Embedded llama.cpp · SmolLM2-135M-Instruct" in c.value for c in at.caption)
+
+
+def test_chat_as_a_variant_records_its_exact_version(monkeypatch, db_path, fake_ollama):
+    store = Store(db_path)
+    first = store.add_variant("concise", model=DEFAULT_MODEL, system_prompt="Be brief.",
+                              template="Briefly: {question}")
+    second = store.edit_variant(first, system_prompt="Be very brief.")
+    store.close()
+    monkeypatch.setenv("LOUPE_DB", str(db_path))
+    monkeypatch.setenv("OLLAMA_HOST", fake_ollama.url)
+    st.cache_data.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.selectbox(key="chat.variant").set_value(second).run()
+    assert any("as variant **concise v2**" in c.value for c in at.caption)
+    at.chat_input[0].set_value("where is it?").run()
+    assert not at.exception
+    [row] = _rows(db_path, "SELECT question, variant_id, system_prompt FROM interactions")
+    assert row == {"question": "where is it?", "variant_id": second, "system_prompt": "Be very brief."}
+    sent = fake_ollama.requests[-1]["body"]["messages"]
+    assert sent == [{"role": "system", "content": "Be very brief."},
+                    {"role": "user", "content": "Briefly: where is it?"}]

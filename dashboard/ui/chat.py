@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from typing import Any
 
 import streamlit as st
 
 from dashboard.chat import backend_label, describe_answer
-from dashboard.llm import Backend, EmbeddedBackend, GenerationOptions, OllamaBackend
+from dashboard.experiments import generation_options, variant_label
+from dashboard.llm import EMBEDDED_MODEL, Backend, EmbeddedBackend, GenerationOptions, OllamaBackend
 from dashboard.safe_text import inert_markdown
 from dashboard.ui.rating import rating_widget
 from store import Store
@@ -17,6 +20,7 @@ MODEL_KEY = "chat.model"
 TEMPERATURE_KEY = "chat.temperature"
 MAX_TOKENS_KEY = "chat.max_tokens"
 SYSTEM_KEY = "chat.system_prompt"
+VARIANT_KEY = "chat.variant"
 
 
 def ollama_timeout() -> float:
@@ -52,10 +56,50 @@ def model_catalog() -> dict[str, list[str]]:
     return catalog
 
 
-def model_picker() -> tuple[Backend, str, str, GenerationOptions] | None:
-    """Sidebar settings; returns (backend, model, system prompt, options), or None if no model."""
+@dataclass
+class ChatSettings:
+    """What the next question is sent with."""
+
+    backend: Backend
+    model: str
+    system_prompt: str | None
+    options: GenerationOptions
+    variant: dict[str, Any] | None = None
+
+    @property
+    def variant_id(self) -> int | None:
+        """The exact variant version chatted as, if any."""
+        return self.variant["id"] if self.variant else None
+
+    @property
+    def template(self) -> str | None:
+        """The variant's template, if any."""
+        return self.variant["template"] if self.variant else None
+
+
+def model_picker(store: Store) -> ChatSettings | None:
+    """Sidebar settings (free, or "as" a variant); None when no model can answer."""
     catalog = model_catalog()
     st.sidebar.subheader("Model")
+    variants = store.list_variants()
+    if variants:
+        labels = {v["id"]: variant_label(v) for v in variants}
+        chosen = st.sidebar.selectbox(
+            "Chat as variant", [None, *labels], key=VARIANT_KEY,
+            format_func=lambda i: "No variant: choose below" if i is None else labels[i],
+            help="A variant fixes the model, system prompt, template and settings; the answers "
+                 "record the exact version.",
+        )
+        if chosen is not None:
+            variant = next(v for v in variants if v["id"] == chosen)
+            embedded = variant["model"] in (None, "", EMBEDDED_MODEL)
+            backend = make_backend("embedded" if embedded else "ollama")
+            st.sidebar.caption(
+                f"{backend_label(backend.name)} · `{variant['model']}` · temperature "
+                f"{variant['params'].get('temperature', 0.7)}"
+            )
+            return ChatSettings(backend, variant["model"] or EMBEDDED_MODEL,
+                                variant.get("system_prompt"), generation_options(variant), variant)
     if not catalog:
         st.sidebar.error(
             "No model is available: start Ollama (`ollama serve`) or install the embedded "
@@ -80,7 +124,7 @@ def model_picker() -> tuple[Backend, str, str, GenerationOptions] | None:
         model_catalog.clear()
         st.rerun()
     options = GenerationOptions(temperature=float(temperature), max_tokens=int(max_tokens))
-    return make_backend(name), model, system_prompt, options
+    return ChatSettings(make_backend(name), model, system_prompt, options)
 
 
 def show_turn(store: Store, turn: dict, reviewer: str) -> None:
