@@ -5,7 +5,11 @@ import streamlit as st
 
 from dashboard.experiments import variant_label
 from dashboard.ui.common import get_store, reviewer_input
-from dashboard.ui.experiments import question_set_creator, variant_form
+from dashboard.ui.experiments import (
+    question_set_creator,
+    question_set_from_feedback,
+    variant_form,
+)
 
 EDIT_KEY = "variants.editing"
 
@@ -89,3 +93,5 @@ with sets_tab:
                      hide_index=True, width="stretch")
     with st.expander("New question set", icon=":material/add:", expanded=not sets):
         question_set_creator(store)
+    with st.expander("Question set from feedback", icon=":material/filter_alt:"):
+        question_set_from_feedback(store)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 from store.filtering import where_clause
@@ -127,6 +128,11 @@ class ExperimentsMixin:
             f" WHERE {where} GROUP BY i.question ORDER BY last_seen DESC LIMIT ?",
             [*params, limit],
         )
+
+    def latest_interaction_date(self) -> date | None:
+        """The UTC day of the newest interaction, or None when there is none."""
+        value = self._scalar("SELECT MAX(created_at) FROM interactions")
+        return date.fromisoformat(value[:10]) if value else None
 
     # -- experiments ------------------------------------------------------------
 

@@ -141,3 +141,24 @@ def test_results_page_shows_rates_and_leaderboard(env, fake_ollama):
 def test_results_page_without_votes_says_how_to_get_some(env):
     at = _page("results")
     assert any("No votes yet" in i.value for i in at.info)
+
+
+def test_question_set_from_low_rated_feedback(env):
+    store = Store(env)
+    conversation = store.start_conversation()
+    for n, stars in enumerate([1, 2, 5, 4]):
+        iid = store.add_question(conversation, f"question {n}")
+        store.record_answer(iid, answer="a")
+        store.save_rating(iid, "ana", stars=stars)
+    store.close()
+    at = _page("variants")
+    at.text_input(key="sets.fb.name").input("failures")
+    at.checkbox(key="sets.fb.thumbs").uncheck()
+    at.button(key="sets.fb.save").click().run()
+    assert not at.exception
+    store = Store(env)
+    [question_set] = store.list_question_sets()
+    items = store.question_set_items(question_set["id"])
+    store.close()
+    assert question_set["name"] == "failures"
+    assert sorted(i["question"] for i in items) == ["question 0", "question 1"]

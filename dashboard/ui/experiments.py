@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import streamlit as st
 
 from dashboard.evaluate import answer_metrics
+from dashboard.filters import Filters
 from dashboard.experiments import ExperimentRunner, parse_questions, variant_label
 from dashboard.llm import EMBEDDED_MODEL
 from dashboard.safe_text import inert_markdown
@@ -101,6 +103,36 @@ def question_set_creator(store: Store) -> None:
     else:
         store.create_question_set(name, parsed.items, origin=source)
         st.success(f"Saved “{name.strip()}” with {len(parsed.items)} questions.")
+
+
+def question_set_from_feedback(store: Store) -> None:
+    """Build a question set from the questions of rated interactions (e.g. last week's failures)."""
+    left, middle, right = st.columns(3)
+    stars = left.selectbox("Rated at most", [None, 1, 2, 3, 4], index=2, key="sets.fb.stars",
+                           format_func=lambda s: "any rating" if s is None else f"{s} stars")
+    thumbs_down = middle.checkbox("or thumbs down", value=True, key="sets.fb.thumbs")
+    days = right.number_input("In the last … days", 1, 3650, 7, key="sets.fb.days")
+    limit = st.number_input("At most … questions", 1, 5000, 100, key="sets.fb.limit")
+    latest = store.latest_interaction_date()
+    if latest is None:
+        st.info("No interactions yet.")
+        return
+    since = latest - timedelta(days=int(days) - 1)
+    found: dict[str, dict[str, Any]] = {}
+    for extra in ([{"stars_max": stars}] if stars else [{}]) + (
+            [{"thumbs": "down"}] if thumbs_down else []):
+        for row in store.questions_matching(Filters(date_from=since, **extra), int(limit)):
+            found.setdefault(row["question"], row)
+    questions = list(found)[: int(limit)]
+    st.caption(f"{len(questions)} distinct questions from {since.isoformat()} to {latest.isoformat()}.")
+    if questions:
+        st.dataframe({"question": questions[:200]}, hide_index=True, width="stretch", height=200)
+    name = st.text_input("Name of the set", key="sets.fb.name",
+                         placeholder=f"low-rated since {since.isoformat()}")
+    if st.button("Save as question set", key="sets.fb.save", disabled=not questions):
+        label = name.strip() or f"low-rated since {since.isoformat()}"
+        store.create_question_set(label, [{"question": q} for q in questions], origin="feedback")
+        st.success(f"Saved “{label}” with {len(questions)} questions.")
 
 
 def side_by_side(rows: list[dict[str, Any]], labels: list[str]) -> None:
