@@ -1,7 +1,405 @@
-"""Insights queries of the Store (a mixin: uses the Store's _rows, _one, _scalar and write)."""
+"""Insights queries of the Store (a mixin: uses the Store's _rows, _one, _scalar and write).
+
+The Insights page reads rollup tables keyed by (UTC day, model, variant version, source); see
+store/migrations_insights.py for their layout. This module fills them incrementally and
+answers the page's aggregates from them.
+
+Latency and time to first token are kept as histograms on fixed log-spaced buckets:
+bucket ``b`` holds values in ``[10**(b/20), 10**((b+1)/20))`` milliseconds (20 buckets per
+decade, each 12.2% wide; values under 1 ms fall in bucket 0). A percentile read from them is
+the geometric middle of its bucket, within 6% of the exact value.
+"""
 
 from __future__ import annotations
+
+import math
+import sqlite3
+from collections.abc import Iterable
+from typing import Any
+
+BUCKETS_PER_DECADE = 20
+
+# Expressions giving a rollup key from an interaction row `i`.
+_KEY_SQL = "substr(i.created_at, 1, 10), COALESCE(i.model, ''), COALESCE(i.variant_id, 0), i.source"
+_KEY_COLUMNS = "day, model, variant_id, source"
+_FAILED = "COALESCE(i.error, '') != ''"
+
+# Period expressions over the rollup's `d.day` (ISO weeks start on Monday).
+_PERIODS = {"day": "d.day", "week": "date(d.day, 'weekday 0', '-6 days')"}
+# Dimensions a caller may group by, and the SQL behind each.
+_DIMENSIONS = {"model": "d.model", "variant": "COALESCE(v.name, '')", "source": "d.source"}
+
+DAILY_SUMS = (
+    "interactions", "failures", "reasks", "rated", "ratings", "starred", "stars_sum",
+    "stars_1", "stars_2", "stars_3", "stars_4", "stars_5", "thumbs_up", "thumbs_down",
+)
+
+
+def _upsert_adding(columns: Iterable[str]) -> str:
+    return ", ".join(f"{c} = {c} + excluded.{c}" for c in columns)
+
+
+def _marks(values: Any) -> str:
+    return ", ".join("?" for _ in values)
 
 
 class InsightsMixin:
     """Insights methods of the Store."""
+
+    # -- refresh: state -------------------------------------------------------
+
+    def insight_state(self) -> dict[str, int]:
+        """Watermarks of the rollup and how much is left to process (cheap: no counting)."""
+        self._ensure_math()
+        state = self._one(
+            "SELECT turns_done, interactions_done, ratings_done,"
+            " (SELECT COALESCE(MAX(id), 0) FROM interactions) AS max_interaction,"
+            " (SELECT COALESCE(MAX(id), 0) FROM ratings) AS max_rating,"
+            " (SELECT COUNT(*) FROM insight_dirty_days) AS dirty_days"
+            " FROM insight_state WHERE id = 1"
+        )
+        return {k: int(v) for k, v in (state or {}).items()}
+
+    def insight_backlog(self) -> dict[str, int]:
+        """Rows the next refresh must still process: turns, interactions, ratings, dirty days."""
+        state = self.insight_state()
+        return {
+            "turns": self._scalar(
+                "SELECT COUNT(*) FROM interactions WHERE id > ?", [state["turns_done"]]
+            ),
+            "interactions": self._scalar(
+                "SELECT COUNT(*) FROM interactions WHERE id > ?", [state["interactions_done"]]
+            ),
+            "ratings": self._scalar(
+                "SELECT COUNT(*) FROM ratings WHERE id > ?", [state["ratings_done"]]
+            ),
+            "days": state["dirty_days"],
+        }
+
+    # -- refresh: re-ask analysis ---------------------------------------------
+
+    def insight_next_turns(self, limit: int) -> dict[str, Any]:
+        """The next `limit` interactions not yet analysed for re-asks.
+
+        Returns ``after`` (the current watermark), ``upto`` (the highest id of the batch),
+        ``scanned`` (its size) and ``turns``: for those that follow an earlier turn of the same
+        conversation, ``{"id", "previous_id", "question", "previous_question"}``.
+        """
+        done = int(self._scalar("SELECT turns_done FROM insight_state WHERE id = 1"))
+        upto, scanned = self._one(
+            "SELECT MAX(id) AS upto, COUNT(*) AS scanned FROM"
+            " (SELECT id FROM interactions WHERE id > ? ORDER BY id LIMIT ?)",
+            [done, limit],
+        ).values()
+        if not scanned:
+            return {"after": done, "upto": done, "scanned": 0, "turns": []}
+        rows = self._rows(
+            "SELECT i.id, p.id AS previous_id, i.question, p.question AS previous_question"
+            " FROM interactions i JOIN interactions p ON p.id = ("
+            "   SELECT q.id FROM interactions q"
+            "   WHERE q.conversation_id = i.conversation_id AND q.turn < i.turn"
+            "   ORDER BY q.turn DESC, q.id DESC LIMIT 1)"
+            " WHERE i.id > ? AND i.id <= ? AND i.conversation_id IS NOT NULL AND i.turn > 1",
+            [done, upto],
+        )
+        return {"after": done, "upto": int(upto), "scanned": int(scanned), "turns": rows}
+
+    def insight_save_turns(
+        self, after: int, upto: int, turns: list[tuple[int, int, float, bool]]
+    ) -> bool:
+        """Store (id, previous_id, similarity, reask) for ids in (after, upto]; False if raced."""
+        with self.write() as db:
+            done = db.execute("SELECT turns_done FROM insight_state WHERE id = 1").fetchone()[0]
+            if done != after:
+                return False  # another session analysed this batch meanwhile
+            db.conn.executemany(
+                "INSERT OR REPLACE INTO insight_turns (interaction_id, previous_id, similarity,"
+                " reask) VALUES (?, ?, ?, ?)",
+                [(i, p, float(s), int(bool(r))) for i, p, s, r in turns],
+            )
+            db.execute("UPDATE insight_state SET turns_done = ? WHERE id = 1", [upto])
+        return True
+
+    def insight_turn(self, interaction_id: int) -> dict[str, Any] | None:
+        """The re-ask analysis of one interaction (None for a first turn or not analysed)."""
+        return self._one("SELECT * FROM insight_turns WHERE interaction_id = ?", [interaction_id])
+
+    # -- refresh: rollups -------------------------------------------------------
+
+    def insight_rebuild_dirty_days(self, limit: int = 10) -> int:
+        """Recount up to `limit` days whose counted rows changed; return how many it recounted."""
+        self._ensure_math()
+        with self.write() as db:
+            days = [
+                r[0]
+                for r in db.execute(
+                    "SELECT day FROM insight_dirty_days ORDER BY day LIMIT ?", [limit]
+                ).fetchall()
+            ]
+            state = db.execute(
+                "SELECT interactions_done, ratings_done FROM insight_state WHERE id = 1"
+            ).fetchone()
+            for day in days:
+                for table in ("insight_daily", "insight_timing", "insight_tags"):
+                    db.execute(f"DELETE FROM {table} WHERE day = ?", [day])
+                # A prefix range keeps the created_at index usable; substr() keeps it exact.
+                in_day = (
+                    "i.created_at >= ? AND i.created_at < ? AND substr(i.created_at, 1, 10) = ?"
+                )
+                day_params = [day, day + "\U0010ffff", day]
+                self._roll_up_interactions(
+                    f"{in_day} AND i.id <= ?", [*day_params, state[0]]
+                )
+                self._roll_up_ratings(f"{in_day} AND r.id <= ?", [*day_params, state[1]])
+                self._roll_up_tags(f"{in_day} AND t.rating_id <= ?", [*day_params, state[1]])
+                db.execute("DELETE FROM insight_dirty_days WHERE day = ?", [day])
+            return len(days)
+
+    def insight_roll_up_interactions(self, limit: int) -> int:
+        """Add the next `limit` analysed interactions to the rollup; return how many it added."""
+        self._ensure_math()
+        with self.write() as db:
+            done, analysed = db.execute(
+                "SELECT interactions_done, turns_done FROM insight_state WHERE id = 1"
+            ).fetchone()
+            upto = db.execute(
+                "SELECT MAX(id), COUNT(*) FROM (SELECT id FROM interactions"
+                " WHERE id > ? AND id <= ? ORDER BY id LIMIT ?)",
+                [done, analysed, limit],
+            ).fetchone()
+            if upto[0] is None:
+                return 0
+            self._roll_up_interactions("i.id > ? AND i.id <= ?", [done, upto[0]])
+            db.execute("UPDATE insight_state SET interactions_done = ? WHERE id = 1", [upto[0]])
+            return int(upto[1])
+
+    def insight_roll_up_ratings(self, limit: int) -> int:
+        """Add the next `limit` ratings (and their tags) to the rollup; return how many."""
+        with self.write() as db:
+            done = db.execute("SELECT ratings_done FROM insight_state WHERE id = 1").fetchone()[0]
+            upto = db.execute(
+                "SELECT MAX(id), COUNT(*) FROM (SELECT id FROM ratings WHERE id > ?"
+                " ORDER BY id LIMIT ?)",
+                [done, limit],
+            ).fetchone()
+            if upto[0] is None:
+                return 0
+            self._roll_up_ratings("r.id > ? AND r.id <= ?", [done, upto[0]])
+            self._roll_up_tags("t.rating_id > ? AND t.rating_id <= ?", [done, upto[0]])
+            db.execute("UPDATE insight_state SET ratings_done = ? WHERE id = 1", [upto[0]])
+            return int(upto[1])
+
+    def _roll_up_interactions(self, condition: str, params: list[Any]) -> None:
+        """Add interactions matching `condition` (over `i`) to insight_daily and insight_timing."""
+        counts = ("interactions", "failures", "reasks")
+        self.db.execute(
+            f"INSERT INTO insight_daily ({_KEY_COLUMNS}, {', '.join(counts)})"
+            f" SELECT {_KEY_SQL}, COUNT(*), SUM({_FAILED}), SUM(COALESCE(t.reask, 0))"
+            " FROM interactions i LEFT JOIN insight_turns t ON t.interaction_id = i.id"
+            f" WHERE {condition} GROUP BY 1, 2, 3, 4"
+            f" ON CONFLICT ({_KEY_COLUMNS}) DO UPDATE SET {_upsert_adding(counts)}",
+            params,
+        )
+        bucket = f"CAST(floor({BUCKETS_PER_DECADE} * log10(max(i.{{col}}, 1))) AS INTEGER)"
+        timed = " UNION ALL ".join(
+            f"SELECT {_KEY_SQL}, '{metric}', {bucket.format(col=col)}"
+            f" FROM interactions i WHERE {condition} AND i.{col} IS NOT NULL AND NOT {_FAILED}"
+            for metric, col in (("latency", "latency_ms"), ("ttft", "ttft_ms"))
+        )
+        self.db.execute(
+            f"INSERT INTO insight_timing ({_KEY_COLUMNS}, metric, bucket, n)"
+            f" SELECT *, COUNT(*) FROM ({timed}) WHERE 1 GROUP BY 1, 2, 3, 4, 5, 6"
+            f" ON CONFLICT ({_KEY_COLUMNS}, metric, bucket) DO UPDATE SET n = n + excluded.n",
+            [*params, *params],
+        )
+
+    def _roll_up_ratings(self, condition: str, params: list[Any]) -> None:
+        """Add ratings matching `condition` (over `r` and its interaction `i`) to insight_daily."""
+        sums = ("rated", "ratings", "starred", "stars_sum", "stars_1", "stars_2", "stars_3",
+                "stars_4", "stars_5", "thumbs_up", "thumbs_down")
+        # An interaction counts as rated once: at its oldest rating.
+        first = (
+            "NOT EXISTS (SELECT 1 FROM ratings o"
+            " WHERE o.interaction_id = r.interaction_id AND o.id < r.id)"
+        )
+        stars = ", ".join(f"SUM(r.stars IS {n})" for n in range(1, 6))
+        self.db.execute(
+            f"INSERT INTO insight_daily ({_KEY_COLUMNS}, {', '.join(sums)})"
+            f" SELECT {_KEY_SQL}, SUM({first}), COUNT(*), COUNT(r.stars),"
+            f" COALESCE(SUM(r.stars), 0), {stars}, SUM(r.thumbs IS 1), SUM(r.thumbs IS -1)"
+            " FROM ratings r JOIN interactions i ON i.id = r.interaction_id"
+            f" WHERE {condition} GROUP BY 1, 2, 3, 4"
+            f" ON CONFLICT ({_KEY_COLUMNS}) DO UPDATE SET {_upsert_adding(sums)}",
+            params,
+        )
+
+    def _roll_up_tags(self, condition: str, params: list[Any]) -> None:
+        """Add tags matching `condition` (over `t` and `i`) to insight_tags, once per item."""
+        self.db.execute(
+            f"INSERT INTO insight_tags ({_KEY_COLUMNS}, tag, items)"
+            f" SELECT {_KEY_SQL}, t.tag, COUNT(*)"
+            " FROM rating_tags t JOIN interactions i ON i.id = t.interaction_id"
+            f" WHERE {condition} AND NOT EXISTS (SELECT 1 FROM rating_tags o"
+            "   WHERE o.tag = t.tag AND o.interaction_id = t.interaction_id"
+            "   AND o.rating_id < t.rating_id)"
+            " GROUP BY 1, 2, 3, 4, 5"
+            f" ON CONFLICT ({_KEY_COLUMNS}, tag) DO UPDATE SET items = items + excluded.items",
+            params,
+        )
+
+    def _ensure_math(self) -> None:
+        """Give the connection log10/floor when this SQLite was built without math functions."""
+        if getattr(self, "_insight_math_ready", False):
+            return
+        with self._lock:
+            try:
+                self.db.conn.execute("SELECT floor(log10(10.0)) + ceil(0.5)").fetchone()
+            except sqlite3.OperationalError:
+                self.db.conn.create_function("log10", 1, math.log10, deterministic=True)
+                self.db.conn.create_function("floor", 1, math.floor, deterministic=True)
+                self.db.conn.create_function("ceil", 1, math.ceil, deterministic=True)
+            self._insight_math_ready = True
+
+    # -- reads ----------------------------------------------------------------
+
+    def insight_day_span(self) -> tuple[str, str] | None:
+        """First and last UTC day (YYYY-MM-DD) holding rolled-up interactions, or None."""
+        row = self._one(
+            "SELECT MIN(day) AS first, MAX(day) AS last FROM insight_daily WHERE interactions > 0"
+        )
+        if not row or row["first"] is None:
+            return None
+        return row["first"], row["last"]
+
+    def insight_options(self) -> dict[str, list[str]]:
+        """Models, variant names and sources present in the rollup, sorted."""
+        return {
+            "models": [r["model"] for r in self._rows(
+                "SELECT DISTINCT model FROM insight_daily WHERE model != '' ORDER BY model")],
+            "variants": [r["name"] for r in self._rows(
+                "SELECT DISTINCT v.name FROM variants v"
+                " WHERE v.id IN (SELECT DISTINCT variant_id FROM insight_daily) ORDER BY v.name")],
+            "sources": [r["source"] for r in self._rows(
+                "SELECT DISTINCT source FROM insight_daily ORDER BY source")],
+        }
+
+    def insight_sums(
+        self, filters: Any, *, period: str | None = None, by: Iterable[str] = ()
+    ) -> list[dict[str, Any]]:
+        """Summed rollup counts (DAILY_SUMS) per period ('day'/'week') and dimensions in `by`."""
+        groups = self._groups(period, by)
+        where, params = _rollup_where(filters)
+        select = "".join(f"{sql} AS {name}, " for name, sql in groups)
+        sums = ", ".join(f"SUM(d.{c}) AS {c}" for c in DAILY_SUMS)
+        group_by = f" GROUP BY {', '.join(str(n + 1) for n in range(len(groups)))}" if groups else ""
+        order = ", ".join(str(n + 1) for n in range(len(groups))) or "1"
+        return self._rows(
+            f"SELECT {select}{sums} FROM insight_daily d{_variant_join(groups)}"
+            f" WHERE {where}{group_by} ORDER BY {order}",
+            params,
+        )
+
+    def insight_timing(
+        self, filters: Any, *, period: str | None = None, by: Iterable[str] = ()
+    ) -> list[dict[str, Any]]:
+        """Latency and TTFT histograms: rows of (period?, dimensions..., metric, bucket, n)."""
+        groups = [*self._groups(period, by), ("metric", "d.metric"), ("bucket", "d.bucket")]
+        where, params = _rollup_where(filters)
+        select = ", ".join(f"{sql} AS {name}" for name, sql in groups)
+        numbers = ", ".join(str(n + 1) for n in range(len(groups)))
+        return self._rows(
+            f"SELECT {select}, SUM(d.n) AS n FROM insight_timing d{_variant_join(groups)}"
+            f" WHERE {where} GROUP BY {numbers} ORDER BY {numbers}",
+            params,
+        )
+
+    def insight_percentiles(
+        self,
+        filters: Any,
+        quantiles: dict[str, float],
+        *,
+        period: str | None = None,
+        by: Iterable[str] = (),
+    ) -> list[dict[str, Any]]:
+        """Nearest-rank percentile buckets of latency and TTFT per period and dimensions.
+
+        Rows hold the groups, ``metric``, ``calls`` and, for each name in `quantiles`
+        (e.g. {"p95": 0.95}), the bucket holding that percentile.
+        """
+        for name, q in quantiles.items():
+            if not name.isidentifier() or not 0 < q <= 1:
+                raise ValueError(f"bad quantile {name!r}: {q!r}")
+        self._ensure_math()
+        groups = [*self._groups(period, by), ("metric", "d.metric")]
+        where, params = _rollup_where(filters)
+        keys = ", ".join(name for name, _ in groups)
+        picks = "".join(
+            f", MIN(CASE WHEN seen >= max(1, ceil(? * total)) THEN bucket END) AS {name}"
+            for name in quantiles
+        )
+        return self._rows(
+            f"WITH h AS (SELECT {', '.join(f'{sql} AS {name}' for name, sql in groups)},"
+            f"   d.bucket AS bucket, SUM(d.n) AS n FROM insight_timing d{_variant_join(groups)}"
+            f"   WHERE {where} GROUP BY {keys}, bucket),"
+            " c AS (SELECT *, SUM(n) OVER w AS seen, SUM(n) OVER (w ROWS BETWEEN UNBOUNDED"
+            "   PRECEDING AND UNBOUNDED FOLLOWING) AS total FROM h"
+            f"   WINDOW w AS (PARTITION BY {keys} ORDER BY bucket))"
+            f" SELECT {keys}, MAX(total) AS calls{picks} FROM c GROUP BY {keys} ORDER BY {keys}",
+            [*params, *quantiles.values()],
+        )
+
+    def insight_tags(self, filters: Any, *, by: Iterable[str] = ()) -> list[dict[str, Any]]:
+        """How many interactions carry each tag, per dimensions in `by`, most used first."""
+        groups = [*self._groups(None, by), ("tag", "d.tag")]
+        where, params = _rollup_where(filters)
+        select = ", ".join(f"{sql} AS {name}" for name, sql in groups)
+        numbers = ", ".join(str(n + 1) for n in range(len(groups)))
+        return self._rows(
+            f"SELECT {select}, SUM(d.items) AS items FROM insight_tags d{_variant_join(groups)}"
+            f" WHERE {where} GROUP BY {numbers} ORDER BY items DESC, {numbers}",
+            params,
+        )
+
+    @staticmethod
+    def _groups(period: str | None, by: Iterable[str]) -> list[tuple[str, str]]:
+        groups = []
+        if period is not None:
+            if period not in _PERIODS:
+                raise ValueError(f"period must be one of {sorted(_PERIODS)}, not {period!r}")
+            groups.append(("period", _PERIODS[period]))
+        for name in by:
+            if name not in _DIMENSIONS:
+                raise ValueError(f"cannot group by {name!r}: choose from {sorted(_DIMENSIONS)}")
+            groups.append((name, _DIMENSIONS[name]))
+        return groups
+
+
+def _variant_join(groups: list[tuple[str, str]]) -> str:
+    """The join to variants, only when a group needs the variant's name."""
+    if any(name == "variant" for name, _ in groups):
+        return " LEFT JOIN variants v ON v.id = d.variant_id"
+    return ""
+
+
+def _rollup_where(filters: Any) -> tuple[str, list[Any]]:
+    """SQL condition over the rollup alias `d` for the date, model, variant and source filters."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if filters.date_from is not None:
+        clauses.append("d.day >= ?")
+        params.append(filters.date_from.isoformat())
+    if filters.date_to is not None:
+        clauses.append("d.day <= ?")
+        params.append(filters.date_to.isoformat())
+    if filters.models:
+        clauses.append(f"d.model IN ({_marks(filters.models)})")
+        params.extend(filters.models)
+    if filters.variants:
+        clauses.append(
+            f"d.variant_id IN (SELECT id FROM variants WHERE name IN ({_marks(filters.variants)}))"
+        )
+        params.extend(filters.variants)
+    if filters.sources:
+        clauses.append(f"d.source IN ({_marks(filters.sources)})")
+        params.extend(filters.sources)
+    return (" AND ".join(clauses) or "1"), params
