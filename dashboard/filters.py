@@ -13,9 +13,10 @@ THUMBS_VALUES = ("up", "down")
 class Filters:
     """Which interactions a view covers. Empty fields filter nothing.
 
-    Rating filters (stars, thumbs, reviewers, tags, has_ideal) match an interaction when at
-    least one of its ratings matches; ``unrated`` keeps only interactions nobody rated
-    (or, with ``unrated_by``, that this reviewer has not rated).
+    Rating filters (stars, thumbs, tags, has_ideal) match an interaction when at least one
+    of its ratings matches each of them; when ``reviewers`` are named, they must all hold on
+    one rating by one of those reviewers ("ana gave it 1-2 stars"). ``unrated`` keeps only
+    interactions nobody rated (or, with ``unrated_by``, that this reviewer has not rated).
     """
 
     stars_min: int | None = None
@@ -43,6 +44,39 @@ class Filters:
         """A copy with some fields changed."""
         return replace(self, **changes)
 
+    def active_fields(self) -> list[str]:
+        """Names of the fields that filter something."""
+        return [f.name for f in fields(self) if getattr(self, f.name) != _default(f)]
+
+    def describe(self) -> str:
+        """A short description for people, e.g. 'stars 1-2 · thumbs down · model qwen2.5:7b'."""
+        parts: list[str] = []
+        if self.stars_min is not None or self.stars_max is not None:
+            parts.append(f"stars {self.stars_min or 1}-{self.stars_max or 5}")
+        if self.thumbs:
+            parts.append(f"thumbs {self.thumbs}")
+        for label, values in (
+            ("model", self.models), ("variant", self.variants), ("reviewer", self.reviewers),
+            ("tag", self.tags), ("source", self.sources),
+        ):
+            if values:
+                parts.append(f"{label} {', '.join(values)}")
+        if self.date_from or self.date_to:
+            parts.append(f"from {self.date_from or '…'} to {self.date_to or '…'}")
+        if self.has_ideal is not None:
+            parts.append("with an ideal answer" if self.has_ideal else "without an ideal answer")
+        if self.unrated_by:
+            parts.append(f"not rated by {self.unrated_by}")
+        elif self.unrated:
+            parts.append("unrated")
+        if self.errors is not None:
+            parts.append("failed calls" if self.errors else "answered calls")
+        if self.search:
+            parts.append(f"containing “{self.search}”")
+        if self.ids:
+            parts.append(f"{len(self.ids)} chosen item{'s' if len(self.ids) != 1 else ''}")
+        return " · ".join(parts) or "everything"
+
     # -- URL round trip ---------------------------------------------------------
 
     def to_query_params(self) -> dict[str, str | list[str]]:
@@ -50,8 +84,7 @@ class Filters:
         params: dict[str, str | list[str]] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            default = f.default_factory() if f.default is MISSING else f.default
-            if value == default:
+            if value == _default(f):
                 continue
             if isinstance(value, tuple):
                 params[f.name] = [str(v) for v in value]
@@ -82,6 +115,10 @@ _INT = {"stars_min", "stars_max"}
 _BOOL = {"has_ideal", "unrated", "errors"}
 _DATE = {"date_from", "date_to"}
 _TUPLE_STR = {"models", "variants", "reviewers", "tags", "sources"}
+
+
+def _default(f: Any) -> Any:
+    return f.default_factory() if f.default is MISSING else f.default
 
 
 def _get_all(params: Any, name: str) -> list[str]:

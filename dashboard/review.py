@@ -1,0 +1,197 @@
+"""What the Review and Annotate pages show, as plain data: the shared view in the URL,
+the table's columns, the CSV of a page, and short descriptions of ratings."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from dashboard.chat import backend_label
+from dashboard.filters import Filters
+
+PAGE_PARAM = "page"
+ITEM_PARAM = "item"
+PAGE_SIZE = 50
+TEXT_PREVIEW = 140  # characters of question and answer shown in the table
+
+TABLE_COLUMNS = {
+    "created_at": "Time",
+    "question": "Question",
+    "answer": "Answer",
+    "model": "Model",
+    "variant": "Variant",
+    "stars_mean": "Stars",
+    "thumbs_up": "Up",
+    "thumbs_down": "Down",
+    "rating_count": "Ratings",
+    "tags": "Tags",
+    "error": "Error",
+}
+CSV_COLUMNS = (
+    "id", "created_at", "question", "answer", "model", "backend", "variant", "variant_version",
+    "source", "stars_mean", "thumbs_up", "thumbs_down", "rating_count", "tags", "error",
+)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class ReviewView:
+    """Everything a shared Review link restores: the filters, the page number, the open item."""
+
+    filters: Filters = field(default_factory=Filters)
+    page: int = 1
+    item: int | None = None
+
+    def to_query_params(self) -> dict[str, str | list[str]]:
+        """Query-string parameters for this view."""
+        params = self.filters.to_query_params()
+        if self.page > 1:
+            params[PAGE_PARAM] = str(self.page)
+        if self.item is not None:
+            params[ITEM_PARAM] = str(self.item)
+        return params
+
+    @classmethod
+    def from_query_params(cls, params: Any) -> ReviewView:
+        """The view read back from st.query_params (or a dict); bad values are ignored."""
+        return cls(
+            Filters.from_query_params(params),
+            page=_positive_int(params, PAGE_PARAM) or 1,
+            item=_positive_int(params, ITEM_PARAM),
+        )
+
+
+def _positive_int(params: Any, name: str) -> int | None:
+    if name not in params:
+        return None
+    value = params[name]
+    if isinstance(value, (list, tuple)):
+        value = value[-1] if value else ""
+    try:
+        number = int(str(value))
+    except ValueError:
+        return None
+    return number if number > 0 else None
+
+
+def page_count(matches: int, page_size: int = PAGE_SIZE) -> int:
+    """How many pages ``matches`` rows fill (at least one)."""
+    return max(1, math.ceil(matches / page_size))
+
+
+def count_label(count: int, exact: bool) -> str:
+    """'1 match', '1,234 matches' or 'More than 100,000 matches'."""
+    if not exact:
+        return f"More than {count:,} matches"
+    return f"{count:,} match" + ("" if count == 1 else "es")
+
+
+def preview(text: str | None, limit: int = TEXT_PREVIEW) -> str:
+    """Text on one line, cut at ``limit`` characters with an ellipsis."""
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def variant_label(name: str | None, version: int | None) -> str:
+    """'concise v2', or '' when there is no variant."""
+    if not name:
+        return ""
+    return f"{name} v{version}" if version is not None else name
+
+
+def table_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The Review table: one row per interaction, columns a reviewer reads, indexed by id."""
+    frame = pd.DataFrame(
+        [
+            {
+                "created_at": (row["created_at"] or "")[:16].replace("T", " "),
+                "question": preview(row["question"]),
+                "answer": preview(row["answer"]),
+                "model": row.get("model") or "",
+                "variant": variant_label(row.get("variant"), row.get("variant_version")),
+                "stars_mean": row.get("stars_mean"),
+                "thumbs_up": row.get("thumbs_up") or 0,
+                "thumbs_down": row.get("thumbs_down") or 0,
+                "rating_count": row.get("rating_count") or 0,
+                "tags": row.get("tags") or "",
+                "error": bool(row.get("error")),
+            }
+            for row in rows
+        ],
+        columns=list(TABLE_COLUMNS),
+        index=pd.Index([row["id"] for row in rows], name="id"),
+    )
+    return frame.rename(columns=TABLE_COLUMNS)
+
+
+def csv_cell(value: Any) -> str:
+    """A cell a spreadsheet will not run: text starting with = + - @ tab or CR gets a quote."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def rows_csv(rows: list[dict[str, Any]], columns: tuple[str, ...] = CSV_COLUMNS) -> bytes:
+    """CSV (UTF-8) of review rows with every cell made safe for spreadsheets."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([csv_cell(row.get(column)) for column in columns])
+    return out.getvalue().encode("utf-8")
+
+
+def stars_text(stars: int | None) -> str:
+    """'★★★☆☆' for 3 stars, '' for none."""
+    return "" if stars is None else "★" * int(stars) + "☆" * (5 - int(stars))
+
+
+def thumbs_text(thumbs: int | None) -> str:
+    """'thumbs up', 'thumbs down' or ''."""
+    return {1: "thumbs up", -1: "thumbs down"}.get(thumbs or 0, "")
+
+
+def ratings_frame(ratings: list[dict[str, Any]]) -> pd.DataFrame:
+    """Every reviewer's rating of one interaction as a table."""
+    return pd.DataFrame(
+        [
+            {
+                "Reviewer": r["reviewer"],
+                "Stars": stars_text(r.get("stars")),
+                "Thumbs": thumbs_text(r.get("thumbs")),
+                "Tags": ", ".join(r.get("tags") or []),
+                "Comment": r.get("comment") or "",
+                "Ideal answer": r.get("ideal_answer") or "",
+                "Rated at": (r.get("updated_at") or "")[:16].replace("T", " "),
+            }
+            for r in ratings
+        ],
+        columns=["Reviewer", "Stars", "Thumbs", "Tags", "Comment", "Ideal answer", "Rated at"],
+    )
+
+
+def call_facts(interaction: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, value) pairs describing how an answer was produced."""
+    facts = [
+        ("Model", interaction.get("model") or "unknown"),
+        ("Backend", backend_label(interaction.get("backend")) if interaction.get("backend") else "—"),
+        ("Variant", variant_label(interaction.get("variant"), interaction.get("variant_version")) or "—"),
+        ("Latency", f"{interaction['latency_ms'] / 1000:.2f} s"
+         if interaction.get("latency_ms") is not None else "—"),
+    ]
+    prompt, completion = interaction.get("prompt_tokens"), interaction.get("completion_tokens")
+    tokens = "—"
+    if prompt is not None or completion is not None:
+        tokens = f"{prompt if prompt is not None else '?'} in · {completion if completion is not None else '?'} out"
+    facts.append(("Tokens", tokens))
+    facts.append(("Source", interaction.get("source") or "—"))
+    return facts
+
+
+def queue_caption(done: int, remaining: int) -> str:
+    """'12 done · 30 left' for the progress line of the queue."""
+    return f"{done:,} done · {remaining:,} left"
