@@ -49,7 +49,7 @@ def review_store(store: Store) -> dict[str, Any]:
         created_at="2026-01-05T09:00:00.000Z", latency_ms=800.0,
     )
     ids["charged"] = add_interaction(
-        store, "Why was I charged twice?", "Refunds always take five days.",
+        store, "Why was I charged twice?", "A refund always takes five days.",
         model="qwen2.5:7b", variant_id=concise, source="import",
         created_at="2026-01-10T09:00:00.000Z",
     )
