@@ -326,6 +326,53 @@ class ExperimentsMixin:
         """The sources that pairwise votes came from (vote, import...)."""
         return [r["source"] for r in self._rows("SELECT DISTINCT source FROM comparisons")]
 
+    def insert_pairwise(self, records: list[dict[str, Any]]) -> tuple[int, int]:
+        """Store imported votes (both answers as interactions) in one transaction, skipping
+        votes already present (same external id); return (inserted, already present)."""
+        inserted = already = 0
+        stamp = now_iso()
+        with self.write() as db:
+            variant_ids: dict[str, int] = {}
+
+            def variant_id(name: str) -> int:
+                if name not in variant_ids:
+                    row = db.execute(
+                        "SELECT id FROM variants WHERE name = ? ORDER BY version DESC LIMIT 1",
+                        [name],
+                    ).fetchone()
+                    if row is None:
+                        row = [db.execute(
+                            "INSERT INTO variants (name, version, created_at) VALUES (?, 1, ?)",
+                            [name, stamp],
+                        ).lastrowid]
+                    variant_ids[name] = row[0]
+                return variant_ids[name]
+
+            for record in records:
+                if db.execute("SELECT 1 FROM comparisons WHERE external_id = ?",
+                              [record["external_id"]]).fetchone():
+                    already += 1
+                    continue
+                when = record.get("created_at") or stamp
+                ids = []
+                for side in ("a", "b"):
+                    ids.append(db.execute(
+                        "INSERT INTO interactions (question, answer, variant_id, source, created_at)"
+                        " VALUES (?, ?, ?, 'import', ?)",
+                        [record["question"], record[f"answer_{side}"],
+                         variant_id(record[f"variant_{side}"]), when],
+                    ).lastrowid)
+                db.execute(
+                    "INSERT INTO comparisons (question, interaction_a, interaction_b, variant_a,"
+                    " variant_b, winner, reason, reviewer, source, created_at, length_a, length_b,"
+                    " external_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'import', ?, ?, ?, ?)",
+                    [record["question"], ids[0], ids[1], record["variant_a"], record["variant_b"],
+                     record["winner"], record.get("reason"), record.get("reviewer"), when,
+                     len(record["answer_a"]), len(record["answer_b"]), record["external_id"]],
+                )
+                inserted += 1
+        return inserted, already
+
     # -- judge verdicts ---------------------------------------------------------
 
     def record_judgment(self, **fields: Any) -> int:

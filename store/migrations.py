@@ -153,3 +153,4 @@ def m001_initial(db: Database) -> None:
 # Later migrations live beside the queries that need them; importing registers them in order.
 from store import migrations_ingest, migrations_review, migrations_insights  # noqa: E402,F401,I001
 from store import migrations_experiments  # noqa: E402,F401
+from store import migrations_export  # noqa: E402,F401

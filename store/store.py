@@ -14,6 +14,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from store.experiments import ExperimentsMixin
+from store.export import ExportMixin
 from store.ingest import IngestMixin
 from store.insights import InsightsMixin
 from store.migrations import migrations
@@ -48,7 +49,7 @@ def default_db_path() -> str:
     return os.environ.get("LOUPE_DB") or DEFAULT_DB
 
 
-class Store(IngestMixin, ReviewMixin, InsightsMixin, ExperimentsMixin):
+class Store(IngestMixin, ReviewMixin, InsightsMixin, ExperimentsMixin, ExportMixin):
     """One SQLite file holding variants, conversations, interactions and ratings.
 
     A Store is safe to share between threads: it owns one connection opened with

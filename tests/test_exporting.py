@@ -1,0 +1,244 @@
+"""Fine-tuning exports: formats read by a real consumer (Hugging Face datasets), curation,
+cleaning rules with exact expected output, splits, leakage and the manifest."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from dashboard.exporting import (
+    ExportOptions,
+    ExportRefused,
+    kto_label,
+    near_duplicate_keep,
+    preview,
+    run_export,
+    scrub_pii,
+    split_of,
+)
+from dashboard.filters import Filters
+from dashboard.pairwise_import import parse_pairwise_lines
+from store import Store
+
+EXTERNAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "external"
+datasets = pytest.importorskip("datasets")
+
+
+def _answered(store, conversation, question, answer, system_prompt=None):
+    iid = store.add_question(conversation, question, system_prompt=system_prompt, model="m")
+    store.record_answer(iid, answer=answer)
+    return iid
+
+
+@pytest.fixture
+def filled(store):
+    """A small store covering every rule: ratings, ideal answers, a multi-turn talk, votes."""
+    c1 = store.start_conversation()
+    ids = {
+        "good": _answered(store, c1, "How do I reset my password?", "Open Settings > Security.",
+                          system_prompt="You are a support agent."),
+    }
+    store.save_rating(ids["good"], "ana", stars=5, thumbs=1)
+    c2 = store.start_conversation()
+    ids["bad_fixed"] = _answered(store, c2, "Where is my parcel?", "No idea.")
+    store.save_rating(ids["bad_fixed"], "ana", stars=1, ideal_answer="Track it under Orders.")
+    c3 = store.start_conversation()
+    ids["meh"] = _answered(store, c3, "Can I pay by card?", "Maybe.")
+    store.save_rating(ids["meh"], "ana", stars=3)
+    ids["down"] = _answered(store, store.start_conversation(), "Is there a refund?", "No.")
+    store.save_rating(ids["down"], "ben", thumbs=-1, stars=2)
+    talk = store.start_conversation()
+    ids["t1"] = _answered(store, talk, "Hi, I need help with billing", "Sure, what is wrong?")
+    ids["t2"] = _answered(store, talk, "I was charged twice", "I refunded the second charge.")
+    store.save_rating(ids["t1"], "ana", stars=4)
+    store.save_rating(ids["t2"], "ana", stars=5)
+    ids["same_q_low"] = _answered(store, store.start_conversation(), "Can I pay by card?", "Card? No.")
+    store.save_rating(ids["same_q_low"], "ben", stars=1)
+    return store, ids
+
+
+def _lines(path) -> list[dict]:
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()]
+
+
+def _load(path):
+    return datasets.load_dataset("json", data_files=str(path), split="train")
+
+
+def test_sft_is_chat_messages_with_system_prompt_ideal_target_and_whole_conversations(filled, tmp_path):
+    store, ids = filled
+    result = run_export(store, ExportOptions(format="sft"), tmp_path / "sft.jsonl")
+    rows = _lines(result.path)
+    by_question = {r["messages"][-2]["content"]: r["messages"] for r in rows}
+    assert by_question["How do I reset my password?"] == [
+        {"role": "system", "content": "You are a support agent."},
+        {"role": "user", "content": "How do I reset my password?"},
+        {"role": "assistant", "content": "Open Settings > Security."},
+    ]
+    # the ideal answer replaces the model's and makes a 1-star item approved
+    assert by_question["Where is my parcel?"][-1]["content"] == "Track it under Orders."
+    # the conversation is kept whole, once
+    assert [m["content"] for m in by_question["I was charged twice"]] == [
+        "Hi, I need help with billing", "Sure, what is wrong?",
+        "I was charged twice", "I refunded the second charge."]
+    assert "Hi, I need help with billing" not in by_question
+    # 3 stars, 2 stars and 1 star without an ideal answer are not approved at min 4 stars
+    assert "Can I pay by card?" not in by_question and "Is there a refund?" not in by_question
+    assert result.counts.written == 3
+    data = _load(result.path)
+    assert data.column_names == ["messages"]
+    assert set(data[0]["messages"][0]) == {"role", "content"}
+
+
+def test_alpaca_and_input_output_columns(filled, tmp_path):
+    store, _ = filled
+    alpaca = _load(run_export(store, ExportOptions(format="alpaca", min_stars=None), tmp_path / "a.jsonl").path)
+    assert sorted(alpaca.column_names) == ["input", "instruction", "output"]
+    pairs = _load(run_export(store, ExportOptions(format="input-output", min_stars=None),
+                             tmp_path / "io.jsonl").path)
+    assert sorted(pairs.column_names) == ["input", "output"]
+    assert len(pairs) == 7
+
+
+def test_kto_labels_and_columns(filled, tmp_path):
+    store, _ = filled
+    result = run_export(store, ExportOptions(format="kto", min_stars=None), tmp_path / "kto.jsonl")
+    rows = {r["prompt"] + "|" + r["completion"]: r["label"] for r in _lines(result.path)}
+    assert rows["How do I reset my password?|Open Settings > Security."] is True
+    assert rows["Where is my parcel?|Track it under Orders."] is True
+    assert rows["Is there a refund?|No."] is False
+    assert rows["Can I pay by card?|Card? No."] is False
+    assert "Can I pay by card?|Maybe." not in rows  # 3 stars alone is left out
+    assert result.counts.kto_undecided == 1
+    data = _load(result.path)
+    assert sorted(data.column_names) == ["completion", "label", "prompt"]
+    assert data.features["label"].dtype == "bool"
+
+
+def test_kto_label_rules():
+    assert kto_label({"thumbs_up": 1, "thumbs_down": 0, "stars_mean": None}) is True
+    assert kto_label({"thumbs_up": 0, "thumbs_down": 0, "stars_mean": 3}) is None
+    assert kto_label({"thumbs_up": 0, "thumbs_down": 1, "stars_mean": 5}) is None
+    assert kto_label({"ideal": "x", "thumbs_down": 1, "stars_mean": 1}) is True
+
+
+def test_dpo_from_ideal_answers_and_rating_gaps(filled, tmp_path):
+    store, _ = filled
+    result = run_export(store, ExportOptions(format="dpo"), tmp_path / "dpo.jsonl")
+    rows = _lines(result.path)
+    assert {"prompt": "Where is my parcel?", "chosen": "Track it under Orders.",
+            "rejected": "No idea."} in rows
+    assert {"prompt": "Can I pay by card?", "chosen": "Maybe.", "rejected": "Card? No."} in rows
+    assert result.counts.by_source == {"ideal": 1, "ratings": 1}
+    data = _load(result.path)
+    assert sorted(data.column_names) == ["chosen", "prompt", "rejected"]
+    assert data.features["chosen"].dtype == "string"
+    conversational = run_export(store, ExportOptions(format="dpo", dpo_layout="conversational"),
+                                tmp_path / "dpo_chat.jsonl")
+    first = _lines(conversational.path)[0]
+    assert first["prompt"][0]["role"] == "user" and first["chosen"][0]["role"] == "assistant"
+
+
+def test_imported_pairs_come_back_byte_for_byte(store, tmp_path):
+    source = EXTERNAL / "hh_rlhf_harmless_test_dpo.jsonl"
+    raw = source.read_bytes().splitlines()[:300]
+    parsed = parse_pairwise_lines(raw, source.name)
+    assert parsed.refused == []
+    inserted, already = store.insert_pairwise(parsed.records)
+    assert inserted + already == 300
+    out = run_export(store, ExportOptions(format="dpo", dpo_sources=("votes",)), tmp_path / "rt.jsonl")
+    exported = Path(out.path).read_bytes().splitlines()
+    unique = list(dict.fromkeys(raw))
+    assert exported == unique
+    again, present = store.insert_pairwise(parsed.records)
+    assert (again, present) == (0, 300)
+
+
+def test_pii_scrubbing_exact_output():
+    text = ("Mail ana.lopez@example.com or call +1 415-555-0134, card 4111 1111 1111 1111, "
+            "server 192.168.10.4; order 1234567890123 is not a card.")
+    cleaned, count = scrub_pii(text)
+    assert cleaned == ("Mail [EMAIL] or call [PHONE], card [CARD], server [IP]; "
+                       "order 1234567890123 is not a card.")
+    assert count == 4
+
+
+def test_pii_scrubbing_is_an_option_and_counted(store, tmp_path):
+    iid = _answered(store, store.start_conversation(), "My email is bo@example.org", "Noted, bo@example.org.")
+    store.save_rating(iid, "ana", stars=5)
+    plain = run_export(store, ExportOptions(format="input-output"), tmp_path / "p.jsonl")
+    assert "bo@example.org" in Path(plain.path).read_text()
+    scrubbed = run_export(store, ExportOptions(format="input-output", scrub_pii=True), tmp_path / "s.jsonl")
+    assert _lines(scrubbed.path) == [{"input": "My email is [EMAIL]", "output": "Noted, [EMAIL]."}]
+    assert (scrubbed.counts.pii_replacements, scrubbed.counts.rows_with_pii) == (2, 1)
+
+
+def test_near_duplicates_keep_the_best_rated_one():
+    kept = near_duplicate_keep([
+        (1, "How do I reset my password?", 3.0),
+        (2, "how do i reset my password", 5.0),
+        (3, "How do I reset my pasword?", 4.0),
+        (4, "Where is my parcel?", 2.0),
+        (5, "password my reset I do how", 1.0),
+    ], threshold=0.9)
+    assert kept == {2, 4, 5}
+
+
+def test_dedupe_option_says_how_many_were_dropped(store, tmp_path):
+    conversation = store.start_conversation()
+    for n, (question, stars) in enumerate([("Where is my parcel?", 4), ("where is my parcel", 5),
+                                           ("Can I pay by card?", 4)]):
+        iid = _answered(store, conversation, question, f"answer {n}")
+        store.save_rating(iid, "ana", stars=stars)
+    result = run_export(store, ExportOptions(format="input-output", dedupe=True), tmp_path / "d.jsonl")
+    assert result.counts.duplicates_dropped == 1
+    assert sorted(r["output"] for r in _lines(result.path)) == ["answer 1", "answer 2"]
+
+
+def test_split_keeps_every_answer_to_a_question_on_one_side(store, tmp_path):
+    conversation = store.start_conversation()
+    for q in range(40):
+        for a in range(3):
+            iid = _answered(store, conversation, f"Question number {q}?", f"answer {a}")
+            store.save_rating(iid, "ana", stars=5)
+    result = run_export(store, ExportOptions(format="input-output", validation_fraction=0.25, seed=3),
+                        tmp_path / "train.jsonl")
+    train = {r["input"] for r in _lines(result.path)}
+    validation = {r["input"] for r in _lines(result.validation_path)}
+    assert train and validation and not train & validation
+    assert result.counts.train + result.counts.validation == 120
+    assert all(split_of(q, 0.25, 3) == "validation" for q in validation)
+
+
+def test_leakage_into_an_evaluation_set_refuses_or_warns(filled, tmp_path):
+    store, _ = filled
+    set_id = store.create_question_set("eval", [{"question": "how do i reset my password"}])
+    with pytest.raises(ExportRefused):
+        run_export(store, ExportOptions(format="sft", leakage_set_id=set_id), tmp_path / "x.jsonl")
+    assert not (tmp_path / "x.jsonl").exists()
+    warned = run_export(store, ExportOptions(format="sft", leakage_set_id=set_id, leakage_action="warn"),
+                        tmp_path / "y.jsonl")
+    assert warned.counts.leaked == 1 and "evaluation set" in warned.warnings[0]
+
+
+def test_manifest_and_record_allow_tracing_and_rerunning(filled, tmp_path):
+    store, ids = filled
+    options = ExportOptions(format="sft", exclude_ids=(ids["good"],), filters=Filters(models=("m",)))
+    result = run_export(store, options, tmp_path / "sft.jsonl", who="ana")
+    manifest = json.loads((tmp_path / "sft.jsonl.manifest.json").read_text())
+    assert manifest["sha256"] == hashlib.sha256((tmp_path / "sft.jsonl").read_bytes()).hexdigest()
+    assert manifest["counts"]["written"] == 2 and manifest["who"] == "ana"
+    [recorded] = store.list_exports()
+    assert recorded["sha256"] == result.sha256 and recorded["rows"] == 2
+    again = run_export(store, ExportOptions.from_dict(recorded["options"]), tmp_path / "again.jsonl")
+    assert again.sha256 == result.sha256
+
+
+def test_preview_shows_first_rows_without_writing(filled, tmp_path):
+    store, _ = filled
+    rows = preview(store, ExportOptions(format="alpaca"), limit=2)
+    assert len(rows) == 2 and "_id" in rows[0]
+    assert store.list_exports() == []
