@@ -21,5 +21,8 @@ st.navigation(
             st.Page("pages/vote.py", title="Vote", icon=":material/how_to_vote:"),
             st.Page("pages/results.py", title="Results", icon=":material/leaderboard:"),
         ],
+        "Train": [
+            st.Page("pages/export.py", title="Export", icon=":material/output:"),
+        ],
     }
 ).run()

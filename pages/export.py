@@ -1,0 +1,28 @@
+"""Export curated answers as fine-tuning data."""
+
+import streamlit as st
+
+from dashboard.exporting import FORMATS
+from dashboard.ui.common import get_store, reviewer_input
+from dashboard.ui.export import FORMAT_HELP, build, options_form, past_exports, preview_editor, show_result
+from dashboard.ui.filters import filter_bar
+
+store = get_store()
+who = reviewer_input()
+st.title("Export")
+st.caption("Turn what reviewers approved, corrected and preferred into training files. The ideal "
+           "answer, where a reviewer wrote one, replaces the model's answer.")
+
+fmt = st.segmented_control("Format", FORMATS, default="sft", key="export.format") or "sft"
+st.caption(FORMAT_HELP[fmt])
+filters = filter_bar(store, key="export")
+options = options_form(store, fmt, filters)
+
+st.subheader("Preview")
+preview_editor(store, options)
+if st.button("Build the file", type="primary", icon=":material/build:"):
+    build(store, options, who)
+show_result()
+
+st.subheader("Past exports")
+past_exports(store, who)
