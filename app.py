@@ -9,6 +9,7 @@ st.navigation(
         "Look": [
             st.Page("pages/insights.py", title="Insights", icon=":material/monitoring:"),
             st.Page("pages/review.py", title="Review", icon=":material/table_view:"),
+            st.Page("pages/clusters.py", title="Failure themes", icon=":material/bubble_chart:"),
             st.Page("pages/agreement.py", title="Agreement", icon=":material/group:"),
         ],
         "Label": [

@@ -154,3 +154,4 @@ def m001_initial(db: Database) -> None:
 from store import migrations_ingest, migrations_review, migrations_insights  # noqa: E402,F401,I001
 from store import migrations_experiments  # noqa: E402,F401
 from store import migrations_export  # noqa: E402,F401
+from store import migrations_clusters  # noqa: E402,F401

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from store.clusters import ClustersMixin
 from store.experiments import ExperimentsMixin
 from store.export import ExportMixin
 from store.ingest import IngestMixin
@@ -49,7 +50,9 @@ def default_db_path() -> str:
     return os.environ.get("LOUPE_DB") or DEFAULT_DB
 
 
-class Store(IngestMixin, ReviewMixin, InsightsMixin, ExperimentsMixin, ExportMixin):
+class Store(
+    IngestMixin, ReviewMixin, InsightsMixin, ExperimentsMixin, ExportMixin, ClustersMixin
+):
     """One SQLite file holding variants, conversations, interactions and ratings.
 
     A Store is safe to share between threads: it owns one connection opened with
