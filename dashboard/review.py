@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -195,3 +196,20 @@ def call_facts(interaction: dict[str, Any]) -> list[tuple[str, str]]:
 def queue_caption(done: int, remaining: int) -> str:
     """'12 done · 30 left' for the progress line of the queue."""
     return f"{done:,} done · {remaining:,} left"
+
+
+def next_in_queue(
+    store: Any, reviewer: str, filters: Filters, *, from_id: int = 0, skipped: Iterable[int] = ()
+) -> tuple[dict[str, Any] | None, bool]:
+    """The next item for ``reviewer``: the lowest unrated id from ``from_id`` on, then from the
+    start, leaving out ``skipped``; when only skipped items are left they come back.
+
+    Returns (item or None, whether the skipped items came back).
+    """
+    skipped = set(skipped)
+    item = store.next_unrated(reviewer, filters, after_id=max(0, from_id - 1), exclude=skipped)
+    if item is None and from_id > 1:
+        item = store.next_unrated(reviewer, filters, exclude=skipped)
+    if item is None and skipped:
+        return store.next_unrated(reviewer, filters), True
+    return item, False

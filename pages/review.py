@@ -1,9 +1,106 @@
-"""Review page (being built)."""
+"""Review: browse every answer and its ratings, filter and search, open one and re-rate it."""
 
 import streamlit as st
 
-from dashboard.ui.common import reviewer_input
+from dashboard.review import ReviewView, count_label, page_count, rows_csv
+from dashboard.ui.common import get_store, reviewer_input
+from dashboard.ui.filters import filter_bar, reset_filters, write_query_params
+from dashboard.ui.review import count_matches, detail, interaction_panel, page_rows, selectable_table, table_key
 
-reviewer_input()
+VIEW_KEY = "review.view"  # the view last shown (and written to the URL)
+PAGE_KEY = "review.page"
+ITEM_KEY = "review.item"
+PICKED_KEY = "review.picked"  # (table key, id) of the last row selection seen
+FILTER_PREFIX = "review"
+
+store = get_store()
+name = reviewer_input()
+state = st.session_state
+
+# Import feedback: the "Import feedback" expander goes here, first thing on the page:
+#     with st.expander("Import feedback", icon=":material/upload:"):
+#         import_box(store)   # from dashboard.ui.upload
+
 st.title("Review")
-st.info("This page is not ready yet.")
+
+# A link (or a reload) with parameters decides the view; otherwise the session keeps it.
+url_view = ReviewView.from_query_params(st.query_params)
+last = state.get(VIEW_KEY)
+if last is None or (st.query_params and url_view.to_query_params() != last.to_query_params()):
+    reset_filters(FILTER_PREFIX, url_view.filters)
+    state[PAGE_KEY], state[ITEM_KEY] = url_view.page, url_view.item
+    last = url_view
+
+
+def clear_filters() -> None:
+    """Reset the filter bar and go back to the first page."""
+    reset_filters(FILTER_PREFIX)
+    state[PAGE_KEY] = 1
+
+
+def close_item() -> None:
+    """Close the open interaction."""
+    state[ITEM_KEY] = None
+
+
+if count_matches(store, None)[0] == 0:
+    st.info(
+        "No answers yet. Chat with a model on the **Chat** page, import a feedback file with "
+        "`python -m dashboard import FILE`, or load the demo data with `python -m dashboard demo`.",
+        icon=":material/inbox:",
+    )
+    st.stop()
+
+filters = filter_bar(store, key=FILTER_PREFIX, base=last.filters)
+if filters != last.filters:
+    state[PAGE_KEY] = 1
+if filters.ids:
+    note, show_all = st.columns([5, 1], vertical_alignment="center")
+    note.info(f"Showing {len(filters.ids)} chosen items only.", icon=":material/checklist:")
+    show_all.button("Show all items", on_click=reset_filters, args=(FILTER_PREFIX, filters.with_(ids=())))
+
+matches, exact = count_matches(store, filters)
+pages = page_count(matches)
+page = min(max(1, int(state.get(PAGE_KEY) or 1)), pages)
+state[PAGE_KEY] = page
+
+if matches == 0:
+    st.info("Nothing matches these filters.", icon=":material/filter_alt_off:")
+    st.button("Clear filters", on_click=clear_filters, icon=":material/filter_alt_off:")
+    rows = []
+else:
+    rows = page_rows(store, filters, page, matches if exact else matches + 1)
+    st.caption(f"{count_label(matches, exact)} · newest first · page {page:,} of {pages:,}")
+    key = table_key(FILTER_PREFIX, filters, page)
+    picked = selectable_table(rows, key, state.get(ITEM_KEY))
+    before = state.get(PICKED_KEY)
+    if before != (key, picked):
+        if picked is not None:
+            state[ITEM_KEY] = picked
+        elif before and before[0] == key:
+            state[ITEM_KEY] = None  # the reviewer cleared the selection
+        state[PICKED_KEY] = (key, picked)
+    pager, download = st.columns([4, 1], vertical_alignment="center")
+    with pager:
+        st.pagination(pages, key=PAGE_KEY, max_visible_pages=9)
+    download.download_button(
+        "Download this page (CSV)", rows_csv(rows), file_name=f"loupe-review-page-{page}.csv",
+        mime="text/csv", icon=":material/download:", on_click="ignore",
+    )
+    st.caption("Select a row to open the whole conversation, every rating and your own.")
+
+item = state.get(ITEM_KEY)
+if item is not None:
+    st.divider()
+    info = detail(store, item)
+    head, close = st.columns([5, 1], vertical_alignment="center")
+    head.subheader(f"Interaction #{item}")
+    close.button("Close", icon=":material/close:", on_click=close_item)
+    if info is None:
+        st.warning(f"There is no interaction #{item}: it may come from another database.")
+    else:
+        interaction_panel(store, info, name, prefix="review")
+
+view = ReviewView(filters, page=state.get(PAGE_KEY) or 1, item=state.get(ITEM_KEY))
+state[VIEW_KEY] = view
+write_query_params(view.to_query_params())

@@ -1,0 +1,120 @@
+"""What the Agreement page shows: readable tables and a heatmap built from dashboard.stats."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard.review import ITEM_PARAM, preview
+from dashboard.stats import MIN_SHARED_ITEMS
+
+PAIR_COLUMNS = {
+    "reviewer_a": "Reviewer A",
+    "reviewer_b": "Reviewer B",
+    "stars_shared": "Shared items (stars)",
+    "stars_kappa": "Kappa (stars)",
+    "stars_weighted_kappa": "Weighted kappa (stars)",
+    "thumbs_shared": "Shared items (thumbs)",
+    "thumbs_kappa": "Kappa (thumbs)",
+}
+REVIEW_PAGE = "review"  # the Review page's URL path
+
+
+def kappa_reading(value: float | None) -> str:
+    """Landis and Koch's words for a kappa or alpha: 'poor' to 'almost perfect'; '' for none."""
+    if value is None or math.isnan(value):
+        return ""
+    for limit, word in ((0.0, "poor"), (0.2, "slight"), (0.4, "fair"), (0.6, "moderate"),
+                        (0.8, "substantial")):
+        if value <= limit:
+            return word
+    return "almost perfect"
+
+
+def number_text(value: float | None, digits: int = 2) -> str:
+    """'0.73' or '—' when there is no number."""
+    return "—" if value is None or math.isnan(value) else f"{value:.{digits}f}"
+
+
+def pairs_table(pairs: pd.DataFrame) -> pd.DataFrame:
+    """The pairwise kappas with readable column names and a reading of the weighted kappa."""
+    table = pairs.rename(columns=PAIR_COLUMNS)
+    table["Agreement"] = [kappa_reading(v) for v in pairs["stars_weighted_kappa"]]
+    return table
+
+
+def missing_numbers_note(pairs: pd.DataFrame) -> str:
+    """A sentence explaining empty kappa cells, or '' when every pair has its numbers."""
+    empty = pairs[["stars_kappa", "thumbs_kappa"]].isna().any(axis=1).sum() if len(pairs) else 0
+    if not empty:
+        return ""
+    return (
+        f"An empty kappa means fewer than {MIN_SHARED_ITEMS} shared items, or a reviewer who "
+        "always gave the same value: not enough to tell agreement from chance."
+    )
+
+
+def alpha_note(summary: dict[str, Any]) -> str:
+    """A sentence for each alpha that could not be computed, or ''."""
+    notes = []
+    for name in ("stars", "thumbs"):
+        key = "stars_alpha_ordinal" if name == "stars" else "thumbs_alpha_nominal"
+        if math.isnan(summary[key]):
+            items = summary[f"{name}_items"]
+            notes.append(
+                f"Not enough overlap for alpha on {name}: {items} item{'s' if items != 1 else ''} "
+                f"rated by two or more reviewers (at least {MIN_SHARED_ITEMS} needed, with some "
+                "variety in the ratings)."
+            )
+    return " ".join(notes)
+
+
+def kappa_heatmap(pairs: pd.DataFrame, column: str = "stars_weighted_kappa") -> go.Figure | None:
+    """A symmetric reviewers × reviewers heatmap of one kappa column (None if no number)."""
+    known = pairs.dropna(subset=[column])
+    if known.empty:
+        return None
+    reviewers = sorted(set(known["reviewer_a"]) | set(known["reviewer_b"]))
+    matrix = pd.DataFrame(math.nan, index=reviewers, columns=reviewers)
+    for row in known.itertuples():
+        value = getattr(row, column)
+        matrix.loc[row.reviewer_a, row.reviewer_b] = value
+        matrix.loc[row.reviewer_b, row.reviewer_a] = value
+    for name in reviewers:
+        matrix.loc[name, name] = 1.0
+    text = [[number_text(v) for v in row] for row in matrix.to_numpy()]
+    figure = go.Figure(
+        go.Heatmap(
+            z=matrix.to_numpy(), x=reviewers, y=reviewers, text=text, texttemplate="%{text}",
+            zmin=-1, zmax=1, colorscale="RdBu", colorbar={"title": "kappa"},
+            hovertemplate="%{y} and %{x}: %{text}<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        height=120 + 45 * len(reviewers), margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        yaxis={"autorange": "reversed"},
+    )
+    return figure
+
+
+def disagreement_table(worst: pd.DataFrame, briefs: list[dict[str, Any]]) -> pd.DataFrame:
+    """The most disputed items with their question, for a lead to open and settle."""
+    questions = {b["id"]: b for b in briefs}
+    return pd.DataFrame(
+        [
+            {
+                "Open": f"{REVIEW_PAGE}?{ITEM_PARAM}={row.interaction_id}",
+                "#": int(row.interaction_id),
+                "Question": preview(questions.get(row.interaction_id, {}).get("question"), 100),
+                "Stars given": row.stars,
+                "Spread": int(row.stars_spread),
+                "Thumbs split": bool(row.thumbs_split),
+                "Reviewers": int(row.reviewers),
+            }
+            for row in worst.itertuples()
+        ],
+        columns=["Open", "#", "Question", "Stars given", "Spread", "Thumbs split", "Reviewers"],
+    )

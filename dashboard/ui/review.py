@@ -1,0 +1,227 @@
+"""Widgets and cached reads of the Review and Annotate pages."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.filters import Filters
+from dashboard.ratings import stars_from_widget, tag_options, thumbs_from_widget
+from dashboard.review import PAGE_SIZE, call_facts, next_in_queue, ratings_frame, table_frame
+from dashboard.safe_text import inert_markdown
+from dashboard.stats import ratings_frame as ratings_frame_of
+from dashboard.ui.rating import rating_widget
+from store import Store
+
+# -- cached reads (keyed on the data stamp, so a commit anywhere refreshes them) -----------
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _count(_store: Store, path: str, stamp: Any, filters: Filters | None) -> tuple[int, bool]:
+    return _store.count_interactions(filters)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _rows(_store: Store, path: str, stamp: Any, filters: Filters, offset: int, matches: int) -> list[dict]:
+    return _store.review_rows(filters, limit=PAGE_SIZE, offset=offset, matches=matches)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _detail(_store: Store, path: str, stamp: Any, item: int) -> dict | None:
+    return _store.interaction_detail(item)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _progress(_store: Store, path: str, stamp: Any, reviewer: str, filters: Filters) -> tuple[int, int]:
+    return _store.queue_progress(reviewer, filters)
+
+
+def queue_progress(store: Store, reviewer: str, filters: Filters) -> tuple[int, int]:
+    """(done, remaining) of ``reviewer``'s queue within ``filters``."""
+    return _progress(store, store.path, store.data_stamp(), reviewer, filters)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _next(_store: Store, path: str, stamp: Any, reviewer: str, filters: Filters, from_id: int,
+          skipped: tuple[int, ...]) -> tuple[dict | None, bool]:
+    return next_in_queue(_store, reviewer, filters, from_id=from_id, skipped=skipped)
+
+
+def queue_next(store: Store, reviewer: str, filters: Filters, from_id: int, skipped: list[int]
+               ) -> tuple[dict | None, bool]:
+    """The queue's next item for ``reviewer`` and whether the skipped items came back."""
+    return _next(store, store.path, store.data_stamp(), reviewer, filters, from_id, tuple(skipped))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _overlap(_store: Store, path: str, stamp: Any, filters: Filters) -> pd.DataFrame:
+    return ratings_frame_of(_store.overlapping_ratings(filters))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _briefs(_store: Store, path: str, stamp: Any, ids: tuple[int, ...]) -> list[dict]:
+    return _store.interaction_briefs(ids)
+
+
+def overlapping_ratings(store: Store, filters: Filters) -> pd.DataFrame:
+    """Ratings of the items two or more reviewers rated (interaction_id, reviewer, stars, thumbs)."""
+    return _overlap(store, store.path, store.data_stamp(), filters)
+
+
+def briefs(store: Store, ids: list[int]) -> list[dict]:
+    """Question, answer and rating summary of these interactions."""
+    return _briefs(store, store.path, store.data_stamp(), tuple(ids))
+
+
+def count_matches(store: Store, filters: Filters | None) -> tuple[int, bool]:
+    """(count, exact) of the interactions matching ``filters`` (None: all of them)."""
+    return _count(store, store.path, store.data_stamp(), filters)
+
+
+def page_rows(store: Store, filters: Filters, page: int, matches: int) -> list[dict]:
+    """The rows of one page (1-based) of the Review table."""
+    return _rows(store, store.path, store.data_stamp(), filters, (page - 1) * PAGE_SIZE, matches)
+
+
+def detail(store: Store, item: int) -> dict | None:
+    """One interaction with its conversation and ratings (None when it does not exist)."""
+    return _detail(store, store.path, store.data_stamp(), item)
+
+
+# -- the table ----------------------------------------------------------------------------
+
+TABLE_CONFIG = {
+    "id": st.column_config.NumberColumn("#", width="small", format="%d"),
+    "Time": st.column_config.TextColumn(width="small"),
+    "Question": st.column_config.TextColumn(width="large"),
+    "Answer": st.column_config.TextColumn(width="large"),
+    "Stars": st.column_config.NumberColumn(format="%.1f ★", help="Mean stars of every rating"),
+    "Up": st.column_config.NumberColumn(width="small", help="Thumbs up"),
+    "Down": st.column_config.NumberColumn(width="small", help="Thumbs down"),
+    "Ratings": st.column_config.NumberColumn(width="small", help="Number of ratings"),
+    "Error": st.column_config.CheckboxColumn(width="small", help="The model call failed"),
+}
+
+
+def table_key(prefix: str, filters: Filters, page: int) -> str:
+    """A widget key per (filters, page): a new page starts with no row selected."""
+    digest = hashlib.sha1(repr((filters, page)).encode()).hexdigest()[:12]
+    return f"{prefix}.table.{digest}"
+
+
+def selectable_table(rows: list[dict], key: str, selected: int | None) -> int | None:
+    """The Review table with single-row selection; returns the id of the selected row, if any.
+
+    ``selected`` is pre-selected when it is on this page and the table is new.
+    """
+    ids = [row["id"] for row in rows]
+    if key not in st.session_state and selected in ids:
+        st.session_state[key] = {"selection": {"rows": [ids.index(selected)], "columns": []}}
+    event = st.dataframe(
+        table_frame(rows), key=key, on_select="rerun", selection_mode="single-row",
+        column_config=TABLE_CONFIG, height=420, width="stretch",
+    )
+    picked = event.selection.rows
+    return ids[picked[0]] if picked and picked[0] < len(ids) else None
+
+
+# -- one interaction ----------------------------------------------------------------------
+
+
+def show_turns(turns: list[dict], highlight: int | None = None) -> None:
+    """Every turn of a conversation as chat messages; the highlighted turn sits in a frame."""
+    for turn in turns:
+        box = st.container(border=True) if turn["id"] == highlight else st.container()
+        with box:
+            if turn["id"] == highlight and len(turns) > 1:
+                st.caption(f"Turn {turn.get('turn') or 1} · the selected answer")
+            with st.chat_message("user"):
+                st.markdown(inert_markdown(turn["question"]))
+            with st.chat_message("assistant"):
+                if turn.get("answer"):
+                    st.markdown(inert_markdown(turn["answer"]))
+                if turn.get("error"):
+                    st.error(inert_markdown(turn["error"]), icon=":material/error:")
+
+
+def show_facts(interaction: dict) -> None:
+    """Model, backend, variant, latency, tokens and source on one line of small metrics."""
+    facts = call_facts(interaction)
+    for column, (label, value) in zip(st.columns(len(facts)), facts):
+        column.caption(label)
+        column.markdown(f"**{inert_markdown(str(value))}**")
+
+
+def show_ratings(ratings: list[dict]) -> None:
+    """Every reviewer's rating, or a sentence when there is none."""
+    if not ratings:
+        st.caption("Nobody has rated this answer yet.")
+        return
+    st.dataframe(
+        ratings_frame(ratings), hide_index=True, width="stretch",
+        column_config={"Comment": st.column_config.TextColumn(width="medium"),
+                       "Ideal answer": st.column_config.TextColumn(width="large")},
+    )
+
+
+def interaction_panel(store: Store, info: dict, reviewer: str, *, prefix: str = "review") -> None:
+    """The whole story of one interaction: conversation, how it was made, ratings, your rating."""
+    interaction = info["interaction"]
+    st.caption(f"Asked {interaction['created_at'][:16].replace('T', ' ')} UTC")
+    show_facts(interaction)
+    show_turns(info["turns"], highlight=interaction["id"])
+    st.markdown("**Ratings**")
+    show_ratings(info["ratings"])
+    st.markdown("**Your rating**")
+    if interaction.get("answer"):
+        rating_widget(store, interaction["id"], reviewer, prefix=prefix)
+    else:
+        st.caption("A failed call has no answer to rate.")
+
+
+
+# -- the annotation queue -----------------------------------------------------------------
+
+QUEUE_INPUTS = ("stars", "thumbs", "tags", "comment", "ideal")
+
+
+def queue_keys(interaction_id: int, reviewer: str) -> dict[str, str]:
+    """Session-state keys of the queue's rating inputs for one item and reviewer."""
+    return {name: f"queue.{interaction_id}.{reviewer}.{name}" for name in QUEUE_INPUTS}
+
+
+def queue_inputs(keys: dict[str, str]) -> None:
+    """Stars, thumbs, tags, comment and ideal answer; nothing is saved until the reviewer says so."""
+    stars_col, thumbs_col = st.columns([1, 3], vertical_alignment="center")
+    with stars_col:
+        st.feedback("stars", key=keys["stars"])
+    with thumbs_col:
+        st.feedback("thumbs", key=keys["thumbs"])
+    tags_col, comment_col = st.columns(2)
+    with tags_col:
+        st.multiselect(
+            "Tags", tag_options(st.session_state.get(keys["tags"])), key=keys["tags"],
+            accept_new_options=True, placeholder="Pick or type a tag",
+        )
+    with comment_col:
+        st.text_input("Comment", key=keys["comment"], placeholder="What is right or wrong with it?")
+    with st.expander("Ideal answer", icon=":material/edit_note:"):
+        st.text_area(
+            "The answer the model should have given", key=keys["ideal"], height=120,
+            help="Exports use it as the training target.",
+        )
+
+
+def queue_rating(keys: dict[str, str]) -> dict[str, Any]:
+    """The rating the queue's inputs describe, as keyword arguments of Store.save_rating."""
+    state = st.session_state
+    return {
+        "stars": stars_from_widget(state.get(keys["stars"])),
+        "thumbs": thumbs_from_widget(state.get(keys["thumbs"])),
+        "tags": list(state.get(keys["tags"]) or []),
+        "comment": (state.get(keys["comment"]) or "").strip() or None,
+        "ideal_answer": (state.get(keys["ideal"]) or "").strip() or None,
+    }
