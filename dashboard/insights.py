@@ -232,12 +232,32 @@ class Headline:
         if self.kind == "count":
             if self.previous == 0:
                 return None
-            return f"{change / self.previous:+.1%}"
-        if self.kind == "share":
-            return f"{change * 100:+.1f} pp"
-        if self.kind == "stars":
-            return f"{change:+.2f}"
-        return f"{change:+,.0f} ms"
+            text = f"{change / self.previous:+.1%}"
+        elif self.kind == "share":
+            text = f"{change * 100:+.1f} pp"
+        elif self.kind == "stars":
+            text = f"{change:+.2f}"
+        else:
+            text = f"{change:+,.0f} ms"
+        return text.lstrip("+-") if self._flat(text) else text
+
+    @staticmethod
+    def _flat(text: str) -> bool:
+        return not any(ch in "123456789" for ch in text)
+
+    @property
+    def delta_color(self) -> str:
+        """'normal' (up is good), 'inverse' (up is bad) or 'off' (no change)."""
+        delta = self.delta_text()
+        if delta is None or self._flat(delta):
+            return "off"
+        return "inverse" if self.lower_is_better else "normal"
+
+    @property
+    def delta_arrow(self) -> str:
+        """'off' when the change rounds to nothing, else 'auto'."""
+        delta = self.delta_text()
+        return "off" if delta is not None and self._flat(delta) else "auto"
 
 
 def _format(value: float | None, kind: str) -> str:
@@ -263,6 +283,7 @@ def _totals(store: Store, filters: Filters) -> dict[str, Any]:
     p95_bucket = timing.get("latency", {}).get("p95")
     return {
         "interactions": sums["interactions"] or None,
+        "ratings": sums["ratings"] if sums["interactions"] else None,
         "rated_share": _ratio(sums["rated"], sums["interactions"]),
         "mean_stars": _ratio(sums["stars_sum"], sums["starred"]),
         "thumbs_up_share": _ratio(sums["thumbs_up"], sums["thumbs_up"] + sums["thumbs_down"]),
@@ -275,6 +296,8 @@ def _totals(store: Store, filters: Filters) -> dict[str, Any]:
 HEADLINES = (
     ("interactions", "Interactions", "count", False,
      "Questions asked in the period (answered or failed)."),
+    ("ratings", "Ratings", "count", False,
+     "Ratings given to the period's interactions (each reviewer's rating counts)."),
     ("rated_share", "Rated", "share", False,
      "Share of interactions with at least one rating."),
     ("mean_stars", "Mean stars", "stars", False,

@@ -1,0 +1,210 @@
+"""Pure functions DataFrame -> plotly figure for the Insights page (no Streamlit here).
+
+Every figure has a title, axis titles with units and colours from a colour-blind-safe palette
+(Okabe-Ito); a model keeps its colour across the charts of a page. Names that come from data
+(models, variants, sources, tags) are escaped, since plotly reads a little HTML in labels.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+PALETTE = (
+    "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#555555",
+    "#882255", "#117733", "#AA4499", "#332288", "#999933",
+)
+MS_TICKS = [m * 10**e for e in range(0, 7) for m in (1, 2, 5)]
+STAR_COLORS = {1: "#B2182B", 2: "#EF8A62", 3: "#A6A6A6", 4: "#67A9CF", 5: "#2166AC"}
+PERIOD_TITLES = {"day": "Day (UTC)", "week": "Week (UTC, starting Monday)"}
+_LAYOUT = dict(
+    margin=dict(l=10, r=10, t=50, b=90),
+    legend=dict(orientation="h", yref="container", yanchor="bottom", y=0, xanchor="left", x=0),
+    hovermode="x unified",
+    height=380,
+)
+
+
+def label(text: object) -> str:
+    """A data value made safe to show as a plotly label (shown as written, never as HTML)."""
+    return html.escape(str(text), quote=False)
+
+
+def color_map(names: Iterable[str]) -> dict[str, str]:
+    """A stable colour per name: sorted names take the palette in order, '(none)' kinds last."""
+    unique = sorted({str(n) for n in names}, key=lambda n: (n.startswith("("), n))
+    return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(unique)}
+
+
+def _figure(title: str, x_title: str, y_title: str) -> go.Figure:
+    fig = go.Figure()
+    fig.update_layout(title=dict(text=title), xaxis_title=x_title, yaxis_title=y_title, **_LAYOUT)
+    return fig
+
+
+def trend_chart(
+    frame: pd.DataFrame,
+    *,
+    y: str,
+    title: str,
+    y_title: str,
+    group_title: str = "Model",
+    period: str = "day",
+    percent: bool = False,
+    y_range: tuple[float, float] | None = None,
+    colors: dict[str, str] | None = None,
+) -> go.Figure:
+    """One line per `group` of `y` over `period` (a frame with period, group and y)."""
+    fig = _figure(title, PERIOD_TITLES[period], y_title)
+    colors = colors or color_map(frame["group"])
+    value = "%{y:.1%}" if percent else "%{y:.2f}"
+    for group, part in frame.sort_values("period").groupby("group", sort=True):
+        fig.add_trace(go.Scatter(
+            x=part["period"], y=part[y], name=label(group), mode="lines+markers",
+            line=dict(color=colors.get(str(group)), width=2), marker=dict(size=5),
+            hovertemplate=f"{value}<extra>%{{fullData.name}}</extra>",
+        ))
+    fig.update_layout(legend_title_text=group_title)
+    if percent:
+        fig.update_yaxes(tickformat=".0%")
+    if y_range:
+        fig.update_yaxes(range=list(y_range))
+    return fig
+
+
+def star_distribution_chart(frame: pd.DataFrame, colors: dict[str, str] | None = None) -> go.Figure:
+    """Share of ratings giving 1 to 5 stars: grouped bars, one colour per model (or overall)."""
+    fig = _figure("Star ratings", "Stars given", "Share of star ratings (%)")
+    groups = sorted(frame["group"].unique())
+    colors = colors or color_map(groups)
+    overall = len(groups) == 1
+    for group in groups:
+        part = frame[frame["group"] == group].sort_values("stars")
+        fig.add_trace(go.Bar(
+            x=part["stars"], y=part["share"], name=label(group), customdata=part["count"],
+            marker_color=[STAR_COLORS[s] for s in part["stars"]] if overall
+            else colors.get(str(group)),
+            hovertemplate="%{y:.1%} (%{customdata:,} ratings)<extra>%{fullData.name}</extra>",
+        ))
+    fig.update_layout(barmode="group", showlegend=not overall, legend_title_text="Model",
+                      hovermode="closest")
+    fig.update_xaxes(tickmode="array", tickvals=[1, 2, 3, 4, 5],
+                     ticktext=["1 ★", "2 ★", "3 ★", "4 ★", "5 ★"])
+    fig.update_yaxes(tickformat=".0%")
+    return fig
+
+
+def timing_chart(
+    frame: pd.DataFrame,
+    *,
+    metric: str,
+    title: str,
+    period: str = "day",
+    colors: dict[str, str] | None = None,
+) -> go.Figure:
+    """p95 (solid) and p50 (dotted) of one timing metric per period, one colour per model."""
+    part = frame[frame["metric"] == metric].sort_values("period")
+    fig = _figure(title, PERIOD_TITLES[period], "Milliseconds (log scale)")
+    colors = colors or color_map(part["model"])
+    for model, rows in part.groupby("model", sort=True):
+        for column, name, dash in (("p95_ms", "p95", "solid"), ("p50_ms", "p50", "dot")):
+            fig.add_trace(go.Scatter(
+                x=rows["period"], y=rows[column], name=f"{label(model)} · {name}",
+                legendgroup=label(model), mode="lines",
+                line=dict(color=colors.get(str(model)), dash=dash, width=2),
+                hovertemplate="%{y:,.0f} ms<extra>%{fullData.name}</extra>",
+            ))
+    fig.update_yaxes(type="log", tickvals=MS_TICKS, ticktext=[f"{v:,}" for v in MS_TICKS])
+    fig.update_layout(legend_title_text="Model · percentile")
+    return fig
+
+
+def rate_chart(
+    frame: pd.DataFrame,
+    *,
+    count: str,
+    title: str,
+    y_title: str,
+    period: str = "day",
+    colors: dict[str, str] | None = None,
+) -> go.Figure:
+    """A rate (count / interactions) per period, one line per model, beside its period total."""
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.72, 0.28], horizontal_spacing=0.08,
+                        subplot_titles=("Per " + period, "Whole period"))
+    colors = colors or color_map(frame["model"])
+    totals = frame.groupby("model", sort=True)[["interactions", count]].sum()
+    for model, rows in frame.sort_values("period").groupby("model", sort=True):
+        fig.add_trace(go.Scatter(
+            x=rows["period"], y=rows["rate"], name=label(model), legendgroup=label(model),
+            mode="lines+markers", marker=dict(size=5),
+            line=dict(color=colors.get(str(model)), width=2),
+            hovertemplate="%{y:.2%}<extra>%{fullData.name}</extra>",
+        ), row=1, col=1)
+        total = totals.loc[model]
+        rate = total[count] / total["interactions"] if total["interactions"] else 0.0
+        fig.add_trace(go.Bar(
+            x=[label(model)], y=[rate], name=label(model), legendgroup=label(model),
+            showlegend=False, marker_color=colors.get(str(model)),
+            customdata=[[int(total[count]), int(total["interactions"])]],
+            hovertemplate="%{y:.2%} (%{customdata[0]:,} of %{customdata[1]:,})<extra></extra>",
+        ), row=1, col=2)
+    fig.update_layout(title=dict(text=title), legend_title_text="Model", **_LAYOUT)
+    fig.update_layout(hovermode="closest")
+    fig.update_xaxes(title_text=PERIOD_TITLES[period], row=1, col=1)
+    fig.update_xaxes(title_text="Model", showticklabels=False, row=1, col=2)
+    fig.update_yaxes(title_text=y_title, tickformat=".1%", rangemode="tozero", row=1, col=1)
+    fig.update_yaxes(tickformat=".1%", rangemode="tozero", row=1, col=2)
+    return fig
+
+
+def volume_chart(
+    frame: pd.DataFrame,
+    *,
+    group_title: str = "Source",
+    period: str = "day",
+    colors: dict[str, str] | None = None,
+) -> go.Figure:
+    """Interactions and ratings per period, stacked by source (or model)."""
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
+                        subplot_titles=("Interactions", "Ratings (on the day of the rated answer)"))
+    colors = colors or color_map(frame["group"])
+    for group, rows in frame.sort_values("period").groupby("group", sort=True):
+        for row, column in ((1, "interactions"), (2, "ratings")):
+            fig.add_trace(go.Bar(
+                x=rows["period"], y=rows[column], name=label(group), legendgroup=label(group),
+                showlegend=row == 1, marker_color=colors.get(str(group)),
+                hovertemplate="%{y:,}<extra>%{fullData.name}</extra>",
+            ), row=row, col=1)
+    per = "day" if period == "day" else "week"
+    title = "Interactions and ratings per " + ("day" if period == "day" else "week")
+    fig.update_layout(title=dict(text=title), barmode="stack", legend_title_text=group_title,
+                      **{**_LAYOUT, "height": 460})
+    fig.update_xaxes(title_text=PERIOD_TITLES[period], row=2, col=1)
+    fig.update_yaxes(title_text=f"Interactions per {per}", row=1, col=1)
+    fig.update_yaxes(title_text=f"Ratings per {per}", row=2, col=1)
+    return fig
+
+
+def tags_chart(frame: pd.DataFrame, colors: dict[str, str] | None = None) -> go.Figure:
+    """Top tags as horizontal bars: share of rated items carrying each, per model or overall."""
+    fig = _figure("Top tags", "Share of rated interactions (%)", "Tag")
+    groups = sorted(frame["group"].unique())
+    colors = colors or color_map(groups)
+    order = list(dict.fromkeys(frame["tag"]))
+    for group in groups:
+        part = frame[frame["group"] == group]
+        fig.add_trace(go.Bar(
+            y=[label(t) for t in part["tag"]], x=part["share"], orientation="h",
+            name=label(group), marker_color=colors.get(str(group)) if len(groups) > 1
+            else PALETTE[0], customdata=part["items"],
+            hovertemplate="%{x:.1%} (%{customdata:,} items)<extra>%{fullData.name}</extra>",
+        ))
+    fig.update_layout(barmode="group", showlegend=len(groups) > 1, legend_title_text="Model",
+                      hovermode="closest", height=max(300, 60 + 28 * len(order) * len(groups)))
+    fig.update_yaxes(categoryorder="array", categoryarray=[label(t) for t in reversed(order)])
+    fig.update_xaxes(tickformat=".0%")
+    return fig
