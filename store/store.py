@@ -20,6 +20,7 @@ from store.ingest import IngestMixin
 from store.insights import InsightsMixin
 from store.migrations import migrations
 from store.review import ReviewMixin
+from store.users import UsersMixin
 from store.store_text import fts_query, now_iso
 
 BUSY_TIMEOUT_MS = 10_000
@@ -51,7 +52,8 @@ def default_db_path() -> str:
 
 
 class Store(
-    IngestMixin, ReviewMixin, InsightsMixin, ExperimentsMixin, ExportMixin, ClustersMixin
+    IngestMixin, ReviewMixin, InsightsMixin, ExperimentsMixin, ExportMixin, ClustersMixin,
+    UsersMixin,
 ):
     """One SQLite file holding variants, conversations, interactions and ratings.
 

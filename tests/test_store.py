@@ -144,3 +144,50 @@ def test_two_threads_write_ratings_at_once_without_locking_errors(db_path):
     assert setup.summary()["ratings"] == 3 * len(ids)
     own_connection.close()
     setup.close()
+
+
+def test_online_backup_while_writing_and_restore(db_path, tmp_path):
+    store = Store(db_path)
+    conversation = store.start_conversation()
+    for n in range(50):
+        store.add_question(conversation, f"q{n}")
+    stop = threading.Event()
+
+    def keep_writing():
+        writer = Store(db_path)
+        while not stop.is_set():
+            writer.add_question(conversation, "during backup")
+        writer.close()
+
+    thread = threading.Thread(target=keep_writing)
+    thread.start()
+    info = store.backup(tmp_path / "backup.db")
+    stop.set()
+    thread.join()
+    assert info["interactions"] >= 50
+    copy = Store(tmp_path / "backup.db")
+    assert copy.pragma("integrity_check") == "ok"
+    copy.close()
+    with pytest.raises(ValueError, match="already exists"):
+        store.backup(tmp_path / "backup.db")
+
+    store.add_question(conversation, "after the backup")
+    restored = store.restore_from(tmp_path / "backup.db")
+    assert restored["interactions"] == info["interactions"]
+    assert not store.search("after")
+    (tmp_path / "junk.db").write_bytes(b"not a database at all" * 100)
+    with pytest.raises(ValueError, match="not a Loupe database"):
+        store.restore_from(tmp_path / "junk.db")
+    store.close()
+
+
+def test_users_and_tokens(store):
+    store.add_user("ana", "admin", "hash")
+    with pytest.raises(ValueError, match="already exists"):
+        store.add_user("ana", "viewer", "hash")
+    assert [u["name"] for u in store.list_users()] == ["ana"]
+    assert "password_hash" not in store.list_users()[0]
+    token = store.add_token("prod app", "digest", "5/minute", "ana")
+    assert store.token_by_digest("digest")["id"] == token
+    assert store.revoke_token(token)
+    assert store.token_by_digest("digest") is None
