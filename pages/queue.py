@@ -5,7 +5,7 @@ import streamlit as st
 from dashboard.filters import Filters
 from dashboard.review import queue_caption
 from dashboard.ui.common import get_store, reviewer_input
-from dashboard.ui.filters import filter_bar, reset_filters, write_query_params
+from dashboard.ui.filters import current_filters, filter_bar, reset_filters, write_query_params
 from dashboard.ui.review import (
     detail, queue_inputs, queue_keys, queue_next, queue_progress, queue_rating, show_turns,
 )
@@ -35,7 +35,7 @@ if last is None or (st.query_params and url_filters != last):
     reset_filters(FILTER_PREFIX, url_filters)
     last = url_filters
 
-with st.popover(f"Queue: {last.describe()}", icon=":material/filter_list:", width="stretch"):
+with st.popover(f"Queue: {current_filters(FILTER_PREFIX, FIELDS, last).describe()}", icon=":material/filter_list:", width="stretch"):
     filters = filter_bar(store, FIELDS, key=FILTER_PREFIX, base=last)
     if filters.ids:
         st.caption(f"Limited to {len(filters.ids)} chosen items.")
@@ -92,7 +92,8 @@ earlier = [t for t in turns if t["id"] != item["id"] and (t["turn"], t["id"]) < 
 st.caption(f"#{item['id']} · {item['created_at'][:16].replace('T', ' ')} UTC · "
            f"{item.get('model') or 'unknown model'}")
 if earlier:
-    with st.expander(f"Earlier in this conversation ({len(earlier)} turns)", icon=":material/history:"):
+    label = f"Earlier in this conversation ({len(earlier)} turn{'s' if len(earlier) > 1 else ''})"
+    with st.expander(label, icon=":material/history:"):
         show_turns(earlier)
 show_turns([item])
 

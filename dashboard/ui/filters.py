@@ -141,6 +141,13 @@ def _widget(field: str, prefix: str, options: dict[str, list[str]]) -> None:
         raise ValueError(f"unknown filter field: {field}")
 
 
+def current_filters(key: str, fields: Sequence[str], base: Filters) -> Filters:
+    """The Filters the bar with this key holds now (before it is drawn), else ``base``."""
+    if any(_key(key, f) not in st.session_state for f in fields):
+        return base
+    return _filters_from_state(key, fields, st.session_state.get(_key(key, "base"), base))
+
+
 def _filters_from_state(prefix: str, fields: Sequence[str], base: Filters) -> Filters:
     state = st.session_state
 
