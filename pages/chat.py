@@ -6,12 +6,14 @@ from dashboard.chat import ChatTurn, backend_label
 from dashboard.experiments import variant_label
 from dashboard.safe_text import inert_markdown, inert_stream
 from dashboard.ui.chat import model_picker, show_turn
+from dashboard.ui.auth import require
 from dashboard.ui.common import get_store, reviewer_input
 
 CONVERSATION_KEY = "chat.conversation_id"
 
 store = get_store()
 name = reviewer_input()
+require(store, "chat")
 settings = model_picker(store)
 
 title_col, new_col = st.columns([4, 1], vertical_alignment="bottom")

@@ -6,11 +6,13 @@ import streamlit as st
 from dashboard.experiments import variant_label
 from dashboard.judge import DEFAULT_RUBRIC, judge_human_agreement, run_judge
 from dashboard.ui.chat import make_backend, model_catalog
+from dashboard.ui.auth import require
 from dashboard.ui.common import get_store, reviewer_input
 from dashboard.ui.experiments import EXPERIMENT_KEY, experiment_runner, side_by_side
 
 store = get_store()
 reviewer_input()
+require(store, "experiments")
 runner = experiment_runner()
 st.title("Experiments")
 

@@ -3,12 +3,14 @@
 import streamlit as st
 
 from dashboard.exporting import FORMATS
+from dashboard.ui.auth import require
 from dashboard.ui.common import get_store, reviewer_input
 from dashboard.ui.export import FORMAT_HELP, build, options_form, past_exports, preview_editor, show_result
 from dashboard.ui.filters import filter_bar
 
 store = get_store()
 who = reviewer_input()
+require(store, "export")
 st.title("Export")
 st.caption("Turn what reviewers approved, corrected and preferred into training files. The ideal "
            "answer, where a reviewer wrote one, replaces the model's answer.")

@@ -6,10 +6,12 @@ import streamlit as st
 from dashboard.charts_pairwise import leaderboard_figure, win_rate_figure
 from dashboard.experiments import pairwise_report
 from dashboard.pairwise import votes_needed
+from dashboard.ui.auth import require
 from dashboard.ui.common import get_store, reviewer_input
 
 store = get_store()
 reviewer_input()
+require(store, "view")
 st.title("Results")
 st.caption("Win rates count ties and both-bad votes as half a win for each side. Intervals are 95% "
            "(Wilson for win rates, bootstrap for the leaderboard); the p-value is a two-sided sign "

@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.experiments import variant_label
+from dashboard.ui.auth import require
 from dashboard.ui.common import get_store, reviewer_input
 from dashboard.ui.experiments import (
     question_set_creator,
@@ -15,6 +16,7 @@ EDIT_KEY = "variants.editing"
 
 store = get_store()
 reviewer_input()
+require(store, "variants")
 st.title("Variants")
 st.caption("A variant is a model with a system prompt, a template and settings. Editing saves a "
            "new version; answers always point at the exact version that produced them.")

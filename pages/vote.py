@@ -4,6 +4,7 @@ import streamlit as st
 
 from dashboard.experiments import cast_vote, next_blind_pair
 from dashboard.safe_text import inert_markdown
+from dashboard.ui.auth import require
 from dashboard.ui.common import get_store, reviewer_input
 
 PAIR_KEY = "vote.pair"
@@ -12,6 +13,7 @@ EXPERIMENT_KEY = "vote.experiment"
 
 store = get_store()
 reviewer = reviewer_input()
+require(store, "vote")
 st.title("Vote")
 st.caption("Pick the better answer. Which variant wrote which answer stays hidden until you vote, "
            "and the sides are shuffled for every pair.")

@@ -26,7 +26,20 @@ def reviewer() -> str:
 
 
 def reviewer_input() -> str:
-    """The sidebar box where a reviewer types their name, kept for the session; returns it."""
+    """The reviewer's name: the signed-in user, or (in local single-user mode) the sidebar box
+    where a reviewer types their name, kept for the session."""
+    from dashboard.ui.auth import current_session, login_required, sign_out
+
+    store = get_store()
+    if login_required(store):
+        session = current_session(store)
+        if session is None:
+            st.stop()
+        st.sidebar.markdown(f"Signed in as **{session.name}** · {session.role}")
+        if st.sidebar.button("Sign out", key="auth.sign_out", icon=":material/logout:"):
+            sign_out()
+            st.rerun()
+        return session.name
     # Every page draws it with the same key, so the name follows the reviewer across pages.
     if REVIEWER_KEY not in st.session_state and SAVED_REVIEWER_KEY in st.session_state:
         st.session_state[REVIEWER_KEY] = st.session_state[SAVED_REVIEWER_KEY]

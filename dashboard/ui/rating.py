@@ -21,6 +21,11 @@ def _keys(prefix: str, interaction_id: int, reviewer: str) -> dict[str, str]:
 
 
 def _save(store: Store, interaction_id: int, reviewer: str, keys: dict[str, str]) -> None:
+    from dashboard.ui.auth import allowed
+
+    if not allowed(store, "rate"):  # checked on the server, whatever the page showed
+        st.toast("Your role does not allow rating.", icon=":material/lock:")
+        return
     state = st.session_state
     try:
         store.save_rating(
@@ -40,8 +45,12 @@ def _save(store: Store, interaction_id: int, reviewer: str, keys: dict[str, str]
 
 def rating_widget(store: Store, interaction_id: int, reviewer: str, prefix: str = "rate") -> None:
     """Thumbs and stars in a row, the rest in an expander; every change is saved at once."""
+    from dashboard.ui.auth import allowed
+
     if not reviewer:
         st.caption("Type your name in the sidebar to rate this answer.")
+        return
+    if not allowed(store, "rate"):
         return
     keys = _keys(prefix, interaction_id, reviewer)
     existing = store.get_rating(interaction_id, reviewer) or {}

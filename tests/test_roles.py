@@ -1,0 +1,115 @@
+"""Who may do what: sign-in, each role against each page, and writes checked on the server."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from dashboard.auth import Session, hash_password
+from dashboard.ui.auth import SESSION_KEY
+from store import Store
+from tests.conftest import ROOT
+
+PAGES = {  # page -> its title and the roles that may open it
+    "insights": ("Insights", {"viewer", "annotator", "admin"}),
+    "review": ("Review", {"viewer", "annotator", "admin"}),
+    "agreement": ("Agreement", {"viewer", "annotator", "admin"}),
+    "results": ("Results", {"viewer", "annotator", "admin"}),
+    "chat": ("Chat", {"annotator", "admin"}),
+    "queue": ("Annotate", {"annotator", "admin"}),
+    "vote": ("Vote", {"annotator", "admin"}),
+    "variants": ("Variants", {"admin"}),
+    "experiments": ("Experiments", {"admin"}),
+    "export": ("Export", {"admin"}),
+    "users": ("Users", {"admin"}),
+}
+
+
+@pytest.fixture
+def team(monkeypatch, db_path):
+    store = Store(db_path)
+    for name, role in (("vic", "viewer"), ("ann", "annotator"), ("ada", "admin")):
+        store.add_user(name, role, hash_password(f"{name}-password"))
+    iid = store.add_question(store.start_conversation(), "Where is my parcel?")
+    store.record_answer(iid, answer="On its way.")
+    store.close()
+    monkeypatch.setenv("LOUPE_DB", str(db_path))
+    monkeypatch.setenv("OLLAMA_HOST", "http://127.0.0.1:9")
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    return db_path
+
+
+def _app(session: Session | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    if session:
+        at.session_state[SESSION_KEY] = session
+    return at.run()
+
+
+def test_nothing_shows_before_signing_in(team):
+    at = _app()
+    assert [t.value for t in at.title] == ["Loupe"]
+    assert [b.label for b in at.button] == ["Sign in"]
+    at.text_input[0].input("ann")
+    at.text_input[1].input("wrong password")
+    at.button[0].click().run()
+    assert any("Wrong name or password" in e.value for e in at.error)
+    assert SESSION_KEY not in at.session_state
+
+
+def test_signing_in_opens_the_app_as_that_user(team):
+    at = _app()
+    at.text_input[0].input("ann")
+    at.text_input[1].input("ann-password")
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.session_state[SESSION_KEY].role == "annotator"
+    assert any("Signed in as **ann**" in m.value for m in at.sidebar.markdown)
+
+
+@pytest.mark.parametrize("role", ["viewer", "annotator", "admin"])
+def test_each_role_against_each_page(team, role):
+    name = {"viewer": "vic", "annotator": "ann", "admin": "ada"}[role]
+    for page, (title, roles) in PAGES.items():
+        at = _app(Session(name, role, time.time()))
+        if role in roles:
+            at.switch_page(f"pages/{page}.py").run()
+            assert not at.exception, (page, at.exception)
+            assert title in [t.value for t in at.title], page
+            assert not [e for e in at.error if "role does not allow" in e.value], page
+        else:
+            with pytest.raises(Exception):  # the page is not in this role's navigation
+                at.switch_page(f"pages/{page}.py").run()
+
+
+def test_expired_sessions_must_sign_in_again(team):
+    at = _app(Session("ada", "admin", time.time() - 9 * 3600))
+    assert [b.label for b in at.button] == ["Sign in"]
+
+
+def test_a_viewer_cannot_rate_even_by_calling_the_save(team):
+    from dashboard.ui import rating
+
+    at = _app(Session("vic", "viewer", time.time()))
+    at.switch_page("pages/review.py").run()
+    assert not at.feedback  # no rating widget for a viewer
+
+    store = Store(team)
+    keys = rating._keys("x", 1, "vic")
+    state = {keys["stars"]: 4, keys["thumbs"]: 1}
+
+    class FakeState(dict):
+        pass
+
+    original = st.session_state
+    try:
+        st.session_state = FakeState({**state, SESSION_KEY: Session("vic", "viewer", time.time())})
+        rating._save(store, 1, "vic", keys)
+    finally:
+        st.session_state = original
+    assert store.ratings_for(1) == []
+    store.close()
