@@ -445,6 +445,8 @@ def top_tags(
     by = ["model"] if by_model else []
     tags = _named(pd.DataFrame(store.insight_tags(filters, by=by), columns=[*by, "tag", "items"]),
                   *by)
+    if tags.empty:
+        return pd.DataFrame(columns=["tag", "group", "items", "share"])
     rated = _named(pd.DataFrame(store.insight_sums(filters, by=by), columns=[*by, *DAILY_SUMS]),
                    *by)
     if by_model:
