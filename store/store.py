@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from store.api import ApiMixin
 from store.clusters import ClustersMixin
 from store.experiments import ExperimentsMixin
 from store.export import ExportMixin
@@ -53,7 +54,7 @@ def default_db_path() -> str:
 
 class Store(
     IngestMixin, ReviewMixin, InsightsMixin, ExperimentsMixin, ExportMixin, ClustersMixin,
-    UsersMixin,
+    UsersMixin, ApiMixin,
 ):
     """One SQLite file holding variants, conversations, interactions and ratings.
 

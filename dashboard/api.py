@@ -1,0 +1,176 @@
+"""The feedback collection service: production apps send questions, answers and ratings here.
+
+`python -m dashboard api` serves it (localhost by default). Every request carries a bearer token
+created by an admin; each token has its own rate limit; bodies are size-limited; validation
+errors are 422 with the field named.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+
+from dashboard.auth import token_digest
+from dashboard.importing import check_record
+from dashboard.ratelimit import RateLimiter
+from store import Store
+
+MAX_BODY = 1_000_000  # bytes
+DEFAULT_RATE = "60/minute"
+TEXT = 1_000_000  # characters
+
+
+class Feedback(BaseModel):
+    """What simple feedback endpoints send, plus the optional fields of Loupe's import format."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={
+        "example": {"question": "Where is my parcel?", "response": "It ships tomorrow.",
+                    "rating": 4, "comment": "ok"}})
+    question: str = Field(min_length=1, max_length=TEXT)
+    response: str | None = Field(default=None, max_length=TEXT)
+    rating: int | None = Field(default=None, ge=1, le=5)
+    comment: str | None = Field(default=None, max_length=TEXT)
+    thumbs: str | int | bool | None = None
+    tags: list[str] | str | None = None
+    ideal_answer: str | None = Field(default=None, max_length=TEXT)
+    reviewer: str | None = Field(default=None, max_length=200)
+    model: str | None = Field(default=None, max_length=200)
+    variant: str | None = Field(default=None, max_length=200)
+    created_at: str | None = Field(default=None, max_length=64)
+    latency_ms: float | None = Field(default=None, ge=0)
+    conversation_id: str | int | None = None
+    turn: int | None = Field(default=None, ge=1)
+    external_id: str | int | None = None
+    meta: dict[str, Any] | None = None
+
+
+class Interaction(Feedback):
+    """An interaction: ``answer`` (or ``response``) with optional ratings fields."""
+
+    answer: str | None = Field(default=None, max_length=TEXT)
+
+
+class Rating(BaseModel):
+    """A reviewer's rating of a stored interaction (replaces that reviewer's earlier one)."""
+
+    model_config = ConfigDict(extra="forbid")
+    interaction_id: int = Field(ge=1)
+    reviewer: str = Field(min_length=1, max_length=200)
+    stars: int | None = Field(default=None, ge=1, le=5)
+    thumbs: int | None = Field(default=None, description="1 (up) or -1 (down)")
+    comment: str | None = Field(default=None, max_length=TEXT)
+    tags: list[Annotated[str, Field(max_length=100)]] = Field(default_factory=list, max_length=50)
+    ideal_answer: str | None = Field(default=None, max_length=TEXT)
+
+
+class Stored(BaseModel):
+    """The outcome of a write."""
+
+    id: int
+    duplicate: bool = False
+
+
+def create_app(store: Store, *, max_body: int = MAX_BODY, default_rate: str = DEFAULT_RATE) -> FastAPI:
+    """The FastAPI application writing to ``store``."""
+    app = FastAPI(title="Loupe feedback API", version="1",
+                  description="Send questions, answers and ratings from production apps.")
+    limiters: dict[str, RateLimiter] = {}
+    bearer = HTTPBearer(auto_error=False)
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next):
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > max_body):
+            return JSONResponse({"detail": f"The request body is larger than {max_body:,} bytes."},
+                                status_code=413)
+        if length is None and request.method in ("POST", "PUT", "PATCH"):
+            body = b""
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > max_body:
+                    return JSONResponse(
+                        {"detail": f"The request body is larger than {max_body:,} bytes."},
+                        status_code=413)
+            request._body = body  # noqa: SLF001 - the stream is consumed; keep it for the handler
+        return await call_next(request)
+
+    def token(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> dict[str, Any]:
+        if credentials is None or credentials.scheme.lower() != "bearer":
+            raise HTTPException(401, "Send an API token as 'Authorization: Bearer <token>'.",
+                                headers={"WWW-Authenticate": "Bearer"})
+        record = store.token_by_digest(token_digest(credentials.credentials))
+        if record is None:
+            raise HTTPException(401, "This API token is unknown or revoked.",
+                                headers={"WWW-Authenticate": "Bearer"})
+        rate = record.get("rate") or default_rate
+        limiter = limiters.setdefault(rate, RateLimiter.from_text(rate))
+        ok, wait = limiter.allow(str(record["id"]))
+        if not ok:
+            raise HTTPException(429, f"Too many requests for this token ({rate}): retry later.",
+                                headers={"Retry-After": str(max(1, round(wait)))})
+        return record
+
+    def store_record(payload: dict[str, Any]) -> Stored:
+        try:
+            row = check_record(payload)
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
+        with store.import_session(source="api") as session:
+            outcome = session.add([row])
+        if outcome.conflicts:
+            raise HTTPException(409, outcome.conflicts[0][1])
+        interaction_id = store.interaction_for_record(row.external_id, row.content_hash)
+        return Stored(id=int(interaction_id or 0), duplicate=outcome.added == 0)
+
+    def plain(model: BaseModel) -> dict[str, Any]:
+        return {k: v for k, v in model.model_dump().items() if v is not None}
+
+    @app.post("/submit_feedback/", response_model=Stored, status_code=201,
+              responses={401: {}, 409: {}, 413: {}, 422: {}, 429: {}})
+    def submit_feedback(feedback: Feedback, _: dict = Depends(token)) -> Stored:
+        """Store a question, its answer and a rating as a simple feedback endpoint sends them."""
+        return store_record(plain(feedback))
+
+    @app.post("/v1/interactions", response_model=Stored, status_code=201,
+              responses={401: {}, 409: {}, 413: {}, 422: {}, 429: {}})
+    def add_interaction(interaction: Interaction, _: dict = Depends(token)) -> Stored:
+        """Store one interaction (question and answer, optionally rated)."""
+        return store_record(plain(interaction))
+
+    @app.post("/v1/ratings", response_model=Stored, status_code=201,
+              responses={401: {}, 404: {}, 413: {}, 422: {}, 429: {}})
+    def add_rating(rating: Rating, _: dict = Depends(token)) -> Stored:
+        """Rate a stored interaction; rating again replaces that reviewer's rating."""
+        if rating.thumbs not in (None, 1, -1):
+            raise HTTPException(422, '"thumbs" must be 1 (up) or -1 (down)')
+        if store.get_interaction(rating.interaction_id) is None:
+            raise HTTPException(404, f"No interaction with id {rating.interaction_id}.")
+        try:
+            rating_id = store.save_rating(
+                rating.interaction_id, rating.reviewer, stars=rating.stars, thumbs=rating.thumbs,
+                comment=rating.comment, tags=rating.tags, ideal_answer=rating.ideal_answer)
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
+        return Stored(id=rating_id)
+
+    @app.get("/feedback/", responses={401: {}, 429: {}})
+    def list_feedback(
+        after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        _: dict = Depends(token),
+    ) -> dict[str, Any]:
+        """Interactions with their ratings, oldest first; pass `next_after` to get the next page."""
+        rows = store.feedback_page(after, limit)
+        return {"items": rows, "next_after": rows[-1]["id"] if len(rows) == limit else None}
+
+    @app.get("/health")
+    def health() -> dict[str, Any]:
+        """Whether the service and its database answer."""
+        return {"ok": True, "time": time.time()}
+
+    return app
