@@ -1,0 +1,155 @@
+"""The Insights page in AppTest: headline numbers, captions, filters in the URL, empty states."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from store import Store
+from tests.conftest import ROOT
+from tests.insights_factories import add_interaction, conversation
+
+PAGE = str(ROOT / "pages" / "insights.py")
+D1, D2 = "2026-03-09", "2026-03-10"
+
+
+def fill_small(store: Store) -> None:
+    """Four interactions on two days: one failed, four ratings, three tags."""
+    a = add_interaction(store, "q a", day=D1, model="m1", latency_ms=100, ttft_ms=10)
+    b = add_interaction(store, "q b", day=D2, model="m1", latency_ms=200, ttft_ms=20)
+    add_interaction(store, "q c", day=D2, model="m1", error="timeout")
+    d = add_interaction(store, "q d", day=D2, model="m2", latency_ms=400, ttft_ms=40,
+                        source="import")
+    store.save_rating(a, "ana", stars=5, thumbs=1, tags=["formatting"])
+    store.save_rating(a, "ben", stars=3)
+    store.save_rating(b, "ana", stars=4, thumbs=-1)
+    store.save_rating(d, "ana", stars=1, thumbs=-1, tags=["wrong", "too long"])
+
+
+@pytest.fixture
+def open_page(monkeypatch, db_path):
+    """Open the page on db_path, optionally with URL query parameters."""
+    monkeypatch.setenv("LOUPE_DB", str(db_path))
+
+    def run(**query: str | list[str]) -> AppTest:
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        at = AppTest.from_file(PAGE, default_timeout=60)
+        at.query_params.update(query)
+        at.run()
+        assert not at.exception, at.exception
+        return at
+
+    return run
+
+
+@pytest.fixture
+def small_db(db_path):
+    store = Store(db_path)
+    fill_small(store)
+    store.close()
+    return db_path
+
+
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def _captions(at: AppTest) -> str:
+    return "\n".join(c.value for c in at.caption)
+
+
+def test_headline_numbers_charts_and_captions(open_page, small_db):
+    at = open_page()
+    assert at.title[0].value == "Insights"
+    assert _metrics(at) == {
+        "Interactions": "4", "Ratings": "4", "Rated": "75.0%", "Mean stars": "3.25 / 5",
+        "Thumbs up": "33.3%", "Failure rate": "25.0%", "Re-ask rate": "0.0%",
+        "p95 latency": "422 ms",  # 400 ms, read from its histogram bucket
+    }
+    assert len(at.get("plotly_chart")) == 9
+    captions = _captions(at)
+    for expected in ("Mean of the star ratings", "Share of thumbs up", "How the star ratings",
+                     "Time from question to full answer", "Time until the first token",
+                     "within ±6% of the exact value", "whose model call failed",
+                     "repeat the previous question", "Questions asked and ratings given",
+                     "most used tags", "No interactions in the previous 30 days"):
+        assert expected in captions, expected
+    assert at.date_input(key="insights.dates").value == (date(2026, 2, 9), date(2026, 3, 10))
+    assert dict(at.query_params) == {}  # the default view keeps the URL clean
+
+
+def test_filters_in_the_url_restore_the_view(open_page, small_db):
+    at = open_page(models="m2", date_from=D2, date_to=D2)
+    assert at.multiselect(key="insights.models").value == ["m2"]
+    assert [d.isoformat() for d in at.date_input(key="insights.dates").value] == [D2, D2]
+    metrics = _metrics(at)
+    assert metrics["Interactions"] == "1" and metrics["Mean stars"] == "1.00 / 5"
+    assert at.query_params["models"] == "m2" and at.query_params["date_from"] == D2
+
+
+def test_choosing_filters_writes_them_to_the_url_and_reset_clears_them(open_page, small_db):
+    at = open_page()
+    at.multiselect(key="insights.sources").select("import").run()
+    assert at.query_params == {"sources": "import"}
+    assert _metrics(at)["Interactions"] == "1"
+    at.multiselect(key="insights.models").select("m1").select("m2").run()
+    assert at.query_params["models"] == ["m1", "m2"]
+    at.button[0].click().run()  # Reset
+    assert not at.exception
+    assert at.query_params == {}
+    assert at.multiselect(key="insights.models").value == []
+    assert _metrics(at)["Interactions"] == "4"
+
+
+def test_switches_group_ratings_by_variant_and_tags_by_model(open_page, db_path):
+    store = Store(db_path)
+    variant = store.add_variant("concise")
+    iid = add_interaction(store, day=D1, variant_id=variant)
+    store.save_rating(iid, "ana", stars=2, tags=["wrong"])
+    fill_small(store)
+    store.close()
+    at = open_page()
+    at.segmented_control(key="insights.ratings_by").set_value("variant").run()
+    assert not at.exception
+    assert "per variant" in _captions(at)
+    at.toggle(key="insights.tags_by").set_value(True).run()
+    assert not at.exception
+    tags = at.dataframe[0].value
+    assert set(tags["Model"]) == {"m1", "m2"}
+    wrong = tags[(tags["Tag"] == "wrong") & (tags["Model"] == "m1")].iloc[0]
+    assert wrong["Items"] == 1 and wrong["Share of rated"] == pytest.approx(100 / 3)
+
+
+def test_reasks_and_new_data_show_on_the_next_run(open_page, db_path):
+    store = Store(db_path)
+    conversation(store, ["How do I reset my password?", "how do I reset my password??"],
+                 day=D2, model="m1")
+    at = open_page()
+    assert _metrics(at)["Re-ask rate"] == "50.0%"
+    add_interaction(store, day=D2)  # the page refreshes its summary and drops stale numbers
+    store.close()
+    at.run()
+    assert _metrics(at)["Interactions"] == "3" and _metrics(at)["Re-ask rate"] == "33.3%"
+
+
+def test_an_empty_database_says_how_to_load_data(open_page, db_path):
+    at = open_page()
+    assert any("python -m dashboard demo" in i.value for i in at.info)
+    assert not at.metric and not at.get("plotly_chart")
+
+
+def test_filters_that_match_nothing_say_so(open_page, small_db):
+    at = open_page(models="gone:1b")
+    assert any("No interactions match these filters" in i.value for i in at.info)
+    assert at.multiselect(key="insights.models").value == ["gone:1b"]
+    assert not at.get("plotly_chart")
+
+
+def test_a_long_range_is_shown_per_week(open_page, small_db):
+    at = open_page(date_from="2025-06-01")
+    assert "per week" in _captions(at)
+    assert "Arrows compare with the previous" not in _captions(at)  # nothing before June
