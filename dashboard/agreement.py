@@ -40,10 +40,15 @@ def number_text(value: float | None, digits: int = 2) -> str:
 
 
 def pairs_table(pairs: pd.DataFrame) -> pd.DataFrame:
-    """The pairwise kappas with readable column names and a reading of the weighted kappa."""
-    table = pairs.rename(columns=PAIR_COLUMNS)
-    table["Agreement"] = [kappa_reading(v) for v in pairs["stars_weighted_kappa"]]
-    return table
+    """The pairwise kappas as text ('—' where there is no number), most shared items first,
+    with readable column names and a reading of the weighted kappa."""
+    table = pairs.sort_values(["stars_shared", "thumbs_shared"], ascending=False, kind="stable")
+    reading = [kappa_reading(v) for v in table["stars_weighted_kappa"]]
+    for column in ("stars_kappa", "stars_weighted_kappa", "thumbs_kappa"):
+        table[column] = [number_text(v) for v in table[column]]
+    table = table.rename(columns=PAIR_COLUMNS)
+    table["Agreement"] = reading
+    return table.reset_index(drop=True)
 
 
 def missing_numbers_note(pairs: pd.DataFrame) -> str:

@@ -24,13 +24,13 @@ TABLE_COLUMNS = {
     "created_at": "Time",
     "question": "Question",
     "answer": "Answer",
-    "model": "Model",
-    "variant": "Variant",
     "stars_mean": "Stars",
     "thumbs_up": "Up",
     "thumbs_down": "Down",
     "rating_count": "Ratings",
     "tags": "Tags",
+    "model": "Model",
+    "variant": "Variant",
     "error": "Error",
 }
 CSV_COLUMNS = (
@@ -115,7 +115,7 @@ def table_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
                 "answer": preview(row["answer"]),
                 "model": row.get("model") or "",
                 "variant": variant_label(row.get("variant"), row.get("variant_version")),
-                "stars_mean": row.get("stars_mean"),
+                "stars_mean": stars_mean_text(row.get("stars_mean")),
                 "thumbs_up": row.get("thumbs_up") or 0,
                 "thumbs_down": row.get("thumbs_down") or 0,
                 "rating_count": row.get("rating_count") or 0,
@@ -128,6 +128,11 @@ def table_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
         index=pd.Index([row["id"] for row in rows], name="id"),
     )
     return frame.rename(columns=TABLE_COLUMNS)
+
+
+def stars_mean_text(mean: float | None) -> str:
+    """'4.5 ★' for a mean of stars, '' when nobody gave stars."""
+    return "" if mean is None or mean != mean else f"{mean:.1f} ★"
 
 
 def csv_cell(value: Any) -> str:

@@ -49,13 +49,13 @@ items.metric("Items rated by two or more", f"{ratings['interaction_id'].nunique(
 people.metric("Reviewers involved", ratings["reviewer"].nunique())
 stars_alpha.metric(
     "Alpha, stars (ordinal)", number_text(summary["stars_alpha_ordinal"]),
-    delta=kappa_reading(summary["stars_alpha_ordinal"]) or None, delta_color="off",
+    delta=kappa_reading(summary["stars_alpha_ordinal"]) or None, delta_color="off", delta_arrow="off",
     help=f"Krippendorff's alpha with the ordinal metric. Interval metric: "
          f"{number_text(summary['stars_alpha_interval'])}.",
 )
 thumbs_alpha.metric(
     "Alpha, thumbs (nominal)", number_text(summary["thumbs_alpha_nominal"]),
-    delta=kappa_reading(summary["thumbs_alpha_nominal"]) or None, delta_color="off",
+    delta=kappa_reading(summary["thumbs_alpha_nominal"]) or None, delta_color="off", delta_arrow="off",
 )
 if note := alpha_note(summary):
     st.warning(note, icon=":material/info:")
@@ -64,11 +64,7 @@ st.subheader("Pairs of reviewers")
 if pairs.empty:
     st.info("No two reviewers have rated the same item yet.")
 else:
-    st.dataframe(
-        pairs_table(pairs), hide_index=True, width="stretch",
-        column_config={c: st.column_config.NumberColumn(format="%.2f")
-                       for c in ("Kappa (stars)", "Weighted kappa (stars)", "Kappa (thumbs)")},
-    )
+    st.dataframe(pairs_table(pairs), hide_index=True, width="stretch")
     st.caption("Weighted kappa uses quadratic weights: a 4 against a 5 costs less than a 1 "
                "against a 5. " + missing_numbers_note(pairs))
     figure = kappa_heatmap(pairs)

@@ -35,7 +35,7 @@ if last is None or (st.query_params and url_filters != last):
     reset_filters(FILTER_PREFIX, url_filters)
     last = url_filters
 
-with st.popover(f"Queue: {current_filters(FILTER_PREFIX, FIELDS, last).describe()}", icon=":material/filter_list:", width="stretch"):
+with st.popover(f"Queue: {current_filters(FILTER_PREFIX, FIELDS, last).describe()}", icon=":material/filter_list:"):
     filters = filter_bar(store, FIELDS, key=FILTER_PREFIX, base=last)
     if filters.ids:
         st.caption(f"Limited to {len(filters.ids)} chosen items.")
@@ -99,7 +99,7 @@ show_turns([item])
 
 keys = queue_keys(item["id"], name)
 queue_inputs(keys)
-save_col, skip_col, _ = st.columns([2, 2, 5])
+save_col, skip_col, _ = st.columns([3, 2, 3])
 save_col.button("Save and next", type="primary", icon=":material/check:", shortcut="Ctrl+Enter",
                 on_click=save_and_next, args=(item["id"], keys), width="stretch")
 skip_col.button("Skip", icon=":material/skip_next:", shortcut="Ctrl+Shift+Enter",

@@ -84,8 +84,9 @@ else:
     with pager:
         st.pagination(pages, key=PAGE_KEY, max_visible_pages=9)
     download.download_button(
-        "Download this page (CSV)", rows_csv(rows), file_name=f"loupe-review-page-{page}.csv",
-        mime="text/csv", icon=":material/download:", on_click="ignore",
+        "CSV of this page", rows_csv(rows), file_name=f"loupe-review-page-{page}.csv",
+        mime="text/csv", icon=":material/download:", on_click="ignore", width="stretch",
+        help="The rows of this page, every column, as a CSV file.",
     )
     st.caption("Select a row to open the whole conversation, every rating and your own.")
 

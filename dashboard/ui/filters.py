@@ -23,7 +23,7 @@ _SELECTS = {  # field -> (label, Filters attribute, filter_options key)
     "tags": ("Tag", "tags", "tags"),
     "sources": ("Source", "sources", "sources"),
 }
-_THUMBS = {"up": "Thumbs up", "down": "Thumbs down"}
+_THUMBS = {"up": ":material/thumb_up: Up", "down": ":material/thumb_down: Down"}
 _IDEAL = {"any": "Any", "yes": "With one", "no": "Without"}
 _ERRORS = {"any": "Any", "failed": "Failed calls", "answered": "Answered"}
 _EARLIEST = date(2000, 1, 1)

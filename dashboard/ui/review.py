@@ -94,15 +94,16 @@ def detail(store: Store, item: int) -> dict | None:
 # -- the table ----------------------------------------------------------------------------
 
 TABLE_CONFIG = {
-    "id": st.column_config.NumberColumn("#", width="small", format="%d"),
-    "Time": st.column_config.TextColumn(width="small"),
-    "Question": st.column_config.TextColumn(width="large"),
-    "Answer": st.column_config.TextColumn(width="large"),
-    "Stars": st.column_config.NumberColumn(format="%.1f ★", help="Mean stars of every rating"),
-    "Up": st.column_config.NumberColumn(width="small", help="Thumbs up"),
-    "Down": st.column_config.NumberColumn(width="small", help="Thumbs down"),
-    "Ratings": st.column_config.NumberColumn(width="small", help="Number of ratings"),
-    "Error": st.column_config.CheckboxColumn(width="small", help="The model call failed"),
+    "id": st.column_config.NumberColumn("#", width=60, format="%d"),
+    "Time": st.column_config.TextColumn(width=130),
+    "Question": st.column_config.TextColumn(width=280),
+    "Answer": st.column_config.TextColumn(width=280),
+    "Stars": st.column_config.TextColumn(width=70, help="Mean stars of every rating"),
+    "Up": st.column_config.NumberColumn(width=50, help="Thumbs up"),
+    "Down": st.column_config.NumberColumn(width=60, help="Thumbs down"),
+    "Ratings": st.column_config.NumberColumn(width=70, help="Number of ratings"),
+    "Tags": st.column_config.TextColumn(width=150),
+    "Error": st.column_config.CheckboxColumn(width=60, help="The model call failed"),
 }
 
 
@@ -195,7 +196,7 @@ def queue_keys(interaction_id: int, reviewer: str) -> dict[str, str]:
 
 def queue_inputs(keys: dict[str, str]) -> None:
     """Stars, thumbs, tags, comment and ideal answer; nothing is saved until the reviewer says so."""
-    stars_col, thumbs_col = st.columns([1, 3], vertical_alignment="center")
+    stars_col, thumbs_col, _ = st.columns([2, 1, 5], vertical_alignment="center")
     with stars_col:
         st.feedback("stars", key=keys["stars"])
     with thumbs_col:
