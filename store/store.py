@@ -7,6 +7,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ from store.users import UsersMixin
 from store.store_text import fts_query, now_iso
 
 BUSY_TIMEOUT_MS = 10_000
+BEGIN_ATTEMPT_MS = 500  # one attempt to take the write lock before letting other threads in
+WRITE_WAIT_SECONDS = 300  # how long a write waits for another writer before giving up
 DEFAULT_DB = "data/loupe.db"
 
 # Columns a caller may set when it records an answer.
@@ -94,14 +97,19 @@ class Store(
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Database]:
-        """A write transaction (BEGIN IMMEDIATE); nested calls become savepoints."""
-        with self._lock:
+        """A write transaction (BEGIN IMMEDIATE); nested calls become savepoints.
+
+        When another connection holds the write lock (a large import, say), this waits for it
+        for up to WRITE_WAIT_SECONDS, letting this process's other threads read meanwhile.
+        """
+        self._lock.acquire()
+        try:
             conn = self.db.conn
             if conn.in_transaction:
                 with self.db.atomic():
                     yield self.db
                 return
-            conn.execute("BEGIN IMMEDIATE")
+            self._begin_immediate()
             try:
                 yield self.db
             except BaseException:
@@ -109,6 +117,36 @@ class Store(
                     conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+        finally:
+            self._lock.release()
+
+    def _begin_immediate(self) -> None:
+        """BEGIN IMMEDIATE, retried until WRITE_WAIT_SECONDS; the caller holds the thread lock,
+        which is let go between attempts."""
+        conn = self.db.conn
+        deadline = time.monotonic() + WRITE_WAIT_SECONDS
+        conn.execute(f"PRAGMA busy_timeout = {BEGIN_ATTEMPT_MS}")
+        try:
+            while True:
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) and "busy" not in str(exc):
+                        raise
+                    if time.monotonic() > deadline:
+                        raise sqlite3.OperationalError(
+                            f"database is locked: another writer held it for over "
+                            f"{WRITE_WAIT_SECONDS} s"
+                        ) from exc
+                    # let this process's other threads read (or write) between attempts
+                    self._lock.release()
+                    try:
+                        time.sleep(0.02)
+                    finally:
+                        self._lock.acquire()
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
     def _rows(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
         with self._lock:
