@@ -1,7 +1,539 @@
-"""Ingest queries of the Store (a mixin: uses the Store's _rows, _one, _scalar and write)."""
+"""Ingest queries of the Store (a mixin: uses the Store's _rows, _one, _scalar and write).
+
+Two ways in: an import session that writes checked records batch by batch inside one
+transaction (so a file lands whole or not at all), and the demo data set.
+"""
 
 from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from store.store_text import now_iso
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+FTS_INSERT_TRIGGER = "interactions_fts_ai"
+IMPORT_CACHE_KIB = 131_072  # page cache while importing: big imports touch many index pages
+CHUNK = 10_000  # values per IN (...) list, well under SQLite's variable limit
+FTS_BATCH_MIN_ROWS = 1_000  # imports this big index their text batch by batch, not row by row
+BULK_MIN_ROWS = 20_000  # imports this big into a table no bigger rebuild indexes once at the end
+BULK_TABLES = ("interactions", "ratings", "rating_tags")
+# Indexes an import reads while it writes: never dropped.
+KEPT_INDEXES = frozenset({
+    "idx_interactions_hash", "idx_interactions_external", "idx_interactions_conversation",
+})
+
+_TAG_INSERT = "INSERT INTO rating_tags (rating_id, interaction_id, tag) VALUES (?, ?, ?)"
+
+
+def _json_insert(table: str, columns: str) -> str:
+    """INSERT of many rows sent as one JSON array of arrays: one statement per batch."""
+    names = [c.strip() for c in columns.split(",")]
+    picks = ", ".join(f"json_extract(value, '$[{k}]')" for k in range(len(names)))
+    return f"INSERT INTO {table} ({', '.join(names)}) SELECT {picks} FROM json_each(?)"
+
+
+# Batches go to SQLite as JSON: SQLite reads them in C, in one statement per table, so the
+# next batch can be parsed meanwhile (the statement runs without Python's lock).
+_INTERACTIONS_JSON = _json_insert(
+    "interactions",
+    "id, conversation_id, turn, question, answer, system_prompt, model, backend, variant_id,"
+    " latency_ms, ttft_ms, prompt_tokens, completion_tokens, error, source, external_id,"
+    " content_hash, meta, created_at",
+)
+_RATINGS_JSON = _json_insert(
+    "ratings",
+    "id, interaction_id, reviewer, stars, thumbs, comment, tags, ideal_answer, created_at,"
+    " updated_at",
+)
+_TAGS_JSON = _json_insert("rating_tags", "rating_id, interaction_id, tag")
+_CONVERSATIONS_JSON = _json_insert("conversations", "id, title, source, external_id, created_at")
+
+
+class ImportRating(NamedTuple):
+    """One reviewer's rating carried by an imported record (already checked)."""
+
+    reviewer: str
+    stars: int | None = None
+    thumbs: int | None = None
+    comment: str | None = None
+    tags: tuple[str, ...] = ()
+    ideal_answer: str | None = None
+
+
+class ImportRow(NamedTuple):
+    """One checked interaction record, ready to be written by an ImportSession."""
+
+    question: str
+    content_hash: str
+    answer: str | None = None
+    model: str | None = None
+    variant: str | None = None  # a variant name; its latest version is used, created when new
+    created_at: str | None = None  # normalized UTC text; None means "now"
+    latency_ms: float | None = None
+    ttft_ms: float | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    system_prompt: str | None = None
+    backend: str | None = None
+    error: str | None = None
+    conversation_key: str | None = None
+    turn: int | None = None  # as given in the file
+    position: int | None = None  # 1-based place of the record in its conversation, in file order
+    external_id: str | None = None
+    meta: str | None = None  # JSON text of an object
+    rating: ImportRating | None = None
+
+
+@dataclass
+class BatchOutcome:
+    """What one batch did: lines that added something, lines already there, lines refused."""
+
+    added: int = 0
+    present: int = 0
+    conflicts: list[tuple[int, str]] = field(default_factory=list)  # (index in batch, reason)
+
+
+@dataclass
+class ImportTotals:
+    """Rows an import session created, by table."""
+
+    interactions: int = 0
+    ratings: int = 0
+    conversations: int = 0
+    variants: int = 0
+
+
+def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _tags_json(tags: tuple[str, ...]) -> str:
+    return json.dumps(list(tags), ensure_ascii=False) if tags else "[]"
+
+
+def _json_rows(rows: list[tuple]) -> str:
+    return json.dumps(rows, ensure_ascii=False, check_circular=False)
+
+
+def _marks(values: Sequence[Any]) -> str:
+    return ", ".join("?" for _ in values)
+
+
+def _rating_key(stars: Any, thumbs: Any, comment: Any, tags: Any, ideal: Any) -> tuple:
+    return (stars, thumbs, comment or None, tuple(tags), ideal or None)
+
+
+class ImportSession:
+    """Writes checked records into the open write transaction of an import.
+
+    Records are the same when they carry the same ``external_id``, else the same content hash.
+    A record whose interaction is already stored only adds its rating, when that reviewer has
+    not rated it yet; a rating equal to the stored one makes the record "already present".
+    """
+
+    def __init__(self, db: Database, source: str, expected_rows: int | None = None) -> None:
+        self.db = db
+        self.conn = db.conn
+        self.source = source
+        self.stamp = now_iso()
+        self.totals = ImportTotals()
+        self._variants: dict[str, int] = {}
+        self._conversations: dict[str, tuple[int, int]] = {}  # key -> (id, turns before import)
+        self._next_interaction = self._next_id("interactions")
+        self._next_rating = self._next_id("ratings")
+        self._next_conversation = self._next_id("conversations")
+        self._fts_trigger: str | None = None
+        self._dropped_indexes: list[str] = []
+        expected = expected_rows or 0
+        self.batch_fts = expected >= FTS_BATCH_MIN_ROWS
+        self.bulk = expected >= BULK_MIN_ROWS and expected >= self._next_interaction - 1
+
+    def _next_id(self, table: str) -> int:
+        return int(self.conn.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}").fetchone()[0])
+
+    # -- start and finish -----------------------------------------------------
+
+    def _begin(self) -> None:
+        if not self.batch_fts:
+            return  # a few rows: the triggers index them, and the schema stays untouched
+        # Index the text of each batch in one statement instead of one trigger call per row.
+        row = self.conn.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", [FTS_INSERT_TRIGGER]
+        ).fetchone()
+        if row is not None:
+            self._fts_trigger = row[0]
+            self.conn.execute(f"DROP TRIGGER {FTS_INSERT_TRIGGER}")
+        if self.bulk:
+            # A big import into a small table: building each index once, sorted, at the end
+            # is much cheaper than updating it row by row.
+            marks = _marks(BULK_TABLES)
+            for name, sql in self.conn.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+                f" AND tbl_name IN ({marks}) ORDER BY name",
+                BULK_TABLES,
+            ).fetchall():
+                if name not in KEPT_INDEXES:
+                    self._dropped_indexes.append(sql)
+                    self.conn.execute(f"DROP INDEX [{name}]")
+
+    def _finish(self) -> None:
+        for sql in self._dropped_indexes:
+            self.conn.execute(sql)
+        self._dropped_indexes = []
+        if self._fts_trigger is not None:
+            self.conn.execute(self._fts_trigger)
+            self._fts_trigger = None
+
+    # -- lookups --------------------------------------------------------------
+
+    def _variant_id(self, name: str) -> int:
+        if name not in self._variants:
+            row = self.conn.execute(
+                "SELECT id FROM variants WHERE name = ? ORDER BY version DESC LIMIT 1", [name]
+            ).fetchone()
+            if row is None:
+                cursor = self.conn.execute(
+                    "INSERT INTO variants (name, version, created_at) VALUES (?, 1, ?)",
+                    [name, self.stamp],
+                )
+                self.totals.variants += 1
+                self._variants[name] = int(cursor.lastrowid)
+            else:
+                self._variants[name] = int(row[0])
+        return self._variants[name]
+
+    def _resolve_conversations(self, rows: Sequence[ImportRow]) -> None:
+        wanted: dict[str, ImportRow] = {}
+        for row in rows:
+            key = row.conversation_key
+            if key is not None and key not in self._conversations and key not in wanted:
+                wanted[key] = row
+        if not wanted:
+            return
+        keys = list(wanted)
+        for part in _chunks(keys):
+            for conv_id, key, turns in self.conn.execute(
+                "SELECT c.id, c.external_id, (SELECT COALESCE(MAX(turn), 0) FROM interactions"
+                " WHERE conversation_id = c.id) FROM conversations c"
+                f" WHERE c.source = ? AND c.external_id IN ({_marks(part)})",
+                [self.source, *part],
+            ):
+                self._conversations.setdefault(key, (int(conv_id), int(turns)))
+        new = []
+        for key in keys:
+            if key not in self._conversations:
+                first = wanted[key]
+                conv_id = self._next_conversation
+                self._next_conversation += 1
+                self._conversations[key] = (conv_id, 0)
+                new.append((conv_id, first.question[:80], self.source, key, first.created_at or self.stamp))
+        if new:
+            self.conn.execute(_CONVERSATIONS_JSON, [_json_rows(new)])
+            self.totals.conversations += len(new)
+
+    def _stored(self, rows: Sequence[ImportRow]) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
+        """Interactions already stored under the rows' external ids and content hashes."""
+        by_external: dict[str, list[int]] = {}
+        by_hash: dict[str, list[int]] = {}
+        externals = list({r.external_id for r in rows if r.external_id is not None})
+        hashes = list({r.content_hash for r in rows if r.external_id is None})
+        for part in _chunks(externals):
+            for iid, key in self.conn.execute(
+                f"SELECT id, external_id FROM interactions WHERE external_id IN ({_marks(part)})"
+                " ORDER BY id",
+                part,
+            ):
+                by_external.setdefault(key, []).append(iid)
+        for part in _chunks(hashes):
+            for iid, key in self.conn.execute(
+                f"SELECT id, content_hash FROM interactions WHERE content_hash IN ({_marks(part)})"
+                " ORDER BY id",
+                part,
+            ):
+                by_hash.setdefault(key, []).append(iid)
+        return by_external, by_hash
+
+    def _stored_ratings(self, interaction_ids: list[int]) -> dict[tuple[int, str], tuple]:
+        ratings: dict[tuple[int, str], tuple] = {}
+        for part in _chunks(interaction_ids):
+            for iid, reviewer, stars, thumbs, comment, tags, ideal in self.conn.execute(
+                "SELECT interaction_id, reviewer, stars, thumbs, comment, tags, ideal_answer"
+                f" FROM ratings WHERE interaction_id IN ({_marks(part)})",
+                part,
+            ):
+                key = _rating_key(stars, thumbs, comment, sorted(json.loads(tags or "[]")), ideal)
+                ratings[(iid, reviewer)] = key
+        return ratings
+
+    # -- writing --------------------------------------------------------------
+
+    def add(self, rows: Sequence[ImportRow]) -> BatchOutcome:
+        """Write one batch of records; say which were new, already present or in conflict."""
+        outcome = BatchOutcome()
+        if not rows:
+            return outcome
+        self._resolve_conversations(rows)
+        by_external, by_hash = self._stored(rows)
+        known = [iid for ids in (*by_external.values(), *by_hash.values()) for iid in ids]
+        ratings = self._stored_ratings(known) if known else {}
+
+        interactions: list[tuple] = []
+        new_ratings: list[tuple] = []
+        tags: list[tuple] = []
+        first_id = self._next_interaction
+
+        for index, row in enumerate(rows):
+            if row.external_id is not None:
+                candidates = by_external.setdefault(row.external_id, [])
+            else:
+                candidates = by_hash.setdefault(row.content_hash, [])
+            rating = row.rating
+            target: int | None = None
+            if candidates:
+                if rating is None:
+                    outcome.present += 1
+                    continue
+                key = _rating_key(
+                    rating.stars, rating.thumbs, rating.comment, rating.tags, rating.ideal_answer
+                )
+                if any(ratings.get((c, rating.reviewer)) == key for c in candidates):
+                    outcome.present += 1
+                    continue
+                target = next((c for c in candidates if (c, rating.reviewer) not in ratings), None)
+                if target is None and row.external_id is not None:
+                    outcome.conflicts.append((
+                        index,
+                        f"external_id {row.external_id!r} is already stored with a different rating"
+                        f" by {rating.reviewer!r}; an import never overwrites a rating",
+                    ))
+                    continue
+            created = row.created_at or self.stamp
+            if target is None:
+                target = self._next_interaction
+                self._next_interaction += 1
+                candidates.append(target)
+                interactions.append(self._interaction_tuple(target, row, created))
+            if rating is not None:
+                rating_id = self._next_rating
+                self._next_rating += 1
+                ratings[(target, rating.reviewer)] = _rating_key(
+                    rating.stars, rating.thumbs, rating.comment, rating.tags, rating.ideal_answer
+                )
+                new_ratings.append((
+                    rating_id, target, rating.reviewer, rating.stars, rating.thumbs,
+                    rating.comment, _tags_json(rating.tags),
+                    rating.ideal_answer, created, created,
+                ))
+                tags.extend((rating_id, target, tag) for tag in rating.tags)
+            outcome.added += 1
+
+        if interactions:
+            self.conn.execute(_INTERACTIONS_JSON, [_json_rows(interactions)])
+            if self._fts_trigger is not None:
+                self.conn.execute(
+                    "INSERT INTO interactions_fts (rowid, question, answer)"
+                    " SELECT id, question, answer FROM interactions WHERE id >= ? AND id < ?",
+                    [first_id, self._next_interaction],
+                )
+        if new_ratings:
+            self.conn.execute(_RATINGS_JSON, [_json_rows(new_ratings)])
+        if tags:
+            self.conn.execute(_TAGS_JSON, [_json_rows(tags)])
+        self.totals.interactions += len(interactions)
+        self.totals.ratings += len(new_ratings)
+        return outcome
+
+    def _interaction_tuple(self, iid: int, row: ImportRow, created: str) -> tuple:
+        conversation_id = turn = None
+        if row.conversation_key is not None:
+            conversation_id, turns_before = self._conversations[row.conversation_key]
+            turn = row.turn if row.turn is not None else turns_before + (row.position or 1)
+        else:
+            turn = row.turn if row.turn is not None else 1
+        variant_id = self._variant_id(row.variant) if row.variant is not None else None
+        return (
+            iid, conversation_id, turn, row.question, row.answer, row.system_prompt, row.model,
+            row.backend, variant_id, row.latency_ms, row.ttft_ms, row.prompt_tokens,
+            row.completion_tokens, row.error, self.source, row.external_id, row.content_hash,
+            row.meta, created,
+        )
 
 
 class IngestMixin:
     """Ingest methods of the Store."""
+
+    @contextlib.contextmanager
+    def import_session(
+        self, source: str = "import", expected_rows: int | None = None
+    ) -> Iterator[ImportSession]:
+        """One write transaction for a whole import: it commits when the block ends normally.
+
+        ``expected_rows`` (an estimate) lets a big import into a smaller table rebuild the
+        indexes once at the end instead of updating them row by row.
+        """
+        with self._lock:
+            conn = self.db.conn
+            big = (expected_rows or 0) >= FTS_BATCH_MIN_ROWS
+            cache = conn.execute("PRAGMA cache_size").fetchone()[0]
+            if big:
+                conn.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
+            try:
+                with self.write() as db:
+                    session = ImportSession(db, source, expected_rows)
+                    session._begin()
+                    yield session
+                    session._finish()
+            finally:
+                if big:
+                    conn.execute(f"PRAGMA cache_size = {int(cache)}")
+
+    # -- demo data ------------------------------------------------------------
+
+    def source_count(self, source: str) -> int:
+        """How many interactions come from this source (chat, import, demo...)."""
+        return int(self._scalar("SELECT COUNT(*) FROM interactions WHERE source = ?", [source]))
+
+    def remove_source(self, source: str) -> int:
+        """Delete the interactions of one source, what refers to them, and their conversations."""
+        with self.write() as db:
+            count = self.source_count(source)
+            _delete_with_dependents(db, "interactions", "source = ?", [source])
+            _delete_with_dependents(
+                db,
+                "conversations",
+                "source = ? AND NOT EXISTS (SELECT 1 FROM interactions i"
+                " WHERE i.conversation_id = conversations.id)",
+                [source],
+            )
+        return count
+
+    def load_demo(
+        self, variants: Iterable[dict[str, Any]], conversations: Iterable[dict[str, Any]]
+    ) -> dict[str, int]:
+        """Write a demo data set (source "demo") in one transaction; return the rows created.
+
+        ``variants``: dicts with name, version, system_prompt, template, params, created_at.
+        ``conversations``: dicts with title, created_at and ``turns``, each turn a dict of
+        interaction columns plus ``variant`` ((name, version) or None) and ``ratings`` (dicts
+        with reviewer, stars, thumbs, comment, tags, ideal_answer, created_at).
+        """
+        counts = {"conversations": 0, "interactions": 0, "ratings": 0, "variants": 0}
+        with self.write() as db:
+            conn = db.conn
+            variant_ids: dict[tuple[str, int], int] = {}
+            for variant in variants:
+                variant_id, created = _demo_variant(conn, variant)
+                variant_ids[(variant["name"], variant["version"])] = variant_id
+                counts["variants"] += created
+            for conversation in conversations:
+                conv_id = conn.execute(
+                    "INSERT INTO conversations (title, reviewer, source, created_at)"
+                    " VALUES (?, ?, 'demo', ?)",
+                    [conversation.get("title"), conversation.get("reviewer"),
+                     conversation["created_at"]],
+                ).lastrowid
+                counts["conversations"] += 1
+                for number, turn in enumerate(conversation["turns"], start=1):
+                    variant = turn.get("variant")
+                    params = turn.get("params")
+                    iid = conn.execute(
+                        "INSERT INTO interactions (conversation_id, turn, question, answer,"
+                        " system_prompt, model, backend, variant_id, params, latency_ms, ttft_ms,"
+                        " prompt_tokens, completion_tokens, error, source, created_at)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'demo', ?)",
+                        [
+                            conv_id, number, turn["question"], turn.get("answer"),
+                            turn.get("system_prompt"), turn.get("model"), turn.get("backend"),
+                            variant_ids[tuple(variant)] if variant else None,
+                            json.dumps(params) if params is not None else None,
+                            turn.get("latency_ms"), turn.get("ttft_ms"), turn.get("prompt_tokens"),
+                            turn.get("completion_tokens"), turn.get("error"), turn["created_at"],
+                        ],
+                    ).lastrowid
+                    counts["interactions"] += 1
+                    for rating in turn.get("ratings", ()):
+                        tag_list = sorted(set(rating.get("tags") or ()))
+                        rating_id = conn.execute(
+                            "INSERT INTO ratings (interaction_id, reviewer, stars, thumbs, comment,"
+                            " tags, ideal_answer, created_at, updated_at)"
+                            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            [
+                                iid, rating["reviewer"], rating.get("stars"), rating.get("thumbs"),
+                                rating.get("comment"), json.dumps(tag_list, ensure_ascii=False),
+                                rating.get("ideal_answer"), rating["created_at"],
+                                rating["created_at"],
+                            ],
+                        ).lastrowid
+                        conn.executemany(
+                            _TAG_INSERT, [(rating_id, iid, tag) for tag in tag_list]
+                        )
+                        counts["ratings"] += 1
+        return counts
+
+
+def _demo_variant(conn: Any, variant: dict[str, Any]) -> tuple[int, int]:
+    """The id of a demo variant version (reused when identical, renamed when the name is taken)."""
+    name = variant["name"]
+    params = json.dumps(variant.get("params") or {}, sort_keys=True)
+    while True:
+        row = conn.execute(
+            "SELECT id, system_prompt, template, params FROM variants WHERE name = ? AND version = ?",
+            [name, variant["version"]],
+        ).fetchone()
+        if row is None:
+            break
+        same = (
+            row[1] == variant.get("system_prompt")
+            and row[2] == variant.get("template", "{question}")
+            and json.dumps(json.loads(row[3] or "{}"), sort_keys=True) == params
+        )
+        if same:
+            return int(row[0]), 0
+        name = f"{name} (demo)"
+    cursor = conn.execute(
+        "INSERT INTO variants (name, version, model, system_prompt, template, params, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            name, variant["version"], variant.get("model"), variant.get("system_prompt"),
+            variant.get("template", "{question}"), params, variant["created_at"],
+        ],
+    )
+    return int(cursor.lastrowid), 1
+
+
+def _referencing(db: Database, table: str) -> list[tuple[str, str, str]]:
+    """(child table, child column, parent column) for every foreign key pointing at ``table``."""
+    found = []
+    for (child,) in db.conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL%'"
+    ).fetchall():
+        if child == table:
+            continue
+        for fk in db.conn.execute(f"PRAGMA foreign_key_list([{child}])").fetchall():
+            if fk[2] == table:
+                found.append((child, fk[3], fk[4] or "rowid"))
+    return found
+
+
+def _delete_with_dependents(
+    db: Database, table: str, where: str, params: list[Any], depth: int = 0
+) -> None:
+    """Delete rows of ``table`` matching ``where`` and, first, every row that refers to them."""
+    if depth > 5:
+        raise RuntimeError(f"foreign keys nest too deeply below {table}")
+    for child, column, parent_column in _referencing(db, table):
+        _delete_with_dependents(
+            db,
+            child,
+            f"[{column}] IN (SELECT [{parent_column}] FROM [{table}] WHERE {where})",
+            params,
+            depth + 1,
+        )
+    db.conn.execute(f"DELETE FROM [{table}] WHERE {where}", params)

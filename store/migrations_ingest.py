@@ -9,4 +9,12 @@ from store.migrations import _run_script, migrations
 
 @migrations()
 def m002_ingest(db: Database) -> None:
-    _run_script(db, "")
+    # Imports find the conversation an external key names; the demo is found and removed by source.
+    _run_script(
+        db,
+        """
+        CREATE INDEX idx_conversations_external ON conversations(source, external_id)
+            WHERE external_id IS NOT NULL;
+        CREATE INDEX idx_conversations_source ON conversations(source);
+        """,
+    )
