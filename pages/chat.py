@@ -5,7 +5,7 @@ import streamlit as st
 from dashboard.chat import ChatTurn, backend_label
 from dashboard.experiments import variant_label
 from dashboard.safe_text import inert_markdown, inert_stream
-from dashboard.ui.chat import model_picker, show_turn
+from dashboard.ui.chat import chat_allowed, model_picker, show_turn
 from dashboard.ui.auth import require
 from dashboard.ui.common import get_store, reviewer_input
 
@@ -34,7 +34,11 @@ else:
     st.info("Ask a question below. Every answer is saved, and you can rate it right under it.")
 
 question = st.chat_input("Ask the model…", disabled=settings is None)
-if question and settings:
+allowed_now, wait = chat_allowed(name) if question else (True, 0.0)
+if question and not allowed_now:
+    st.warning(f"You are asking faster than this server allows: wait {wait:.0f} s and ask again.",
+               icon=":material/hourglass_top:")
+if question and settings and allowed_now:
     if not conversation_id:
         conversation_id = store.start_conversation(reviewer=name or None)
         st.session_state[CONVERSATION_KEY] = conversation_id

@@ -38,3 +38,9 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@pytest.fixture(autouse=True)
+def generous_chat_rate(monkeypatch):
+    """Tests ask many questions quickly; the one test of the limit sets its own rate."""
+    monkeypatch.setenv("LOUPE_CHAT_RATE", "10000/minute")

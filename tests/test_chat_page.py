@@ -149,3 +149,14 @@ def test_chat_as_a_variant_records_its_exact_version(monkeypatch, db_path, fake_
     sent = fake_ollama.requests[-1]["body"]["messages"]
     assert sent == [{"role": "system", "content": "Be very brief."},
                     {"role": "user", "content": "Briefly: where is it?"}]
+
+
+def test_chat_rate_limit_per_reviewer(monkeypatch, app, db_path):
+    monkeypatch.setenv("LOUPE_CHAT_RATE", "2/minute")
+    at = _ask(app, "one")
+    at.chat_input[0].set_value("two").run()
+    at.chat_input[0].set_value("three").run()
+    assert not at.exception
+    assert any("faster than this server allows" in w.value for w in at.warning)
+    questions = [r["question"] for r in _rows(db_path, "SELECT question FROM interactions ORDER BY id")]
+    assert questions == ["one", "two"]

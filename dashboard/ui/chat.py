@@ -10,6 +10,7 @@ import streamlit as st
 
 from dashboard.chat import backend_label, describe_answer
 from dashboard.experiments import generation_options, variant_label
+from dashboard.ratelimit import RateLimiter
 from dashboard.llm import EMBEDDED_MODEL, Backend, EmbeddedBackend, GenerationOptions, OllamaBackend
 from dashboard.safe_text import inert_markdown
 from dashboard.ui.rating import rating_widget
@@ -21,6 +22,23 @@ TEMPERATURE_KEY = "chat.temperature"
 MAX_TOKENS_KEY = "chat.max_tokens"
 SYSTEM_KEY = "chat.system_prompt"
 VARIANT_KEY = "chat.variant"
+
+
+@st.cache_resource(show_spinner=False)
+def chat_limiter(rate: str) -> RateLimiter:
+    """One limiter per server process for the configured chat rate."""
+    return RateLimiter.from_text(rate)
+
+
+def chat_allowed(reviewer: str) -> tuple[bool, float]:
+    """Whether this reviewer (or this browser session) may ask now, per LOUPE_CHAT_RATE."""
+    rate = os.environ.get("LOUPE_CHAT_RATE", "20/minute")
+    try:
+        limiter = chat_limiter(rate)
+    except ValueError:
+        limiter = chat_limiter("20/minute")
+    key = reviewer or f"session:{id(st.session_state)}"
+    return limiter.allow(key)
 
 
 def ollama_timeout() -> float:
