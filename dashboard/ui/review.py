@@ -123,7 +123,7 @@ def selectable_table(rows: list[dict], key: str, selected: int | None) -> int | 
         st.session_state[key] = {"selection": {"rows": [ids.index(selected)], "columns": []}}
     event = st.dataframe(
         table_frame(rows), key=key, on_select="rerun", selection_mode="single-row",
-        column_config=TABLE_CONFIG, height=420, width="stretch",
+        column_config=TABLE_CONFIG, height=min(420, 35 * (len(rows) + 1) + 3), width="stretch",
     )
     picked = event.selection.rows
     return ids[picked[0]] if picked and picked[0] < len(ids) else None

@@ -1,0 +1,166 @@
+"""Time the Review, Annotate and Agreement queries on a large database.
+
+    python -m bench.review [DB] [--size N] [--runs R]
+
+Builds DB (default bench/out/review-1m.db) with bench.synthetic when it does not exist, else
+reuses it. Prints, per query, the median and max milliseconds over R runs and the ratio of the
+median to the 300 ms target; then times whole runs of the Review page in AppTest and reports
+the process's memory. Prints figures only: nothing here fails on time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.synthetic import build  # noqa: E402
+from dashboard.filters import Filters  # noqa: E402
+from dashboard.review import next_in_queue  # noqa: E402
+from dashboard.stats import alpha_summary, disagreements, pairwise_agreement, ratings_frame  # noqa: E402
+from store import Store  # noqa: E402
+
+TARGET_MS = 300.0
+PAGE_TARGET_MS = 1500.0
+DEFAULT_DB = ROOT / "bench" / "out" / "review-1m.db"
+
+FILTERS = {
+    "no filter": Filters(),
+    "stars <= 2": Filters(stars_max=2),
+    "tag hallucination": Filters(tags=("hallucination",)),
+    "model + date range": Filters(models=("qwen2.5:7b",), date_from=date(2026, 2, 1),
+                                  date_to=date(2026, 2, 14)),
+    "search 'refund'": Filters(search="refund"),
+    "search 'answer' (every row)": Filters(search="answer"),
+    "thumbs down + source import": Filters(thumbs="down", sources=("import",)),
+    "reviewer ana, stars <= 2": Filters(reviewers=("ana",), stars_max=2),
+    "unrated": Filters(unrated=True),
+}
+
+
+def timed(fn: Callable[[], object], runs: int) -> tuple[list[float], object]:
+    """Milliseconds of each of ``runs`` calls, and the last result."""
+    times, result = [], None
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return times, result
+
+
+def report(label: str, times: list[float], note: str = "", target: float = TARGET_MS) -> None:
+    median = statistics.median(times)
+    print(f"  {label:<46} {median:8.1f} {max(times):8.1f} {median / target:6.2f}  {note}")
+
+
+def rss_mb() -> float:
+    """Resident memory of this process now, in MB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def query_times(store: Store, runs: int) -> None:
+    print(f"\n  {'query':<46} {'median':>8} {'max':>8} {'ratio':>6}  (ms; ratio = median / {TARGET_MS:.0f} ms)")
+    for name, filters in FILTERS.items():
+        times, (count, exact) = timed(lambda f=filters: store.count_interactions(f), runs)
+        report(f"count, {name}", times, f"{count:,}{'' if exact else '+'} matches")
+        times, rows = timed(
+            lambda f=filters, c=count, e=exact: store.review_rows(f, matches=c if e else c + 1), runs
+        )
+        report(f"first page, {name}", times, f"{len(rows)} rows")
+    deep = FILTERS["stars <= 2"]
+    count, _ = store.count_interactions(deep)
+    times, _ = timed(lambda: store.review_rows(deep, offset=9_950, matches=count), runs)
+    report("page 200, stars <= 2", times)
+
+    for reviewer in ("newcomer", "ana"):
+        times, (item, _) = timed(lambda r=reviewer: next_in_queue(store, r, Filters()), runs)
+        report(f"queue next item ({reviewer})", times, f"#{item['id'] if item else '-'}")
+    times, _ = timed(lambda: next_in_queue(store, "ana", Filters(thumbs="down", models=("mistral:7b",))), runs)
+    report("queue next item (ana, thumbs down + model)", times)
+    times, (done, left) = timed(lambda: store.queue_progress("ana", Filters()), runs)
+    report("queue progress (ana)", times, f"{done:,} done, {left:,} left")
+    times, _ = timed(lambda: store.queue_progress("ana", Filters(thumbs="down")), runs)
+    report("queue progress (ana, thumbs down)", times)
+
+    times, ratings = timed(store.overlapping_ratings, runs)
+    report("agreement data (overlapping ratings)", times, f"{len(ratings):,} ratings")
+    frame = ratings_frame(ratings)
+    times, _ = timed(lambda: (pairwise_agreement(frame), alpha_summary(frame), disagreements(frame)), runs)
+    report("agreement statistics (kappas, alphas, worst)", times,
+           f"{frame['reviewer'].nunique()} reviewers")
+    times, _ = timed(store.filter_options, runs)
+    report("filter options (distinct values)", times)
+    times, _ = timed(lambda: store.interaction_detail(12_345), runs)
+    report("one interaction with its ratings", times)
+
+
+def page_times(db: Path, runs: int) -> None:
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    os.environ["LOUPE_DB"] = str(db)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    print(f"\n  {'Review page run (AppTest)':<46} {'median':>8} {'max':>8} {'ratio':>6}  "
+          f"(ratio = median / {PAGE_TARGET_MS:.0f} ms)")
+    views = {
+        "no filter": {},
+        "stars <= 2, open item": {"stars_max": "2", "item": "12345"},
+        "search + model, page 3": {"search": "refund", "models": "qwen2.5:7b", "page": "3"},
+    }
+    for name, params in views.items():
+        times = []
+        for run in range(runs + 1):
+            st.cache_data.clear()  # every run reads the database, as after a new rating
+            at = AppTest.from_file(str(ROOT / "pages" / "review.py"), default_timeout=120)
+            at.query_params.update(params)
+            start = time.perf_counter()
+            at.run()
+            elapsed = (time.perf_counter() - start) * 1000
+            if at.exception:
+                print(f"  {name}: the page failed: {at.exception[0].message}")
+                break
+            if run:  # the first run also imports modules and opens the store
+                times.append(elapsed)
+        if times:
+            report(name, times, target=PAGE_TARGET_MS)
+    print(f"\n  process memory: {rss_mb():.0f} MB resident now")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("db", nargs="?", default=str(DEFAULT_DB))
+    parser.add_argument("--size", type=int, default=1_000_000, help="interactions when building")
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    db = Path(args.db)
+    if not db.exists():
+        db.parent.mkdir(parents=True, exist_ok=True)
+        print(f"building {db} with {args.size:,} interactions (once; reused afterwards)")
+        start = time.perf_counter()
+        build(str(db), args.size).close()
+        print(f"  built in {time.perf_counter() - start:.0f} s")
+    store = Store(db)
+    summary = store.summary()
+    print(f"{db}: {summary['interactions']:,} interactions, {summary['ratings']:,} ratings, "
+          f"{db.stat().st_size / 2**20:,.0f} MB; {os.cpu_count()} CPUs")
+    query_times(store, args.runs)
+    store.close()
+    page_times(db, args.runs)
+
+
+if __name__ == "__main__":
+    main()
