@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from dashboard.filters import Filters
 from dashboard.review import ReviewView, count_label, page_count, rows_csv
 from dashboard.ui.common import get_store, reviewer_input
 from dashboard.ui.filters import filter_bar, reset_filters, write_query_params
@@ -43,7 +44,7 @@ def close_item() -> None:
     state[ITEM_KEY] = None
 
 
-if count_matches(store, None)[0] == 0:
+if count_matches(store, Filters())[0] == 0:
     st.info(
         "No answers yet. Chat with a model on the **Chat** page, import a feedback file with "
         "`python -m dashboard import FILE`, or load the demo data with `python -m dashboard demo`.",
@@ -61,7 +62,7 @@ if filters.ids:
 
 matches, exact = count_matches(store, filters)
 pages = page_count(matches)
-page = min(max(1, int(state.get(PAGE_KEY) or 1)), pages)
+page = min(max(1, int(state.get(PAGE_KEY) or last.page)), pages)
 state[PAGE_KEY] = page
 
 if matches == 0:
@@ -70,7 +71,11 @@ if matches == 0:
     rows = []
 else:
     rows = page_rows(store, filters, page, matches if exact else matches + 1)
-    st.caption(f"{count_label(matches, exact)} · newest first · page {page:,} of {pages:,}")
+    summary, clear = st.columns([5, 1], vertical_alignment="center")
+    summary.caption(f"{count_label(matches, exact)} · newest first · page {page:,} of {pages:,}")
+    if not filters.is_empty():
+        clear.button("Clear filters", on_click=clear_filters, icon=":material/filter_alt_off:",
+                     type="tertiary", width="stretch")
     key = table_key(FILTER_PREFIX, filters, page)
     picked = selectable_table(rows, key, state.get(ITEM_KEY))
     before = state.get(PICKED_KEY)

@@ -206,3 +206,26 @@ def test_csv_of_a_page_escapes_formulas():
     assert cells["answer"] == "'+1" and cells["model"] == "'@m" and cells["tags"] == "'-x"
     assert cells["error"] == "'\tboom" and cells["source"] == "'\rchat"
     assert cells["id"] == "1"
+
+
+def test_filters_and_page_survive_a_visit_to_another_page(monkeypatch, db_path):
+    store = Store(db_path)
+    many_interactions(store, 120)
+    store.close()
+    monkeypatch.setenv("LOUPE_DB", str(db_path))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("pages/review.py").run()
+    at.text_input(key="review.filter.search").input("number").run()
+    at.pagination(key="review.page").set_value(2).run()
+    at.query_params.clear()  # the sidebar links carry no parameters
+    at.switch_page("pages/agreement.py").run()
+    assert at.title[0].value == "Agreement"
+    at.query_params.clear()
+    at.switch_page("pages/review.py").run()
+    assert not at.exception, at.exception
+    assert at.text_input(key="review.filter.search").value == "number"
+    assert "page 2 of 3" in _captions(at)
+    assert at.query_params["search"] == "number" and at.query_params["page"] == "2"
