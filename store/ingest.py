@@ -415,18 +415,27 @@ class IngestMixin:
         return count
 
     def load_demo(
-        self, variants: Iterable[dict[str, Any]], conversations: Iterable[dict[str, Any]]
+        self,
+        variants: Iterable[dict[str, Any]],
+        conversations: Iterable[dict[str, Any]],
+        *,
+        replace: bool = False,
     ) -> dict[str, int]:
         """Write a demo data set (source "demo") in one transaction; return the rows created.
+
+        With ``replace``, the demo rows already there are removed first, in the same transaction
+        (``removed`` in the result counts their interactions).
 
         ``variants``: dicts with name, version, system_prompt, template, params, created_at.
         ``conversations``: dicts with title, created_at and ``turns``, each turn a dict of
         interaction columns plus ``variant`` ((name, version) or None) and ``ratings`` (dicts
         with reviewer, stars, thumbs, comment, tags, ideal_answer, created_at).
         """
-        counts = {"conversations": 0, "interactions": 0, "ratings": 0, "variants": 0}
+        counts = {"conversations": 0, "interactions": 0, "ratings": 0, "variants": 0, "removed": 0}
         with self.write() as db:
             conn = db.conn
+            if replace:
+                counts["removed"] = self.remove_source("demo")
             variant_ids: dict[tuple[str, int], int] = {}
             for variant in variants:
                 variant_id, created = _demo_variant(conn, variant)
