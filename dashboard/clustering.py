@@ -1,0 +1,716 @@
+"""Failure themes: cluster the questions of low-rated interactions and describe each cluster.
+
+The pipeline, deterministic for a given seed:
+
+1. **Vectorize** each question (optionally followed by its answer) with TF-IDF over word 1-2
+   grams *and* character 2-4 grams within words, so that short questions, typos and languages
+   without spaces between every word (Korean included) still share features. An Ollama
+   embedding model can replace TF-IDF.
+2. **Reduce** with TruncatedSVD to at most 100 dimensions, rows normalized (cosine geometry).
+3. **Choose k** (unless given): k-means for every k from 2 to ``k_max`` on a sample of at most
+   5,000 items, scored by the silhouette of at most 2,000 of them; the best score wins, and a
+   smaller k wins when its score is within ``K_TOLERANCE`` of the best (fewer themes are easier
+   to read). ``k_max`` is sqrt(n / 2) (a common rule of thumb for the number of clusters), at
+   least 2 and at most 30.
+4. **Cluster** every item with MiniBatchKMeans; clusters smaller than ``min_theme_size(n)``
+   (0.5 % of the items, at least 3) are folded into one "other" theme (id -1).
+5. **Describe** each theme: its distinguishing terms (class-based TF-IDF over the word counts of
+   its items against all items), its most typical items (closest to the centre), ratings,
+   the models and variants it hits, and its trend over time.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+
+LOW_RATED_TEXT = "rated 2 stars or fewer by someone, or given a thumbs down"
+DEFAULT_MAX_ITEMS = 200_000
+MAX_THEMES = 30
+OTHER_ID = -1
+OTHER_LABEL = "other"
+TFIDF = "tfidf"
+OLLAMA_PREFIX = "ollama:"
+EXAMPLES = 5  # most typical items shown per theme
+TOP_TERMS = 8
+SVD_DIMENSIONS = 100
+SVD_SAMPLE = 20_000  # items the SVD directions are fitted on (then every item is projected)
+K_SAMPLE = 5_000  # items k-means is tried on while choosing k
+SILHOUETTE_SAMPLE = 2_000  # items the silhouette is computed on
+K_TOLERANCE = 0.005  # a smaller k wins when its silhouette is this close to the best
+MAP_POINTS = 5_000  # points drawn on the map at most
+QUEUE_LIMIT = 300  # ids sent to the annotation queue at most (the most typical)
+QUESTION_SET_LIMIT = 200  # questions put in a question set at most (the most typical)
+ANSWER_WEIGHT_CHARS = 1_000  # characters of an answer added to its question's text
+
+Progress = Callable[[str, float], None]
+
+# Names that embedding models on Ollama usually carry.
+_EMBEDDING_NAME = re.compile(
+    r"embed|bge|\be5\b|e5-|gte|minilm|mpnet|nomic|mxbai|arctic|labse|paraphrase|snowflake",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class ThemeOptions:
+    """How themes are found: number of themes (None: automatic), seed, text, vectorizer."""
+
+    k: int | None = None
+    seed: int = 0
+    with_answers: bool = False
+    vectorizer: str = TFIDF  # "tfidf" or "ollama:<embedding model>"
+
+
+@dataclass
+class Clustering:
+    """Where each item landed, and how the clustering was chosen."""
+
+    labels: np.ndarray  # theme id per item, OTHER_ID for the folded ones
+    typicality: np.ndarray  # cosine similarity to the centre of the item's k-means cluster
+    coords: np.ndarray  # n x 2 map position
+    terms: dict[int, list[str]]  # theme id -> distinguishing terms, best first
+    k: int  # k-means clusters before folding small ones
+    auto: bool  # k was chosen automatically
+    k_scores: dict[int, float] = field(default_factory=dict)  # silhouette per tried k
+    min_size: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+# -- vectorizing --------------------------------------------------------------
+
+
+def item_text(question: str | None, answer: str | None = None, with_answers: bool = False) -> str:
+    """The text clustered for one item: its question, and the start of its answer if asked."""
+    text = question or ""
+    if with_answers and answer:
+        text = f"{text}\n{answer[:ANSWER_WEIGHT_CHARS]}"
+    return text
+
+
+# Korean words that carry no topic (interrogatives, auxiliaries, polite endings, pronouns),
+# the counterpart of the English stop-word list for questions written in Korean.
+KOREAN_STOP_WORDS = frozenset("""
+    어떻게 어떤 누가 언제 어디서 어디 어디에 무엇 무엇을 뭐 뭔가요 뭐예요 뭐에요 왜 혹시 제 저 저는 제가 내 나 내가
+    저희 우리 좀 수 있나요 있을까요 있어요 있습니다 있는 있는지 있으면 없나요 없어요 하나요 해야 해야 하면
+    하고 하는 합니다 해요 해주세요 해 주세요 주세요 주실 알려 알려주세요 알려줘요 싶어요 싶습니다 싶은데
+    되나요 될까요 됩니다 돼요 되는 인가요 건가요 이 그 저것 이것 그것 더 또 다시 너무 정말 그냥 방법
+    방법을 방법은 방법이 궁금합니다 궁금해요 거 것 걸 게 좋을까요 할 한 하려면 하는데 했는데 하죠 바꾸죠
+    잠그죠 부탁드립니다 부탁해요 요청합니다 가요 나요 네 아니요 안녕하세요 감사합니다 고맙습니다
+""".split())
+# Greetings and courtesy words that people add to any question.
+CHAT_STOP_WORDS = frozenset(
+    "hi hello hey thanks thank thx pls please dear regards cheers ok okay".split()
+)
+
+
+# Particles that Korean attaches to the end of a noun ("카드를" is "카드" + "를"), longest first.
+KOREAN_PARTICLES = tuple(sorted(
+    "을 를 이 가 은 는 에 에서 에게 한테 으로 로 의 도 만 과 와 까지 부터 보다 처럼 이나 나 랑 이랑".split(),
+    key=len, reverse=True,
+))
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+
+
+def _strip_particle(token: str) -> str:
+    if not _HANGUL.search(token):
+        return token
+    for particle in KOREAN_PARTICLES:
+        if token.endswith(particle) and len(token) > len(particle):
+            return token[: -len(particle)]
+    return token
+
+
+def content_tokens(text: str) -> list[str]:
+    """The words of ``text`` that can carry a topic: lowercased, stop words left out, and
+    Korean nouns without their particle."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    words = (_strip_particle(t) for t in _TOKEN.findall(text.lower()) if t not in KOREAN_STOP_WORDS)
+    return [w for w in words if w not in ENGLISH_STOP_WORDS and w not in KOREAN_STOP_WORDS and w not in CHAT_STOP_WORDS]
+
+
+def _word_counts(tokens: Sequence[list[str]]) -> tuple[Any, np.ndarray]:
+    """Word 1-2 gram counts of the content tokens, and the vocabulary."""
+    from scipy import sparse
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    min_df = 2 if len(tokens) >= 20 else 1
+    vectorizer = CountVectorizer(
+        analyzer=lambda words: words + [f"{a} {b}" for a, b in zip(words, words[1:])],
+        min_df=min_df, dtype=np.float32,
+    )
+    try:
+        counts = vectorizer.fit_transform(tokens)
+    except ValueError:  # no word survives (only stop words, digits or punctuation)
+        return sparse.csr_matrix((len(tokens), 0), dtype=np.float32), np.array([], dtype=object)
+    return counts, vectorizer.get_feature_names_out()
+
+
+def _char_tfidf(tokens: Sequence[list[str]]) -> Any:
+    """TF-IDF of character 2-4 grams inside the content words, hashed (no vocabulary to build)."""
+    from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
+
+    hashed = HashingVectorizer(
+        analyzer="char_wb", ngram_range=(2, 4), n_features=2**20, alternate_sign=False,
+        norm=None, dtype=np.float32, lowercase=False,
+    ).transform([" ".join(words) for words in tokens])
+    if len(tokens) >= 20:
+        hashed = hashed[:, np.flatnonzero(hashed.getnnz(axis=0) >= 2)]  # like min_df=2
+    return TfidfTransformer(sublinear_tf=True).fit_transform(hashed)
+
+
+def tfidf_vectors(tokens: Sequence[list[str]], counts: Any) -> Any:
+    """Word and character TF-IDF side by side, each half of a unit row (sparse)."""
+    from scipy import sparse
+    from sklearn.feature_extraction.text import TfidfTransformer
+    from sklearn.preprocessing import normalize
+
+    parts = [_char_tfidf(tokens)]
+    if counts.shape[1]:
+        parts.insert(0, TfidfTransformer(sublinear_tf=True).fit_transform(counts))
+    weight = math.sqrt(1 / len(parts))
+    return normalize(sparse.hstack([p * weight for p in parts], format="csr"))
+
+
+def reduce(vectors: Any, seed: int, dimensions: int = SVD_DIMENSIONS) -> np.ndarray:
+    """TruncatedSVD to at most ``dimensions``, rows normalized."""
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.preprocessing import normalize
+
+    n, features = vectors.shape
+    if not hasattr(vectors, "toarray") and features <= dimensions:  # dense and small already
+        return normalize(np.asarray(vectors, dtype=np.float32))
+    size = min(dimensions, n - 1, features - 1)
+    if size < 2:
+        dense = vectors.toarray() if hasattr(vectors, "toarray") else np.asarray(vectors)
+        return normalize(dense.astype(np.float32))
+    svd = TruncatedSVD(n_components=size, algorithm="randomized", n_iter=4, random_state=seed)
+    if n <= SVD_SAMPLE:
+        return normalize(svd.fit_transform(vectors).astype(np.float32))
+    # The main directions of a large random sample are those of the whole: fit there.
+    sample = np.sort(np.random.default_rng(seed).choice(n, SVD_SAMPLE, replace=False))
+    svd.fit(vectors[sample])
+    return normalize(svd.transform(vectors).astype(np.float32))
+
+
+# -- choosing k and clustering ------------------------------------------------
+
+
+def k_max_for(n: int) -> int:
+    """The largest number of themes tried automatically for n items."""
+    return max(2, min(MAX_THEMES, round(math.sqrt(n / 2))))
+
+
+def min_theme_size(n: int) -> int:
+    """Themes smaller than this are folded into 'other': 0.5 % of the items, at least 3."""
+    return max(3, math.ceil(n * 0.005))
+
+
+def _kmeans(k: int, seed: int, n: int) -> Any:
+    from sklearn.cluster import MiniBatchKMeans
+
+    return MiniBatchKMeans(
+        n_clusters=k, random_state=seed, n_init=3, batch_size=min(4096, max(256, n)),
+        max_iter=100, reassignment_ratio=0.01,
+    )
+
+
+def choose_k(
+    points: np.ndarray, *, seed: int = 0, k_max: int | None = None, progress: Progress | None = None
+) -> tuple[int, dict[int, float]]:
+    """The number of clusters with the best silhouette (smaller k on near ties) and every score."""
+    from sklearn.metrics import silhouette_score
+
+    n = len(points)
+    k_max = min(k_max or k_max_for(n), n - 1)
+    if k_max < 2:
+        return 1, {}
+    rng = np.random.default_rng(seed)
+    sample = points[np.sort(rng.choice(n, K_SAMPLE, replace=False))] if n > K_SAMPLE else points
+    scored = rng.choice(len(sample), min(len(sample), SILHOUETTE_SAMPLE), replace=False)
+    scored.sort()
+    scores: dict[int, float] = {}
+    for k in range(2, k_max + 1):
+        labels = _kmeans(k, seed, len(sample)).fit_predict(sample)[scored]
+        distinct = len(set(labels.tolist()))
+        scores[k] = (
+            float(silhouette_score(sample[scored], labels)) if 1 < distinct < len(scored) else -1.0
+        )
+        if progress:
+            progress(f"Trying {k} themes of at most {k_max}", (k - 1) / (k_max - 1))
+    best = max(scores.values())
+    chosen = min(k for k, score in scores.items() if score >= best - K_TOLERANCE)
+    return chosen, scores
+
+
+def cluster_points(
+    points: np.ndarray, k: int, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """k-means labels, each item's cosine similarity to its centre, and the centres."""
+    from sklearn.preprocessing import normalize
+
+    n = len(points)
+    if k <= 1 or n < 2:
+        centre = normalize(points.mean(axis=0, keepdims=True)) if n else np.zeros((1, 1))
+        labels = np.zeros(n, dtype=np.int64)
+    else:
+        model = _kmeans(k, seed, n).fit(points)
+        labels = model.labels_.astype(np.int64)
+        centre = normalize(model.cluster_centers_)
+    typicality = np.einsum("ij,ij->i", points, centre[labels]) if n else np.zeros(0)
+    return labels, typicality.astype(np.float32), centre
+
+
+def map_coordinates(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """A 2-D view: the plane that best spreads the theme centres apart (PCA of the centres)."""
+    if len(points) == 0:
+        return np.zeros((0, 2), dtype=np.float32)
+    basis_source = centres if len(centres) >= 3 else points
+    centred = basis_source - basis_source.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    basis = vt[:2]
+    if basis.shape[0] < 2:  # one dimension only: add a zero axis
+        basis = np.vstack([basis, np.zeros((2 - basis.shape[0], points.shape[1]))])
+    coords = (points - basis_source.mean(axis=0)) @ basis.T
+    # A fixed orientation, so that the same data always draws the same map.
+    signs = np.sign(coords.sum(axis=0))
+    signs[signs == 0] = 1
+    return (coords * signs).astype(np.float32)
+
+
+def _fold(labels: np.ndarray, min_size: int) -> np.ndarray:
+    """Theme ids: the clusters by size (largest first, 0, 1, ...), small ones OTHER_ID."""
+    sizes = Counter(labels.tolist())
+    first_item = {c: int(np.argmax(labels == c)) for c in sizes}
+    kept = sorted((c for c, s in sizes.items() if s >= min_size), key=lambda c: (-sizes[c], first_item[c]))
+    mapping = {c: i for i, c in enumerate(kept)}
+    return np.array([mapping.get(c, OTHER_ID) for c in labels.tolist()], dtype=np.int64)
+
+
+def theme_terms(counts: Any, vocabulary: np.ndarray, labels: np.ndarray, top: int = TOP_TERMS) -> dict[int, list[str]]:
+    """The distinguishing terms of each theme, by class-based TF-IDF, best first."""
+    from scipy import sparse
+
+    themes = sorted(set(labels.tolist()))
+    if not counts.shape[1] or not themes:
+        return {t: [] for t in themes}
+    index = {t: i for i, t in enumerate(themes)}
+    rows = np.array([index[t] for t in labels.tolist()])
+    membership = sparse.csr_matrix(
+        (np.ones(len(rows), dtype=np.float32), (rows, np.arange(len(rows)))),
+        shape=(len(themes), len(rows)),
+    )
+    per_theme = np.asarray((membership @ counts).todense(), dtype=np.float64)
+    totals = per_theme.sum(axis=1, keepdims=True)
+    tf = per_theme / np.where(totals == 0, 1, totals)
+    average_words = totals.mean()
+    frequency = per_theme.sum(axis=0)
+    idf = np.log(1 + average_words / np.where(frequency == 0, 1, frequency))
+    scores = tf * idf
+    result: dict[int, list[str]] = {}
+    for theme, i in index.items():
+        order = np.argsort(-scores[i], kind="stable")
+        result[theme] = [str(vocabulary[j]) for j in order[: top * 3] if per_theme[i, j] > 0][: top * 3]
+    return {t: _distinct_terms(terms, top) for t, terms in result.items()}
+
+
+def _distinct_terms(terms: list[str], top: int) -> list[str]:
+    """Drop a word already inside a chosen phrase, and a phrase whose words are all chosen."""
+    chosen: list[str] = []
+    for term in terms:
+        words = term.split()
+        taken = {w for c in chosen for w in c.split()}
+        if len(words) == 1 and words[0] in taken:
+            continue
+        if len(words) > 1 and all(w in taken for w in words):
+            continue
+        if len(words) > 1:
+            chosen = [c for c in chosen if c not in words]
+        chosen.append(term)
+        if len(chosen) >= top:
+            break
+    return chosen
+
+
+def theme_label(terms: list[str], count: int = 3) -> str:
+    """A readable label from the top terms, e.g. 'card · arrive · new card'."""
+    return " · ".join(terms[:count]) or "(no common words)"
+
+
+def cluster_texts(
+    texts: Sequence[str],
+    *,
+    k: int | None = None,
+    seed: int = 0,
+    embed: Callable[[list[str]], np.ndarray] | None = None,
+    progress: Progress | None = None,
+) -> Clustering:
+    """Cluster texts into themes (k None: chosen automatically); see the module docstring."""
+    from threadpoolctl import threadpool_limits
+
+    # k-means in OpenMP threads spends more time waiting than working on a busy small machine.
+    with threadpool_limits(limits=1, user_api="openmp"):
+        return _cluster_texts(texts, k, seed, embed, progress)
+
+
+def _cluster_texts(
+    texts: Sequence[str],
+    k: int | None,
+    seed: int,
+    embed: Callable[[list[str]], np.ndarray] | None,
+    progress: Progress | None,
+) -> Clustering:
+    report = progress or (lambda stage, fraction: None)
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[stage] = timings.get(stage, 0.0) + now - clock
+        clock = now
+
+    n = len(texts)
+    report("Reading the words of every question", 0.0)
+    tokens = [content_tokens(text) for text in texts]
+    counts, vocabulary = _word_counts(tokens)
+    if embed is None:
+        vectors = tfidf_vectors(tokens, counts) if n else None
+    else:
+        vectors = embed(list(texts)) if n else None
+    lap("vectorize")
+    report("Reducing to the main directions", 0.25)
+    points = reduce(vectors, seed) if n >= 3 else _small(vectors, n)
+    lap("svd")
+    auto = k is None
+    scores: dict[int, float] = {}
+    if auto:
+        k, scores = choose_k(
+            points, seed=seed,
+            progress=lambda stage, f: report(stage, 0.3 + 0.5 * f),
+        )
+    k = max(1, min(int(k), n)) if n else 0
+    lap("choose_k")
+    report(f"Grouping into {k} themes", 0.8)
+    raw, typicality, centres = cluster_points(points, k, seed) if n else (
+        np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), np.zeros((0, 2))
+    )
+    size = min_theme_size(n)
+    labels = _fold(raw, size) if n else raw
+    coords = map_coordinates(points, centres) if n else np.zeros((0, 2), dtype=np.float32)
+    lap("cluster")
+    report("Naming the themes", 0.9)
+    terms = theme_terms(counts, vocabulary, labels)
+    lap("terms")
+    return Clustering(labels, typicality, coords, terms, k, auto, scores, size, timings)
+
+
+def _small(vectors: Any, n: int) -> np.ndarray:
+    from sklearn.preprocessing import normalize
+
+    if not n:
+        return np.zeros((0, 2), dtype=np.float32)
+    dense = vectors.toarray() if hasattr(vectors, "toarray") else np.asarray(vectors)
+    return normalize(dense.astype(np.float32))
+
+
+# -- describing themes --------------------------------------------------------
+
+
+def trend_period(first: str | None, last: str | None) -> str:
+    """'day' when the items span at most 62 days, else 'week'."""
+    if not first or not last:
+        return "day"
+    span = date.fromisoformat(last[:10]) - date.fromisoformat(first[:10])
+    return "day" if span.days <= 62 else "week"
+
+
+def _bucket(created_at: str, period: str) -> date:
+    day = date.fromisoformat(created_at[:10])
+    return day if period == "day" else day - timedelta(days=day.weekday())
+
+
+def _buckets(first: date, last: date, period: str) -> list[date]:
+    step = timedelta(days=1 if period == "day" else 7)
+    out, current = [], first
+    while current <= last:
+        out.append(current)
+        current += step
+    return out
+
+
+def _top(values: list[Any], size: int, top: int = 3) -> list[dict[str, Any]]:
+    counted = Counter(v for v in values if v)
+    return [
+        {"name": name, "count": count, "share": count / size}
+        for name, count in sorted(counted.items(), key=lambda kv: (-kv[1], str(kv[0])))[:top]
+    ]
+
+
+def describe_themes(rows: Sequence[dict[str, Any]], clustering: Clustering) -> list[dict[str, Any]]:
+    """One dict per theme (largest first, 'other' last): the JSON contract and the page's details."""
+    n = len(rows)
+    if not n:
+        return []
+    labels = clustering.labels
+    stamps = sorted(r["created_at"] for r in rows if r.get("created_at"))
+    period = trend_period(stamps[0] if stamps else None, stamps[-1] if stamps else None)
+    grid = (
+        _buckets(_bucket(stamps[0], period), _bucket(stamps[-1], period), period) if stamps else []
+    )
+    themes = sorted(set(labels.tolist()), key=lambda t: (t == OTHER_ID, t))
+    described = []
+    for theme in themes:
+        where = np.flatnonzero(labels == theme)
+        order = where[np.argsort(-clustering.typicality[where], kind="stable")]
+        members = [rows[i] for i in order]
+        stars = [r["stars_mean"] for r in members if r.get("stars_mean") is not None]
+        trend = Counter(_bucket(r["created_at"], period) for r in members if r.get("created_at"))
+        terms = clustering.terms.get(theme, [])
+        described.append({
+            "id": int(theme),
+            "label": OTHER_LABEL if theme == OTHER_ID else theme_label(terms),
+            "size": len(members),
+            "share": len(members) / n,
+            "mean_stars": round(float(np.mean(stars)), 3) if stars else None,
+            "thumbs_down_share": sum(1 for r in members if (r.get("thumbs_down") or 0) > 0) / len(members),
+            "top_terms": terms,
+            "examples": [int(r["id"]) for r in members[:EXAMPLES]],
+            "members": [int(r["id"]) for r in members],
+            "models": _top([r.get("model") for r in members], len(members)),
+            "variants": _top([r.get("variant") for r in members], len(members)),
+            "trend": [{"period": b.isoformat(), "count": trend.get(b, 0)} for b in grid],
+        })
+    return described
+
+
+# -- the whole report ---------------------------------------------------------
+
+
+@dataclass
+class ThemeReport:
+    """Themes found among some items, with what the page draws."""
+
+    clusters: list[dict[str, Any]]
+    n_items: int
+    total: int  # items in scope before the cap
+    k: int
+    auto: bool
+    k_scores: dict[int, float]
+    min_size: int
+    period: str
+    timings: dict[str, float]
+    items: dict[int, dict[str, Any]]  # id -> question, stars_mean, thumbs_down, model, variant
+    points: list[dict[str, Any]]  # map sample: id, x, y, theme
+
+    @property
+    def capped(self) -> bool:
+        """Whether only the newest items in scope were clustered."""
+        return self.total > self.n_items
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON contract: {"clusters": [{id, label, size, mean_stars, top_terms, examples,
+        members, ...}], "n_items": N, ...}."""
+        return {
+            "clusters": self.clusters,
+            "n_items": self.n_items,
+            "total_in_scope": self.total,
+            "capped": self.capped,
+            "k": self.k,
+            "k_automatic": self.auto,
+            "silhouette": {str(k): round(v, 4) for k, v in self.k_scores.items()},
+            "min_theme_size": self.min_size,
+            "trend_period": self.period,
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
+        }
+
+    def theme(self, theme_id: int) -> dict[str, Any] | None:
+        """One theme by id."""
+        return next((c for c in self.clusters if c["id"] == theme_id), None)
+
+
+def find_themes(
+    rows: Sequence[dict[str, Any]],
+    options: ThemeOptions = ThemeOptions(),
+    *,
+    total: int | None = None,
+    embed: Callable[[list[str]], np.ndarray] | None = None,
+    progress: Progress | None = None,
+) -> ThemeReport:
+    """Cluster store rows (see ``Store.cluster_items``) and describe every theme."""
+    texts = [item_text(r["question"], r.get("answer"), options.with_answers) for r in rows]
+    if embed is None and options.vectorizer.startswith(OLLAMA_PREFIX):
+        embed = ollama_embedder(options.vectorizer[len(OLLAMA_PREFIX):], progress=progress)
+    clustering = cluster_texts(texts, k=options.k, seed=options.seed, embed=embed, progress=progress)
+    started = time.perf_counter()
+    clusters = describe_themes(rows, clustering)
+    stamps = [r["created_at"] for r in rows if r.get("created_at")]
+    period = trend_period(min(stamps), max(stamps)) if stamps else "day"
+    items = {
+        int(r["id"]): {
+            "question": r["question"], "stars_mean": r.get("stars_mean"),
+            "thumbs_down": r.get("thumbs_down") or 0, "model": r.get("model"),
+            "variant": r.get("variant"), "created_at": r.get("created_at"),
+        }
+        for r in rows
+    }
+    points = _map_sample(rows, clustering, options.seed)
+    timings = {**clustering.timings, "describe": time.perf_counter() - started}
+    if progress:
+        progress("Done", 1.0)
+    return ThemeReport(
+        clusters, len(rows), max(total or 0, len(rows)), clustering.k, clustering.auto,
+        clustering.k_scores, clustering.min_size, period, timings, items, points,
+    )
+
+
+def _map_sample(rows: Sequence[dict[str, Any]], clustering: Clustering, seed: int) -> list[dict[str, Any]]:
+    n = len(rows)
+    chosen = np.arange(n)
+    if n > MAP_POINTS:
+        chosen = np.sort(np.random.default_rng(seed).choice(n, MAP_POINTS, replace=False))
+    return [
+        {"id": int(rows[i]["id"]), "x": float(clustering.coords[i, 0]),
+         "y": float(clustering.coords[i, 1]), "theme": int(clustering.labels[i])}
+        for i in chosen.tolist()
+    ]
+
+
+def cluster_report(
+    store: Any,
+    filters: Any,
+    *,
+    k: int | None = None,
+    seed: int = 0,
+    with_answers: bool = False,
+    vectorizer: str = TFIDF,
+    low_rated: bool = True,
+    max_items: int = DEFAULT_MAX_ITEMS,
+) -> dict[str, Any]:
+    """Themes of the (low-rated) interactions matching ``filters``, as the JSON contract."""
+    started = time.perf_counter()
+    total = store.cluster_source(filters, low_rated=low_rated)["count"]
+    rows = store.cluster_items(filters, low_rated=low_rated, with_answers=with_answers, limit=max_items)
+    fetch = time.perf_counter() - started
+    options = ThemeOptions(k=k, seed=seed, with_answers=with_answers, vectorizer=vectorizer)
+    report = find_themes(rows, options, total=total)
+    report.timings = {"fetch": fetch, **report.timings}
+    return report.to_json()
+
+
+# -- actions ------------------------------------------------------------------
+
+
+def queue_ids(theme: dict[str, Any], limit: int = QUEUE_LIMIT) -> tuple[list[int], bool]:
+    """The ids to send to the annotation queue (the most typical ``limit``), and whether cut."""
+    members = theme["members"]
+    return members[:limit], len(members) > limit
+
+
+def question_set_items(
+    theme: dict[str, Any], items: dict[int, dict[str, Any]], limit: int = QUESTION_SET_LIMIT
+) -> list[dict[str, str]]:
+    """The theme's distinct questions, most typical first, at most ``limit``."""
+    seen: set[str] = set()
+    out: list[dict[str, str]] = []
+    for iid in theme["members"]:
+        question = (items.get(iid, {}).get("question") or "").strip()
+        key = " ".join(question.lower().split())
+        if question and key not in seen:
+            seen.add(key)
+            out.append({"question": question})
+            if len(out) >= limit:
+                break
+    return out
+
+
+def distinct_question_count(theme: dict[str, Any], items: dict[int, dict[str, Any]]) -> int:
+    """How many distinct questions the theme holds."""
+    return len({" ".join((items.get(i, {}).get("question") or "").lower().split()) for i in theme["members"]} - {""})
+
+
+# -- Ollama embeddings and theme names ----------------------------------------
+
+
+def embedding_models(names: Sequence[str]) -> list[str]:
+    """The model names that look like embedding models (nomic-embed-text, bge-m3, ...)."""
+    return [name for name in names if _EMBEDDING_NAME.search(name)]
+
+
+def ollama_embedder(
+    model: str,
+    *,
+    host: str | None = None,
+    timeout: float = 60.0,
+    batch: int = 64,
+    progress: Progress | None = None,
+) -> Callable[[list[str]], np.ndarray]:
+    """A function embedding texts with an Ollama embedding model; failures raise BackendError."""
+    from dashboard.llm import BackendError, OllamaBackend
+
+    backend = OllamaBackend(host=host, timeout=timeout)
+
+    def embed(texts: list[str]) -> np.ndarray:
+        vectors: list[list[float]] = []
+        for start in range(0, len(texts), batch):
+            chunk = [t or " " for t in texts[start:start + batch]]
+            try:
+                vectors.extend(backend._client.embed(model=model, input=chunk).embeddings)
+            except Exception as exc:  # noqa: BLE001 - one sentence for the user
+                raise BackendError(backend._explain(exc, model=model)) from exc
+            if progress:
+                progress(f"Embedding with {model}: {min(start + batch, len(texts)):,} of {len(texts):,}",
+                         0.25 * min(1.0, (start + batch) / max(1, len(texts))))
+        return np.asarray(vectors, dtype=np.float32)
+
+    return embed
+
+
+def naming_prompt(theme: dict[str, Any], items: dict[int, dict[str, Any]], examples: int = 8) -> list[dict[str, str]]:
+    """Chat messages asking a model for a short name of a theme."""
+    questions = [
+        " ".join((items.get(i, {}).get("question") or "").split())[:200]
+        for i in theme["members"][:examples]
+    ]
+    listing = "\n".join(f"- {q}" for q in questions if q)
+    return [
+        {"role": "system", "content": "You name groups of customer questions. Reply with the name only."},
+        {"role": "user", "content": (
+            "These questions received poor answers. Give their common topic a short name "
+            f"(at most six words).\nFrequent terms: {', '.join(theme.get('top_terms', [])[:6])}\n"
+            f"Questions:\n{listing}"
+        )},
+    ]
+
+
+def clean_theme_name(text: str, limit: int = 60) -> str:
+    """The first line of a model's reply, without quotes, labels or trailing dots."""
+    line = next((part.strip() for part in (text or "").splitlines() if part.strip()), "")
+    line = re.sub(r"^(name|topic|theme)\s*:\s*", "", line, flags=re.IGNORECASE)
+    line = line.strip(" \"'`*#.").strip()
+    return line[: limit - 1].rstrip() + "…" if len(line) > limit else line
+
+
+def name_theme(backend: Any, model: str, theme: dict[str, Any], items: dict[int, dict[str, Any]]) -> str:
+    """A one-line name for a theme written by a chat model; raises BackendError on failure."""
+    from dashboard.llm import BackendError, ChatStream, GenerationOptions
+
+    result = ChatStream(
+        backend, model, naming_prompt(theme, items), GenerationOptions(temperature=0.2, max_tokens=24, seed=0)
+    ).run()
+    if result.error:
+        raise BackendError(result.error)
+    name = clean_theme_name(result.text)
+    if not name:
+        raise BackendError(f"{model} gave no name for this theme: try again or another model.")
+    return name
