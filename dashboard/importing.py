@@ -158,8 +158,8 @@ class ImportReport:
                     f" keep the refused ones in {Path(self.name).name}.rejected.jsonl"
                 )
             return (
-                f"Nothing was imported: {self.refused:,} of {self.records:,}"
-                f" {'line was' if self.refused == 1 else 'lines were'} refused. Fix"
+                f"Nothing was imported: {self.refused:,} of {_count(self.records, 'line')}"
+                f" {'was' if self.refused == 1 else 'were'} refused. Fix"
                 f" {'it' if self.refused == 1 else 'them'} and import again, or {skip_hint}."
             )
         text = self.summary()
@@ -479,7 +479,9 @@ def _decode(raw: bytes) -> tuple[str, str | None]:
 
 
 def _too_long_reason() -> str:
-    return f"the line is longer than {LINE_LIMIT // 1_048_576} MB"
+    limit = LINE_LIMIT
+    size = f"{limit // 1_048_576} MB" if limit % 1_048_576 == 0 else f"{limit:,} bytes"
+    return f"the line is longer than {size}"
 
 
 def _jsonl_items(stream: IO[bytes], counter: _Counter) -> Iterator[_Item]:
@@ -498,11 +500,9 @@ def _jsonl_items(stream: IO[bytes], counter: _Counter) -> Iterator[_Item]:
             continue
         try:
             obj = loads(text)
-        except ValueError as exc:
-            message = getattr(exc, "msg", str(exc))
-            column = getattr(exc, "colno", None)
-            where = f" at column {column}" if column else ""
-            yield number, text.rstrip("\r\n"), None, f"not valid JSON ({message}{where})", None, False
+        except ValueError:
+            text = text.rstrip("\r\n")
+            yield number, text, None, _json_problem(text), None, False
             continue
         except RecursionError:
             yield number, text.rstrip("\r\n"), None, "not valid JSON (nested too deeply)", None, False
@@ -515,6 +515,18 @@ def _jsonl_items(stream: IO[bytes], counter: _Counter) -> Iterator[_Item]:
                 yield number, text.rstrip("\r\n"), None, reason, None, False
                 continue
         yield number, text, obj, None, None, False
+
+
+def _json_problem(text: str) -> str:
+    """Why a line is not JSON, with the column."""
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        message = exc.msg[:-3] if exc.msg.endswith(" at") else exc.msg
+        return f"not valid JSON ({message} at column {exc.colno})"
+    except ValueError as exc:
+        return f"not valid JSON ({exc})"
+    return "not valid JSON"
 
 
 def _sniff_delimiter(header: str) -> str:
@@ -793,11 +805,11 @@ def _estimate_records(head: bytes, total_bytes: int) -> int:
 
 
 def _empty_reason(fmt: str, head: bytes) -> str:
+    if not head:
+        return "the file is empty: there is nothing to import"
     if fmt == "csv" and head.strip():
         return "the file has a header but no rows: there is nothing to import"
-    if head.strip():
-        return "the file holds only blank lines: there is nothing to import"
-    return "the file is empty: there is nothing to import"
+    return "the file holds only blank lines: there is nothing to import"
 
 
 def rejected_path_for(path: str | Path) -> Path:
