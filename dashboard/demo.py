@@ -501,7 +501,9 @@ class _Generator:
         weights = {"good": math.exp(good), "verbose": 0.35, "incomplete": 0.35,
                    "generic": 0.3, "wrong": 0.45 - 0.2 * model.skill}
         if variant["name"] == "concise":
-            weights["incomplete"] += 0.9 if variant["version"] == 1 else 0.15
+            # v1 ("two sentences") cuts answers short; v2 asks for the next step and fixes that.
+            weights["incomplete"] += 2.4 if variant["version"] == 1 else 0.1
+            weights["good"] *= 1.0 if variant["version"] == 1 else 1.4
             weights["verbose"] = 0.05
         if variant["name"] == "friendly":
             weights["verbose"] += 0.5

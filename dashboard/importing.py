@@ -786,6 +786,8 @@ def import_stream(
                     report.fatal = batch.fatal
             if report.fatal is None and report.records == 0:
                 report.fatal = Refusal(0, _empty_reason(fmt, head))
+            if report.fatal is not None and on_refused is not None:
+                on_refused(report.fatal)
             if report.fatal is not None or (report.refused and not skip_invalid):
                 raise _Rollback
             report.totals = session.totals
