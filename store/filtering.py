@@ -24,6 +24,7 @@ class Driver:
     sql: str
     params: tuple[Any, ...] = ()
     unique: bool = False  # True when no id comes twice
+    complete: bool = False  # True when every id it yields is an existing interaction
 
 
 @dataclass(frozen=True)
@@ -66,14 +67,15 @@ def filter_sql(filters: Any, alias: str = "i") -> FilterSQL:
 
     if filters.ids:
         ids = sorted({int(i) for i in filters.ids})
-        drivers.append(Driver("SELECT value AS id FROM json_each(?)", (json.dumps(ids),), True))
+        drivers.append(Driver("SELECT value AS id FROM json_each(?)", (json.dumps(ids),), unique=True))
     query = fts_query(filters.search or "")
     if query:
         drivers.append(
             Driver(
                 "SELECT rowid AS id FROM interactions_fts WHERE interactions_fts MATCH ?",
                 (query,),
-                True,
+                unique=True,
+                complete=True,
             )
         )
     thumbs = None if not filters.thumbs else (1 if filters.thumbs == "up" else -1)
@@ -98,6 +100,7 @@ def filter_sql(filters: Any, alias: str = "i") -> FilterSQL:
                 Driver(
                     f"SELECT interaction_id AS id FROM rating_tags WHERE tag IN ({_marks(filters.tags)})",
                     tuple(filters.tags),
+                    complete=True,
                 )
             )
     if filters.unrated_by:
@@ -122,9 +125,9 @@ def filter_sql(filters: Any, alias: str = "i") -> FilterSQL:
     if filters.date_to is not None:
         add(f"{a}.created_at < ?", (filters.date_to + timedelta(days=1)).isoformat())
     if filters.errors is True:
-        add(f"{a}.failed = 1")
+        add(f"{a}.error IS NOT NULL")
     elif filters.errors is False:
-        add(f"{a}.failed = 0")
+        add(f"{a}.error IS NULL")
     return FilterSQL(tuple(clauses), tuple(params), tuple(drivers))
 
 
@@ -154,6 +157,7 @@ def _reviewer_driver(filters: Any, thumbs: int | None) -> Driver:
         f"SELECT r.interaction_id AS id FROM ratings r WHERE {' AND '.join(clauses)}",
         tuple(params),
         unique=len(filters.reviewers) == 1,
+        complete=True,
     )
 
 

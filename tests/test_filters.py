@@ -136,9 +136,12 @@ def test_rating_summary_follows_new_changed_and_deleted_ratings(store):
 
 def test_counts_beyond_the_cap_say_more_than(store):
     many_interactions(store, 30)
-    assert store.count_interactions(Filters(search="question"), cap=10) == (10, False)
-    assert store.count_interactions(Filters(search="question"), cap=30) == (30, True)
+    both = Filters(search="question", models=("llama3.2:3b",))
+    assert store.count_interactions(both, cap=10) == (10, False)
+    assert store.count_interactions(both, cap=30) == (30, True)
+    assert store.count_interactions(Filters(search="question"), cap=10) == (30, True)  # index count
     assert store.count_interactions(Filters(), cap=10) == (30, True)  # no subquery: exact
+    assert store.count_interactions(Filters(ids=(1, 2, 999))) == (2, True)  # 999 does not exist
 
 
 def test_pages_walk_the_matches_newest_first_without_gaps(store):

@@ -6,6 +6,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from dashboard.filters import Filters
 from store import Store
 from tests.conftest import ROOT
 from tests.factories import review_store
@@ -172,3 +173,12 @@ def test_two_reviewers_walk_the_same_order(queue):
         if seen.count(seen[0]) > 1:
             break
     assert seen[:7] == [1, 2, 3, 5, 6, 7, 8]
+
+
+def test_progress_leaves_out_questions_without_an_answer(store):
+    ids = review_store(store)
+    store.save_rating(ids["failed"], "ana", stars=1)  # e.g. imported with a rating, no answer
+    assert store.queue_progress("ana") == (3, 4)
+    assert store.queue_progress("ana", Filters(models=("qwen2.5:7b",))) == (1, 0)
+    assert store.queue_progress("zoe", Filters(search="refund")) == (0, 2)
+    assert store.queue_progress("ben", Filters(ids=(1, 3, 4, 999))) == (1, 1)
