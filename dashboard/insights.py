@@ -39,7 +39,7 @@ REASK_THRESHOLD = 0.8
 DEFAULT_DAYS = 30
 WEEKLY_AFTER_DAYS = 92  # longer ranges are shown per week
 PERCENTILE_ERROR = 10 ** (1 / (2 * BUCKETS_PER_DECADE)) - 1  # 5.9%: half a bucket, relative
-REFRESH_BATCH = 20_000
+REFRESH_BATCH = 50_000
 NO_NAME = {"model": "(no model)", "variant": "(no variant)", "source": "(no source)"}
 EMPTY_HINT = (
     "There is nothing to show yet. Chat with a model on the Chat page, import a feedback file "
@@ -168,11 +168,11 @@ def default_range(last_day: date | None) -> tuple[date, date]:
 
 def view_filters(filters: Filters, last_day: date | None) -> Filters:
     """Only the fields Insights honours, with the default date range filled in."""
-    default_from, default_to = default_range(last_day)
+    default_to = default_range(last_day)[1]
     date_to = filters.date_to or (
         max(default_to, filters.date_from) if filters.date_from else default_to
     )
-    date_from = filters.date_from or min(default_from, date_to)
+    date_from = filters.date_from or date_to - timedelta(days=DEFAULT_DAYS - 1)
     if date_from > date_to:
         date_from, date_to = date_to, date_from
     return Filters(

@@ -9,31 +9,25 @@ from dashboard.insights import (
     PERCENTILE_ERROR,
     REASK_THRESHOLD,
     data_span,
-    needs_refresh,
     period_days,
     period_for,
     previous_period,
-    refresh_insights,
 )
 from dashboard.ui.common import get_store, reviewer_input
-from dashboard.ui.insight_filters import insight, insight_filter_bar
+from dashboard.ui.insight_filters import insight, insight_filter_bar, refresh_with_progress
 
 GROUP_KEY = "insights.ratings_by"
 STARS_KEY = "insights.stars_by"
 STACK_KEY = "insights.volume_by"
 TAGS_KEY = "insights.tags_by"
 
-store = get_store()
 reviewer_input()
+store = get_store()
 st.title("Insights")
 st.caption("Ratings, speed, failures and re-asks over time. Days are UTC; every number follows "
            "the filters below, and the link in your address bar shares this exact view.")
 
-if needs_refresh(store):
-    bar = st.progress(0.0, text="Bringing the Insights summary up to date…")
-    refresh_insights(store, lambda done, text: bar.progress(done, text=text))
-    bar.empty()
-
+refresh_with_progress()
 span = data_span(store)
 options = insight("filter_options", None)
 filters = insight_filter_bar(options, span[1] if span else None)

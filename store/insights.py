@@ -147,11 +147,12 @@ class InsightsMixin:
                     "i.created_at >= ? AND i.created_at < ? AND substr(i.created_at, 1, 10) = ?"
                 )
                 day_params = [day, day + "\U0010ffff", day]
+                # Unary + keeps the planner on the day's index rather than an id range scan.
                 self._roll_up_interactions(
-                    f"{in_day} AND i.id <= ?", [*day_params, state[0]]
+                    f"{in_day} AND +i.id <= ?", [*day_params, state[0]]
                 )
-                self._roll_up_ratings(f"{in_day} AND r.id <= ?", [*day_params, state[1]])
-                self._roll_up_tags(f"{in_day} AND t.rating_id <= ?", [*day_params, state[1]])
+                self._roll_up_ratings(f"{in_day} AND +r.id <= ?", [*day_params, state[1]])
+                self._roll_up_tags(f"{in_day} AND +r.id <= ?", [*day_params, state[1]])
                 db.execute("DELETE FROM insight_dirty_days WHERE day = ?", [day])
             return len(days)
 
@@ -185,9 +186,19 @@ class InsightsMixin:
             if upto[0] is None:
                 return 0
             self._roll_up_ratings("r.id > ? AND r.id <= ?", [done, upto[0]])
-            self._roll_up_tags("t.rating_id > ? AND t.rating_id <= ?", [done, upto[0]])
+            self._roll_up_tags("r.id > ? AND r.id <= ?", [done, upto[0]])
             db.execute("UPDATE insight_state SET ratings_done = ? WHERE id = 1", [upto[0]])
             return int(upto[1])
+
+    def insight_reset(self) -> None:
+        """Forget the rollups and re-ask analysis: the next refresh recounts every row."""
+        with self.write() as db:
+            for table in ("insight_daily", "insight_timing", "insight_tags", "insight_turns",
+                          "insight_dirty_days"):
+                db.execute(f"DELETE FROM {table}")
+            db.execute(
+                "UPDATE insight_state SET turns_done = 0, interactions_done = 0, ratings_done = 0"
+            )
 
     def _roll_up_interactions(self, condition: str, params: list[Any]) -> None:
         """Add interactions matching `condition` (over `i`) to insight_daily and insight_timing."""
@@ -200,17 +211,18 @@ class InsightsMixin:
             f" ON CONFLICT ({_KEY_COLUMNS}) DO UPDATE SET {_upsert_adding(counts)}",
             params,
         )
-        bucket = f"CAST(floor({BUCKETS_PER_DECADE} * log10(max(i.{{col}}, 1))) AS INTEGER)"
-        timed = " UNION ALL ".join(
-            f"SELECT {_KEY_SQL}, '{metric}', {bucket.format(col=col)}"
-            f" FROM interactions i WHERE {condition} AND i.{col} IS NOT NULL AND NOT {_FAILED}"
-            for metric, col in (("latency", "latency_ms"), ("ttft", "ttft_ms"))
-        )
+        # One pass over the rows gives both metrics: each row meets the two metric names.
+        value = "CASE m.metric WHEN 'latency' THEN i.latency_ms ELSE i.ttft_ms END"
         self.db.execute(
             f"INSERT INTO insight_timing ({_KEY_COLUMNS}, metric, bucket, n)"
-            f" SELECT *, COUNT(*) FROM ({timed}) WHERE 1 GROUP BY 1, 2, 3, 4, 5, 6"
+            f" SELECT {_KEY_SQL}, m.metric,"
+            f" CAST(floor({BUCKETS_PER_DECADE} * log10(max({value}, 1))) AS INTEGER), COUNT(*)"
+            " FROM interactions i"
+            " CROSS JOIN (SELECT 'latency' AS metric UNION ALL SELECT 'ttft') AS m"
+            f" WHERE {condition} AND {value} IS NOT NULL AND NOT {_FAILED}"
+            " GROUP BY 1, 2, 3, 4, 5, 6"
             f" ON CONFLICT ({_KEY_COLUMNS}, metric, bucket) DO UPDATE SET n = n + excluded.n",
-            [*params, *params],
+            params,
         )
 
     def _roll_up_ratings(self, condition: str, params: list[Any]) -> None:
@@ -234,11 +246,12 @@ class InsightsMixin:
         )
 
     def _roll_up_tags(self, condition: str, params: list[Any]) -> None:
-        """Add tags matching `condition` (over `t` and `i`) to insight_tags, once per item."""
+        """Add tags matching `condition` (over `t`, `r`, `i`) to insight_tags, once per item."""
         self.db.execute(
             f"INSERT INTO insight_tags ({_KEY_COLUMNS}, tag, items)"
             f" SELECT {_KEY_SQL}, t.tag, COUNT(*)"
-            " FROM rating_tags t JOIN interactions i ON i.id = t.interaction_id"
+            " FROM interactions i JOIN ratings r ON r.interaction_id = i.id"
+            " JOIN rating_tags t ON t.rating_id = r.id"
             f" WHERE {condition} AND NOT EXISTS (SELECT 1 FROM rating_tags o"
             "   WHERE o.tag = t.tag AND o.interaction_id = t.interaction_id"
             "   AND o.rating_id < t.rating_id)"
@@ -356,7 +369,8 @@ class InsightsMixin:
         numbers = ", ".join(str(n + 1) for n in range(len(groups)))
         return self._rows(
             f"SELECT {select}, SUM(d.items) AS items FROM insight_tags d{_variant_join(groups)}"
-            f" WHERE {where} GROUP BY {numbers} ORDER BY items DESC, {numbers}",
+            f" WHERE {where} GROUP BY {numbers} HAVING SUM(d.items) > 0"
+            f" ORDER BY items DESC, {numbers}",
             params,
         )
 

@@ -10,12 +10,16 @@ The Insights page reads small rollup tables instead of the raw rows:
 - ``insight_turns``: re-ask analysis of follow-up turns (similarity to the previous question).
 
 They are filled by an incremental refresh (store/insights.py) that processes rows newer than
-the watermarks in ``insight_state``. Rows already counted that change later (a rating updated
-or deleted, an answer recorded after the question, tags edited) mark their day in
-``insight_dirty_days`` through the triggers below, and the refresh rebuilds those days. The
-triggers only act on rows at or below a watermark, so bulk imports of new rows pay for one
-cheap WHEN test per row. Nothing is backfilled here: the watermarks start at 0 and the first
-refresh (shown with progress on the page) rolls up an existing database in set-based chunks.
+the watermarks in ``insight_state``, in set-based chunks. Rows already counted that change later
+are kept exact by the triggers below, which only act on rows at or below a watermark (so a bulk
+import of new rows pays one cheap WHEN test per row):
+- a rating whose stars or thumbs change adjusts its rollup row in place;
+- a tag added to or removed from a counted rating adjusts ``insight_tags`` in place;
+- rarer changes (an answer recorded or failed after it was counted, a rating moved or deleted,
+  an interaction deleted or inserted below the watermark) mark their UTC day in
+  ``insight_dirty_days``, and the next refresh recounts those days from the raw rows.
+Nothing is backfilled here: the watermarks start at 0 and the first refresh (shown with progress
+on the page) rolls up an existing database.
 """
 
 from __future__ import annotations
@@ -35,6 +39,14 @@ _DAY_OF_INTERACTION = (
     "INSERT INTO insight_dirty_days (day)"
     " SELECT substr(created_at, 1, 10) FROM interactions WHERE id = {which}.interaction_id"
     " AND substr(created_at, 1, 10) NOT IN (SELECT day FROM insight_dirty_days);"
+)
+# The rollup key of the interaction a rating (`new` or `old`) belongs to, as a row value test.
+_GROUP_OF = (
+    "(day, model, variant_id, source) = (SELECT substr(created_at, 1, 10), COALESCE(model, ''),"
+    " COALESCE(variant_id, 0), source FROM interactions WHERE id = {which}.interaction_id)"
+)
+_STAR_DELTAS = ",\n                ".join(
+    f"stars_{n} = stars_{n} + (new.stars IS {n}) - (old.stars IS {n})" for n in range(1, 6)
 )
 _DAY = (
     "INSERT INTO insight_dirty_days (day) SELECT substr({which}.created_at, 1, 10)"
@@ -122,10 +134,22 @@ def m004_insights(db: Database) -> None:
         BEGIN
             {_DAY_OF_INTERACTION.format(which="new")}
         END;
-        CREATE TRIGGER insight_ratings_au AFTER UPDATE OF interaction_id, stars, thumbs ON ratings
+        CREATE TRIGGER insight_ratings_au AFTER UPDATE OF stars, thumbs ON ratings
         WHEN old.id <= (SELECT ratings_done FROM insight_state WHERE id = 1)
-            AND (old.stars IS NOT new.stars OR old.thumbs IS NOT new.thumbs
-                 OR old.interaction_id IS NOT new.interaction_id)
+            AND old.interaction_id = new.interaction_id
+            AND (old.stars IS NOT new.stars OR old.thumbs IS NOT new.thumbs)
+        BEGIN
+            UPDATE insight_daily SET
+                starred = starred + (new.stars IS NOT NULL) - (old.stars IS NOT NULL),
+                stars_sum = stars_sum + COALESCE(new.stars, 0) - COALESCE(old.stars, 0),
+                {_STAR_DELTAS},
+                thumbs_up = thumbs_up + (new.thumbs IS 1) - (old.thumbs IS 1),
+                thumbs_down = thumbs_down + (new.thumbs IS -1) - (old.thumbs IS -1)
+            WHERE {_GROUP_OF.format(which="new")};
+        END;
+        CREATE TRIGGER insight_ratings_moved AFTER UPDATE OF interaction_id ON ratings
+        WHEN old.id <= (SELECT ratings_done FROM insight_state WHERE id = 1)
+            AND old.interaction_id IS NOT new.interaction_id
         BEGIN
             {_DAY_OF_INTERACTION.format(which="old")}
             {_DAY_OF_INTERACTION.format(which="new")}
@@ -138,13 +162,28 @@ def m004_insights(db: Database) -> None:
 
         CREATE TRIGGER insight_rating_tags_ai AFTER INSERT ON rating_tags
         WHEN new.rating_id <= (SELECT ratings_done FROM insight_state WHERE id = 1)
+            AND NOT EXISTS (SELECT 1 FROM rating_tags o
+                WHERE o.tag = new.tag AND o.interaction_id = new.interaction_id
+                AND o.rating_id != new.rating_id
+                AND o.rating_id <= (SELECT ratings_done FROM insight_state WHERE id = 1))
         BEGIN
-            {_DAY_OF_INTERACTION.format(which="new")}
+            UPDATE insight_tags SET items = items + 1
+            WHERE {_GROUP_OF.format(which="new")} AND tag = new.tag;
+            INSERT INTO insight_tags (day, model, variant_id, source, tag, items)
+            SELECT substr(created_at, 1, 10), COALESCE(model, ''), COALESCE(variant_id, 0),
+                   source, new.tag, 1
+            FROM interactions WHERE id = new.interaction_id
+            AND NOT EXISTS (SELECT 1 FROM insight_tags
+                WHERE {_GROUP_OF.format(which="new")} AND tag = new.tag);
         END;
         CREATE TRIGGER insight_rating_tags_ad AFTER DELETE ON rating_tags
         WHEN old.rating_id <= (SELECT ratings_done FROM insight_state WHERE id = 1)
+            AND NOT EXISTS (SELECT 1 FROM rating_tags o
+                WHERE o.tag = old.tag AND o.interaction_id = old.interaction_id
+                AND o.rating_id <= (SELECT ratings_done FROM insight_state WHERE id = 1))
         BEGIN
-            {_DAY_OF_INTERACTION.format(which="old")}
+            UPDATE insight_tags SET items = items - 1
+            WHERE {_GROUP_OF.format(which="old")} AND tag = old.tag;
         END;
         """,
     )

@@ -262,7 +262,8 @@ def test_refresh_adds_new_rows_and_recounts_changed_ones(small):
     small.record_answer(b, error="server gone")
     assert needs_refresh(small)
     report = refresh_insights(small)
-    assert report.interactions == 1 and report.ratings == 1 and report.days == 2
+    # rating changes are applied in place; only the failed answer's day is recounted
+    assert report.interactions == 1 and report.ratings == 1 and report.days == 1
     values = _values(headline(small, BOTH_DAYS))
     assert values["interactions"] == 5
     assert values["ratings"] == 5
@@ -285,7 +286,7 @@ def test_each_kind_of_later_change_is_recounted_on_its_day(store):
     store.record_answer(ids[2], error="failed after all")  # the answer turned into a failure
     store.save_rating(ids[3], "ben", stars=1)  # a second reviewer on an old interaction
     report = refresh_insights(store)
-    assert report.days == 3 and report.ratings == 1
+    assert report.days == 1 and report.ratings == 1
     week = Filters(date_from=date(2026, 3, 1), date_to=date(2026, 3, 4))
     trend = ratings_over_time(store, week).set_index(ratings_over_time(store, week)["period"]
                                                      .dt.date.astype(str))
@@ -295,6 +296,28 @@ def test_each_kind_of_later_change_is_recounted_on_its_day(store):
     failures = failure_rate(store, week)
     assert failures["failures"].tolist() == [0, 0, 1, 0]
     assert _values(headline(store, week))["rated_share"] == 1
+
+
+def test_tags_edited_on_counted_ratings_count_each_item_once(store):
+    iid = add_interaction(store, day=D1)
+    store.save_rating(iid, "ana", stars=2)
+    store.save_rating(iid, "ben", stars=2)
+    refresh_insights(store)
+
+    def items() -> dict[str, int]:
+        assert not refresh_insights(store).days  # applied in place, no recount
+        return top_tags(store, BOTH_DAYS).set_index("tag")["items"].to_dict()
+
+    store.save_rating(iid, "ana", stars=2, tags=["wrong"])
+    assert items() == {"wrong": 1}
+    store.save_rating(iid, "ben", stars=2, tags=["wrong", "too long"])
+    assert items() == {"wrong": 1, "too long": 1}
+    store.save_rating(iid, "ana", stars=2, tags=[])
+    assert items() == {"wrong": 1, "too long": 1}
+    store.save_rating(iid, "ben", stars=2, tags=["too long"])
+    assert items() == {"too long": 1}
+    store.save_rating(iid, "ben", stars=2, tags=[])
+    assert items() == {}
 
 
 def _all(store: Store, filters: Filters) -> dict[str, object]:
@@ -319,6 +342,11 @@ def _later_changes(store: Store) -> None:
         store.save_rating(iid, "dara", stars=2, thumbs=-1, tags=["wrong"])
     for iid in ids[::11]:
         store.save_rating(iid, "ana", stars=5, thumbs=1, tags=["formatting"])
+    for iid in ids[1::5]:
+        for reviewer in ("ben", "chen"):
+            store.save_rating(iid, reviewer, stars=None, thumbs=-1, tags=["wrong", "too long"])
+    for iid in ids[1::10]:
+        store.save_rating(iid, "ben", stars=3, tags=["too long"])
     for iid in ids[3::13]:
         store.record_answer(iid, error="late failure")
     conversation(store, ["Where is my parcel?", "where is my parcel"], day="2026-03-20",
@@ -387,6 +415,10 @@ def test_default_range_is_the_last_30_days_of_data_and_long_ranges_go_weekly(sto
     assert (view.date_from, view.date_to) == (date(2025, 12, 2), date(2025, 12, 31))
     assert view.models == ("m1",) and view.stars_min is None
     assert period_for(view) == "day"
+    ending = view_filters(Filters(date_to=date(2025, 7, 30)), span[1])
+    assert (ending.date_from, ending.date_to) == (date(2025, 7, 1), date(2025, 7, 30))
+    starting = view_filters(Filters(date_from=date(2025, 12, 20)), span[1])
+    assert (starting.date_from, starting.date_to) == (date(2025, 12, 20), date(2025, 12, 31))
     before = previous_period(view)
     assert (before.date_from, before.date_to) == (date(2025, 11, 2), date(2025, 12, 1))
     everything = view_filters(Filters(date_from=span[0]), span[1])

@@ -1,14 +1,22 @@
-"""The Insights filter bar (dates, models, variants, sources, kept in the URL) and cached reads."""
+"""Insights widgets: the refresh with progress, the filter bar kept in the URL, cached reads."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import date
 from typing import Any
 
 import streamlit as st
 
 from dashboard.filters import Filters
-from dashboard.insights import DEFAULT_DAYS, INSIGHT_QUERIES, default_range, view_filters
+from dashboard.insights import (
+    DEFAULT_DAYS,
+    INSIGHT_QUERIES,
+    default_range,
+    needs_refresh,
+    refresh_insights,
+    view_filters,
+)
 from dashboard.ui.common import get_store
 
 DATES_KEY = "insights.dates"
@@ -19,6 +27,21 @@ LIST_KEYS = {
 }
 LABELS = {"models": "Model", "variants": "Variant", "sources": "Source"}
 PLACEHOLDERS = {"models": "All models", "variants": "All variants", "sources": "All sources"}
+
+
+def refresh_with_progress() -> None:
+    """Bring the Insights summary up to date, showing progress when there is work to do."""
+    store = get_store()
+    if not needs_refresh(store):
+        return
+    bar = st.progress(0.0, text="Bringing the Insights summary up to date…")
+    try:
+        refresh_insights(store, lambda done, text: bar.progress(done, text=text))
+    except sqlite3.OperationalError:
+        st.warning("The database is busy, so the newest rows may be missing from these numbers. "
+                   "Reload the page in a moment to include them.")
+    finally:
+        bar.empty()
 
 
 def insight_filter_bar(options: dict[str, list[str]], last_day: date | None) -> Filters:

@@ -1,0 +1,210 @@
+"""Benchmark of the Insights page: `python -m bench.insights [DB] [--runs 7] [--keep]`.
+
+Builds (or reuses) a database of 1,000,000 interactions and ratings in bench/out, then prints:
+the time of a full refresh of the rollups and of an incremental one after adding 10,000 rows
+(and changing some old ones), each aggregate behind the page (median and max over several
+runs, and the ratio to the 300 ms target), a whole page run in AppTest (target 1.5 s), and the
+process's memory (target 500 MB). Nothing here asserts: it prints figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.synthetic import MODELS, REVIEWERS, TAGS, TEMPLATES, TOPICS, build  # noqa: E402
+from dashboard.filters import Filters  # noqa: E402
+from dashboard.insights import (  # noqa: E402
+    INSIGHT_QUERIES,
+    data_span,
+    refresh_insights,
+    view_filters,
+)
+from store import Store  # noqa: E402
+
+DEFAULT_DB = ROOT / "bench" / "out" / "insights_1m.db"
+QUERY_TARGET_MS = 300
+PAGE_TARGET_S = 1.5
+RSS_TARGET_MB = 500
+FAILED_LATER = 20
+
+
+def rss_mb() -> tuple[float, float]:
+    """Current and peak resident memory of this process, in MB."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    try:
+        import psutil  # optional
+
+        return psutil.Process().memory_info().rss / 2**20, peak
+    except ImportError:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024, peak
+    return float("nan"), peak
+
+
+def timed(fn: Callable[[], Any], runs: int) -> list[float]:
+    """Wall times of `runs` calls, in ms."""
+    times = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - began) * 1000)
+    return times
+
+
+def add_rows(store: Store, n: int, seed: int = 11) -> dict[str, float]:
+    """Add n interactions (half of them follow-up turns, some re-asked) with ratings, and change
+    old rows (200 ratings re-rated and re-tagged, FAILED_LATER answers turned into failures);
+    return the seconds each part took."""
+    rng = random.Random(seed)
+    topics = list(TOPICS.values())
+    first_id = store.max_interaction_id() + 1
+    old_ids = [rng.randrange(1, first_id) for _ in range(250)]
+    began = time.perf_counter()
+    conversations = [store.start_conversation(source="import") for _ in range(n // 4)]
+    rows, ratings = [], []
+    for k in range(n):
+        topic = rng.choice(topics)
+        question = rng.choice(TEMPLATES).format(a=rng.choice(topic), b=rng.choice(topic))
+        conversation, turn = (None, 1)
+        if k < n // 2:  # two-turn conversations, a quarter of them re-asking
+            conversation, turn = conversations[k // 2], 1 + k % 2
+            if turn == 2 and rng.random() < 0.25:
+                question = rows[-1]["question"].lower().rstrip("?") + "??"
+        stamp = f"2026-03-{rng.randint(1, 31):02d}T{rng.randint(0, 23):02d}:00:00.000Z"
+        failed = rng.random() < 0.02
+        rows.append({
+            "id": first_id + k, "conversation_id": conversation, "turn": turn,
+            "question": question, "answer": None if failed else "An answer.",
+            "model": rng.choice(MODELS), "backend": "ollama",
+            "latency_ms": round(rng.lognormvariate(6.5, 0.6), 1),
+            "ttft_ms": round(rng.lognormvariate(5.0, 0.5), 1),
+            "error": "Cannot reach the Ollama server." if failed else None,
+            "source": "import", "created_at": stamp,
+        })
+        if not failed:
+            ratings.append({
+                "interaction_id": first_id + k, "reviewer": rng.choice(REVIEWERS),
+                "stars": rng.randint(1, 5), "thumbs": rng.choice([1, -1, None]),
+                "tags": rng.sample(TAGS, rng.choice([0, 0, 1])), "created_at": stamp,
+            })
+    store.insert_interactions_bulk(rows)
+    store.insert_ratings_bulk(ratings)
+    inserted = time.perf_counter() - began
+    began = time.perf_counter()
+    for iid in old_ids[:200]:  # reviewers change their minds: applied in place by triggers
+        for rating in store.ratings_for(iid)[:1]:
+            store.save_rating(iid, rating["reviewer"], stars=rng.randint(1, 5),
+                              thumbs=rng.choice([1, -1]), tags=rng.sample(TAGS, 1))
+    for iid in old_ids[200:200 + FAILED_LATER]:  # rarer: their days are recounted
+        store.record_answer(iid, error="Failed when re-run.")
+    return {"insert": inserted, "updates": time.perf_counter() - began}
+
+
+def time_queries(store: Store, views: dict[str, Filters], runs: int) -> float:
+    """Print median and max ms of every aggregate for each view; return the worst median."""
+    worst = 0.0
+    print(f"\n{'aggregate':<20} {'view':<16} {'median ms':>10} {'max ms':>9} {'/ 300 ms':>9}")
+    for view_name, filters in views.items():
+        for name, query in INSIGHT_QUERIES.items():
+            times = timed(lambda: query(store, filters), runs)
+            median = statistics.median(times)
+            worst = max(worst, median)
+            print(f"{name:<20} {view_name:<16} {median:>10.1f} {max(times):>9.1f}"
+                  f" {median / QUERY_TARGET_MS:>9.2f}")
+    return worst
+
+
+def time_page(db: Path, runs: int) -> tuple[float, float]:
+    """Median seconds of a whole page run without and with its read cache (AppTest)."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    os.environ["LOUPE_DB"] = str(db)
+    page = str(ROOT / "pages" / "insights.py")
+    at = AppTest.from_file(page, default_timeout=300)
+    at.run()  # first run: imports, opens the store
+    if at.exception:
+        raise SystemExit(f"the page failed: {at.exception}")
+    cold, warm = [], []
+    for _ in range(runs):
+        st.cache_data.clear()
+        began = time.perf_counter()
+        at.run()
+        cold.append(time.perf_counter() - began)
+        began = time.perf_counter()
+        at.run()
+        warm.append(time.perf_counter() - began)
+    return statistics.median(cold), statistics.median(warm)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print its figures."""
+    parser = argparse.ArgumentParser(prog="python -m bench.insights", description=__doc__)
+    parser.add_argument("db", nargs="?", default=str(DEFAULT_DB), help="database (built if missing)")
+    parser.add_argument("--size", type=int, default=1_000_000, help="rows when building")
+    parser.add_argument("--add", type=int, default=10_000, help="rows added before the incremental refresh")
+    parser.add_argument("--runs", type=int, default=7, help="runs per timed query")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the existing rollups instead of timing a full refresh")
+    args = parser.parse_args(argv)
+
+    db = Path(args.db)
+    if not db.exists():
+        db.parent.mkdir(parents=True, exist_ok=True)
+        print(f"building {db} with {args.size:,} interactions (takes a few minutes)...")
+        began = time.perf_counter()
+        build(str(db), args.size).close()
+        print(f"built in {time.perf_counter() - began:.0f} s (bulk import with every trigger on)")
+    store = Store(db)
+    print(f"{db}: {store.summary()}")
+
+    if not args.keep:
+        store.insight_reset()
+    report = refresh_insights(store)
+    print(f"\nfull refresh: {report.seconds:.1f} s ({report.turns:,} turns checked for re-asks,"
+          f" {report.interactions:,} interactions, {report.ratings:,} ratings)")
+    took = add_rows(store, args.add)
+    print(f"added {args.add:,} interactions and their ratings in {took['insert']:.2f} s;"
+          f" re-rated 200 old answers and failed {FAILED_LATER} in {took['updates']:.2f} s")
+    report = refresh_insights(store)
+    print(f"incremental refresh: {report.seconds * 1000:.0f} ms ({report.turns:,} turns,"
+          f" {report.reasks:,} re-asks found, {report.interactions:,} interactions,"
+          f" {report.ratings:,} ratings, {report.days} changed days recounted)")
+    report = refresh_insights(store)
+    print(f"refresh with nothing new: {report.seconds * 1000:.1f} ms")
+
+    first, last = data_span(store)
+    views = {
+        "last 30 days": view_filters(Filters(), last),
+        "all 90 days": view_filters(Filters(date_from=first), last),
+        "model+source": view_filters(Filters(models=(MODELS[1],), sources=("chat",)), last),
+    }
+    worst = time_queries(store, views, args.runs)
+    print(f"slowest median: {worst:.1f} ms = {worst / QUERY_TARGET_MS:.2f} of the 300 ms target")
+    store.close()
+
+    cold, warm = time_page(db, max(3, args.runs // 2))
+    print(f"\nwhole Insights page (AppTest, last 30 days): {cold:.2f} s with an empty read cache"
+          f" ({cold / PAGE_TARGET_S:.2f} of 1.5 s), {warm:.2f} s when cached")
+    current, peak = rss_mb()
+    print(f"process memory: {current:.0f} MB now, {peak:.0f} MB peak"
+          f" ({peak / RSS_TARGET_MB:.2f} of 500 MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
