@@ -1,0 +1,137 @@
+"""The upload box: import a JSONL or CSV file of feedback from the browser."""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.importing import (
+    DEFAULT_REVIEWER,
+    ImportProblem,
+    ImportReport,
+    Refusal,
+    import_stream,
+    write_rejected,
+)
+from store import Store
+
+FILE_KEY = "upload.file"
+SKIP_KEY = "upload.skip_invalid"
+BUTTON_KEY = "upload.import"
+RESULT_KEY = "upload.result"
+SHOWN_REFUSALS = 50
+
+HELP = (
+    "One record per line (JSONL) or per row (CSV with a header). Needs a `question` (or `input`,"
+    " `prompt`); takes `answer` (or `response`, `output`), `rating` 1-5, `thumbs`, `comment`,"
+    " `tags`, `ideal_answer`, `reviewer`, `model`, `variant`, `created_at`, `conversation_id`,"
+    f" `turn`, `external_id` and `meta`. Ratings without a reviewer are filed under"
+    f" \"{DEFAULT_REVIEWER}\". Fields up to 1 MB each."
+)
+
+
+def _run_import(store: Store, uploaded: Any, skip_invalid: bool) -> dict[str, Any]:
+    """Import the uploaded file with a progress bar; return what the result panel shows."""
+    bar = st.progress(0.0, text=f"Importing {uploaded.name}…")
+    rejected = io.BytesIO()
+
+    def progress(records: int, done: int, total: int) -> None:
+        share = min(1.0, done / total) if total else 1.0
+        bar.progress(share, text=f"Importing {uploaded.name}… {records:,} lines read")
+
+    def refused(refusal: Refusal) -> None:
+        if refusal.line:
+            write_rejected([refusal], rejected)
+
+    # A connection of its own: a long import must not hold up the pages other people read.
+    own = Store(store.path) if store.path != ":memory:" else None
+    try:
+        uploaded.seek(0)
+        report = import_stream(
+            own or store, uploaded, uploaded.name, skip_invalid=skip_invalid,
+            progress=progress, on_refused=refused, total_bytes=uploaded.size,
+        )
+    except ImportProblem as problem:
+        return {"name": uploaded.name, "problem": str(problem)}
+    except sqlite3.OperationalError as exc:
+        return {"name": uploaded.name,
+                "problem": f"The database refused the write ({exc}); nothing was imported."
+                           " Try again in a moment."}
+    finally:
+        bar.empty()
+        if own is not None:
+            own.close()
+    return {"name": uploaded.name, "report": report, "rejected": rejected.getvalue()}
+
+
+def _show(result: dict[str, Any]) -> None:
+    name = result["name"]
+    if "problem" in result:
+        st.error(result["problem"], icon=":material/error:")
+        return
+    report: ImportReport = result["report"]
+    if report.fatal is not None:
+        st.error(f"{name}: {report.fatal.reason}. Nothing was imported.", icon=":material/error:")
+        return
+    if report.committed:
+        st.success(f"{name}: {report.summary()}.", icon=":material/check_circle:")
+        st.caption(report.details())
+        if report.refused:
+            st.warning(
+                f"{report.refused:,} refused {'line was' if report.refused == 1 else 'lines were'}"
+                " left out: the table says why, and the download keeps their text.",
+                icon=":material/warning:",
+            )
+    else:
+        lines = "line" if report.valid == 1 else "lines"
+        st.error(
+            report.closing(
+                skip_hint=f"tick “Skip invalid lines” to land the {report.valid:,} valid {lines}"
+                " and download the refused ones"
+            ),
+            icon=":material/error:",
+        )
+    if report.refusals:
+        shown = report.refusals[:SHOWN_REFUSALS]
+        if report.refused > len(shown):
+            st.caption(f"The first {len(shown)} of {report.refused:,} refused lines:")
+        st.dataframe(
+            pd.DataFrame({"line": [r.line for r in shown], "reason": [r.reason for r in shown]}),
+            hide_index=True,
+            column_config={"line": st.column_config.NumberColumn("Line", format="%d", width="small"),
+                           "reason": st.column_config.TextColumn("Why it was refused")},
+        )
+        st.download_button(
+            "Download the refused lines (JSONL)",
+            data=result["rejected"],
+            file_name=f"{name}.rejected.jsonl",
+            mime="application/jsonl",
+            icon=":material/download:",
+            on_click="ignore",
+        )
+
+
+def import_box(store: Store) -> None:
+    """File picker, a skip-invalid option and an Import button; then what landed or was refused."""
+    uploaded = st.file_uploader(
+        "Feedback file (JSONL or CSV)", type=["jsonl", "ndjson", "json", "csv"], key=FILE_KEY,
+        help=HELP,
+    )
+    st.checkbox(
+        "Skip invalid lines",
+        key=SKIP_KEY,
+        help="Import the valid lines and let you download the refused ones. Without it, one"
+        " refused line stops the whole import and nothing lands.",
+    )
+    if st.button("Import", key=BUTTON_KEY, type="primary", disabled=uploaded is None,
+                 icon=":material/upload:"):
+        st.session_state[RESULT_KEY] = _run_import(
+            store, uploaded, bool(st.session_state.get(SKIP_KEY))
+        )
+    result = st.session_state.get(RESULT_KEY)
+    if result is not None:
+        _show(result)
