@@ -37,8 +37,7 @@ def cohen_kappa(
     index = {label: k for k, label in enumerate(labels)}
     size = len(labels)
     observed = np.zeros((size, size))
-    for x, y in zip(a, b):
-        observed[index[x], index[y]] += 1
+    np.add.at(observed, (_positions(a, index), _positions(b, index)), 1)
     expected = np.outer(observed.sum(axis=1), observed.sum(axis=0)) / observed.sum()
     distance = np.abs(np.subtract.outer(np.arange(size), np.arange(size))).astype(float)
     if weights is None:
@@ -55,6 +54,10 @@ def cohen_kappa(
     return 1.0 - float((weight * observed).sum()) / disagreement_expected
 
 
+def _positions(labels: Sequence[Any], index: dict[Any, int]) -> np.ndarray:
+    return np.fromiter((index[label] for label in labels), dtype=np.intp, count=len(labels))
+
+
 def krippendorff_alpha(
     units: Iterable[Iterable[Any]], *, metric: str = "nominal", values: Sequence[Any] | None = None
 ) -> float:
@@ -62,15 +65,21 @@ def krippendorff_alpha(
     undefined). Missing ratings are simply absent; units with fewer than two values are not
     pairable and are left out. ``metric`` is "nominal", "ordinal" or "interval"."""
     units = [[v for v in unit if not _missing(v)] for unit in units]
-    units = [unit for unit in units if len(unit) >= 2]
-    if not units:
-        return math.nan
     values = list(values) if values is not None else sorted({v for unit in units for v in unit})
     index = {value: k for k, value in enumerate(values)}
     counts = np.zeros((len(units), len(values)))
     for u, unit in enumerate(units):
         for value in unit:
             counts[u, index[value]] += 1
+    return alpha_from_counts(counts, values, metric=metric)
+
+
+def alpha_from_counts(counts: np.ndarray, values: Sequence[Any], *, metric: str = "nominal") -> float:
+    """Krippendorff's alpha from per-unit value counts (units × values; nan when undefined)."""
+    counts = np.asarray(counts, dtype=float)
+    counts = counts[counts.sum(axis=1) >= 2] if counts.size else counts
+    if not len(counts):
+        return math.nan
     coincidence = coincidence_matrix(counts)
     marginals = coincidence.sum(axis=1)
     total = marginals.sum()
@@ -124,7 +133,21 @@ def rating_matrix(ratings: pd.DataFrame, field: str) -> pd.DataFrame:
     present = ratings.dropna(subset=[field])
     if present.empty:
         return pd.DataFrame()
-    return present.pivot_table(index="interaction_id", columns="reviewer", values=field, aggfunc="first")
+    items, item_index = pd.factorize(present["interaction_id"], sort=True)
+    people, people_index = pd.factorize(present["reviewer"], sort=True)
+    matrix = np.full((len(item_index), len(people_index)), np.nan)
+    matrix[items, people] = present[field].to_numpy(dtype=float)
+    return pd.DataFrame(matrix, index=item_index, columns=people_index)
+
+
+def _value_counts(ratings: pd.DataFrame, field: str, values: Sequence[Any]) -> np.ndarray:
+    """Units × values counts of one field: how many reviewers gave each value to each item."""
+    present = ratings.dropna(subset=[field])
+    items, item_index = pd.factorize(present["interaction_id"])
+    position = {value: k for k, value in enumerate(values)}
+    counts = np.zeros((len(item_index), len(values)))
+    np.add.at(counts, (items, _positions(present[field].astype(int).tolist(), position)), 1)
+    return counts
 
 
 def pairwise_agreement(ratings: pd.DataFrame, *, min_shared: int = MIN_SHARED_ITEMS) -> pd.DataFrame:
@@ -161,24 +184,22 @@ def pairwise_agreement(ratings: pd.DataFrame, *, min_shared: int = MIN_SHARED_IT
 def _shared(matrix: pd.DataFrame, a: str, b: str) -> tuple[list[int], list[int]]:
     if a not in matrix.columns or b not in matrix.columns:
         return [], []
-    both = matrix[[a, b]].dropna()
-    return both[a].astype(int).tolist(), both[b].astype(int).tolist()
+    x, y = matrix[a].to_numpy(), matrix[b].to_numpy()
+    both = ~np.isnan(x) & ~np.isnan(y)
+    return x[both].astype(int).tolist(), y[both].astype(int).tolist()
 
 
 def alpha_summary(ratings: pd.DataFrame, *, min_items: int = MIN_SHARED_ITEMS) -> dict[str, Any]:
     """Krippendorff's alpha across all reviewers: stars (ordinal and interval) and thumbs
     (nominal), with the number of items rated by two or more. Alphas are NaN below ``min_items``."""
     result: dict[str, Any] = {}
-    for name, field, values in (("stars", "stars", STAR_VALUES), ("thumbs", "thumbs", THUMB_VALUES)):
-        matrix = rating_matrix(ratings, field)
-        units = [row.dropna().astype(int).tolist() for _, row in matrix.iterrows()] if len(matrix) else []
-        pairable = sum(1 for unit in units if len(unit) >= 2)
+    for name, values in (("stars", STAR_VALUES), ("thumbs", THUMB_VALUES)):
+        matrix = _value_counts(ratings, name, values)
+        pairable = int((matrix.sum(axis=1) >= 2).sum()) if matrix.size else 0
         result[f"{name}_items"] = pairable
-        metrics = ("ordinal", "interval") if name == "stars" else ("nominal",)
-        for metric in metrics:
-            key = f"{name}_alpha_{metric}"
-            result[key] = (
-                krippendorff_alpha(units, metric=metric, values=values) if pairable >= min_items
+        for metric in ("ordinal", "interval") if name == "stars" else ("nominal",):
+            result[f"{name}_alpha_{metric}"] = (
+                alpha_from_counts(matrix, values, metric=metric) if pairable >= min_items
                 else math.nan
             )
     return result
@@ -196,13 +217,16 @@ def disagreements(ratings: pd.DataFrame, top: int = 20) -> pd.DataFrame:
     grouped = ratings.groupby("interaction_id")
     table = pd.DataFrame({
         "reviewers": grouped["reviewer"].nunique(),
-        "stars": grouped["stars"].agg(lambda s: ", ".join(str(int(v)) for v in sorted(s.dropna()))),
-        "stars_spread": grouped["stars"].max() - grouped["stars"].min(),
-        "thumbs_split": grouped["thumbs"].agg(lambda s: bool((s == 1).any() and (s == -1).any())),
+        "stars_spread": (grouped["stars"].max() - grouped["stars"].min()).fillna(0).astype(int),
+        "thumbs_split": (grouped["thumbs"].max() == 1) & (grouped["thumbs"].min() == -1),
     })
-    table["stars_spread"] = table["stars_spread"].fillna(0).astype(int)
     table = table[(table["reviewers"] >= 2) & ((table["stars_spread"] > 0) | table["thumbs_split"])]
     table = table.sort_values(
         ["stars_spread", "thumbs_split", "reviewers"], ascending=False, kind="stable"
     ).head(top)
+    given = ratings[ratings["interaction_id"].isin(table.index)].dropna(subset=["stars"])
+    stars = given.groupby("interaction_id")["stars"].agg(
+        lambda s: ", ".join(str(int(v)) for v in sorted(s))
+    )
+    table["stars"] = stars.reindex(table.index).fillna("")
     return table.reset_index()[columns]
