@@ -76,7 +76,7 @@ else:
     if not filters.is_empty():
         clear.button("Clear filters", on_click=clear_filters, icon=":material/filter_alt_off:",
                      type="tertiary", width="stretch")
-    key = table_key(FILTER_PREFIX, filters, page)
+    key = table_key(FILTER_PREFIX, store, filters, page)
     picked = selectable_table(rows, key, state.get(ITEM_KEY))
     before = state.get(PICKED_KEY)
     if before != (key, picked):

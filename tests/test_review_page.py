@@ -229,3 +229,16 @@ def test_filters_and_page_survive_a_visit_to_another_page(monkeypatch, db_path):
     assert at.text_input(key="review.filter.search").value == "number"
     assert "page 2 of 3" in _captions(at)
     assert at.query_params["search"] == "number" and at.query_params["page"] == "2"
+
+
+def test_a_new_answer_arriving_does_not_change_the_open_item(open_page, db_path):
+    at, ids = open_page()
+    newest = list(_table(at).index)[0]
+    _open_row(at, 0)
+    store = Store(db_path)
+    add_interaction(store, "A brand new question", "A brand new answer", created_at="2027-01-01T00:00:00.000Z")
+    store.close()
+    at.run()
+    assert list(_table(at).index)[1] == newest  # the table moved down one row
+    assert any(s.value == f"Interaction #{newest}" for s in at.subheader)
+    assert at.session_state[at.dataframe[0].key]["selection"]["rows"] == [1]

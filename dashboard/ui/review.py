@@ -107,9 +107,9 @@ TABLE_CONFIG = {
 }
 
 
-def table_key(prefix: str, filters: Filters, page: int) -> str:
-    """A widget key per (filters, page): a new page starts with no row selected."""
-    digest = hashlib.sha1(repr((filters, page)).encode()).hexdigest()[:12]
+def table_key(prefix: str, store: Store, filters: Filters, page: int) -> str:
+    """A widget key per (data, filters, page): a row number never outlives the rows it meant."""
+    digest = hashlib.sha1(repr((store.data_stamp(), filters, page)).encode()).hexdigest()[:12]
     return f"{prefix}.table.{digest}"
 
 
