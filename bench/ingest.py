@@ -16,7 +16,7 @@ import sqlite3
 import sys
 import tempfile
 import time
-import tracemalloc
+import resource
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -155,18 +155,19 @@ def main(lines: int) -> None:
               f" {time.perf_counter() - began:.0f} s)")
 
         store = Store(folder / "import.db")
-        tracemalloc.start()
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         began = time.perf_counter()
         report = import_file(store, data)
         seconds = time.perf_counter() - began
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
+        rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         assert report.committed, report.closing()
         counts = store.summary()
         store.close()
         print(f"import:   {seconds:6.1f} s  {lines / seconds:>9,.0f} rows/s"
               f"  ({report.summary()}; {counts['interactions']:,} interactions,"
-              f" {counts['ratings']:,} ratings; peak Python memory {peak / 1e6:,.0f} MB)")
+              f" {counts['ratings']:,} ratings)")
+        print(f"memory:   peak resident size {rss_after / 1024:,.0f} MB"
+              f" ({rss_before / 1024:,.0f} MB before the import)")
 
         plain = plain_baseline(data, folder / "plain.db")
         print(f"plain:    {plain:6.1f} s  {lines / plain:>9,.0f} rows/s"

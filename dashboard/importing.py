@@ -407,7 +407,9 @@ def _record(obj: Any) -> ImportRow:
         try:
             meta_text = json.dumps(meta, ensure_ascii=False, allow_nan=False)
         except ValueError:
-            raise _Bad("meta or an extra field holds NaN or Infinity, which JSON does not allow")
+            raise _Bad(
+                "meta or an extra field holds NaN or Infinity, which JSON does not allow"
+            ) from None
         _size_check(meta_text, "meta (with the extra fields)")
 
     return ImportRow(
@@ -456,7 +458,7 @@ def _physical_lines(stream: IO[bytes], counter: _Counter) -> Iterator[tuple[int,
         if not raw:
             return
         counter.bytes += len(raw)
-        too_long = len(raw) > LINE_LIMIT
+        too_long = len(raw) > LINE_LIMIT and not raw.endswith(b"\n")
         if too_long:
             while not raw.endswith(b"\n"):  # skip the rest of the line, bounded memory
                 rest = readline(LINE_LIMIT)
@@ -487,14 +489,15 @@ def _too_long_reason() -> str:
 def _jsonl_items(stream: IO[bytes], counter: _Counter) -> Iterator[_Item]:
     loads = json.loads
     for number, raw, too_long in _physical_lines(stream, counter):
+        if too_long:
+            text = raw[:RAW_KEEP].decode("utf-8", "replace")
+            yield number, text, None, _too_long_reason(), None, True
+            continue
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             text, reason = _decode(raw)
             yield number, text.rstrip("\r\n"), None, reason, raw.rstrip(b"\r\n"), False
-            continue
-        if too_long:
-            yield number, text[:RAW_KEEP], None, _too_long_reason(), None, True
             continue
         if not text.strip():
             continue

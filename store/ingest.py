@@ -378,21 +378,20 @@ class IngestMixin:
         ``expected_rows`` (an estimate) lets a big import into a smaller table rebuild the
         indexes once at the end instead of updating them row by row.
         """
-        with self._lock:
-            conn = self.db.conn
-            big = (expected_rows or 0) >= FTS_BATCH_MIN_ROWS
-            cache = conn.execute("PRAGMA cache_size").fetchone()[0]
-            if big:
-                conn.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
-            try:
-                with self.write() as db:
-                    session = ImportSession(db, source, expected_rows)
-                    session._begin()
-                    yield session
-                    session._finish()
-            finally:
-                if big:
-                    conn.execute(f"PRAGMA cache_size = {int(cache)}")
+        cache: int | None = None
+        try:
+            with self.write() as db:
+                if (expected_rows or 0) >= FTS_BATCH_MIN_ROWS:
+                    cache = int(db.conn.execute("PRAGMA cache_size").fetchone()[0])
+                    db.conn.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
+                session = ImportSession(db, source, expected_rows)
+                session._begin()
+                yield session
+                session._finish()
+        finally:
+            if cache is not None:
+                with self._lock:
+                    self.db.conn.execute(f"PRAGMA cache_size = {cache}")
 
     # -- demo data ------------------------------------------------------------
 
