@@ -80,13 +80,13 @@ class RefreshReport:
     reasks: int = 0
     interactions: int = 0
     ratings: int = 0
-    days: int = 0
+    recounts: int = 0  # (day, model) pairs recounted because counted rows changed
     seconds: float = 0.0
 
     @property
     def did_work(self) -> bool:
         """True when anything was processed."""
-        return bool(self.turns or self.interactions or self.ratings or self.days)
+        return bool(self.turns or self.interactions or self.ratings or self.recounts)
 
 
 Progress = Callable[[float, str], None]
@@ -99,7 +99,7 @@ def needs_refresh(store: Store) -> bool:
         s["turns_done"] < s["max_interaction"]
         or s["interactions_done"] < s["turns_done"]
         or s["ratings_done"] < s["max_rating"]
-        or s["dirty_days"] > 0
+        or s["dirty"] > 0
     )
 
 
@@ -113,11 +113,11 @@ def refresh_insights(
     began = time.perf_counter()
     backlog = store.insight_backlog()
     total = max(1, backlog["turns"] + backlog["interactions"] + backlog["ratings"]
-                + backlog["days"] * 1000)
+                + backlog["recounts"] * 1000)
 
     def tell(text: str) -> None:
         if progress is not None:
-            done = report.turns + report.interactions + report.ratings + report.days * 1000
+            done = report.turns + report.interactions + report.ratings + report.recounts * 1000
             progress(min(1.0, done / total), text)
 
     while True:
@@ -133,9 +133,10 @@ def refresh_insights(
             report.turns += batch_info["scanned"]
             report.reasks += sum(1 for t in turns if t[3])
         tell(f"Looking for re-asked questions: {report.turns:,} of {backlog['turns']:,}")
-    while (count := store.insight_rebuild_dirty_days(limit=5)) > 0:
-        report.days += count
-        tell(f"Recounting days whose ratings or answers changed: {report.days:,}")
+    while (count := store.insight_recount(limit=5)) > 0:
+        report.recounts += count
+        tell(f"Recounting days whose answers or ratings changed: {report.recounts:,} of "
+             f"{backlog['recounts']:,} (day, model) pairs")
     while (count := store.insight_roll_up_interactions(batch)) > 0:
         report.interactions += count
         tell(f"Counting interactions: {report.interactions:,} of {backlog['interactions']:,}")

@@ -55,13 +55,14 @@ class InsightsMixin:
             "SELECT turns_done, interactions_done, ratings_done,"
             " (SELECT COALESCE(MAX(id), 0) FROM interactions) AS max_interaction,"
             " (SELECT COALESCE(MAX(id), 0) FROM ratings) AS max_rating,"
-            " (SELECT COUNT(*) FROM insight_dirty_days) AS dirty_days"
+            " (SELECT COUNT(*) FROM insight_dirty) AS dirty"
             " FROM insight_state WHERE id = 1"
         )
         return {k: int(v) for k, v in (state or {}).items()}
 
     def insight_backlog(self) -> dict[str, int]:
-        """Rows the next refresh must still process: turns, interactions, ratings, dirty days."""
+        """What the next refresh must still process: turns, interactions, ratings, and the
+        (day, model) pairs to recount."""
         state = self.insight_state()
         return {
             "turns": self._scalar(
@@ -73,7 +74,7 @@ class InsightsMixin:
             "ratings": self._scalar(
                 "SELECT COUNT(*) FROM ratings WHERE id > ?", [state["ratings_done"]]
             ),
-            "days": state["dirty_days"],
+            "recounts": state["dirty"],
         }
 
     # -- refresh: re-ask analysis ---------------------------------------------
@@ -126,35 +127,31 @@ class InsightsMixin:
 
     # -- refresh: rollups -------------------------------------------------------
 
-    def insight_rebuild_dirty_days(self, limit: int = 10) -> int:
-        """Recount up to `limit` days whose counted rows changed; return how many it recounted."""
+    def insight_recount(self, limit: int = 10) -> int:
+        """Recount up to `limit` (day, model) pairs whose counted rows changed; return how many."""
         self._ensure_math()
         with self.write() as db:
-            days = [
-                r[0]
-                for r in db.execute(
-                    "SELECT day FROM insight_dirty_days ORDER BY day LIMIT ?", [limit]
-                ).fetchall()
-            ]
+            pairs = db.execute(
+                "SELECT day, model FROM insight_dirty ORDER BY day, model LIMIT ?", [limit]
+            ).fetchall()
             state = db.execute(
                 "SELECT interactions_done, ratings_done FROM insight_state WHERE id = 1"
             ).fetchone()
-            for day in days:
+            for day, model in pairs:
                 for table in ("insight_daily", "insight_timing", "insight_tags"):
-                    db.execute(f"DELETE FROM {table} WHERE day = ?", [day])
-                # A prefix range keeps the created_at index usable; substr() keeps it exact.
-                in_day = (
-                    "i.created_at >= ? AND i.created_at < ? AND substr(i.created_at, 1, 10) = ?"
+                    db.execute(f"DELETE FROM {table} WHERE day = ? AND model = ?", [day, model])
+                # A prefix range and the model keep an index usable; substr() keeps it exact.
+                # Unary + keeps the planner off a scan of the whole id range.
+                pair = (
+                    "i.model IS ? AND i.created_at >= ? AND i.created_at < ?"
+                    " AND substr(i.created_at, 1, 10) = ?"
                 )
-                day_params = [day, day + "\U0010ffff", day]
-                # Unary + keeps the planner on the day's index rather than an id range scan.
-                self._roll_up_interactions(
-                    f"{in_day} AND +i.id <= ?", [*day_params, state[0]]
-                )
-                self._roll_up_ratings(f"{in_day} AND +r.id <= ?", [*day_params, state[1]])
-                self._roll_up_tags(f"{in_day} AND +r.id <= ?", [*day_params, state[1]])
-                db.execute("DELETE FROM insight_dirty_days WHERE day = ?", [day])
-            return len(days)
+                params = [model or None, day, day + "\U0010ffff", day]
+                self._roll_up_interactions(f"{pair} AND +i.id <= ?", [*params, state[0]])
+                self._roll_up_ratings(f"{pair} AND +r.id <= ?", [*params, state[1]])
+                self._roll_up_tags(f"{pair} AND +r.id <= ?", [*params, state[1]])
+                db.execute("DELETE FROM insight_dirty WHERE day = ? AND model = ?", [day, model])
+            return len(pairs)
 
     def insight_roll_up_interactions(self, limit: int) -> int:
         """Add the next `limit` analysed interactions to the rollup; return how many it added."""
@@ -194,7 +191,7 @@ class InsightsMixin:
         """Forget the rollups and re-ask analysis: the next refresh recounts every row."""
         with self.write() as db:
             for table in ("insight_daily", "insight_timing", "insight_tags", "insight_turns",
-                          "insight_dirty_days"):
+                          "insight_dirty"):
                 db.execute(f"DELETE FROM {table}")
             db.execute(
                 "UPDATE insight_state SET turns_done = 0, interactions_done = 0, ratings_done = 0"

@@ -16,8 +16,8 @@ import of new rows pays one cheap WHEN test per row):
 - a rating whose stars or thumbs change adjusts its rollup row in place;
 - a tag added to or removed from a counted rating adjusts ``insight_tags`` in place;
 - rarer changes (an answer recorded or failed after it was counted, a rating moved or deleted,
-  an interaction deleted or inserted below the watermark) mark their UTC day in
-  ``insight_dirty_days``, and the next refresh recounts those days from the raw rows.
+  an interaction deleted or inserted below the watermark) mark their (UTC day, model) in
+  ``insight_dirty``, and the next refresh recounts those from the raw rows.
 Nothing is backfilled here: the watermarks start at 0 and the first refresh (shown with progress
 on the page) rolls up an existing database.
 """
@@ -36,9 +36,10 @@ _KEY = """
 
 # Triggers cannot rely on INSERT OR IGNORE: an upsert that fires them overrides that policy.
 _DAY_OF_INTERACTION = (
-    "INSERT INTO insight_dirty_days (day)"
-    " SELECT substr(created_at, 1, 10) FROM interactions WHERE id = {which}.interaction_id"
-    " AND substr(created_at, 1, 10) NOT IN (SELECT day FROM insight_dirty_days);"
+    "INSERT INTO insight_dirty (day, model)"
+    " SELECT substr(created_at, 1, 10), COALESCE(model, '') FROM interactions"
+    " WHERE id = {which}.interaction_id AND (substr(created_at, 1, 10), COALESCE(model, ''))"
+    " NOT IN (SELECT day, model FROM insight_dirty);"
 )
 # The rollup key of the interaction a rating (`new` or `old`) belongs to, as a row value test.
 _GROUP_OF = (
@@ -49,8 +50,10 @@ _STAR_DELTAS = ",\n                ".join(
     f"stars_{n} = stars_{n} + (new.stars IS {n}) - (old.stars IS {n})" for n in range(1, 6)
 )
 _DAY = (
-    "INSERT INTO insight_dirty_days (day) SELECT substr({which}.created_at, 1, 10)"
-    " WHERE substr({which}.created_at, 1, 10) NOT IN (SELECT day FROM insight_dirty_days);"
+    "INSERT INTO insight_dirty (day, model)"
+    " SELECT substr({which}.created_at, 1, 10), COALESCE({which}.model, '')"
+    " WHERE (substr({which}.created_at, 1, 10), COALESCE({which}.model, ''))"
+    " NOT IN (SELECT day, model FROM insight_dirty);"
 )
 
 
@@ -106,7 +109,11 @@ def m004_insights(db: Database) -> None:
             PRIMARY KEY (day, model, variant_id, source, tag)
         ) WITHOUT ROWID;
 
-        CREATE TABLE insight_dirty_days (day TEXT PRIMARY KEY) WITHOUT ROWID;
+        CREATE TABLE insight_dirty (
+            day TEXT NOT NULL,
+            model TEXT NOT NULL,
+            PRIMARY KEY (day, model)
+        ) WITHOUT ROWID;
 
         CREATE TRIGGER insight_interactions_ai AFTER INSERT ON interactions
         WHEN new.id <= (SELECT interactions_done FROM insight_state WHERE id = 1)

@@ -263,7 +263,7 @@ def test_refresh_adds_new_rows_and_recounts_changed_ones(small):
     assert needs_refresh(small)
     report = refresh_insights(small)
     # rating changes are applied in place; only the failed answer's day is recounted
-    assert report.interactions == 1 and report.ratings == 1 and report.days == 1
+    assert report.interactions == 1 and report.ratings == 1 and report.recounts == 1
     values = _values(headline(small, BOTH_DAYS))
     assert values["interactions"] == 5
     assert values["ratings"] == 5
@@ -286,7 +286,7 @@ def test_each_kind_of_later_change_is_recounted_on_its_day(store):
     store.record_answer(ids[2], error="failed after all")  # the answer turned into a failure
     store.save_rating(ids[3], "ben", stars=1)  # a second reviewer on an old interaction
     report = refresh_insights(store)
-    assert report.days == 1 and report.ratings == 1
+    assert report.recounts == 1 and report.ratings == 1
     week = Filters(date_from=date(2026, 3, 1), date_to=date(2026, 3, 4))
     trend = ratings_over_time(store, week).set_index(ratings_over_time(store, week)["period"]
                                                      .dt.date.astype(str))
@@ -305,7 +305,7 @@ def test_tags_edited_on_counted_ratings_count_each_item_once(store):
     refresh_insights(store)
 
     def items() -> dict[str, int]:
-        assert not refresh_insights(store).days  # applied in place, no recount
+        assert not refresh_insights(store).recounts  # applied in place, no recount
         return top_tags(store, BOTH_DAYS).set_index("tag")["items"].to_dict()
 
     store.save_rating(iid, "ana", stars=2, tags=["wrong"])
@@ -362,7 +362,7 @@ def test_incremental_refresh_equals_a_refresh_from_scratch(tmp_path):
         for s in (incremental, scratch):
             _later_changes(s)
         report = refresh_insights(incremental, batch=50)
-        assert report.days > 0 and report.interactions == 2
+        assert report.recounts > 0 and report.interactions == 2
         refresh_insights(scratch)
         span = data_span(scratch)
         for filters in (view_filters(Filters(), span[1]),
