@@ -11,7 +11,7 @@ from dashboard.ui.review import count_matches, detail, interaction_panel, page_r
 VIEW_KEY = "review.view"  # the view last shown (and written to the URL)
 PAGE_KEY = "review.page"
 ITEM_KEY = "review.item"
-PICKED_KEY = "review.picked"  # (table key, id) of the last row selection seen
+PICKED_KEY = "review.picked"  # the last row selection seen
 FILTER_PREFIX = "review"
 
 store = get_store()
@@ -77,14 +77,7 @@ else:
         clear.button("Clear filters", on_click=clear_filters, icon=":material/filter_alt_off:",
                      type="tertiary", width="stretch")
     key = table_key(FILTER_PREFIX, store, filters, page)
-    picked = selectable_table(rows, key, state.get(ITEM_KEY))
-    before = state.get(PICKED_KEY)
-    if before != (key, picked):
-        if picked is not None:
-            state[ITEM_KEY] = picked
-        elif before and before[0] == key:
-            state[ITEM_KEY] = None  # the reviewer cleared the selection
-        state[PICKED_KEY] = (key, picked)
+    state[ITEM_KEY] = selectable_table(rows, key, state.get(ITEM_KEY), PICKED_KEY)
     pager, download = st.columns([4, 1], vertical_alignment="center")
     with pager:
         st.pagination(pages, key=PAGE_KEY, max_visible_pages=9)

@@ -113,20 +113,30 @@ def table_key(prefix: str, store: Store, filters: Filters, page: int) -> str:
     return f"{prefix}.table.{digest}"
 
 
-def selectable_table(rows: list[dict], key: str, selected: int | None) -> int | None:
-    """The Review table with single-row selection; returns the id of the selected row, if any.
+def selectable_table(rows: list[dict], key: str, open_item: int | None, memory_key: str) -> int | None:
+    """The Review table with single-row selection; returns the item to open.
 
-    ``selected`` is pre-selected when it is on this page and the table is new.
+    That is the row the reviewer selected, else ``open_item`` (pre-selected when it is on
+    this page), or None when the reviewer cleared the selection. ``memory_key`` keeps the
+    last selection seen, so that only a change of selection moves the open item.
     """
     ids = [row["id"] for row in rows]
-    if key not in st.session_state and selected in ids:
-        st.session_state[key] = {"selection": {"rows": [ids.index(selected)], "columns": []}}
+    state = st.session_state
+    if key not in state and open_item in ids:
+        state[key] = {"selection": {"rows": [ids.index(open_item)], "columns": []}}
     event = st.dataframe(
         table_frame(rows), key=key, on_select="rerun", selection_mode="single-row",
         column_config=TABLE_CONFIG, height=min(420, 35 * (len(rows) + 1) + 3), width="stretch",
     )
-    picked = event.selection.rows
-    return ids[picked[0]] if picked and picked[0] < len(ids) else None
+    chosen = event.selection.rows
+    picked = ids[chosen[0]] if chosen and chosen[0] < len(ids) else None
+    before = state.get(memory_key)
+    if before == (key, picked):
+        return open_item
+    state[memory_key] = (key, picked)
+    if picked is not None:
+        return picked
+    return None if before and before[0] == key else open_item  # same table: a cleared selection
 
 
 # -- one interaction ----------------------------------------------------------------------
