@@ -2,7 +2,8 @@
 
 It answers /api/tags, /api/version, /api/show and /api/chat (streamed NDJSON with chunked
 transfer encoding, a final chunk with done, done_reason, counts and durations in ns; or one JSON
-object with stream false), and 404 {"error": "model 'x' not found"} for an unknown model.
+object with stream false), /api/embed (a deterministic bag-of-words vector per input), and 404
+{"error": "model 'x' not found"} for an unknown model.
 A test can make it stall, slow its tokens, or change what it answers.
 """
 
@@ -113,6 +114,8 @@ class FakeOllama:
                         self._json(404, {"error": f"model '{body.get('model')}' not found"})
                 elif self.path == "/api/chat":
                     self._chat(body)
+                elif self.path == "/api/embed":
+                    self._embed(body)
                 else:
                     self._json(404, {"error": "not found"})
 
@@ -169,12 +172,44 @@ class FakeOllama:
                 self.wfile.write(b"0\r\n\r\n")
                 self.wfile.flush()
 
+            def _embed(self, body: dict[str, Any]) -> None:
+                model = body.get("model", "")
+                if model not in fake.models:
+                    self._json(404, {"error": f"model '{model}' not found"})
+                    return
+                inputs = body.get("input") or ""
+                inputs = [inputs] if isinstance(inputs, str) else list(inputs)
+                self._json(200, {
+                    "model": model,
+                    "embeddings": [_embedding(text) for text in inputs],
+                    "total_duration": 1_000_000,
+                    "load_duration": 100_000,
+                    "prompt_eval_count": sum(len(_tokens(text)) for text in inputs),
+                })
+
             def _chunk(self, payload: dict[str, Any]) -> None:
                 line = (json.dumps(payload) + "\n").encode()
                 self.wfile.write(f"{len(line):x}\r\n".encode() + line + b"\r\n")
                 self.wfile.flush()
 
         return Handler
+
+
+EMBEDDING_SIZE = 64
+
+
+def _embedding(text: str) -> list[float]:
+    """A unit bag-of-words vector: texts sharing words point the same way."""
+    import hashlib
+    import math
+    import re
+
+    vector = [0.0] * EMBEDDING_SIZE
+    for word in re.findall(r"\w+", text.lower()):
+        slot = int(hashlib.md5(word.encode()).hexdigest(), 16) % EMBEDDING_SIZE
+        vector[slot] += 1.0
+    norm = math.sqrt(sum(v * v for v in vector)) or 1.0
+    return [v / norm for v in vector]
 
 
 def _now() -> str:
