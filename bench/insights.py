@@ -160,9 +160,11 @@ def time_page(db: Path, runs: int) -> tuple[float, float]:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print its figures."""
     parser = argparse.ArgumentParser(prog="python -m bench.insights", description=__doc__)
-    parser.add_argument("db", nargs="?", default=str(DEFAULT_DB), help="database (built if missing)")
+    parser.add_argument("db", nargs="?", default=str(DEFAULT_DB),
+                        help="database (built if missing)")
     parser.add_argument("--size", type=int, default=1_000_000, help="rows when building")
-    parser.add_argument("--add", type=int, default=10_000, help="rows added before the incremental refresh")
+    parser.add_argument("--add", type=int, default=10_000,
+                        help="rows added before the incremental refresh")
     parser.add_argument("--runs", type=int, default=7, help="runs per timed query")
     parser.add_argument("--keep", action="store_true",
                         help="keep the existing rollups instead of timing a full refresh")

@@ -133,7 +133,7 @@ def rate_chart(
     colors: dict[str, str] | None = None,
 ) -> go.Figure:
     """A rate (count / interactions) per period, one line per model, beside its period total."""
-    fig = make_subplots(rows=1, cols=2, column_widths=[0.72, 0.28], horizontal_spacing=0.08,
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.72, 0.28], horizontal_spacing=0.1,
                         subplot_titles=("Per " + period, "Whole period"))
     colors = colors or color_map(frame["model"])
     totals = frame.groupby("model", sort=True)[["interactions", count]].sum()

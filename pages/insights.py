@@ -1,4 +1,4 @@
-"""Insights: what a team watches — ratings, speed, failures, re-asks, volume and tags over time."""
+"""Insights: what a team watches: ratings, speed, failures, re-asks, volume and tags over time."""
 
 import streamlit as st
 

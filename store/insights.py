@@ -301,8 +301,9 @@ class InsightsMixin:
         where, params = _rollup_where(filters)
         select = "".join(f"{sql} AS {name}, " for name, sql in groups)
         sums = ", ".join(f"SUM(d.{c}) AS {c}" for c in DAILY_SUMS)
-        group_by = f" GROUP BY {', '.join(str(n + 1) for n in range(len(groups)))}" if groups else ""
-        order = ", ".join(str(n + 1) for n in range(len(groups))) or "1"
+        numbers = ", ".join(str(n + 1) for n in range(len(groups)))
+        group_by = f" GROUP BY {numbers}" if groups else ""
+        order = numbers or "1"
         return self._rows(
             f"SELECT {select}{sums} FROM insight_daily d{_variant_join(groups)}"
             f" WHERE {where}{group_by} ORDER BY {order}",

@@ -75,7 +75,8 @@ def fill_sample(store: Store, *, last_day: date = date(2026, 3, 31), days: int =
         for _ in range(per_day // 3):
             model = rng.choice(MODELS)
             first = rng.choice(QUESTIONS)
-            follow = first.lower().rstrip("?") + "??" if rng.random() < 0.2 else rng.choice(QUESTIONS)
+            reask = rng.random() < 0.2
+            follow = first.lower().rstrip("?") + "??" if reask else rng.choice(QUESTIONS)
             failed = rng.random() < 0.04 + (0.06 if model == "llama3.2:3b" else 0)
             ids = conversation(
                 store, [first, follow, rng.choice(QUESTIONS)], day=day, model=model,

@@ -52,7 +52,7 @@ def insight_filter_bar(options: dict[str, list[str]], last_day: date | None) -> 
     for field, key in LIST_KEYS.items():
         state.setdefault(key, list(getattr(start, field)))
 
-    dates_col, *list_cols, reset_col = st.columns([4, 3, 3, 3, 1], vertical_alignment="bottom")
+    dates_col, *list_cols, reset_col = st.columns([4, 3, 3, 3, 1.3], vertical_alignment="bottom")
     picked = dates_col.date_input(
         "Dates (UTC)",
         key=DATES_KEY,
