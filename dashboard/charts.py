@@ -40,6 +40,14 @@ def color_map(names: Iterable[str]) -> dict[str, str]:
     return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(unique)}
 
 
+def _date_axis(fig: go.Figure, periods: pd.Series, period: str, **where: int) -> None:
+    """Few periods: one tick per day (or week) instead of plotly's hours in between."""
+    periods = pd.to_datetime(pd.Series(periods)).dropna()
+    if 0 < periods.nunique() <= 16:
+        step = 86_400_000 * (1 if period == "day" else 7)
+        fig.update_xaxes(tick0=periods.min(), dtick=step, tickformat="%b %d", **where)
+
+
 def _figure(title: str, x_title: str, y_title: str) -> go.Figure:
     fig = go.Figure()
     fig.update_layout(title=dict(text=title), xaxis_title=x_title, yaxis_title=y_title, **_LAYOUT)
@@ -68,7 +76,8 @@ def trend_chart(
             line=dict(color=colors.get(str(group)), width=2), marker=dict(size=5),
             hovertemplate=f"{value}<extra>%{{fullData.name}}</extra>",
         ))
-    fig.update_layout(legend_title_text=group_title)
+    fig.update_layout(legend_title_text=group_title, showlegend=True)
+    _date_axis(fig, frame["period"], period)
     if percent:
         fig.update_yaxes(tickformat=".0%")
     if y_range:
@@ -114,12 +123,13 @@ def timing_chart(
         for column, name, dash in (("p95_ms", "p95", "solid"), ("p50_ms", "p50", "dot")):
             fig.add_trace(go.Scatter(
                 x=rows["period"], y=rows[column], name=f"{label(model)} · {name}",
-                legendgroup=label(model), mode="lines",
+                legendgroup=label(model), mode="lines+markers", marker=dict(size=4),
                 line=dict(color=colors.get(str(model)), dash=dash, width=2),
                 hovertemplate="%{y:,.0f} ms<extra>%{fullData.name}</extra>",
             ))
     fig.update_yaxes(type="log", tickvals=MS_TICKS, ticktext=[f"{v:,}" for v in MS_TICKS])
-    fig.update_layout(legend_title_text="Model · percentile")
+    fig.update_layout(legend_title_text="Model · percentile", showlegend=True)
+    _date_axis(fig, part["period"], period)
     return fig
 
 
@@ -153,8 +163,9 @@ def rate_chart(
             hovertemplate="%{y:.2%} (%{customdata[0]:,} of %{customdata[1]:,})<extra></extra>",
         ), row=1, col=2)
     fig.update_layout(title=dict(text=title), legend_title_text="Model", **_LAYOUT)
-    fig.update_layout(hovermode="closest")
+    fig.update_layout(hovermode="closest", showlegend=True)
     fig.update_xaxes(title_text=PERIOD_TITLES[period], row=1, col=1)
+    _date_axis(fig, frame["period"], period, row=1, col=1)
     fig.update_xaxes(title_text="Model", showticklabels=False, row=1, col=2)
     fig.update_yaxes(title_text=y_title, tickformat=".1%", rangemode="tozero", row=1, col=1)
     fig.update_yaxes(tickformat=".1%", rangemode="tozero", row=1, col=2)
@@ -184,6 +195,8 @@ def volume_chart(
     fig.update_layout(title=dict(text=title), barmode="stack", legend_title_text=group_title,
                       **{**_LAYOUT, "height": 460})
     fig.update_xaxes(title_text=PERIOD_TITLES[period], row=2, col=1)
+    _date_axis(fig, frame["period"], period)
+    fig.update_layout(showlegend=True)
     fig.update_yaxes(title_text=f"Interactions per {per}", row=1, col=1)
     fig.update_yaxes(title_text=f"Ratings per {per}", row=2, col=1)
     return fig

@@ -153,3 +153,34 @@ def test_a_long_range_is_shown_per_week(open_page, small_db):
     at = open_page(date_from="2025-06-01")
     assert "per week" in _captions(at)
     assert "Arrows compare with the previous" not in _captions(at)  # nothing before June
+
+
+@pytest.mark.browser
+def test_a_shared_link_in_a_real_browser_shows_the_view_and_inert_labels(db_path):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS, screenshot, streamlit_app
+
+    store = Store(db_path)
+    fill_small(store)
+    hostile = '<b>bold</b><img src=x onerror="window.__loupe_pwned = 1">'
+    store.save_rating(2, "ben", stars=2, tags=[hostile])
+    store.close()
+    with streamlit_app(db_path) as url, sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 4200})
+        page.goto(url)
+        page.get_by_text("Look", exact=True).wait_for(timeout=60_000)
+        page.goto(f"{url}/insights?models=m1&models=m2&sources=chat")
+        page.wait_for_function(
+            "document.querySelectorAll('.js-plotly-plot .main-svg').length >= 9", timeout=60_000)
+        page.wait_for_timeout(1000)
+        screenshot(page, "insights")
+        assert "models=m1" in page.url and "sources=chat" in page.url
+        interactions = page.get_by_test_id("stMetric").filter(has_text="Interactions")
+        assert interactions.get_by_test_id("stMetricValue").inner_text() == "3"
+        labels = page.evaluate(
+            "Array.from(document.querySelectorAll('.main-svg text')).map(t => t.textContent)")
+        assert hostile in labels  # the tag's name is shown as written
+        assert page.evaluate("window.__loupe_pwned") is None
+        assert page.locator(".main-svg img").count() == 0
+        browser.close()
