@@ -43,6 +43,7 @@ EXAMPLES = 5  # most typical items shown per theme
 TOP_TERMS = 8
 SVD_DIMENSIONS = 100
 SVD_SAMPLE = 20_000  # items the SVD directions are fitted on (then every item is projected)
+FULL_KMEANS_MAX = 5_000  # up to this many items k-means runs exactly; beyond, in mini-batches
 K_SAMPLE = 5_000  # items k-means is tried on while choosing k
 SILHOUETTE_SAMPLE = 2_000  # items the silhouette is computed on
 K_TOLERANCE = 0.005  # a smaller k wins when its silhouette is this close to the best
@@ -217,8 +218,10 @@ def min_theme_size(n: int) -> int:
 
 
 def _kmeans(k: int, seed: int, n: int) -> Any:
-    from sklearn.cluster import MiniBatchKMeans
+    from sklearn.cluster import KMeans, MiniBatchKMeans
 
+    if n <= FULL_KMEANS_MAX:  # small enough for exact k-means: steadier, and as fast
+        return KMeans(n_clusters=k, random_state=seed, n_init=3)
     return MiniBatchKMeans(
         n_clusters=k, random_state=seed, n_init=3, batch_size=min(4096, max(256, n)),
         max_iter=100, reassignment_ratio=0.01,
@@ -271,17 +274,31 @@ def cluster_points(
     return labels, typicality.astype(np.float32), centre
 
 
-def map_coordinates(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """A 2-D view: the plane that best spreads the theme centres apart (PCA of the centres)."""
-    if len(points) == 0:
+def map_coordinates(points: np.ndarray, labels: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """A 2-D map: theme centres placed by their similarity (classical MDS of the centres), each
+    item around its centre along the two main directions of the items' own variation."""
+    n = len(points)
+    if n == 0:
         return np.zeros((0, 2), dtype=np.float32)
-    basis_source = centres if len(centres) >= 3 else points
-    centred = basis_source - basis_source.mean(axis=0)
-    _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    basis = vt[:2]
-    if basis.shape[0] < 2:  # one dimension only: add a zero axis
-        basis = np.vstack([basis, np.zeros((2 - basis.shape[0], points.shape[1]))])
-    coords = (points - basis_source.mean(axis=0)) @ basis.T
+    k = len(centres)
+    if k >= 3:
+        squared = np.square(np.linalg.norm(centres[:, None, :] - centres[None, :, :], axis=2))
+        centring = np.eye(k) - 1.0 / k
+        values, vectors = np.linalg.eigh(-0.5 * centring @ squared @ centring)
+        top = np.argsort(values)[::-1][:2]
+        places = vectors[:, top] * np.sqrt(np.maximum(values[top], 0))
+    else:
+        places = np.array([[-1.0, 0.0], [1.0, 0.0]])[:k]
+    gaps = np.linalg.norm(places[:, None, :] - places[None, :, :], axis=2)
+    np.fill_diagonal(gaps, np.inf)
+    extent = float(gaps[np.isfinite(gaps)].max()) if k > 1 else 1.0
+    nearest = float(np.median(gaps.min(axis=1))) if k > 1 else 1.0
+    radius = max(0.45 * nearest, 0.07 * extent) or 1.0  # how far a theme's dots spread
+    residuals = points - centres[labels]
+    _, _, vt = np.linalg.svd(residuals[: min(n, 5_000)], full_matrices=False)
+    spread = residuals @ vt[:2].T if vt.shape[0] >= 2 else np.zeros((n, 2))
+    scale = float(np.percentile(np.linalg.norm(spread, axis=1), 90)) or 1.0
+    coords = places[labels] + spread / scale * radius
     # A fixed orientation, so that the same data always draws the same map.
     signs = np.sign(coords.sum(axis=0))
     signs[signs == 0] = 1
@@ -407,7 +424,7 @@ def _cluster_texts(
     )
     size = min_theme_size(n)
     labels = _fold(raw, size) if n else raw
-    coords = map_coordinates(points, centres) if n else np.zeros((0, 2), dtype=np.float32)
+    coords = map_coordinates(points, raw, centres) if n else np.zeros((0, 2), dtype=np.float32)
     lap("cluster")
     report("Naming the themes", 0.9)
     terms = theme_terms(counts, vocabulary, labels)
@@ -714,3 +731,124 @@ def name_theme(backend: Any, model: str, theme: dict[str, Any], items: dict[int,
     if not name:
         raise BackendError(f"{model} gave no name for this theme: try again or another model.")
     return name
+
+
+# -- what the page shows ------------------------------------------------------
+
+SORTS = {"size": "Largest first", "worst": "Worst rated first"}
+
+
+def theme_title(theme: dict[str, Any], names: dict[int, str] | None = None) -> str:
+    """The name a model gave the theme, else its label from terms."""
+    return (names or {}).get(theme["id"]) or theme["label"]
+
+
+def sorted_themes(clusters: Sequence[dict[str, Any]], sort: str = "size") -> list[dict[str, Any]]:
+    """Themes largest first, or worst rated first (lowest mean stars, then most thumbs down);
+    'other' always last."""
+    def key(theme: dict[str, Any]) -> tuple:
+        if sort == "worst":
+            stars = theme["mean_stars"] if theme["mean_stars"] is not None else 6.0
+            return (theme["id"] == OTHER_ID, stars, -theme["thumbs_down_share"], -theme["size"])
+        return (theme["id"] == OTHER_ID, -theme["size"], theme["id"])
+
+    return sorted(clusters, key=key)
+
+
+def themes_frame(report: ThemeReport, sort: str = "size", names: dict[int, str] | None = None) -> Any:
+    """The themes table: one row per theme, indexed by theme id."""
+    import pandas as pd
+
+    rows = []
+    for theme in sorted_themes(report.clusters, sort):
+        top_model = theme["models"][0] if theme["models"] else None
+        rows.append({
+            "id": theme["id"],
+            "Theme": theme_title(theme, names),
+            "Items": theme["size"],
+            "Share": theme["share"] * 100,
+            "Mean stars": theme["mean_stars"],
+            "Thumbs down": theme["thumbs_down_share"] * 100,
+            "Most hit model": f"{top_model['name']} ({top_model['share']:.0%})" if top_model else "",
+            "Trend": [point["count"] for point in theme["trend"]],
+        })
+    columns = ["id", "Theme", "Items", "Share", "Mean stars", "Thumbs down", "Most hit model", "Trend"]
+    return pd.DataFrame(rows, columns=columns).set_index("id")
+
+
+def map_frame(report: ThemeReport, names: dict[int, str] | None = None, preview: int = 90) -> Any:
+    """The map's points: x, y, theme title, and hover text made inert (HTML escaped)."""
+    import html
+
+    import pandas as pd
+
+    titles = {t["id"]: theme_title(t, names) for t in report.clusters}
+    order = {t["id"]: i for i, t in enumerate(sorted_themes(report.clusters))}
+    rows = []
+    for point in report.points:
+        item = report.items.get(point["id"], {})
+        question = " ".join((item.get("question") or "").split())
+        if len(question) > preview:
+            question = question[: preview - 1] + "…"
+        stars = item.get("stars_mean")
+        rows.append({
+            "x": point["x"], "y": point["y"], "id": point["id"],
+            "theme": html.escape(titles.get(point["theme"], OTHER_LABEL)),
+            "order": order.get(point["theme"], len(order)),
+            "question": html.escape(question),
+            "rating": (f"{stars:.1f} stars" if stars is not None else "no stars")
+                      + (" · thumbs down" if item.get("thumbs_down") else ""),
+        })
+    frame = pd.DataFrame(rows, columns=["x", "y", "id", "theme", "order", "question", "rating"])
+    return frame.sort_values(["order", "id"], kind="stable")
+
+
+def map_figure(frame: Any) -> Any:
+    """A plotly scatter of the items, coloured by theme, the question and rating on hover."""
+    import plotly.express as px
+
+    palette = px.colors.qualitative.Dark24 + px.colors.qualitative.Light24
+    themes = list(dict.fromkeys(frame["theme"]))
+    colours = {t: palette[i % len(palette)] for i, t in enumerate(t for t in themes if t != OTHER_LABEL)}
+    colours[OTHER_LABEL] = "#b8b8b8"
+    figure = px.scatter(
+        frame, x="x", y="y", color="theme", custom_data=["id", "question", "rating"],
+        labels={"theme": "Theme"}, render_mode="webgl", color_discrete_map=colours,
+    )
+    figure.update_traces(
+        marker={"size": 6, "opacity": 0.75},
+        hovertemplate="#%{customdata[0]} · %{customdata[2]}<br>%{customdata[1]}<extra>%{fullData.name}</extra>",
+    )
+    figure.update_xaxes(visible=False)
+    figure.update_yaxes(visible=False)
+    figure.update_layout(height=460, margin={"l": 0, "r": 0, "t": 10, "b": 0},
+                         legend={"itemsizing": "constant", "title": None})
+    return figure
+
+
+def trend_frame(theme: dict[str, Any]) -> Any:
+    """A theme's items per day or week, as a DataFrame indexed by the period's first day."""
+    import pandas as pd
+
+    frame = pd.DataFrame(theme["trend"], columns=["period", "count"])
+    frame["period"] = pd.to_datetime(frame["period"])
+    return frame.set_index("period").rename(columns={"count": "Items"})
+
+
+def share_text(entries: list[dict[str, Any]]) -> str:
+    """'qwen2.5:7b 62% · llama3.2:3b 30%' from a theme's top models or variants."""
+    return " · ".join(f"{e['name']} {e['share']:.0%}" for e in entries) or "—"
+
+
+def summary_sentence(report: ThemeReport, low_rated: bool) -> str:
+    """What was clustered, e.g. '1,234 low-rated items in 9 themes (k chosen automatically).'"""
+    scope = "low-rated items" if low_rated else "items"
+    themes = sum(1 for c in report.clusters if c["id"] != OTHER_ID)
+    other = next((c["size"] for c in report.clusters if c["id"] == OTHER_ID), 0)
+    how = "chosen automatically by silhouette" if report.auto else "fixed"
+    text = f"{report.n_items:,} {scope} in {themes} theme{'s' if themes != 1 else ''} (k = {report.k}, {how})"
+    if other:
+        text += f"; {other:,} items from themes under {report.min_size} items are under “other”"
+    if report.capped:
+        text += f". Only the newest {report.n_items:,} of {report.total:,} matching items were clustered"
+    return text + "."

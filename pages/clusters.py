@@ -1,9 +1,78 @@
-"""Clusters page (being built)."""
+"""Failure themes: which kinds of question get low ratings, how many, how bad, with examples."""
 
 import streamlit as st
 
-from dashboard.ui.common import reviewer_input
+from dashboard.clustering import LOW_RATED_TEXT, OTHER_ID, summary_sentence
+from dashboard.filters import Filters
+from dashboard.llm import BackendError
+from dashboard.safe_text import inert_markdown
+from dashboard.ui.clusters import (
+    Settings, make_question_set, name_with_model, reset_settings, send_to_queue, settings_row,
+    theme_detail, theme_map, theme_names, theme_picker, theme_report, theme_source, theme_table,
+)
+from dashboard.ui.common import get_store, reviewer_input
+from dashboard.ui.filters import filter_bar, reset_filters, write_query_params
 
+VIEW_KEY = "clusters.view"  # (filters, settings) last shown and written to the URL
+FILTER_PREFIX = "clusters"
+FIELDS = ("search", "stars", "thumbs", "models", "variants", "reviewers", "tags", "sources", "dates")
+
+store = get_store()
 reviewer_input()
+state = st.session_state
+
 st.title("Failure themes")
-st.info("This page is not ready yet.")
+st.caption(f"Groups of similar questions among the low-rated answers (those {LOW_RATED_TEXT}), "
+           "so you can see what the model fails at, how often and how badly.")
+
+# A link (or a reload) with parameters decides the view; otherwise the session keeps it.
+url_view = (Filters.from_query_params(st.query_params), Settings.from_query_params(st.query_params))
+last = state.get(VIEW_KEY)
+if last is None or (st.query_params and url_view != last):
+    reset_filters(FILTER_PREFIX, url_view[0])
+    reset_settings(url_view[1])
+    last = url_view
+
+filters = filter_bar(store, FIELDS, key=FILTER_PREFIX, base=last[0])
+settings = settings_row()
+state[VIEW_KEY] = (filters, settings)
+write_query_params({**filters.to_query_params(), **settings.to_query_params()})
+
+source = theme_source(store, filters, settings.low_rated)
+if source["count"] == 0:
+    scope = "low-rated answer" if settings.low_rated else "answer"
+    st.info(f"No {scope} matches these filters, so there is nothing to group yet. Rate answers on "
+            "the **Chat** or **Annotate** pages, or widen the filters.", icon=":material/inbox:")
+    st.stop()
+
+try:
+    report = theme_report(store, filters, settings, source)
+except BackendError as exc:
+    st.error(f"{exc} Pick the TF-IDF vectorizer under Options to go on without it.")
+    st.stop()
+
+names = theme_names(report)
+st.markdown(summary_sentence(report, settings.low_rated))
+
+st.subheader("Map")
+theme_map(report, names)
+
+st.subheader("Themes")
+picked = theme_table(report, names)
+
+st.subheader("A theme up close")
+theme = theme_picker(report, names, picked)
+if theme["id"] == OTHER_ID:
+    st.caption("“other” gathers the items of themes too small to stand alone.")
+elif theme["id"] in names:
+    st.caption(inert_markdown(f"Named by a model; from the terms: {theme['label']}"))
+details, actions = st.columns([3, 1], gap="large")
+with details:
+    theme_detail(report, theme, names)
+with actions:
+    st.markdown("**Act on this theme**")
+    send_to_queue(theme)
+    st.divider()
+    make_question_set(store, report, theme, names)
+    st.divider()
+    name_with_model(report, theme)

@@ -1,0 +1,334 @@
+"""Failure-theme widgets: options, cached clustering with progress, map, table, detail, actions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+from dashboard.clustering import (
+    DEFAULT_MAX_ITEMS, EXAMPLES, MAX_THEMES, OLLAMA_PREFIX, OTHER_ID, QUESTION_SET_LIMIT,
+    QUEUE_LIMIT, SORTS, TFIDF, ThemeOptions, ThemeReport, distinct_question_count, embedding_models,
+    find_themes, map_figure, map_frame, name_theme, queue_ids, question_set_items, share_text,
+    theme_title, themes_frame, trend_frame,
+)
+from dashboard.filters import Filters
+from dashboard.llm import BackendError
+from dashboard.review import ITEM_PARAM, preview, stars_mean_text
+from dashboard.safe_text import inert_markdown
+from dashboard.ui.chat import make_backend, model_catalog
+from store import Store
+
+K_KEY = "clusters.k"
+ANSWERS_KEY = "clusters.answers"
+SEED_KEY = "clusters.seed"
+VECTORIZER_KEY = "clusters.vectorizer"
+LOW_RATED_KEY = "clusters.low_rated"
+THEME_KEY = "clusters.theme"
+SORT_KEY = "clusters.sort"
+TABLE_KEY = "clusters.table"
+PICKED_KEY = "clusters.picked"
+NAMES_KEY = "clusters.names"  # {(label, first member): name} written by a chat model
+NAMER_KEY = "clusters.namer"
+SET_NAME_KEY = "clusters.set_name"
+NOTICE_KEY = "clusters.notice"
+AUTO = 0  # the "number of themes" choice meaning automatic
+
+REVIEW_PAGE = "pages/review.py"
+QUEUE_PAGE = "pages/queue.py"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything besides the filters that decides the themes."""
+
+    options: ThemeOptions
+    low_rated: bool = True
+
+    def to_query_params(self) -> dict[str, str]:
+        """The settings that differ from the defaults, for the URL."""
+        params: dict[str, str] = {}
+        if self.options.k:
+            params["themes"] = str(self.options.k)
+        if self.options.seed:
+            params["seed"] = str(self.options.seed)
+        if self.options.with_answers:
+            params["answers"] = "1"
+        if not self.low_rated:
+            params["scope"] = "all"
+        return params
+
+    @classmethod
+    def from_query_params(cls, params: Any) -> Settings:
+        """Settings read back from the URL; bad values fall back to the defaults."""
+        def number(name: str, low: int, high: int) -> int | None:
+            try:
+                value = int(str(params.get(name)))
+            except (TypeError, ValueError):
+                return None
+            return value if low <= value <= high else None
+
+        return cls(
+            ThemeOptions(
+                k=number("themes", 2, MAX_THEMES), seed=number("seed", 0, 10**6) or 0,
+                with_answers=params.get("answers") == "1",
+            ),
+            low_rated=params.get("scope") != "all",
+        )
+
+
+def reset_settings(settings: Settings) -> None:
+    """Show ``settings`` in the option widgets."""
+    state = st.session_state
+    state[K_KEY] = settings.options.k or AUTO
+    state[SEED_KEY] = settings.options.seed
+    state[ANSWERS_KEY] = settings.options.with_answers
+    state[LOW_RATED_KEY] = settings.low_rated
+
+
+# -- cached reads -------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _source(_store: Store, path: str, stamp: Any, filters: Filters, low_rated: bool) -> dict[str, Any]:
+    return _store.cluster_source(filters, low_rated=low_rated)
+
+
+def theme_source(store: Store, filters: Filters, low_rated: bool) -> dict[str, Any]:
+    """How many items are in scope and their fingerprint (cached until the data changes)."""
+    return _source(store, store.path, store.data_stamp(), filters, low_rated)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _themes(_store: Store, path: str, fingerprint: Any, filters: Filters, settings: Settings,
+            max_items: int) -> ThemeReport:
+    # The progress bar is made, moved and removed inside the cached call, so a cache hit
+    # replays nothing visible.
+    holder = st.empty()
+    with holder.container():
+        bar = st.progress(0.0, text="Fetching the questions…")
+    try:
+        rows = _store.cluster_items(filters, low_rated=settings.low_rated,
+                                    with_answers=settings.options.with_answers, limit=max_items)
+        total = fingerprint[0] if fingerprint else len(rows)
+        return find_themes(rows, settings.options, total=total,
+                           progress=lambda stage, f: bar.progress(min(1.0, max(0.0, f)), text=stage + "…"))
+    finally:
+        holder.empty()
+
+
+def theme_report(store: Store, filters: Filters, settings: Settings, source: dict[str, Any],
+                 max_items: int = DEFAULT_MAX_ITEMS) -> ThemeReport:
+    """The themes, computed with a progress bar, then cached until the items in scope change."""
+    return _themes(store, store.path, source["fingerprint"], filters, settings, max_items)
+
+
+# -- options ------------------------------------------------------------------
+
+
+def vectorizer_choices() -> list[str]:
+    """TF-IDF, and every embedding model the Ollama server lists."""
+    return [TFIDF] + [OLLAMA_PREFIX + m for m in embedding_models(model_catalog().get("ollama", []))]
+
+
+def _vectorizer_label(value: str) -> str:
+    return "TF-IDF (words and characters)" if value == TFIDF else f"Ollama · {value[len(OLLAMA_PREFIX):]}"
+
+
+def settings_row() -> Settings:
+    """The number of themes, the scope, and (in a popover) answers, seed and vectorizer."""
+    state = st.session_state
+    state.setdefault(K_KEY, AUTO)
+    state.setdefault(LOW_RATED_KEY, True)
+    state.setdefault(ANSWERS_KEY, False)
+    state.setdefault(SEED_KEY, 0)
+    count, scope, more = st.columns([2, 3, 2], vertical_alignment="bottom")
+    count.selectbox(
+        "Number of themes", [AUTO, *range(2, MAX_THEMES + 1)], key=K_KEY,
+        format_func=lambda k: "Automatic" if k == AUTO else str(k),
+        help="Automatic tries 2 to 30 themes (fewer for little data) and keeps the count whose "
+             "themes are best separated (highest silhouette), preferring fewer on a near tie.",
+    )
+    scope.toggle("Low-rated only", key=LOW_RATED_KEY,
+                 help="Low-rated: someone gave 2 stars or fewer, or a thumbs down. "
+                      "Turn off to find themes among every item the filters match.")
+    with more.popover("Options", icon=":material/tune:", width="stretch"):
+        st.toggle("Include the answers", key=ANSWERS_KEY,
+                  help="Cluster each question together with the start of its answer.")
+        st.number_input("Seed", min_value=0, max_value=10**6, step=1, key=SEED_KEY,
+                        help="The same seed and data always give the same themes.")
+        choices = vectorizer_choices()
+        if state.get(VECTORIZER_KEY) not in choices:
+            state[VECTORIZER_KEY] = TFIDF
+        st.selectbox("Vectorizer", choices, key=VECTORIZER_KEY, format_func=_vectorizer_label,
+                     help="How questions become vectors. Embedding models appear when the "
+                          "Ollama server lists one (e.g. nomic-embed-text).")
+    options = ThemeOptions(
+        k=int(state[K_KEY]) or None, seed=int(state[SEED_KEY] or 0),
+        with_answers=bool(state[ANSWERS_KEY]), vectorizer=state[VECTORIZER_KEY],
+    )
+    return Settings(options, low_rated=bool(state[LOW_RATED_KEY]))
+
+
+# -- the map, the table, a theme ----------------------------------------------
+
+
+def theme_names(report: ThemeReport) -> dict[int, str]:
+    """Names written by a chat model for this report's themes (this session)."""
+    saved = st.session_state.get(NAMES_KEY, {})
+    return {t["id"]: saved[_name_key(t)] for t in report.clusters if _name_key(t) in saved}
+
+
+def _name_key(theme: dict[str, Any]) -> tuple[str, int]:
+    return theme["label"], theme["members"][0] if theme["members"] else 0
+
+
+def theme_map(report: ThemeReport, names: dict[int, str]) -> None:
+    """The 2-D map of the items, coloured by theme."""
+    frame = map_frame(report, names)
+    st.plotly_chart(map_figure(frame), width="stretch", config={"displaylogo": False})
+    shown = len(frame)
+    note = f" ({shown:,} of {report.n_items:,} items drawn)" if shown < report.n_items else ""
+    st.caption("Each dot is a question, coloured by theme. Themes whose questions use similar "
+               "words sit closer together; the dots around a theme show how varied its questions "
+               f"are{note}. Hover a dot to read its question.")
+
+
+def theme_table(report: ThemeReport, names: dict[int, str]) -> int | None:
+    """The themes table with its sort order; returns the theme id of a newly selected row."""
+    sort = st.segmented_control("Sort", list(SORTS), key=SORT_KEY, format_func=SORTS.get,
+                                default="size", label_visibility="collapsed") or "size"
+    frame = themes_frame(report, sort, names)
+    event = st.dataframe(
+        frame, key=TABLE_KEY, on_select="rerun", selection_mode="single-row", hide_index=True,
+        width="stretch",
+        column_config={
+            "Theme": st.column_config.TextColumn(width="large"),
+            "Share": st.column_config.NumberColumn(format="%.1f%%", help="Share of all clustered items"),
+            "Mean stars": st.column_config.NumberColumn(format="%.2f ★"),
+            "Thumbs down": st.column_config.NumberColumn(format="%.0f%%", help="Items with a thumbs down"),
+            "Trend": st.column_config.LineChartColumn(
+                f"Items per {report.period}", help="From the first to the last day of the data"),
+        },
+    )
+    rows = event.selection.rows if event and event.selection else []
+    picked = int(frame.index[rows[0]]) if rows else None
+    if picked is not None and st.session_state.get(PICKED_KEY) != picked:
+        st.session_state[PICKED_KEY] = picked
+        return picked
+    return None
+
+
+def theme_picker(report: ThemeReport, names: dict[int, str], picked: int | None) -> dict[str, Any]:
+    """A select box of themes (the table's selection moves it); returns the chosen theme."""
+    ids = [t["id"] for t in report.clusters]
+    state = st.session_state
+    if picked is not None:
+        state[THEME_KEY] = picked
+    if state.get(THEME_KEY) not in ids:
+        state[THEME_KEY] = ids[0]
+    titles = {t["id"]: f"{theme_title(t, names)} ({t['size']:,})" for t in report.clusters}
+    chosen = st.selectbox("Theme", ids, key=THEME_KEY, format_func=titles.get)
+    return report.theme(chosen)
+
+
+def theme_detail(report: ThemeReport, theme: dict[str, Any], names: dict[int, str]) -> None:
+    """Size, ratings, terms, models, trend and the most typical examples of one theme."""
+    size, share, stars, down = st.columns(4)
+    size.metric("Items", f"{theme['size']:,}")
+    share.metric("Share of clustered items", f"{theme['share']:.1%}")
+    stars.metric("Mean stars", f"{theme['mean_stars']:.2f}" if theme["mean_stars"] is not None else "—")
+    down.metric("Thumbs down", f"{theme['thumbs_down_share']:.0%}")
+    words, chart = st.columns([2, 3])
+    with words:
+        if theme["id"] == OTHER_ID:
+            st.caption(f"Items from themes of fewer than {report.min_size} items.")
+        st.markdown("**Distinguishing terms**")
+        st.markdown(inert_markdown(", ".join(theme["top_terms"]) or "—"))
+        st.markdown("**Models it hits most**")
+        st.markdown(inert_markdown(share_text(theme["models"])))
+        st.markdown("**Variants**")
+        st.markdown(inert_markdown(share_text(theme["variants"])))
+    with chart:
+        st.markdown(f"**Items per {report.period}**")
+        st.bar_chart(trend_frame(theme), height=200)
+    st.markdown(f"**Most typical examples** (closest to the theme's centre; {EXAMPLES} of {theme['size']:,})")
+    for iid in theme["examples"]:
+        item = report.items.get(iid, {})
+        link, text = st.columns([1, 6], vertical_alignment="center")
+        link.page_link(REVIEW_PAGE, label=f"#{iid}", icon=":material/open_in_new:",
+                       query_params={ITEM_PARAM: str(iid)}, help="Open in Review")
+        rating = stars_mean_text(item.get("stars_mean")) or "no stars"
+        if item.get("thumbs_down"):
+            rating += " · thumbs down"
+        text.markdown(inert_markdown(preview(item.get("question"), 220)) + f"  \n:gray[{rating}]")
+
+
+# -- actions ------------------------------------------------------------------
+
+
+def send_to_queue(theme: dict[str, Any]) -> None:
+    """A button that opens the annotation queue on the theme's items (the most typical first)."""
+    ids, cut = queue_ids(theme)
+    label = f"Annotate these {len(ids):,} items"
+    note = (f"Sends the {QUEUE_LIMIT} most typical of its {theme['size']:,} items."
+            if cut else "Opens the annotation queue on this theme's items.")
+    if st.button(label, icon=":material/checklist:", help=note, width="stretch"):
+        st.switch_page(QUEUE_PAGE, query_params=Filters(ids=tuple(ids)).to_query_params())
+    if cut:
+        st.caption(note)
+
+
+def make_question_set(store: Store, report: ThemeReport, theme: dict[str, Any], names: dict[int, str]) -> None:
+    """A form turning the theme's questions into a question set for an A/B experiment."""
+    distinct = distinct_question_count(theme, report.items)
+    count = min(distinct, QUESTION_SET_LIMIT)
+    with st.form(f"clusters.set.{theme['id']}", border=False):
+        name = st.text_input("Question set name", value=f"Theme: {theme_title(theme, names)}"[:80],
+                             key=SET_NAME_KEY)
+        done = st.form_submit_button(f"Make a question set of {count:,} questions",
+                                     icon=":material/playlist_add:", width="stretch")
+    if distinct > QUESTION_SET_LIMIT:
+        st.caption(f"Takes the {QUESTION_SET_LIMIT} most typical of its {distinct:,} distinct questions.")
+    if done:
+        try:
+            set_id = store.create_question_set(
+                name, question_set_items(theme, report.items), origin="theme",
+                description=f"{count} questions of the failure theme “{theme_title(theme, names)}”.",
+            )
+        except ValueError as exc:
+            st.error(f"The question set was not made: {exc}.")
+            return
+        st.success(f"Question set #{set_id} “{name.strip()}” holds {count:,} questions: pick it on "
+                   "the Experiments page.", icon=":material/check:")
+
+
+def chat_models() -> list[tuple[str, str]]:
+    """(backend, model) pairs that can write a theme name (embedding models left out)."""
+    catalog = model_catalog()
+    return [(backend, model) for backend, models in catalog.items() for model in models
+            if model not in embedding_models([model])]
+
+
+def name_with_model(report: ThemeReport, theme: dict[str, Any]) -> None:
+    """A button asking a chat model for a one-line name of the theme."""
+    choices = chat_models()
+    if not choices:
+        st.caption("No chat model answers now, so themes keep their word labels.")
+        return
+    default = (st.session_state.get("chat.backend"), st.session_state.get("chat.model"))
+    if st.session_state.get(NAMER_KEY) not in choices:
+        st.session_state[NAMER_KEY] = default if default in choices else choices[0]
+    st.selectbox("Model", choices, key=NAMER_KEY, format_func=lambda c: f"{c[1]} ({c[0]})")
+    if st.button("Name this theme", icon=":material/edit_note:", width="stretch",
+                 help="Asks the model for a short name from the theme's terms and typical questions."):
+        backend, model = st.session_state[NAMER_KEY]
+        with st.spinner(f"Asking {model}…"):
+            try:
+                name = name_theme(make_backend(backend), model, theme, report.items)
+            except BackendError as exc:
+                st.error(str(exc))
+                return
+        st.session_state.setdefault(NAMES_KEY, {})[_name_key(theme)] = name
+        st.rerun()
