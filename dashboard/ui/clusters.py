@@ -31,7 +31,7 @@ TABLE_KEY = "clusters.table"
 PICKED_KEY = "clusters.picked"
 NAMES_KEY = "clusters.names"  # {(label, first member): name} written by a chat model
 NAMER_KEY = "clusters.namer"
-SET_NAME_KEY = "clusters.set_name"
+SET_NAME_KEY = "clusters.set_name"  # followed by ".<theme id>"
 NOTICE_KEY = "clusters.notice"
 AUTO = 0  # the "number of themes" choice meaning automatic
 
@@ -286,7 +286,7 @@ def make_question_set(store: Store, report: ThemeReport, theme: dict[str, Any], 
     count = min(distinct, QUESTION_SET_LIMIT)
     with st.form(f"clusters.set.{theme['id']}", border=False):
         name = st.text_input("Question set name", value=f"Theme: {theme_title(theme, names)}"[:80],
-                             key=SET_NAME_KEY)
+                             key=f"{SET_NAME_KEY}.{theme['id']}")
         done = st.form_submit_button(f"Make a question set of {count:,} questions",
                                      icon=":material/playlist_add:", width="stretch")
     if distinct > QUESTION_SET_LIMIT:

@@ -1,0 +1,146 @@
+"""The Failure themes page in AppTest: themes table, a theme's examples, and its actions."""
+
+from __future__ import annotations
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from dashboard.filters import Filters
+from store import Store
+from tests.conftest import ROOT
+from tests.fake_ollama import DEFAULT_MODEL, FakeOllama
+from tests.test_clustering import fill, separated
+
+
+def _open(monkeypatch, db_path, ollama_url: str = "http://127.0.0.1:9") -> AppTest:
+    monkeypatch.setenv("LOUPE_DB", str(db_path))
+    monkeypatch.setenv("OLLAMA_HOST", ollama_url)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/clusters.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture
+def themed_db(db_path):
+    store = Store(db_path)
+    texts, _ = separated(3, 20)
+    ids = fill(store, texts, variant="baseline")
+    fill(store, ["A question everyone liked"], stars=5, thumbs=1)
+    store.close()
+    return db_path, ids
+
+
+def _theme_rows(at: AppTest):
+    [table] = [df for df in at.dataframe if "Theme" in df.value.columns]
+    return table.value
+
+
+def test_page_shows_the_themes_table_and_a_themes_examples(monkeypatch, themed_db):
+    db_path, ids = themed_db
+    at = _open(monkeypatch, db_path)
+    assert at.title[0].value == "Failure themes"
+    assert any("2 stars or fewer" in c.value for c in at.caption)
+    assert any("60 low-rated items in 3 themes" in m.value for m in at.markdown)
+    table = _theme_rows(at)
+    assert len(table) == 3 and table["Items"].sum() == 60
+    assert list(table["Items"]) == sorted(table["Items"], reverse=True)
+    # The first theme's most typical questions are shown, each linking to it in Review.
+    questions = set(separated(3, 20)[0])
+    examples = [m.value for m in at.markdown if m.value.split("  \n")[0] in questions]
+    assert len(examples) == 5 and all("1.0 ★" in e for e in examples)
+    links = at.get("page_link")
+    assert len(links) == 5 and {link.proto.page for link in links} == {"review"}
+    linked = [int(link.proto.query_string.removeprefix("item=")) for link in links]
+    assert set(linked) <= set(ids) and [link.proto.label for link in links] == [f"#{i}" for i in linked]
+    # Another theme up close; a second run comes from the cache without trouble.
+    theme_box = at.selectbox(key="clusters.theme")
+    theme_box.set_value(1).run()
+    assert not at.exception and at.selectbox(key="clusters.theme").value == 1
+    at.run()
+    assert not at.exception and len(_theme_rows(at)) == 3
+
+
+def test_fixed_number_of_themes_and_worst_first(monkeypatch, themed_db):
+    db_path, _ = themed_db
+    at = _open(monkeypatch, db_path)
+    at.selectbox(key="clusters.k").set_value(4).run()
+    assert not at.exception
+    assert len(_theme_rows(at)) >= 3  # 4 k-means clusters; a tiny one may fold into "other"
+    assert at.query_params.get("themes") in (["4"], "4")
+
+
+def test_nothing_low_rated_says_so(monkeypatch, db_path):
+    store = Store(db_path)
+    fill(store, ["A question everyone liked"], stars=5)
+    store.close()
+    at = _open(monkeypatch, db_path)
+    assert any("No low-rated answer matches" in i.value for i in at.info)
+    assert not [df for df in at.dataframe]
+
+
+def test_a_theme_goes_to_the_annotation_queue(monkeypatch, themed_db):
+    db_path, ids = themed_db
+    at = _open(monkeypatch, db_path)
+    at.text_input(key="app.reviewer").set_value("ben").run()
+    first_theme_size = int(_theme_rows(at)["Items"].iloc[0])
+    [send] = [b for b in at.button if b.label.startswith("Annotate these")]
+    send.click().run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Annotate"
+    sent = Filters.from_query_params({"ids": at.query_params["ids"]}).ids
+    assert len(sent) == first_theme_size and set(sent) <= set(ids)
+    # The queue shows one of the theme's items, and counts exactly the theme's items.
+    assert any(f"Limited to {first_theme_size} chosen items" in c.value for c in at.caption)
+    shown = [c.value for c in at.caption if c.value.startswith("#")]
+    assert shown and int(shown[0].split()[0][1:]) in sent
+
+
+def test_queue_opened_with_a_themes_ids_in_the_url(monkeypatch, themed_db):
+    db_path, ids = themed_db
+    monkeypatch.setenv("LOUPE_DB", str(db_path))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(ROOT / "pages" / "queue.py"), default_timeout=60)
+    at.session_state["app.reviewer"] = "ben"
+    for key, value in Filters(ids=tuple(ids[5:8])).to_query_params().items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    shown = [c.value for c in at.caption if c.value.startswith("#")]
+    assert shown and int(shown[0].split()[0][1:]) in ids[5:8]
+    assert any("Limited to 3 chosen items" in c.value for c in at.caption)
+
+
+def test_a_theme_becomes_a_question_set(monkeypatch, themed_db):
+    db_path, _ = themed_db
+    at = _open(monkeypatch, db_path)
+    size = int(_theme_rows(at)["Items"].iloc[0])
+    theme = at.selectbox(key="clusters.theme").value
+    at.text_input(key=f"clusters.set_name.{theme}").set_value("Refund failures")
+    [make] = [b for b in at.button if b.label.startswith("Make a question set")]
+    make.click().run()
+    assert not at.exception, at.exception
+    assert any("Refund failures" in s.value for s in at.success)
+    store = Store(db_path)
+    try:
+        [made] = store.list_question_sets()
+        assert made["name"] == "Refund failures" and made["origin"] == "theme"
+        assert 0 < made["size"] <= size
+    finally:
+        store.close()
+
+
+def test_a_chat_model_names_a_theme(monkeypatch, themed_db):
+    db_path, _ = themed_db
+    with FakeOllama(reply=lambda messages: "Refund troubles") as server:
+        at = _open(monkeypatch, db_path, server.url)
+        assert at.selectbox(key="clusters.namer").value == ("ollama", DEFAULT_MODEL)
+        [name] = [b for b in at.button if b.label == "Name this theme"]
+        name.click().run()
+        assert not at.exception, at.exception
+    assert "Refund troubles" in list(_theme_rows(at)["Theme"])
