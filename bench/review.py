@@ -5,7 +5,7 @@
 Builds DB (default bench/out/review-1m.db) with bench.synthetic when it does not exist, else
 reuses it. Prints, per query, the median and max milliseconds over R runs and the ratio of the
 median to the 300 ms target; then times whole runs of the Review page in AppTest and reports
-the process's memory. Prints figures only: nothing here fails on time.
+the process's memory (Annotate and Agreement runs are timed too). Prints figures only: nothing here fails on time.
 """
 
 from __future__ import annotations
@@ -114,19 +114,26 @@ def page_times(db: Path, runs: int) -> None:
     os.environ["LOUPE_DB"] = str(db)
     st.cache_data.clear()
     st.cache_resource.clear()
-    print(f"\n  {'Review page run (AppTest)':<46} {'median':>8} {'max':>8} {'ratio':>6}  "
+    print(f"\n  {'whole page run (AppTest, cache cleared)':<46} {'median':>8} {'max':>8} {'ratio':>6}  "
           f"(ratio = median / {PAGE_TARGET_MS:.0f} ms)")
     views = {
-        "no filter": {},
-        "stars <= 2, open item": {"stars_max": "2", "item": "12345"},
-        "search + model, page 3": {"search": "refund", "models": "qwen2.5:7b", "page": "3"},
+        "Review, no filter": ("review.py", {}, ""),
+        "Review, stars <= 2, open item": ("review.py", {"stars_max": "2", "item": "12345"}, "ana"),
+        "Review, search + model, page 3": (
+            "review.py", {"search": "refund", "models": "qwen2.5:7b", "page": "3"}, ""
+        ),
+        "Annotate, ana": ("queue.py", {}, "ana"),
+        "Annotate, ana, thumbs down": ("queue.py", {"thumbs": "down"}, "ana"),
+        "Agreement": ("agreement.py", {}, ""),
     }
-    for name, params in views.items():
+    for name, (page, params, reviewer) in views.items():
         times = []
         for run in range(runs + 1):
             st.cache_data.clear()  # every run reads the database, as after a new rating
-            at = AppTest.from_file(str(ROOT / "pages" / "review.py"), default_timeout=120)
+            at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=120)
             at.query_params.update(params)
+            if reviewer:
+                at.session_state["app.reviewer"] = reviewer
             start = time.perf_counter()
             at.run()
             elapsed = (time.perf_counter() - start) * 1000
