@@ -92,8 +92,11 @@ def query_times(store: Store, runs: int) -> None:
     report("queue next item (ana, thumbs down + model)", times)
     times, (done, left) = timed(lambda: store.queue_progress("ana", Filters()), runs)
     report("queue progress (ana)", times, f"{done:,} done, {left:,} left")
-    times, _ = timed(lambda: store.queue_progress("ana", Filters(thumbs="down")), runs)
-    report("queue progress (ana, thumbs down)", times)
+    for name, filters in (("thumbs down", Filters(thumbs="down")),
+                          ("model", Filters(models=("mistral:7b",))),
+                          ("search 'refund'", Filters(search="refund"))):
+        times, _ = timed(lambda f=filters: store.queue_progress("ana", f), runs)
+        report(f"queue progress (ana, {name})", times)
 
     times, ratings = timed(store.overlapping_ratings, runs)
     report("agreement data (overlapping ratings)", times, f"{len(ratings):,} ratings")

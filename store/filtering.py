@@ -35,14 +35,20 @@ class FilterSQL:
     params: tuple[Any, ...] = ()
     drivers: tuple[Driver, ...] = field(default=())
 
-    def where(self, alias: str, skip: Driver | None = None) -> tuple[str, list[Any]]:
-        """Every condition and driver (but `skip`) as one SQL condition and its parameters."""
+    def where(
+        self, alias: str, skip: Driver | None = None, *, probe: bool = False
+    ) -> tuple[str, list[Any]]:
+        """Every condition and driver (but `skip`) as one SQL condition and its parameters.
+
+        With ``probe`` the drivers are only tested, never used to find rows (`+id` keeps
+        SQLite from looking rows up by them), for queries that start from another index.
+        """
         clauses = list(self.conditions)
         params = list(self.params)
         for driver in self.drivers:
             if driver is skip:
                 continue
-            clauses.append(f"{alias}.id IN ({driver.sql})")
+            clauses.append(f"{'+' if probe else ''}{alias}.id IN ({driver.sql})")
             params.extend(driver.params)
         return (" AND ".join(clauses) or "1"), params
 

@@ -195,11 +195,13 @@ class ReviewMixin:
         return min(found, cap), found <= cap
 
     def _count_unanswered(self, parts: FilterSQL) -> int:
-        where, params = parts.where("i")
+        # Start from the questions without an answer (their partial index is small) and
+        # only test the filter on those.
+        where, params = parts.where("i", probe=True)
         return int(
             self._scalar(
-                "SELECT COUNT(*) FROM interactions i INDEXED BY idx_interactions_unanswered"
-                f" WHERE i.answer IS NULL AND {where}",
+                "SELECT COUNT(*) FROM (SELECT id FROM interactions WHERE answer IS NULL) AS u"
+                f" CROSS JOIN interactions i ON i.id = u.id WHERE {where}",
                 params,
             )
         )
