@@ -105,7 +105,7 @@ KOREAN_STOP_WORDS = frozenset("""
     하고 하는 합니다 해요 해주세요 해 주세요 주세요 주실 알려 알려주세요 알려줘요 싶어요 싶습니다 싶은데
     되나요 될까요 됩니다 돼요 되는 인가요 건가요 이 그 저것 이것 그것 더 또 다시 너무 정말 그냥 방법
     방법을 방법은 방법이 궁금합니다 궁금해요 거 것 걸 게 좋을까요 할 한 하려면 하는데 했는데 하죠 바꾸죠
-    잠그죠 부탁드립니다 부탁해요 요청합니다 가요 나요 네 아니요 안녕하세요 감사합니다 고맙습니다
+    잠그죠 도와주세요 도와줘요 부탁드립니다 부탁해요 요청합니다 가요 나요 네 아니요 안녕하세요 감사합니다 고맙습니다
 """.split())
 # Greetings and courtesy words that people add to any question.
 CHAT_STOP_WORDS = frozenset(
@@ -217,13 +217,13 @@ def min_theme_size(n: int) -> int:
     return max(3, math.ceil(n * 0.005))
 
 
-def _kmeans(k: int, seed: int, n: int) -> Any:
+def _kmeans(k: int, seed: int, n: int, n_init: int = 3) -> Any:
     from sklearn.cluster import KMeans, MiniBatchKMeans
 
     if n <= FULL_KMEANS_MAX:  # small enough for exact k-means: steadier, and as fast
-        return KMeans(n_clusters=k, random_state=seed, n_init=3)
+        return KMeans(n_clusters=k, random_state=seed, n_init=n_init)
     return MiniBatchKMeans(
-        n_clusters=k, random_state=seed, n_init=3, batch_size=min(4096, max(256, n)),
+        n_clusters=k, random_state=seed, n_init=n_init, batch_size=min(4096, max(256, n)),
         max_iter=100, reassignment_ratio=0.01,
     )
 
@@ -243,8 +243,10 @@ def choose_k(
     scored = rng.choice(len(sample), min(len(sample), SILHOUETTE_SAMPLE), replace=False)
     scored.sort()
     scores: dict[int, float] = {}
+    # Three restarts per k on small samples; one on large ones, where k-means++ seeding is steady.
+    n_init = 3 if len(sample) <= 2_000 else 1
     for k in range(2, k_max + 1):
-        labels = _kmeans(k, seed, len(sample)).fit_predict(sample)[scored]
+        labels = _kmeans(k, seed, len(sample), n_init).fit_predict(sample)[scored]
         distinct = len(set(labels.tolist()))
         scores[k] = (
             float(silhouette_score(sample[scored], labels)) if 1 < distinct < len(scored) else -1.0

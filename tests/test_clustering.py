@@ -13,7 +13,7 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from dashboard.clustering import (
     OTHER_ID, OTHER_LABEL, ThemeOptions, clean_theme_name, cluster_report, cluster_texts,
-    embedding_models, find_themes, name_theme, question_set_items, queue_ids, sorted_themes,
+    embedding_models, find_themes, map_frame, name_theme, question_set_items, queue_ids, sorted_themes,
     themes_frame,
 )
 from dashboard.filters import Filters
@@ -304,3 +304,13 @@ def test_a_chat_model_names_a_theme():
         with pytest.raises(BackendError):
             name_theme(OllamaBackend(host=server.url, timeout=5), "missing-model", theme, items)
     assert clean_theme_name("  \n**Late card deliveries**  ") == "Late card deliveries"
+
+
+def test_map_hover_text_is_inert():
+    rows = [{"id": i, "question": q, "stars_mean": 1.0, "thumbs_down": 1, "created_at": None}
+            for i, q in enumerate(["<img src=x onerror=alert(1)> refund", "<b>refund</b> please",
+                                   "refund now", "refund money"], 1)]
+    frame = map_frame(find_themes(rows, ThemeOptions(k=1)))
+    assert len(frame) == 4 and not any("<" in q for q in frame["question"])
+    assert "&lt;img src=x onerror=alert(1)&gt; refund" in set(frame["question"])
+    assert set(frame["rating"]) == {"1.0 stars · thumbs down"}

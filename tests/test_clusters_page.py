@@ -144,3 +144,16 @@ def test_a_chat_model_names_a_theme(monkeypatch, themed_db):
         name.click().run()
         assert not at.exception, at.exception
     assert "Refund troubles" in list(_theme_rows(at)["Theme"])
+
+
+def test_an_embedding_model_on_the_server_is_offered_as_vectorizer(monkeypatch, themed_db):
+    db_path, _ = themed_db
+    with FakeOllama(models=(DEFAULT_MODEL, "nomic-embed-text:latest")) as server:
+        at = _open(monkeypatch, db_path, server.url)
+        box = at.selectbox(key="clusters.vectorizer")
+        assert box.options == ["TF-IDF (words and characters)", "Ollama · nomic-embed-text:latest"]
+        assert "nomic-embed-text:latest (ollama)" not in at.selectbox(key="clusters.namer").options
+        box.set_value("ollama:nomic-embed-text:latest").run()
+        assert not at.exception, at.exception
+        assert any(r["path"] == "/api/embed" for r in server.requests)
+        assert _theme_rows(at)["Items"].sum() == 60
