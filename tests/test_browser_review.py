@@ -12,6 +12,7 @@ from tests.factories import review_store
 
 pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
 
 
 @pytest.fixture(scope="module")
@@ -95,9 +96,9 @@ def test_filter_search_open_rate_and_share(browser, tmp_path):
         other.goto(shared)
         other.get_by_text(f"Interaction #{ids['charged']}").wait_for()
         other.get_by_text("1 match ·").wait_for()
-        assert other.get_by_role("textbox", name="Search", exact=True).input_value() == "charged"
+        expect(other.get_by_role("textbox", name="Search", exact=True)).to_have_value("charged")
         other.get_by_test_id("stChatMessage").get_by_text("Why was I charged twice?").wait_for()
-        assert _thumbs_down(other).get_attribute("aria-checked") == "true"
+        expect(_thumbs_down(other)).to_have_attribute("aria-checked", "true")
         _wait_for_run(other)
         screenshot(other, "review_shared_link")
         other.close()
