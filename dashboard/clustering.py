@@ -105,7 +105,7 @@ KOREAN_STOP_WORDS = frozenset("""
     하고 하는 합니다 해요 해주세요 해 주세요 주세요 주실 알려 알려주세요 알려줘요 싶어요 싶습니다 싶은데
     되나요 될까요 됩니다 돼요 되는 인가요 건가요 이 그 저것 이것 그것 더 또 다시 너무 정말 그냥 방법
     방법을 방법은 방법이 궁금합니다 궁금해요 거 것 걸 게 좋을까요 할 한 하려면 하는데 했는데 하죠 바꾸죠
-    잠그죠 도와주세요 도와줘요 부탁드립니다 부탁해요 요청합니다 가요 나요 네 아니요 안녕하세요 감사합니다 고맙습니다
+    잠그죠 급해요 도와주세요 도와줘요 부탁드립니다 부탁해요 요청합니다 가요 나요 네 아니요 안녕하세요 감사합니다 고맙습니다
 """.split())
 # Greetings and courtesy words that people add to any question.
 CHAT_STOP_WORDS = frozenset(
@@ -278,7 +278,7 @@ def cluster_points(
 
 def map_coordinates(points: np.ndarray, labels: np.ndarray, centres: np.ndarray) -> np.ndarray:
     """A 2-D map: theme centres placed by their similarity (classical MDS of the centres), each
-    item around its centre along the two main directions of the items' own variation."""
+    item around its centre along the two main directions in which its theme varies."""
     n = len(points)
     if n == 0:
         return np.zeros((0, 2), dtype=np.float32)
@@ -291,16 +291,28 @@ def map_coordinates(points: np.ndarray, labels: np.ndarray, centres: np.ndarray)
         places = vectors[:, top] * np.sqrt(np.maximum(values[top], 0))
     else:
         places = np.array([[-1.0, 0.0], [1.0, 0.0]])[:k]
+    # Pull far-off themes in (square root of the distance from the middle), so that one odd
+    # theme does not squeeze all the others into a corner.
+    places = places - np.median(places, axis=0)
+    distance = np.linalg.norm(places, axis=1, keepdims=True)
+    typical = float(np.median(distance)) or 1.0
+    places = places * np.sqrt(distance / typical) / np.where(distance == 0, 1, distance / typical)
     gaps = np.linalg.norm(places[:, None, :] - places[None, :, :], axis=2)
     np.fill_diagonal(gaps, np.inf)
     extent = float(gaps[np.isfinite(gaps)].max()) if k > 1 else 1.0
     nearest = float(np.median(gaps.min(axis=1))) if k > 1 else 1.0
     radius = max(0.45 * nearest, 0.07 * extent) or 1.0  # how far a theme's dots spread
-    residuals = points - centres[labels]
-    _, _, vt = np.linalg.svd(residuals[: min(n, 5_000)], full_matrices=False)
-    spread = residuals @ vt[:2].T if vt.shape[0] >= 2 else np.zeros((n, 2))
-    scale = float(np.percentile(np.linalg.norm(spread, axis=1), 90)) or 1.0
-    coords = places[labels] + spread / scale * radius
+    spread = np.zeros((n, 2), dtype=np.float64)
+    for cluster in range(k):
+        members = np.flatnonzero(labels == cluster)
+        if len(members) < 2:
+            continue
+        residuals = points[members] - centres[cluster]
+        _, _, vt = np.linalg.svd(residuals[:2_000], full_matrices=False)
+        local = residuals @ vt[:2].T
+        scale = 2 * local.std(axis=0)  # each direction on its own, so a theme looks round
+        spread[members, : local.shape[1]] = local / np.where(scale == 0, 1, scale)
+    coords = places[labels] + spread * radius
     # A fixed orientation, so that the same data always draws the same map.
     signs = np.sign(coords.sum(axis=0))
     signs[signs == 0] = 1
@@ -822,7 +834,7 @@ def map_figure(frame: Any) -> Any:
         hovertemplate="#%{customdata[0]} · %{customdata[2]}<br>%{customdata[1]}<extra>%{fullData.name}</extra>",
     )
     figure.update_xaxes(visible=False)
-    figure.update_yaxes(visible=False)
+    figure.update_yaxes(visible=False, scaleanchor="x", scaleratio=1)
     figure.update_layout(height=460, margin={"l": 0, "r": 0, "t": 10, "b": 0},
                          legend={"itemsizing": "constant", "title": None})
     return figure

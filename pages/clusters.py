@@ -66,7 +66,7 @@ if theme["id"] == OTHER_ID:
     st.caption("“other” gathers the items of themes too small to stand alone.")
 elif theme["id"] in names:
     st.caption(inert_markdown(f"Named by a model; from the terms: {theme['label']}"))
-details, actions = st.columns([3, 1], gap="large")
+details, actions = st.columns([5, 2], gap="large")
 with details:
     theme_detail(report, theme, names)
 with actions:
