@@ -5,7 +5,8 @@
 Builds DB (default bench/out/review-1m.db) with bench.synthetic when it does not exist, else
 reuses it. Prints, per query, the median and max milliseconds over R runs and the ratio of the
 median to the 300 ms target; then times whole runs of the Review page in AppTest and reports
-the process's memory (Annotate and Agreement runs are timed too). Prints figures only: nothing here fails on time.
+the process's memory (Annotate and Agreement runs are timed too). Prints figures only:
+nothing here fails on time.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ if str(ROOT) not in sys.path:
 from bench.synthetic import build  # noqa: E402
 from dashboard.filters import Filters  # noqa: E402
 from dashboard.review import next_in_queue  # noqa: E402
-from dashboard.stats import alpha_summary, disagreements, pairwise_agreement, ratings_frame  # noqa: E402
+from dashboard.stats import (  # noqa: E402
+    alpha_summary, disagreements, pairwise_agreement, ratings_frame,
+)
 from store import Store  # noqa: E402
 
 TARGET_MS = 300.0
@@ -72,12 +75,14 @@ def rss_mb() -> float:
 
 
 def query_times(store: Store, runs: int) -> None:
-    print(f"\n  {'query':<46} {'median':>8} {'max':>8} {'ratio':>6}  (ms; ratio = median / {TARGET_MS:.0f} ms)")
+    print(f"\n  {'query':<46} {'median':>8} {'max':>8} {'ratio':>6}  "
+          f"(ms; ratio = median / {TARGET_MS:.0f} ms)")
     for name, filters in FILTERS.items():
         times, (count, exact) = timed(lambda f=filters: store.count_interactions(f), runs)
         report(f"count, {name}", times, f"{count:,}{'' if exact else '+'} matches")
         times, rows = timed(
-            lambda f=filters, c=count, e=exact: store.review_rows(f, matches=c if e else c + 1), runs
+            lambda f=filters, c=count, e=exact: store.review_rows(f, matches=c if e else c + 1),
+            runs,
         )
         report(f"first page, {name}", times, f"{len(rows)} rows")
     deep = FILTERS["stars <= 2"]
@@ -88,7 +93,8 @@ def query_times(store: Store, runs: int) -> None:
     for reviewer in ("newcomer", "ana"):
         times, (item, _) = timed(lambda r=reviewer: next_in_queue(store, r, Filters()), runs)
         report(f"queue next item ({reviewer})", times, f"#{item['id'] if item else '-'}")
-    times, _ = timed(lambda: next_in_queue(store, "ana", Filters(thumbs="down", models=("mistral:7b",))), runs)
+    narrow = Filters(thumbs="down", models=("mistral:7b",))
+    times, _ = timed(lambda: next_in_queue(store, "ana", narrow), runs)
     report("queue next item (ana, thumbs down + model)", times)
     times, (done, left) = timed(lambda: store.queue_progress("ana", Filters()), runs)
     report("queue progress (ana)", times, f"{done:,} done, {left:,} left")
@@ -101,7 +107,9 @@ def query_times(store: Store, runs: int) -> None:
     times, ratings = timed(store.overlapping_ratings, runs)
     report("agreement data (overlapping ratings)", times, f"{len(ratings):,} ratings")
     frame = ratings_frame(ratings)
-    times, _ = timed(lambda: (pairwise_agreement(frame), alpha_summary(frame), disagreements(frame)), runs)
+    times, _ = timed(
+        lambda: (pairwise_agreement(frame), alpha_summary(frame), disagreements(frame)), runs
+    )
     report("agreement statistics (kappas, alphas, worst)", times,
            f"{frame['reviewer'].nunique()} reviewers")
     times, _ = timed(store.filter_options, runs)
@@ -117,7 +125,8 @@ def page_times(db: Path, runs: int) -> None:
     os.environ["LOUPE_DB"] = str(db)
     st.cache_data.clear()
     st.cache_resource.clear()
-    print(f"\n  {'whole page run (AppTest, cache cleared)':<46} {'median':>8} {'max':>8} {'ratio':>6}  "
+    print(f"\n  {'whole page run (AppTest, cache cleared)':<46} "
+          f"{'median':>8} {'max':>8} {'ratio':>6}  "
           f"(ratio = median / {PAGE_TARGET_MS:.0f} ms)")
     views = {
         "Review, no filter": ("review.py", {}, ""),

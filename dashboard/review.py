@@ -182,20 +182,26 @@ def ratings_frame(ratings: list[dict[str, Any]]) -> pd.DataFrame:
 
 def call_facts(interaction: dict[str, Any]) -> list[tuple[str, str]]:
     """(label, value) pairs describing how an answer was produced."""
+    backend = interaction.get("backend")
+    variant = variant_label(interaction.get("variant"), interaction.get("variant_version"))
     facts = [
         ("Model", interaction.get("model") or "unknown"),
-        ("Backend", backend_label(interaction.get("backend")) if interaction.get("backend") else "—"),
-        ("Variant", variant_label(interaction.get("variant"), interaction.get("variant_version")) or "—"),
+        ("Backend", backend_label(backend) if backend else "—"),
+        ("Variant", variant or "—"),
         ("Latency", f"{interaction['latency_ms'] / 1000:.2f} s"
          if interaction.get("latency_ms") is not None else "—"),
     ]
     prompt, completion = interaction.get("prompt_tokens"), interaction.get("completion_tokens")
     tokens = "—"
     if prompt is not None or completion is not None:
-        tokens = f"{prompt if prompt is not None else '?'} in · {completion if completion is not None else '?'} out"
+        tokens = f"{_or_unknown(prompt)} in · {_or_unknown(completion)} out"
     facts.append(("Tokens", tokens))
     facts.append(("Source", interaction.get("source") or "—"))
     return facts
+
+
+def _or_unknown(value: Any) -> str:
+    return "?" if value is None else str(value)
 
 
 def queue_caption(done: int, remaining: int) -> str:

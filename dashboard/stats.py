@@ -74,7 +74,9 @@ def krippendorff_alpha(
     return alpha_from_counts(counts, values, metric=metric)
 
 
-def alpha_from_counts(counts: np.ndarray, values: Sequence[Any], *, metric: str = "nominal") -> float:
+def alpha_from_counts(
+    counts: np.ndarray, values: Sequence[Any], *, metric: str = "nominal"
+) -> float:
     """Krippendorff's alpha from per-unit value counts (units × values; nan when undefined)."""
     counts = np.asarray(counts, dtype=float)
     counts = counts[counts.sum(axis=1) >= 2] if counts.size else counts
@@ -150,7 +152,9 @@ def _value_counts(ratings: pd.DataFrame, field: str, values: Sequence[Any]) -> n
     return counts
 
 
-def pairwise_agreement(ratings: pd.DataFrame, *, min_shared: int = MIN_SHARED_ITEMS) -> pd.DataFrame:
+def pairwise_agreement(
+    ratings: pd.DataFrame, *, min_shared: int = MIN_SHARED_ITEMS
+) -> pd.DataFrame:
     """One row per pair of reviewers who rated the same items: shared counts and kappas.
 
     Columns: reviewer_a, reviewer_b, stars_shared, stars_kappa, stars_weighted_kappa
@@ -163,7 +167,9 @@ def pairwise_agreement(ratings: pd.DataFrame, *, min_shared: int = MIN_SHARED_IT
     rows = []
     for a, b in combinations(reviewers, 2):
         row: dict[str, Any] = {"reviewer_a": a, "reviewer_b": b}
-        for name, matrix, labels in (("stars", stars, STAR_VALUES), ("thumbs", thumbs, THUMB_VALUES)):
+        for name, matrix, labels in (
+            ("stars", stars, STAR_VALUES), ("thumbs", thumbs, THUMB_VALUES)
+        ):
             x, y = _shared(matrix, a, b)
             row[f"{name}_shared"] = len(x)
             enough = len(x) >= min_shared

@@ -29,7 +29,8 @@ st.caption(
     "alpha covers everyone at once (missing ratings allowed): 1 is perfect agreement, 0 is what "
     "chance alone would give, below 0 is systematic disagreement."
 )
-filters = filter_bar(store, FIELDS, key=FILTER_PREFIX, base=Filters.from_query_params(st.query_params))
+url_filters = Filters.from_query_params(st.query_params)
+filters = filter_bar(store, FIELDS, key=FILTER_PREFIX, base=url_filters)
 write_query_params(filters.to_query_params())
 
 ratings = overlapping_ratings(store, filters)
@@ -49,13 +50,15 @@ items.metric("Items rated by two or more", f"{ratings['interaction_id'].nunique(
 people.metric("Reviewers involved", ratings["reviewer"].nunique())
 stars_alpha.metric(
     "Alpha, stars (ordinal)", number_text(summary["stars_alpha_ordinal"]),
-    delta=kappa_reading(summary["stars_alpha_ordinal"]) or None, delta_color="off", delta_arrow="off",
+    delta=kappa_reading(summary["stars_alpha_ordinal"]) or None,
+    delta_color="off", delta_arrow="off",
     help=f"Krippendorff's alpha with the ordinal metric. Interval metric: "
          f"{number_text(summary['stars_alpha_interval'])}.",
 )
 thumbs_alpha.metric(
     "Alpha, thumbs (nominal)", number_text(summary["thumbs_alpha_nominal"]),
-    delta=kappa_reading(summary["thumbs_alpha_nominal"]) or None, delta_color="off", delta_arrow="off",
+    delta=kappa_reading(summary["thumbs_alpha_nominal"]) or None,
+    delta_color="off", delta_arrow="off",
 )
 if note := alpha_note(summary):
     st.warning(note, icon=":material/info:")
@@ -75,7 +78,8 @@ else:
 st.subheader("Where reviewers disagree most")
 worst = disagreements(ratings, top=25)
 if worst.empty:
-    st.success("Every item rated by several reviewers got the same stars and thumbs from all of them.")
+    st.success("Every item rated by several reviewers got the same stars and thumbs "
+               "from all of them.")
 else:
     st.dataframe(
         disagreement_table(worst, briefs(store, worst["interaction_id"].tolist())),

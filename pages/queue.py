@@ -35,7 +35,8 @@ if last is None or (st.query_params and url_filters != last):
     reset_filters(FILTER_PREFIX, url_filters)
     last = url_filters
 
-with st.popover(f"Queue: {current_filters(FILTER_PREFIX, FIELDS, last).describe()}", icon=":material/filter_list:"):
+shown = current_filters(FILTER_PREFIX, FIELDS, last)
+with st.popover(f"Queue: {shown.describe()}", icon=":material/filter_list:"):
     filters = filter_bar(store, FIELDS, key=FILTER_PREFIX, base=last)
     if filters.ids:
         st.caption(f"Limited to {len(filters.ids)} chosen items.")
@@ -46,7 +47,8 @@ state[VIEW_KEY] = filters
 write_query_params(filters.to_query_params())
 
 done, remaining = queue_progress(store, name, filters)
-st.progress(done / (done + remaining) if done + remaining else 1.0, text=queue_caption(done, remaining))
+st.progress(done / max(1, done + remaining) if remaining else 1.0,
+            text=queue_caption(done, remaining))
 
 skipped = state.setdefault(SKIPPED_KEY, [])
 item, came_back = queue_next(store, name, filters, state.get(FROM_KEY, 0), skipped)
@@ -88,7 +90,7 @@ def skip(iid: int) -> None:
 
 
 turns = detail(store, item["id"])["turns"]
-earlier = [t for t in turns if t["id"] != item["id"] and (t["turn"], t["id"]) < (item["turn"], item["id"])]
+earlier = [t for t in turns if (t["turn"], t["id"]) < (item["turn"], item["id"])]
 st.caption(f"#{item['id']} · {item['created_at'][:16].replace('T', ' ')} UTC · "
            f"{item.get('model') or 'unknown model'}")
 if earlier:

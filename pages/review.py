@@ -6,7 +6,9 @@ from dashboard.filters import Filters
 from dashboard.review import ReviewView, count_label, page_count, rows_csv
 from dashboard.ui.common import get_store, reviewer_input
 from dashboard.ui.filters import filter_bar, reset_filters, write_query_params
-from dashboard.ui.review import count_matches, detail, interaction_panel, page_rows, selectable_table, table_key
+from dashboard.ui.review import (
+    count_matches, detail, interaction_panel, page_rows, selectable_table, table_key,
+)
 
 VIEW_KEY = "review.view"  # the view last shown (and written to the URL)
 PAGE_KEY = "review.page"
@@ -58,7 +60,8 @@ if filters != last.filters:
 if filters.ids:
     note, show_all = st.columns([5, 1], vertical_alignment="center")
     note.info(f"Showing {len(filters.ids)} chosen items only.", icon=":material/checklist:")
-    show_all.button("Show all items", on_click=reset_filters, args=(FILTER_PREFIX, filters.with_(ids=())))
+    show_all.button("Show all items", on_click=reset_filters,
+                    args=(FILTER_PREFIX, filters.with_(ids=())))
 
 matches, exact = count_matches(store, filters)
 pages = page_count(matches)

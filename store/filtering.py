@@ -73,7 +73,9 @@ def filter_sql(filters: Any, alias: str = "i") -> FilterSQL:
 
     if filters.ids:
         ids = sorted({int(i) for i in filters.ids})
-        drivers.append(Driver("SELECT value AS id FROM json_each(?)", (json.dumps(ids),), unique=True))
+        drivers.append(
+            Driver("SELECT value AS id FROM json_each(?)", (json.dumps(ids),), unique=True)
+        )
     query = fts_query(filters.search or "")
     if query:
         drivers.append(
@@ -104,7 +106,8 @@ def filter_sql(filters: Any, alias: str = "i") -> FilterSQL:
         if filters.tags:
             drivers.append(
                 Driver(
-                    f"SELECT interaction_id AS id FROM rating_tags WHERE tag IN ({_marks(filters.tags)})",
+                    "SELECT interaction_id AS id FROM rating_tags"
+                    f" WHERE tag IN ({_marks(filters.tags)})",
                     tuple(filters.tags),
                     complete=True,
                 )
@@ -121,7 +124,8 @@ def filter_sql(filters: Any, alias: str = "i") -> FilterSQL:
         add(f"{a}.model IN ({_marks(filters.models)})", *filters.models)
     if filters.variants:
         add(
-            f"{a}.variant_id IN (SELECT id FROM variants WHERE name IN ({_marks(filters.variants)}))",
+            f"{a}.variant_id IN"
+            f" (SELECT id FROM variants WHERE name IN ({_marks(filters.variants)}))",
             *filters.variants,
         )
     if filters.sources:

@@ -40,7 +40,8 @@ def m003_review(db: Database) -> None:
         ALTER TABLE interactions ADD COLUMN thumbs_down INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE interactions ADD COLUMN ideal_count INTEGER NOT NULL DEFAULT 0;
 
-        UPDATE interactions SET {_COLUMNS} = (s.n, s.n_stars, s.mean, s.lo, s.hi, s.up, s.down, s.ideal)
+        UPDATE interactions
+        SET {_COLUMNS} = (s.n, s.n_stars, s.mean, s.lo, s.hi, s.up, s.down, s.ideal)
         FROM (
             SELECT interaction_id, COUNT(*) AS n, COUNT(stars) AS n_stars, AVG(stars) AS mean,
                    MIN(stars) AS lo, MAX(stars) AS hi, TOTAL(thumbs = 1) AS up,
@@ -55,7 +56,8 @@ def m003_review(db: Database) -> None:
                 rating_count = rating_count + 1,
                 stars_count = stars_count + (new.stars IS NOT NULL),
                 stars_mean = CASE WHEN new.stars IS NULL THEN stars_mean
-                    ELSE (COALESCE(stars_mean, 0) * stars_count + new.stars) / (stars_count + 1) END,
+                    ELSE (COALESCE(stars_mean, 0) * stars_count + new.stars) / (stars_count + 1)
+                    END,
                 stars_min = CASE WHEN new.stars IS NULL THEN stars_min
                     ELSE MIN(COALESCE(stars_min, new.stars), new.stars) END,
                 stars_max = CASE WHEN new.stars IS NULL THEN stars_max

@@ -45,7 +45,9 @@ class ReviewMixin:
 
     # -- the Review table -----------------------------------------------------
 
-    def count_interactions(self, filters: Any = None, *, cap: int | None = COUNT_CAP) -> tuple[int, bool]:
+    def count_interactions(
+        self, filters: Any = None, *, cap: int | None = COUNT_CAP
+    ) -> tuple[int, bool]:
         """How many interactions match: (count, exact). Inexact means 'more than count'."""
         return self._count(filter_sql(filters, "i"), cap=cap)
 
@@ -77,11 +79,12 @@ class ReviewMixin:
         return self._rows_by_ids(ids, order)
 
     def filter_options(self) -> dict[str, list[str]]:
-        """Distinct values offered by the filter selects: models, variants, reviewers, tags, sources."""
+        """Distinct values the filter selects offer: models, variants, reviewers, tags, sources."""
         return {
             "models": self._distinct("interactions", "model"),
             "variants": [
-                row["name"] for row in self._rows("SELECT DISTINCT name FROM variants ORDER BY name")
+                row["name"]
+                for row in self._rows("SELECT DISTINCT name FROM variants ORDER BY name")
             ],
             "reviewers": self._distinct("ratings", "reviewer"),
             "tags": self._distinct("rating_tags", "tag"),
@@ -128,12 +131,15 @@ class ReviewMixin:
         parts = _with(
             filter_sql(filters, "i"),
             ["i.answer IS NOT NULL", "i.id > ?",
-             "NOT EXISTS (SELECT 1 FROM ratings q WHERE q.interaction_id = i.id AND q.reviewer = ?)"],
+             "NOT EXISTS (SELECT 1 FROM ratings q"
+             " WHERE q.interaction_id = i.id AND q.reviewer = ?)"],
             [int(after_id), reviewer],
         )
         skipped = sorted({int(i) for i in exclude})
         if skipped:
-            parts = _with(parts, ["i.id NOT IN (SELECT value FROM json_each(?))"], [json.dumps(skipped)])
+            parts = _with(
+                parts, ["i.id NOT IN (SELECT value FROM json_each(?))"], [json.dumps(skipped)]
+            )
         if parts.drivers:
             source, where, params = self._driven(parts)
         else:
@@ -213,7 +219,8 @@ class ReviewMixin:
         ids = driver.sql if driver.unique else f"SELECT DISTINCT id FROM ({driver.sql})"
         where, params = parts.where("i", skip=driver)
         # CROSS JOIN keeps the driver as the outer loop.
-        return f"({ids}) AS d CROSS JOIN interactions i ON i.id = d.id", where, [*driver.params, *params]
+        source = f"({ids}) AS d CROSS JOIN interactions i ON i.id = d.id"
+        return source, where, [*driver.params, *params]
 
     def _rows_by_ids(self, ids: list[int], order: str) -> list[dict[str, Any]]:
         if not ids:

@@ -93,7 +93,8 @@ def filter_bar(
     more = [f for f in fields if f not in _FIRST_ROW]
     widths = {"search": 3, "stars": 2, "thumbs": 2, "models": 2}
     if first:
-        for column, field in zip(st.columns([widths[f] for f in first], vertical_alignment="bottom"), first):
+        columns = st.columns([widths[f] for f in first], vertical_alignment="bottom")
+        for column, field in zip(columns, first):
             with column:
                 _widget(field, key, options)
     if more:

@@ -25,7 +25,9 @@ def _count(_store: Store, path: str, stamp: Any, filters: Filters | None) -> tup
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _rows(_store: Store, path: str, stamp: Any, filters: Filters, offset: int, matches: int) -> list[dict]:
+def _rows(
+    _store: Store, path: str, stamp: Any, filters: Filters, offset: int, matches: int
+) -> list[dict]:
     return _store.review_rows(filters, limit=PAGE_SIZE, offset=offset, matches=matches)
 
 
@@ -35,7 +37,9 @@ def _detail(_store: Store, path: str, stamp: Any, item: int) -> dict | None:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _progress(_store: Store, path: str, stamp: Any, reviewer: str, filters: Filters) -> tuple[int, int]:
+def _progress(
+    _store: Store, path: str, stamp: Any, reviewer: str, filters: Filters
+) -> tuple[int, int]:
     return _store.queue_progress(reviewer, filters)
 
 
@@ -67,7 +71,7 @@ def _briefs(_store: Store, path: str, stamp: Any, ids: tuple[int, ...]) -> list[
 
 
 def overlapping_ratings(store: Store, filters: Filters) -> pd.DataFrame:
-    """Ratings of the items two or more reviewers rated (interaction_id, reviewer, stars, thumbs)."""
+    """Ratings of the items several reviewers rated (interaction_id, reviewer, stars, thumbs)."""
     return _overlap(store, store.path, store.data_stamp(), filters)
 
 
@@ -113,7 +117,9 @@ def table_key(prefix: str, store: Store, filters: Filters, page: int) -> str:
     return f"{prefix}.table.{digest}"
 
 
-def selectable_table(rows: list[dict], key: str, open_item: int | None, memory_key: str) -> int | None:
+def selectable_table(
+    rows: list[dict], key: str, open_item: int | None, memory_key: str
+) -> int | None:
     """The Review table with single-row selection; returns the item to open.
 
     That is the row the reviewer selected, else ``open_item`` (pre-selected when it is on
@@ -205,7 +211,7 @@ def queue_keys(interaction_id: int, reviewer: str) -> dict[str, str]:
 
 
 def queue_inputs(keys: dict[str, str]) -> None:
-    """Stars, thumbs, tags, comment and ideal answer; nothing is saved until the reviewer says so."""
+    """Stars, thumbs, tags, comment and ideal answer; nothing is saved until asked."""
     stars_col, thumbs_col, _ = st.columns([2, 1, 5], vertical_alignment="center")
     with stars_col:
         st.feedback("stars", key=keys["stars"])
