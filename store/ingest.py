@@ -31,28 +31,25 @@ KEPT_INDEXES = frozenset({
 _TAG_INSERT = "INSERT INTO rating_tags (rating_id, interaction_id, tag) VALUES (?, ?, ?)"
 
 
-def _json_insert(table: str, columns: str) -> str:
-    """INSERT of many rows sent as one JSON array of arrays: one statement per batch."""
+def _insert(table: str, columns: str) -> str:
     names = [c.strip() for c in columns.split(",")]
-    picks = ", ".join(f"json_extract(value, '$[{k}]')" for k in range(len(names)))
-    return f"INSERT INTO {table} ({', '.join(names)}) SELECT {picks} FROM json_each(?)"
+    return (
+        f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
+    )
 
 
-# Batches go to SQLite as JSON: SQLite reads them in C, in one statement per table, so the
-# next batch can be parsed meanwhile (the statement runs without Python's lock).
-_INTERACTIONS_JSON = _json_insert(
+_INTERACTION_INSERT = _insert(
     "interactions",
     "id, conversation_id, turn, question, answer, system_prompt, model, backend, variant_id,"
     " latency_ms, ttft_ms, prompt_tokens, completion_tokens, error, source, external_id,"
     " content_hash, meta, created_at",
 )
-_RATINGS_JSON = _json_insert(
+_RATING_INSERT = _insert(
     "ratings",
     "id, interaction_id, reviewer, stars, thumbs, comment, tags, ideal_answer, created_at,"
     " updated_at",
 )
-_TAGS_JSON = _json_insert("rating_tags", "rating_id, interaction_id, tag")
-_CONVERSATIONS_JSON = _json_insert("conversations", "id, title, source, external_id, created_at")
+_CONVERSATION_INSERT = _insert("conversations", "id, title, source, external_id, created_at")
 
 
 class ImportRating(NamedTuple):
@@ -118,16 +115,38 @@ def _tags_json(tags: tuple[str, ...]) -> str:
     return json.dumps(list(tags), ensure_ascii=False) if tags else "[]"
 
 
-def _json_rows(rows: list[tuple]) -> str:
-    return json.dumps(rows, ensure_ascii=False, check_circular=False)
-
-
 def _marks(values: Sequence[Any]) -> str:
     return ", ".join("?" for _ in values)
 
 
 def _rating_key(stars: Any, thumbs: Any, comment: Any, tags: Any, ideal: Any) -> tuple:
     return (stars, thumbs, comment or None, tuple(tags), ideal or None)
+
+
+class _KeyFilter:
+    """The keys already stored, as a Bloom filter: "not there" is certain, "maybe" asks SQLite.
+
+    Big imports look most keys up; answering most of them from memory saves one random index
+    read per row.
+    """
+
+    def __init__(self, keys: int) -> None:
+        bits = 1 << max(16, (16 * max(keys, 1)).bit_length())  # about 16 bits per key
+        self._mask = bits - 1
+        self._bits = bytearray(bits // 8)
+
+    def add(self, key: str) -> None:
+        """Remember a stored key."""
+        h = hash(key)
+        for slot in (h & self._mask, (h >> 32) & self._mask):
+            self._bits[slot >> 3] |= 1 << (slot & 7)
+
+    def __contains__(self, key: str) -> bool:
+        h = hash(key)
+        return all(
+            self._bits[slot >> 3] & (1 << (slot & 7))
+            for slot in (h & self._mask, (h >> 32) & self._mask)
+        )
 
 
 class ImportSession:
@@ -154,6 +173,22 @@ class ImportSession:
         expected = expected_rows or 0
         self.batch_fts = expected >= FTS_BATCH_MIN_ROWS
         self.bulk = expected >= BULK_MIN_ROWS and expected >= self._next_interaction - 1
+        self._hashes: _KeyFilter | None = None
+        self._externals: _KeyFilter | None = None
+        if self.batch_fts:
+            self._hashes = self._key_filter("content_hash", expected)
+            self._externals = self._key_filter("external_id", expected)
+
+    def _key_filter(self, column: str, expected: int) -> _KeyFilter:
+        stored = self.conn.execute(
+            f"SELECT COUNT(*) FROM interactions WHERE {column} IS NOT NULL"
+        ).fetchone()[0]
+        keys = _KeyFilter(stored + expected)
+        for (key,) in self.conn.execute(
+            f"SELECT {column} FROM interactions WHERE {column} IS NOT NULL"
+        ):
+            keys.add(key)
+        return keys
 
     def _next_id(self, table: str) -> int:
         return int(self.conn.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}").fetchone()[0])
@@ -179,7 +214,8 @@ class ImportSession:
                 f" AND tbl_name IN ({marks}) ORDER BY name",
                 BULK_TABLES,
             ).fetchall():
-                if name not in KEPT_INDEXES:
+                # A unique index guards the data as rows go in: it stays.
+                if name not in KEPT_INDEXES and not sql.lstrip().upper().startswith("CREATE UNIQUE"):
                     self._dropped_indexes.append(sql)
                     self.conn.execute(f"DROP INDEX [{name}]")
 
@@ -235,7 +271,7 @@ class ImportSession:
                 self._conversations[key] = (conv_id, 0)
                 new.append((conv_id, first.question[:80], self.source, key, first.created_at or self.stamp))
         if new:
-            self.conn.execute(_CONVERSATIONS_JSON, [_json_rows(new)])
+            self.conn.executemany(_CONVERSATION_INSERT, new)
             self.totals.conversations += len(new)
 
     def _stored(self, rows: Sequence[ImportRow]) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
@@ -244,6 +280,9 @@ class ImportSession:
         by_hash: dict[str, list[int]] = {}
         externals = list({r.external_id for r in rows if r.external_id is not None})
         hashes = list({r.content_hash for r in rows if r.external_id is None})
+        if self._externals is not None and self._hashes is not None:
+            externals = [key for key in externals if key in self._externals]
+            hashes = [key for key in hashes if key in self._hashes]
         for part in _chunks(externals):
             for iid, key in self.conn.execute(
                 f"SELECT id, external_id FROM interactions WHERE external_id IN ({_marks(part)})"
@@ -320,6 +359,10 @@ class ImportSession:
                 self._next_interaction += 1
                 candidates.append(target)
                 interactions.append(self._interaction_tuple(target, row, created))
+                if self._hashes is not None and self._externals is not None:
+                    self._hashes.add(row.content_hash)
+                    if row.external_id is not None:
+                        self._externals.add(row.external_id)
             if rating is not None:
                 rating_id = self._next_rating
                 self._next_rating += 1
@@ -335,7 +378,7 @@ class ImportSession:
             outcome.added += 1
 
         if interactions:
-            self.conn.execute(_INTERACTIONS_JSON, [_json_rows(interactions)])
+            self.conn.executemany(_INTERACTION_INSERT, interactions)
             if self._fts_trigger is not None:
                 self.conn.execute(
                     "INSERT INTO interactions_fts (rowid, question, answer)"
@@ -343,9 +386,9 @@ class ImportSession:
                     [first_id, self._next_interaction],
                 )
         if new_ratings:
-            self.conn.execute(_RATINGS_JSON, [_json_rows(new_ratings)])
+            self.conn.executemany(_RATING_INSERT, new_ratings)
         if tags:
-            self.conn.execute(_TAGS_JSON, [_json_rows(tags)])
+            self.conn.executemany(_TAG_INSERT, tags)
         self.totals.interactions += len(interactions)
         self.totals.ratings += len(new_ratings)
         return outcome
