@@ -212,6 +212,25 @@ def test_importing_the_same_file_twice_adds_nothing(store, tmp_path):
     assert {t: count(store, t) for t in before} == before
 
 
+def test_big_imports_find_duplicates_too(store, tmp_path, monkeypatch):
+    # Big imports answer most duplicate lookups from an in-memory filter of stored keys.
+    monkeypatch.setattr(ingest, "FTS_BATCH_MIN_ROWS", 1)
+    monkeypatch.setattr(ingest, "BULK_MIN_ROWS", 1)
+    monkeypatch.setattr(importing, "BATCH", 3)
+    run(store, write(tmp_path, "old.jsonl", [{"question": "old", "answer": "a", "external_id": "o1"}]))
+    lines = [
+        {"question": "old", "answer": "a", "external_id": "o1", "reviewer": "ben", "rating": 3},
+        GOOD, {"question": "n1"}, {"question": "n2"}, GOOD, {"question": "n1"}, {"question": "n3"},
+    ]
+    path = write(tmp_path, "big.jsonl", lines)
+    first, _ = run(store, path)
+    assert first.summary() == "5 imported, 2 already present"
+    again, _ = run(store, path)
+    assert again.summary() == "0 imported, 7 already present"
+    assert count(store, "interactions") == 5 and count(store, "ratings") == 2
+    assert [r["reviewer"] for r in store.ratings_for(1)] == ["ben"]
+
+
 def test_repeated_lines_in_one_file_land_once(store, tmp_path):
     report, _ = run(store, write(tmp_path, "d.jsonl", [GOOD, GOOD]))
     assert report.summary() == "1 imported, 1 already present"
