@@ -9,6 +9,7 @@ from dashboard.safe_text import inert_markdown
 from dashboard.ui.clusters import (
     Settings, make_question_set, name_with_model, reset_settings, send_to_queue, settings_row,
     theme_detail, theme_map, theme_names, theme_picker, theme_report, theme_source, theme_table,
+    view_params,
 )
 from dashboard.ui.common import get_store, reviewer_input
 from dashboard.ui.filters import filter_bar, reset_filters, write_query_params
@@ -28,7 +29,7 @@ st.caption(f"Groups of similar questions among the low-rated answers (those {LOW
 # A link (or a reload) with parameters decides the view; otherwise the session keeps it.
 url_view = (Filters.from_query_params(st.query_params), Settings.from_query_params(st.query_params))
 last = state.get(VIEW_KEY)
-if last is None or (st.query_params and url_view != last):
+if last is None or (st.query_params and view_params(*url_view) != view_params(*last)):
     reset_filters(FILTER_PREFIX, url_view[0])
     reset_settings(url_view[1])
     last = url_view
@@ -36,7 +37,7 @@ if last is None or (st.query_params and url_view != last):
 filters = filter_bar(store, FIELDS, key=FILTER_PREFIX, base=last[0])
 settings = settings_row()
 state[VIEW_KEY] = (filters, settings)
-write_query_params({**filters.to_query_params(), **settings.to_query_params()})
+write_query_params(view_params(filters, settings))
 
 source = theme_source(store, filters, settings.low_rated)
 if source["count"] == 0:

@@ -157,3 +157,8 @@ def test_an_embedding_model_on_the_server_is_offered_as_vectorizer(monkeypatch, 
         assert not at.exception, at.exception
         assert any(r["path"] == "/api/embed" for r in server.requests)
         assert _theme_rows(at)["Items"].sum() == 60
+        at.selectbox(key="clusters.k").set_value(3).run()  # later changes stay as chosen
+        at.number_input(key="clusters.seed").set_value(5).run()
+        assert at.selectbox(key="clusters.k").value == 3 and at.number_input(key="clusters.seed").value == 5
+        assert at.selectbox(key="clusters.vectorizer").value == "ollama:nomic-embed-text:latest"
+        assert any("60 low-rated items in 3 themes (k = 3, fixed)" in m.value for m in at.markdown)

@@ -27,7 +27,7 @@ VECTORIZER_KEY = "clusters.vectorizer"
 LOW_RATED_KEY = "clusters.low_rated"
 THEME_KEY = "clusters.theme"
 SORT_KEY = "clusters.sort"
-TABLE_KEY = "clusters.table"
+TABLE_KEY = "clusters.table"  # followed by ".<sort>"
 PICKED_KEY = "clusters.picked"
 NAMES_KEY = "clusters.names"  # {(label, first member): name} written by a chat model
 NAMER_KEY = "clusters.namer"
@@ -76,6 +76,11 @@ class Settings:
             ),
             low_rated=params.get("scope") != "all",
         )
+
+
+def view_params(filters: Filters, settings: Settings) -> dict[str, str | list[str]]:
+    """The URL of a view: its filters and the settings that differ from the defaults."""
+    return {**filters.to_query_params(), **settings.to_query_params()}
 
 
 def reset_settings(settings: Settings) -> None:
@@ -201,7 +206,7 @@ def theme_table(report: ThemeReport, names: dict[int, str]) -> int | None:
                                 default="size", label_visibility="collapsed") or "size"
     frame = themes_frame(report, sort, names)
     event = st.dataframe(
-        frame, key=TABLE_KEY, on_select="rerun", selection_mode="single-row", hide_index=True,
+        frame, key=f"{TABLE_KEY}.{sort}", on_select="rerun", selection_mode="single-row", hide_index=True,
         width="stretch",
         column_config={
             "Theme": st.column_config.TextColumn(width="large"),
