@@ -13,6 +13,7 @@ from dashboard.agreement import (
 )
 from dashboard.filters import Filters
 from dashboard.stats import alpha_summary, disagreements, pairwise_agreement
+from dashboard.ui.auth import require
 from dashboard.ui.common import get_store, reviewer_input
 from dashboard.ui.filters import filter_bar, write_query_params
 from dashboard.ui.review import briefs, overlapping_ratings
@@ -22,6 +23,7 @@ FIELDS = ("models", "variants", "sources", "dates")
 
 store = get_store()
 reviewer_input()
+require(store, "view")
 
 st.title("Agreement")
 st.caption(

@@ -13,6 +13,7 @@ from dashboard.insights import (
     period_for,
     previous_period,
 )
+from dashboard.ui.auth import require
 from dashboard.ui.common import get_store, reviewer_input
 from dashboard.ui.insight_filters import insight, insight_filter_bar, refresh_with_progress
 
@@ -23,6 +24,7 @@ TAGS_KEY = "insights.tags_by"
 
 reviewer_input()
 store = get_store()
+require(store, "view")
 st.title("Insights")
 st.caption("Ratings, speed, failures and re-asks over time. Days are UTC; every number follows "
            "the filters below, and the link in your address bar shares this exact view.")

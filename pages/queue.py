@@ -4,6 +4,7 @@ import streamlit as st
 
 from dashboard.filters import Filters
 from dashboard.review import queue_caption
+from dashboard.ui.auth import require
 from dashboard.ui.common import get_store, reviewer_input
 from dashboard.ui.filters import current_filters, filter_bar, reset_filters, write_query_params
 from dashboard.ui.review import (
@@ -20,6 +21,7 @@ FIELDS = ("search", "stars", "thumbs", "models", "variants", "reviewers", "tags"
 
 store = get_store()
 name = reviewer_input()
+require(store, "rate")
 state = st.session_state
 
 st.title("Annotate")

@@ -4,8 +4,10 @@ import streamlit as st
 
 from dashboard.filters import Filters
 from dashboard.review import ReviewView, count_label, page_count, rows_csv
+from dashboard.ui.auth import allowed, require
 from dashboard.ui.common import get_store, reviewer_input
 from dashboard.ui.filters import filter_bar, reset_filters, write_query_params
+from dashboard.ui.upload import import_box
 from dashboard.ui.review import (
     count_matches, detail, interaction_panel, page_rows, selectable_table, table_key,
 )
@@ -20,11 +22,11 @@ store = get_store()
 name = reviewer_input()
 state = st.session_state
 
-# Import feedback: the "Import feedback" expander goes here, first thing on the page:
-#     with st.expander("Import feedback", icon=":material/upload:"):
-#         import_box(store)   # from dashboard.ui.upload
-
+require(store, "view")
 st.title("Review")
+if allowed(store, "import"):
+    with st.expander("Import feedback", icon=":material/upload:"):
+        import_box(store)
 
 # A link (or a reload) with parameters decides the view; otherwise the session keeps it.
 url_view = ReviewView.from_query_params(st.query_params)
