@@ -593,6 +593,21 @@ class _Generator:
             })
         return ratings
 
+    def _reask(self, entry: Entry, question: str) -> str:
+        """The customer asks again: nearly the same words, a complaint first, or other words."""
+        rng = self.rng
+        how = rng.random()
+        base = next((a for a in entry.asks if question.endswith(a)), question)
+        if how < 0.45:
+            edits = (str.lower, lambda q: q.rstrip("?.") + "??", lambda q: q.rstrip("?.") + " please?",
+                     lambda q: q.rstrip("?.") + "?!", lambda q: q.replace("I ", "i ").rstrip("?"))
+            return rng.choice(edits)(base)
+        if how < 0.75:
+            prefixes = KOREAN_REASK if entry.lang == "ko" else REASK_PREFIXES
+            return rng.choice(prefixes) + base
+        others = [a for a in entry.asks if a != base]
+        return rng.choice(others) if others else base.lower()
+
     # -- conversations -----------------------------------------------------------------------------
 
     def conversation(self) -> dict[str, Any]:
@@ -644,10 +659,8 @@ class _Generator:
                     continue
                 break
             if kind in ("wrong", "generic", "incomplete") and rng.random() < 0.55:
-                prefixes = KOREAN_REASK if entry.lang == "ko" else REASK_PREFIXES
-                others = [a for a in entry.asks if a != question] or list(entry.asks)
                 reask_of = question
-                question = rng.choice(prefixes) + rng.choice(others + [question])
+                question = self._reask(entry, question)
                 continue
             if rng.random() < 0.3:
                 related = [e for e in self.by_topic[entry.topic]
