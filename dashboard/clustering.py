@@ -389,8 +389,9 @@ def cluster_texts(
     """Cluster texts into themes (k None: chosen automatically); see the module docstring."""
     from threadpoolctl import threadpool_limits
 
-    # k-means in OpenMP threads spends more time waiting than working on a busy small machine.
-    with threadpool_limits(limits=1, user_api="openmp"):
+    # On a small machine that is busy, threads of k-means (OpenMP) and of the linear algebra
+    # (BLAS) spend more time waiting for each other than working: one thread is 3-10x faster.
+    with threadpool_limits(limits=1):
         return _cluster_texts(texts, k, seed, embed, progress)
 
 
