@@ -285,7 +285,9 @@ def send_to_queue(theme: dict[str, Any]) -> None:
         st.caption(note)
 
 
-def make_question_set(store: Store, report: ThemeReport, theme: dict[str, Any], names: dict[int, str]) -> None:
+def make_question_set(
+    store: Store, report: ThemeReport, theme: dict[str, Any], names: dict[int, str]
+) -> None:
     """A form turning the theme's questions into a question set for an A/B experiment."""
     distinct = distinct_question_count(theme, report.items)
     count = min(distinct, QUESTION_SET_LIMIT)
