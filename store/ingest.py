@@ -172,7 +172,9 @@ class ImportSession:
         self._dropped_indexes: list[str] = []
         expected = expected_rows or 0
         self.batch_fts = expected >= FTS_BATCH_MIN_ROWS
-        self.bulk = expected >= BULK_MIN_ROWS and expected >= self._next_interaction - 1
+        self._expected = expected
+        self._stored_before = self._next_interaction - 1
+        self._bulk_decided = False
         self._hashes: _KeyFilter | None = None
         self._externals: _KeyFilter | None = None
         if self.batch_fts:
@@ -205,9 +207,16 @@ class ImportSession:
         if row is not None:
             self._fts_trigger = row[0]
             self.conn.execute(f"DROP TRIGGER {FTS_INSERT_TRIGGER}")
-        if self.bulk:
-            # A big import into a small table: building each index once, sorted, at the end
-            # is much cheaper than updating it row by row.
+
+    def _decide_bulk(self, batch_rows: int, new_rows: int) -> None:
+        """After the first batch: will this import add many rows to a table no bigger?"""
+        if self._bulk_decided or not batch_rows:
+            return
+        self._bulk_decided = True
+        likely_new = self._expected * new_rows / batch_rows
+        if likely_new >= BULK_MIN_ROWS and likely_new >= self._stored_before:
+            # Building each index once, sorted, at the end is much cheaper than updating it
+            # row by row. (A re-import that adds nothing keeps its indexes.)
             marks = _marks(BULK_TABLES)
             for name, sql in self.conn.execute(
                 "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
@@ -377,6 +386,7 @@ class ImportSession:
                 tags.extend((rating_id, target, tag) for tag in rating.tags)
             outcome.added += 1
 
+        self._decide_bulk(len(rows), len(interactions))
         if interactions:
             self.conn.executemany(_INTERACTION_INSERT, interactions)
             if self._fts_trigger is not None:

@@ -550,6 +550,21 @@ def test_a_big_import_rebuilds_indexes_and_triggers_as_they_were(store, tmp_path
     assert count(store, "rating_tags") == 12
 
 
+def test_indexes_are_rebuilt_only_when_a_big_import_adds_many_rows(store, tmp_path, monkeypatch):
+    monkeypatch.setattr(ingest, "BULK_MIN_ROWS", 10)
+    monkeypatch.setattr(ingest, "FTS_BATCH_MIN_ROWS", 10)
+    path = write(tmp_path, "big.jsonl", [{"question": f"q{n}", "answer": "a"} for n in range(30)])
+    statements: list[str] = []
+    store.db.conn.set_trace_callback(statements.append)
+    run(store, path)
+    assert any(s.startswith("DROP INDEX") for s in statements)
+    statements.clear()
+    report, _ = run(store, path)  # adds nothing: the indexes stay
+    assert report.summary() == "0 imported, 30 already present"
+    assert not any(s.startswith("DROP INDEX") for s in statements)
+    store.db.conn.set_trace_callback(None)
+
+
 def test_a_refused_big_import_leaves_the_schema_as_it_was(store, tmp_path, monkeypatch):
     monkeypatch.setattr(ingest, "BULK_MIN_ROWS", 10)
     monkeypatch.setattr(ingest, "FTS_BATCH_MIN_ROWS", 10)
