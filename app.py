@@ -1,5 +1,7 @@
 """Loupe: the Streamlit entry point. Sign-in and navigation, nothing else."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from dashboard.ui.auth import allowed, current_session, login_form, login_required
@@ -10,34 +12,42 @@ st.set_page_config(page_title="Loupe", page_icon=":material/rate_review:", layou
 # section -> (page file, title, icon, the action a role needs to open it)
 PAGES = {
     "Look": [
-        ("pages/insights.py", "Insights", "monitoring", "view"),
-        ("pages/review.py", "Review", "table_view", "view"),
-        ("pages/clusters.py", "Failure themes", "bubble_chart", "view"),
-        ("pages/agreement.py", "Agreement", "group", "view"),
+        ("views/insights.py", "Insights", "monitoring", "view"),
+        ("views/review.py", "Review", "table_view", "view"),
+        ("views/clusters.py", "Failure themes", "bubble_chart", "view"),
+        ("views/agreement.py", "Agreement", "group", "view"),
     ],
     "Label": [
-        ("pages/chat.py", "Chat", "chat", "chat"),
-        ("pages/queue.py", "Annotate", "checklist", "rate"),
+        ("views/chat.py", "Chat", "chat", "chat"),
+        ("views/queue.py", "Annotate", "checklist", "rate"),
     ],
     "Compare": [
-        ("pages/variants.py", "Variants", "tune", "variants"),
-        ("pages/experiments.py", "Experiments", "science", "experiments"),
-        ("pages/vote.py", "Vote", "how_to_vote", "vote"),
-        ("pages/results.py", "Results", "leaderboard", "view"),
+        ("views/variants.py", "Variants", "tune", "variants"),
+        ("views/experiments.py", "Experiments", "science", "experiments"),
+        ("views/vote.py", "Vote", "how_to_vote", "vote"),
+        ("views/results.py", "Results", "leaderboard", "view"),
     ],
     "Train": [
-        ("pages/export.py", "Export", "output", "export"),
+        ("views/export.py", "Export", "output", "export"),
     ],
     "Admin": [
-        ("pages/users.py", "Users", "manage_accounts", "users"),
+        ("views/users.py", "Users", "manage_accounts", "users"),
     ],
 }
-DEFAULT = "pages/chat.py"
+DEFAULT = "views/chat.py"
 
 store = get_store()
 if login_required(store) and current_session(store) is None:
-    st.navigation([st.Page(lambda: login_form(store), title="Sign in", icon=":material/login:")],
-                  position="hidden").run()
+    # Every page's address shows the sign-in form, so a shared link lands there after sign-in.
+    def sign_in() -> None:
+        login_form(store)
+
+    st.navigation(
+        [st.Page(sign_in, title="Sign in", icon=":material/login:", default=True)]
+        + [st.Page(sign_in, title="Sign in", url_path=Path(page[0]).stem)
+           for pages in PAGES.values() for page in pages],
+        position="hidden",
+    ).run()
     st.stop()
 
 visible = {

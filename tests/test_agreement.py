@@ -166,7 +166,7 @@ def page(monkeypatch, db_path):
         monkeypatch.setenv("LOUPE_DB", str(db_path))
         st.cache_data.clear()
         st.cache_resource.clear()
-        at = AppTest.from_file(str(ROOT / "pages" / "agreement.py"), default_timeout=60)
+        at = AppTest.from_file(str(ROOT / "views" / "agreement.py"), default_timeout=60)
         at.run()
         assert not at.exception, at.exception
         return at

@@ -20,7 +20,7 @@ def _open(monkeypatch, db_path, ollama_url: str = "http://127.0.0.1:9") -> AppTe
     st.cache_resource.clear()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
-    at.switch_page("pages/clusters.py").run()
+    at.switch_page("views/clusters.py").run()
     assert not at.exception, at.exception
     return at
 
@@ -105,7 +105,7 @@ def test_queue_opened_with_a_themes_ids_in_the_url(monkeypatch, themed_db):
     monkeypatch.setenv("LOUPE_DB", str(db_path))
     st.cache_data.clear()
     st.cache_resource.clear()
-    at = AppTest.from_file(str(ROOT / "pages" / "queue.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "views" / "queue.py"), default_timeout=60)
     at.session_state["app.reviewer"] = "ben"
     for key, value in Filters(ids=tuple(ids[5:8])).to_query_params().items():
         at.query_params[key] = value

@@ -29,7 +29,7 @@ def _page(name: str, reviewer: str | None = "ana") -> AppTest:
     if reviewer:
         at.session_state["app.reviewer"] = reviewer
     at.run()
-    at.switch_page(f"pages/{name}.py").run()
+    at.switch_page(f"views/{name}.py").run()
     assert not at.exception, at.exception
     return at
 

@@ -26,7 +26,7 @@ def page(monkeypatch, db_path):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.session_state["app.reviewer"] = "ana"
     at.run()
-    at.switch_page("pages/export.py").run()
+    at.switch_page("views/export.py").run()
     assert not at.exception, at.exception
     return at
 

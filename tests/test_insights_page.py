@@ -12,7 +12,7 @@ from store import Store
 from tests.conftest import ROOT
 from tests.insights_factories import add_interaction, conversation
 
-PAGE = str(ROOT / "pages" / "insights.py")
+PAGE = str(ROOT / "views" / "insights.py")
 D1, D2 = "2026-03-09", "2026-03-10"
 
 

@@ -24,7 +24,7 @@ def queue(monkeypatch, db_path):
         monkeypatch.setenv("LOUPE_DB", str(db_path))
         st.cache_data.clear()
         st.cache_resource.clear()
-        at = AppTest.from_file(str(ROOT / "pages" / "queue.py"), default_timeout=60)
+        at = AppTest.from_file(str(ROOT / "views" / "queue.py"), default_timeout=60)
         at.query_params.update(params or {})
         if reviewer:
             at.session_state["app.reviewer"] = reviewer

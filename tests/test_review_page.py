@@ -27,7 +27,7 @@ def open_page(monkeypatch, db_path):
         monkeypatch.setenv("LOUPE_DB", str(db_path))
         st.cache_data.clear()
         st.cache_resource.clear()
-        at = AppTest.from_file(str(ROOT / "pages" / "review.py"), default_timeout=60)
+        at = AppTest.from_file(str(ROOT / "views" / "review.py"), default_timeout=60)
         at.query_params.update(params or {})
         if reviewer:
             at.session_state["app.reviewer"] = reviewer
@@ -217,14 +217,14 @@ def test_filters_and_page_survive_a_visit_to_another_page(monkeypatch, db_path):
     st.cache_resource.clear()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.run()
-    at.switch_page("pages/review.py").run()
+    at.switch_page("views/review.py").run()
     at.text_input(key="review.filter.search").input("number").run()
     at.pagination(key="review.page").set_value(2).run()
     at.query_params.clear()  # the sidebar links carry no parameters
-    at.switch_page("pages/agreement.py").run()
+    at.switch_page("views/agreement.py").run()
     assert at.title[0].value == "Agreement"
     at.query_params.clear()
-    at.switch_page("pages/review.py").run()
+    at.switch_page("views/review.py").run()
     assert not at.exception, at.exception
     assert at.text_input(key="review.filter.search").value == "number"
     assert "page 2 of 3" in _captions(at)

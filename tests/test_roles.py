@@ -77,13 +77,13 @@ def test_each_role_against_each_page(team, role):
     for page, (title, roles) in PAGES.items():
         at = _app(Session(name, role, time.time()))
         if role in roles:
-            at.switch_page(f"pages/{page}.py").run()
+            at.switch_page(f"views/{page}.py").run()
             assert not at.exception, (page, at.exception)
             assert title in [t.value for t in at.title], page
             assert not [e for e in at.error if "role does not allow" in e.value], page
         else:
             with pytest.raises(Exception):  # the page is not in this role's navigation
-                at.switch_page(f"pages/{page}.py").run()
+                at.switch_page(f"views/{page}.py").run()
 
 
 def test_expired_sessions_must_sign_in_again(team):
@@ -95,7 +95,7 @@ def test_a_viewer_cannot_rate_even_by_calling_the_save(team):
     from dashboard.ui import rating
 
     at = _app(Session("vic", "viewer", time.time()))
-    at.switch_page("pages/review.py").run()
+    at.switch_page("views/review.py").run()
     assert not at.feedback  # no rating widget for a viewer
 
     store = Store(team)

@@ -35,8 +35,8 @@ SET_NAME_KEY = "clusters.set_name"  # followed by ".<theme id>"
 NOTICE_KEY = "clusters.notice"
 AUTO = 0  # the "number of themes" choice meaning automatic
 
-REVIEW_PAGE = "pages/review.py"
-QUEUE_PAGE = "pages/queue.py"
+REVIEW_PAGE = "views/review.py"
+QUEUE_PAGE = "views/queue.py"
 
 
 @dataclass(frozen=True)
