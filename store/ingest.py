@@ -21,6 +21,8 @@ FTS_INSERT_TRIGGER = "interactions_fts_ai"
 IMPORT_CACHE_KIB = 131_072  # page cache while importing: big imports touch many index pages
 CHUNK = 10_000  # values per IN (...) list, well under SQLite's variable limit
 FTS_BATCH_MIN_ROWS = 1_000  # imports this big index their text batch by batch, not row by row
+FTS_AUTOMERGE_DEFAULT = 4  # FTS5's own default
+FTS_AUTOMERGE_IMPORT = 16  # fewer merge passes while a big import adds text
 BULK_MIN_ROWS = 20_000  # imports this big into a table no bigger rebuild indexes once at the end
 BULK_TABLES = ("interactions", "ratings", "rating_tags")
 # Indexes an import reads while it writes: never dropped.
@@ -169,6 +171,7 @@ class ImportSession:
         self._next_rating = self._next_id("ratings")
         self._next_conversation = self._next_id("conversations")
         self._fts_trigger: str | None = None
+        self._automerge = FTS_AUTOMERGE_DEFAULT
         self._dropped_indexes: list[str] = []
         expected = expected_rows or 0
         self.batch_fts = expected >= FTS_BATCH_MIN_ROWS
@@ -207,6 +210,12 @@ class ImportSession:
         if row is not None:
             self._fts_trigger = row[0]
             self.conn.execute(f"DROP TRIGGER {FTS_INSERT_TRIGGER}")
+            # Merge the text index's segments less eagerly while importing (restored at the end).
+            stored = self.conn.execute(
+                "SELECT v FROM interactions_fts_config WHERE k = 'automerge'"
+            ).fetchone()
+            self._automerge = int(stored[0]) if stored else FTS_AUTOMERGE_DEFAULT
+            self._fts_setting("automerge", FTS_AUTOMERGE_IMPORT)
 
     def _decide_bulk(self, batch_rows: int, new_rows: int) -> None:
         """After the first batch: will this import add many rows to a table no bigger?"""
@@ -233,8 +242,14 @@ class ImportSession:
             self.conn.execute(sql)
         self._dropped_indexes = []
         if self._fts_trigger is not None:
+            self._fts_setting("automerge", self._automerge)
             self.conn.execute(self._fts_trigger)
             self._fts_trigger = None
+
+    def _fts_setting(self, name: str, value: int) -> None:
+        self.conn.execute(
+            "INSERT INTO interactions_fts (interactions_fts, rank) VALUES (?, ?)", [name, value]
+        )
 
     # -- lookups --------------------------------------------------------------
 
