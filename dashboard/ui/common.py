@@ -20,6 +20,11 @@ def get_store() -> Store:
     return _open_store(default_db_path())
 
 
+def _remember_reviewer() -> None:
+    # a name typed (or cleared) on purpose replaces the kept one
+    st.session_state[SAVED_REVIEWER_KEY] = st.session_state.get(REVIEWER_KEY, "")
+
+
 def reviewer() -> str:
     """The reviewer name typed in the sidebar, stripped ('' when none)."""
     return (st.session_state.get(REVIEWER_KEY) or "").strip()
@@ -40,14 +45,18 @@ def reviewer_input() -> str:
             sign_out()
             st.rerun()
         return session.name
-    # Every page draws it with the same key, so the name follows the reviewer across pages.
-    if REVIEWER_KEY not in st.session_state and SAVED_REVIEWER_KEY in st.session_state:
-        st.session_state[REVIEWER_KEY] = st.session_state[SAVED_REVIEWER_KEY]
+    # Every page draws the box with the same key; its state can be dropped when the page
+    # changes, so the name is also kept under a key no widget owns, and restored from there.
+    state = st.session_state
+    if not state.get(REVIEWER_KEY) and state.get(SAVED_REVIEWER_KEY):
+        state[REVIEWER_KEY] = state[SAVED_REVIEWER_KEY]
     st.sidebar.text_input(
         "Your name",
         key=REVIEWER_KEY,
         placeholder="e.g. ana",
         help="Stored with every rating you give. Kept until you close the tab.",
+        on_change=_remember_reviewer,
     )
-    st.session_state[SAVED_REVIEWER_KEY] = st.session_state.get(REVIEWER_KEY, "")
+    if reviewer():
+        state[SAVED_REVIEWER_KEY] = reviewer()
     return reviewer()
