@@ -140,14 +140,16 @@ class _KeyFilter:
     def add(self, key: str) -> None:
         """Remember a stored key."""
         h = hash(key)
-        for slot in (h & self._mask, (h >> 32) & self._mask):
-            self._bits[slot >> 3] |= 1 << (slot & 7)
+        first, second = h & self._mask, (h >> 32) & self._mask
+        self._bits[first >> 3] |= 1 << (first & 7)
+        self._bits[second >> 3] |= 1 << (second & 7)
 
     def __contains__(self, key: str) -> bool:
         h = hash(key)
-        return all(
-            self._bits[slot >> 3] & (1 << (slot & 7))
-            for slot in (h & self._mask, (h >> 32) & self._mask)
+        first, second = h & self._mask, (h >> 32) & self._mask
+        return bool(
+            self._bits[first >> 3] & (1 << (first & 7))
+            and self._bits[second >> 3] & (1 << (second & 7))
         )
 
 
@@ -307,20 +309,22 @@ class ImportSession:
         if self._externals is not None and self._hashes is not None:
             externals = [key for key in externals if key in self._externals]
             hashes = [key for key in hashes if key in self._hashes]
+        # No ORDER BY here: it would make SQLite walk the table instead of the index.
         for part in _chunks(externals):
             for iid, key in self.conn.execute(
-                f"SELECT id, external_id FROM interactions WHERE external_id IN ({_marks(part)})"
-                " ORDER BY id",
+                f"SELECT id, external_id FROM interactions WHERE external_id IN ({_marks(part)})",
                 part,
             ):
                 by_external.setdefault(key, []).append(iid)
         for part in _chunks(hashes):
             for iid, key in self.conn.execute(
-                f"SELECT id, content_hash FROM interactions WHERE content_hash IN ({_marks(part)})"
-                " ORDER BY id",
+                f"SELECT id, content_hash FROM interactions WHERE content_hash IN ({_marks(part)})",
                 part,
             ):
                 by_hash.setdefault(key, []).append(iid)
+        for found in (by_external, by_hash):
+            for ids in found.values():
+                ids.sort()  # oldest first
         return by_external, by_hash
 
     def _stored_ratings(self, interaction_ids: list[int]) -> dict[tuple[int, str], tuple]:
