@@ -125,34 +125,6 @@ def _rating_key(stars: Any, thumbs: Any, comment: Any, tags: Any, ideal: Any) ->
     return (stars, thumbs, comment or None, tuple(tags), ideal or None)
 
 
-class _KeyFilter:
-    """The keys already stored, as a Bloom filter: "not there" is certain, "maybe" asks SQLite.
-
-    Big imports look most keys up; answering most of them from memory saves one random index
-    read per row.
-    """
-
-    def __init__(self, keys: int) -> None:
-        bits = 1 << max(16, (16 * max(keys, 1)).bit_length())  # about 16 bits per key
-        self._mask = bits - 1
-        self._bits = bytearray(bits // 8)
-
-    def add(self, key: str) -> None:
-        """Remember a stored key."""
-        h = hash(key)
-        first, second = h & self._mask, (h >> 32) & self._mask
-        self._bits[first >> 3] |= 1 << (first & 7)
-        self._bits[second >> 3] |= 1 << (second & 7)
-
-    def __contains__(self, key: str) -> bool:
-        h = hash(key)
-        first, second = h & self._mask, (h >> 32) & self._mask
-        return bool(
-            self._bits[first >> 3] & (1 << (first & 7))
-            and self._bits[second >> 3] & (1 << (second & 7))
-        )
-
-
 class ImportSession:
     """Writes checked records into the open write transaction of an import.
 
@@ -180,22 +152,6 @@ class ImportSession:
         self._expected = expected
         self._stored_before = self._next_interaction - 1
         self._bulk_decided = False
-        self._hashes: _KeyFilter | None = None
-        self._externals: _KeyFilter | None = None
-        if self.batch_fts:
-            self._hashes = self._key_filter("content_hash", expected)
-            self._externals = self._key_filter("external_id", expected)
-
-    def _key_filter(self, column: str, expected: int) -> _KeyFilter:
-        stored = self.conn.execute(
-            f"SELECT COUNT(*) FROM interactions WHERE {column} IS NOT NULL"
-        ).fetchone()[0]
-        keys = _KeyFilter(stored + expected)
-        for (key,) in self.conn.execute(
-            f"SELECT {column} FROM interactions WHERE {column} IS NOT NULL"
-        ):
-            keys.add(key)
-        return keys
 
     def _next_id(self, table: str) -> int:
         return int(self.conn.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}").fetchone()[0])
@@ -306,9 +262,6 @@ class ImportSession:
         by_hash: dict[str, list[int]] = {}
         externals = list({r.external_id for r in rows if r.external_id is not None})
         hashes = list({r.content_hash for r in rows if r.external_id is None})
-        if self._externals is not None and self._hashes is not None:
-            externals = [key for key in externals if key in self._externals]
-            hashes = [key for key in hashes if key in self._hashes]
         # No ORDER BY here: it would make SQLite walk the table instead of the index.
         for part in _chunks(externals):
             for iid, key in self.conn.execute(
@@ -387,10 +340,6 @@ class ImportSession:
                 self._next_interaction += 1
                 candidates.append(target)
                 interactions.append(self._interaction_tuple(target, row, created))
-                if self._hashes is not None and self._externals is not None:
-                    self._hashes.add(row.content_hash)
-                    if row.external_id is not None:
-                        self._externals.add(row.external_id)
             if rating is not None:
                 rating_id = self._next_rating
                 self._next_rating += 1

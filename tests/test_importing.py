@@ -213,7 +213,7 @@ def test_importing_the_same_file_twice_adds_nothing(store, tmp_path):
 
 
 def test_big_imports_find_duplicates_too(store, tmp_path, monkeypatch):
-    # Big imports answer most duplicate lookups from an in-memory filter of stored keys.
+    # Big imports look duplicates up batch by batch, with the indexes rebuilt after the first.
     monkeypatch.setattr(ingest, "FTS_BATCH_MIN_ROWS", 1)
     monkeypatch.setattr(ingest, "BULK_MIN_ROWS", 1)
     monkeypatch.setattr(importing, "BATCH", 3)
