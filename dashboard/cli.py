@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Sequence
 
+from dashboard.exporting import FORMATS
 from store import Store, default_db_path
 
 
@@ -65,7 +66,140 @@ def build_parser() -> argparse.ArgumentParser:
         "--replace", action="store_true", help="remove the demo rows already there and reload them"
     )
     demo.set_defaults(func=cmd_demo)
+
+    exporter = commands.add_parser(
+        "export", parents=[_db_parent(), _filter_parent()],
+        help="write curated fine-tuning data (sft, alpaca, input-output, dpo, kto)",
+        description="Write a fine-tuning file and its manifest (FILE.manifest.json).",
+    )
+    exporter.add_argument("--format", required=True, choices=FORMATS)
+    exporter.add_argument("--out", help="output file (default: exports/loupe-FORMAT.jsonl)")
+    exporter.add_argument("--min-stars", type=float, default=None,
+                          help="approve answers whose mean stars reach this (default: 4 for sft,"
+                               " alpaca and input-output; none for dpo and kto)")
+    exporter.add_argument("--any-rating", action="store_true", help="no star threshold")
+    exporter.add_argument("--only-ideal", action="store_true", help="only items with an ideal answer")
+    exporter.add_argument("--only-agree", action="store_true",
+                          help="leave out items where reviewers disagree")
+    exporter.add_argument("--exclude", type=int, action="append", default=[], metavar="ID",
+                          help="leave out an interaction (repeatable)")
+    exporter.add_argument("--dedupe", type=float, nargs="?", const=0.9, default=None,
+                          metavar="THRESHOLD", help="drop near-duplicate questions (default 0.9)")
+    exporter.add_argument("--scrub-pii", action="store_true",
+                          help="replace emails, phone and card numbers, IP addresses")
+    exporter.add_argument("--validation", type=float, default=0.0, metavar="SHARE",
+                          help="share of questions for a validation file, e.g. 0.1")
+    exporter.add_argument("--seed", type=int, default=0)
+    exporter.add_argument("--eval-set", type=int, metavar="SET_ID",
+                          help="refuse when exported questions are in this question set")
+    exporter.add_argument("--warn-leakage", action="store_true",
+                          help="only warn about questions of --eval-set")
+    exporter.add_argument("--dpo-sources", default="votes,ideal,ratings",
+                          help="comma-separated: votes, ideal, ratings")
+    exporter.add_argument("--dpo-layout", default="standard", choices=["standard", "conversational"])
+    exporter.add_argument("--dpo-min-gap", type=float, default=1.0)
+    exporter.add_argument("--who", help="who made the export (kept in the manifest)")
+    exporter.set_defaults(func=cmd_export)
+
+    stats = commands.add_parser("stats", help="statistics of votes")
+    stats_kinds = stats.add_subparsers(dest="kind", required=True, metavar="KIND")
+    pairwise = stats_kinds.add_parser("pairwise", parents=[_db_parent()],
+                                      help="win rates with intervals and a leaderboard")
+    pairwise.add_argument("--json", action="store_true", help="print JSON")
+    pairwise.add_argument("--experiment", type=int, help="only the votes of this experiment")
+    pairwise.add_argument("--source", action="append", default=[],
+                          help="only votes from this source (vote, import); repeatable")
+    pairwise.set_defaults(func=cmd_stats_pairwise)
+
+    cluster = commands.add_parser("cluster", parents=[_db_parent(), _filter_parent()],
+                                  help="themes of low-rated questions")
+    cluster.add_argument("--json", action="store_true", help="print JSON")
+    cluster.add_argument("--k", type=int, help="number of themes (default: chosen automatically)")
+    cluster.add_argument("--seed", type=int, default=0)
+    cluster.add_argument("--with-answers", action="store_true", help="cluster question + answer")
+    cluster.add_argument("--all", action="store_true",
+                         help="every matching item, not only the low-rated ones")
+    cluster.add_argument("--max-items", type=int, default=200_000)
+    cluster.set_defaults(func=cmd_cluster)
+
+    users = commands.add_parser("users", help="accounts (once one exists, sign-in is required)")
+    user_actions = users.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add_user = user_actions.add_parser("add", parents=[_db_parent()], help="create an account")
+    add_user.add_argument("name")
+    add_user.add_argument("--role", required=True, choices=["viewer", "annotator", "admin"])
+    add_user.add_argument("--password", help="(default: asked on the terminal)")
+    add_user.set_defaults(func=cmd_users_add)
+    list_users = user_actions.add_parser("list", parents=[_db_parent()], help="list accounts")
+    list_users.set_defaults(func=cmd_users_list)
+    remove_user = user_actions.add_parser("remove", parents=[_db_parent()], help="delete an account")
+    remove_user.add_argument("name")
+    remove_user.set_defaults(func=cmd_users_remove)
+
+    tokens = commands.add_parser("tokens", help="API tokens for the feedback service")
+    token_actions = tokens.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add_token = token_actions.add_parser("add", parents=[_db_parent()], help="create a token")
+    add_token.add_argument("name")
+    add_token.add_argument("--rate", default="60/minute", help="e.g. 5/minute (default 60/minute)")
+    add_token.set_defaults(func=cmd_tokens_add)
+    revoke = token_actions.add_parser("revoke", parents=[_db_parent()], help="revoke a token")
+    revoke.add_argument("id", type=int)
+    revoke.set_defaults(func=cmd_tokens_revoke)
+
+    api = commands.add_parser("api", parents=[_db_parent()],
+                              help="serve the feedback collection API (FastAPI)")
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--port", type=int, default=8000)
+    api.add_argument("--max-body", type=int, default=1_000_000, help="bytes (default 1,000,000)")
+    api.set_defaults(func=cmd_api)
+
+    backup = commands.add_parser("backup", parents=[_db_parent()],
+                                 help="copy the database while it is in use (online backup)")
+    backup.add_argument("out", metavar="OUT")
+    backup.set_defaults(func=cmd_backup)
+    restore = commands.add_parser("restore", parents=[_db_parent()],
+                                  help="replace the database with a backup (checked first)")
+    restore.add_argument("source", metavar="BACKUP")
+    restore.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    restore.set_defaults(func=cmd_restore)
     return parser
+
+
+def _filter_parent() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("filters")
+    group.add_argument("--stars-min", type=int, choices=range(1, 6), metavar="N")
+    group.add_argument("--stars-max", type=int, choices=range(1, 6), metavar="N")
+    group.add_argument("--thumbs", choices=["up", "down"])
+    group.add_argument("--model", action="append", default=[])
+    group.add_argument("--variant", action="append", default=[])
+    group.add_argument("--reviewer", action="append", default=[])
+    group.add_argument("--tag", action="append", default=[])
+    group.add_argument("--source", action="append", default=[])
+    group.add_argument("--since", type=_day, metavar="YYYY-MM-DD")
+    group.add_argument("--until", type=_day, metavar="YYYY-MM-DD")
+    group.add_argument("--search", default="")
+    return parent
+
+
+def _day(text: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def filters_from(args: argparse.Namespace):
+    """The Filters the filter options describe."""
+    from dashboard.filters import Filters
+
+    return Filters(
+        stars_min=args.stars_min, stars_max=args.stars_max, thumbs=args.thumbs,
+        models=tuple(args.model), variants=tuple(args.variant), reviewers=tuple(args.reviewer),
+        tags=tuple(args.tag), sources=tuple(args.source), date_from=args.since,
+        date_to=args.until, search=args.search,
+    )
 
 
 def open_store(args: argparse.Namespace) -> Store:
@@ -127,6 +261,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     """Import a JSONL or CSV file; 0 when it landed, 1 when lines were refused, 2 on misuse."""
     from dashboard.importing import ImportProblem, import_file
 
+    if _is_pairwise(args.file, args.format):
+        return cmd_import_pairwise(args)
+
     bar = ProgressBar()
 
     def refused(refusal) -> None:
@@ -187,6 +324,288 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 0
     for line in result.lines():
         print(line)
+    return 0
+
+
+def _is_pairwise(path: str, fmt: str) -> bool:
+    from dashboard.importing import PAIRWISE_FIELDS
+
+    if fmt == "pairwise":
+        return True
+    if fmt not in ("auto", "jsonl"):
+        return False
+    try:
+        with open(path, "rb") as stream:
+            for raw in stream:
+                if raw.strip():
+                    record = json.loads(raw)
+                    return isinstance(record, dict) and any(p <= set(record) for p in PAIRWISE_FIELDS)
+    except (OSError, ValueError):
+        return False
+    return False
+
+
+def cmd_import_pairwise(args: argparse.Namespace) -> int:
+    """Import pairwise votes: all or nothing, refused lines as FILE:LINE: reason."""
+    from pathlib import Path
+
+    from dashboard.pairwise_import import parse_pairwise_lines
+
+    try:
+        with open(args.file, "rb") as stream:
+            parsed = parse_pairwise_lines(stream, args.file)
+    except OSError as exc:
+        print(f"Cannot read {args.file}: {exc.strerror or exc}.", file=sys.stderr)
+        return 2
+    for line in parsed.refused:
+        print(line, file=sys.stderr)
+    if parsed.refused and not args.skip_invalid:
+        print(f"Nothing was imported: {len(parsed.refused):,} lines were refused. Fix them, or run"
+              " again with --skip-invalid to import the valid lines.", file=sys.stderr)
+        return 1
+    if parsed.refused_raw:
+        rejected = Path(f"{args.file}.rejected.jsonl")
+        with open(rejected, "w", encoding="utf-8") as out:
+            for number, reason, raw in parsed.refused_raw:
+                out.write(json.dumps({"line": number, "reason": reason, "raw": raw},
+                                     ensure_ascii=False) + "\n")
+        print(f"{len(parsed.refused_raw):,} refused lines written to {rejected}.", file=sys.stderr)
+    store = open_store(args)
+    try:
+        inserted, present = store.insert_pairwise(parsed.records)
+    finally:
+        store.close()
+    print(f"{inserted:,} votes imported, {present:,} already present.")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write a fine-tuning file and its manifest."""
+    from pathlib import Path
+
+    from dashboard.exporting import ExportOptions, ExportRefused, run_export
+
+    min_stars = None if args.any_rating else args.min_stars
+    if min_stars is None and not args.any_rating and args.format in ("sft", "alpaca", "input-output"):
+        min_stars = 4.0
+    try:
+        options = ExportOptions(
+            format=args.format, filters=filters_from(args), min_stars=min_stars,
+            only_ideal=args.only_ideal, only_agree=args.only_agree, exclude_ids=tuple(args.exclude),
+            dedupe=args.dedupe is not None, dedupe_threshold=args.dedupe or 0.9,
+            scrub_pii=args.scrub_pii, validation_fraction=args.validation, seed=args.seed,
+            leakage_set_id=args.eval_set, leakage_action="warn" if args.warn_leakage else "refuse",
+            dpo_sources=tuple(s.strip() for s in args.dpo_sources.split(",") if s.strip()),
+            dpo_layout=args.dpo_layout, dpo_min_gap=args.dpo_min_gap,
+        )
+    except ValueError as exc:
+        print(f"{str(exc).capitalize()}.", file=sys.stderr)
+        return 2
+    out = Path(args.out or f"exports/loupe-{args.format}.jsonl")
+    store = open_store(args)
+    try:
+        result = run_export(store, options, out, who=args.who,
+                            on_progress=lambda n: print(f"\r{n:,} rows", end="", file=sys.stderr))
+    except ExportRefused as exc:
+        print(f"\r{exc}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    counts = result.counts
+    print(f"\r{counts.written:,} rows written to {result.path}"
+          + (f" ({counts.train:,} train, {counts.validation:,} validation)" if args.validation else ""))
+    if options.dedupe:
+        print(f"{counts.duplicates_dropped:,} near-duplicate questions dropped")
+    if options.scrub_pii:
+        print(f"{counts.pii_replacements:,} PII replacements in {counts.rows_with_pii:,} rows")
+    if counts.kto_undecided:
+        print(f"{counts.kto_undecided:,} items left out of KTO: their ratings say neither good nor bad")
+    for warning in result.warnings:
+        print(f"Warning: {warning}", file=sys.stderr)
+    print(f"sha256 {result.sha256}; manifest {result.path}.manifest.json")
+    return 0
+
+
+def cmd_stats_pairwise(args: argparse.Namespace) -> int:
+    """Print pair statistics and the Bradley-Terry leaderboard."""
+    from dashboard.experiments import pairwise_report
+
+    store = open_store(args)
+    try:
+        report = pairwise_report(store, experiment_id=args.experiment, sources=tuple(args.source))
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps({"pairs": report["pairs"], "leaderboard": report["leaderboard"],
+                          "position_bias": report["position_bias"],
+                          "length_bias": report["length_bias"]}))
+        return 0
+    if not report["pairs"]:
+        print("No votes yet.")
+        return 0
+    for pair in report["pairs"]:
+        print(f"{pair['variant_b']} vs {pair['variant_a']}: win rate {pair['b_win_rate']:.1%} "
+              f"(95% {pair['ci_low']:.1%}-{pair['ci_high']:.1%}), {pair['n']} votes, "
+              f"sign test p = {pair['p_value']:.3f}")
+    for rank, row in enumerate(report["leaderboard"], 1):
+        print(f"{rank}. {row['variant']}: {row['score']:.0f} (95% {row['ci_low']:.0f}-{row['ci_high']:.0f})")
+    return 0
+
+
+def cmd_cluster(args: argparse.Namespace) -> int:
+    """Print the themes of (low-rated) questions."""
+    from dashboard.clustering import cluster_report
+
+    store = open_store(args)
+    try:
+        report = cluster_report(store, filters_from(args), k=args.k, seed=args.seed,
+                                with_answers=args.with_answers, low_rated=not args.all,
+                                max_items=args.max_items)
+    except ValueError as exc:
+        print(f"{str(exc).capitalize()}.", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(report, default=str))
+        return 0
+    print(f"{report['n_items']:,} items in {len(report['clusters'])} themes")
+    for cluster in report["clusters"]:
+        stars = "" if cluster["mean_stars"] is None else f", mean {cluster['mean_stars']:.1f} stars"
+        print(f"- {cluster['label']}: {cluster['size']:,} items{stars}")
+    return 0
+
+
+def cmd_users_add(args: argparse.Namespace) -> int:
+    """Create an account (the first one turns sign-in on)."""
+    import getpass
+
+    from dashboard.auth import hash_password
+
+    password = args.password or getpass.getpass(f"Password for {args.name}: ")
+    try:
+        hashed = hash_password(password)
+    except ValueError as exc:
+        print(f"{str(exc).capitalize()}.", file=sys.stderr)
+        return 2
+    store = open_store(args)
+    try:
+        first = store.user_count() == 0
+        store.add_user(args.name, args.role, hashed)
+    except ValueError as exc:
+        print(f"{str(exc).capitalize()}.", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    print(f"Added {args.name} ({args.role})."
+          + (" From now on everyone signs in to the dashboard." if first else ""))
+    return 0
+
+
+def cmd_users_list(args: argparse.Namespace) -> int:
+    """List accounts."""
+    store = open_store(args)
+    try:
+        users = store.list_users()
+    finally:
+        store.close()
+    if not users:
+        print("No accounts: Loupe runs in local single-user mode.")
+    for user in users:
+        print(f"{user['name']}\t{user['role']}\t{user['created_at']}")
+    return 0
+
+
+def cmd_users_remove(args: argparse.Namespace) -> int:
+    """Delete an account (its ratings stay)."""
+    store = open_store(args)
+    try:
+        removed = store.remove_user(args.name)
+    finally:
+        store.close()
+    print(f"Removed {args.name}." if removed else f"No account named {args.name}.")
+    return 0 if removed else 1
+
+
+def cmd_tokens_add(args: argparse.Namespace) -> int:
+    """Create an API token and print it once."""
+    from dashboard.auth import new_token, token_digest
+    from dashboard.ratelimit import parse_rate
+
+    try:
+        parse_rate(args.rate)
+    except ValueError as exc:
+        print(f"{str(exc).capitalize()}.", file=sys.stderr)
+        return 2
+    token = new_token()
+    store = open_store(args)
+    try:
+        store.add_token(args.name, token_digest(token), args.rate, None)
+    finally:
+        store.close()
+    print(token)
+    print(f"Keep this token for '{args.name}' now: it is stored only as a digest and never shown"
+          " again.", file=sys.stderr)
+    return 0
+
+
+def cmd_tokens_revoke(args: argparse.Namespace) -> int:
+    """Revoke an API token."""
+    store = open_store(args)
+    try:
+        revoked = store.revoke_token(args.id)
+    finally:
+        store.close()
+    print(f"Revoked token {args.id}." if revoked else f"No live token with id {args.id}.")
+    return 0 if revoked else 1
+
+
+def cmd_api(args: argparse.Namespace) -> int:
+    """Serve the feedback collection API with uvicorn."""
+    import uvicorn
+
+    from dashboard.api import create_app
+
+    store = open_store(args)
+    if not store.list_tokens():
+        print("No API token yet: create one with `python -m dashboard tokens add NAME`.",
+              file=sys.stderr)
+    uvicorn.run(create_app(store, max_body=args.max_body), host=args.host, port=args.port)
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    """Copy the database with SQLite's online backup API and check the copy."""
+    store = open_store(args)
+    try:
+        info = store.backup(args.out)
+    except (ValueError, RuntimeError) as exc:
+        print(f"{str(exc).capitalize()}.", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    print(f"Backed up {info['interactions']:,} interactions to {info['path']} "
+          f"({info['bytes'] / 1e6:,.1f} MB, integrity checked).")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    """Replace the database's content with a backup after checking it."""
+    target = args.db or default_db_path()
+    if not args.yes and sys.stdin.isatty():
+        answer = input(f"Replace everything in {target} with {args.source}? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("Nothing was changed.")
+            return 1
+    store = open_store(args)
+    try:
+        info = store.restore_from(args.source)
+    except ValueError as exc:
+        print(f"{str(exc).capitalize()}.", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    print(f"Restored {info['interactions']:,} interactions from {args.source} into {target}.")
     return 0
 
 

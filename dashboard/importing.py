@@ -636,7 +636,8 @@ def detect_format(name: str, fmt: str, head: bytes) -> str:
     fmt = (fmt or "auto").lower()
     if fmt == "pairwise":
         raise ImportProblem(
-            "The pairwise format is not supported yet: import interactions as JSONL or CSV."
+            "Pairwise votes have their own importer: run `python -m dashboard import FILE"
+            " --format pairwise`."
         )
     if fmt not in FORMATS:
         raise ImportProblem(f"Unknown format {fmt!r}: choose auto, jsonl or csv.")
@@ -676,8 +677,8 @@ def _refuse_pairwise(name: str, fmt: str, head: bytes) -> None:
         keys = {c.strip().strip('"') for c in line.replace(";", ",").split(",")}
     if any(pair <= keys for pair in PAIRWISE_FIELDS):
         raise ImportProblem(
-            f"{Path(name).name} holds pairwise votes (two answers per line); that format is not"
-            " supported yet: import interactions with one answer per line."
+            f"{Path(name).name} holds pairwise votes (two answers per line): import it with"
+            f" `python -m dashboard import {Path(name).name} --format pairwise`."
         )
 
 

@@ -117,12 +117,12 @@ def test_empty_file(tmp_path):
         f"{src}: the file is empty: there is nothing to import", "Nothing was imported."]
 
 
-def test_pairwise_format_is_a_usage_error(tmp_path):
+def test_interactions_read_as_pairwise_are_refused_line_by_line(tmp_path):
     src = write_lines(tmp_path / "p.jsonl", GOOD)
     done = cli("import", str(src), "--format", "pairwise", "--db", str(tmp_path / "l.db"))
-    assert done.returncode == 2
-    assert done.stderr.strip() == (
-        "The pairwise format is not supported yet: import interactions as JSONL or CSV.")
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[0] == f'{src}:1: missing "answer_a" or "answer_b"'
+    assert "Nothing was imported" in done.stderr
 
 
 def test_usage_errors_exit_2(tmp_path):

@@ -486,18 +486,19 @@ def test_csv_reimport_adds_nothing(store, tmp_path):
 # -- formats --------------------------------------------------------------------------------------
 
 
-def test_pairwise_format_is_not_supported_yet(store, tmp_path):
+def test_pairwise_format_is_left_to_the_pairwise_importer(store, tmp_path):
     path = write(tmp_path, "p.jsonl", [GOOD])
     with pytest.raises(ImportProblem) as problem:
         import_file(store, path, fmt="pairwise")
     assert problem.value.usage
     assert str(problem.value) == (
-        "The pairwise format is not supported yet: import interactions as JSONL or CSV.")
+        "Pairwise votes have their own importer: run `python -m dashboard import FILE"
+        " --format pairwise`.")
 
 
 def test_a_pairwise_file_is_recognised_and_refused(store, tmp_path):
     path = write(tmp_path, "votes.jsonl", [{"question": "q", "answer_a": "a", "answer_b": "b", "winner": "a"}])
-    with pytest.raises(ImportProblem, match="holds pairwise votes"):
+    with pytest.raises(ImportProblem, match="holds pairwise votes .*--format pairwise"):
         import_file(store, path)
     assert count(store, "interactions") == 0
 

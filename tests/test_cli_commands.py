@@ -1,0 +1,112 @@
+"""The command line beyond import: pairwise votes and their statistics, export, cluster, users,
+tokens, backup and restore."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from store import Store
+from tests.conftest import ROOT
+
+EXTERNAL = ROOT.parent / "shared" / "data" / "external"
+
+
+def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "dashboard", *args], cwd=ROOT, input=stdin,
+                          capture_output=True, text=True, timeout=300, env={**os.environ})
+
+
+def test_pairwise_import_and_stats_json_contract(tmp_path):
+    db = str(tmp_path / "l.db")
+    source = EXTERNAL / "alpaca_eval_claude_pairwise.jsonl"
+    done = cli("import", str(source), "--db", db)  # recognised as pairwise votes
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("805 votes imported, 0 already present.")
+    again = cli("import", str(source), "--format", "pairwise", "--db", db)
+    assert again.stdout.startswith("0 votes imported, 805 already present.")
+
+    stats = cli("stats", "pairwise", "--json", "--db", db)
+    assert stats.returncode == 0, stats.stderr
+    report = json.loads(stats.stdout)
+    [pair] = report["pairs"]
+    assert set(pair) >= {"variant_a", "variant_b", "n", "a_wins", "b_wins", "ties", "both_bad",
+                         "a_win_rate", "b_win_rate", "ci_low", "ci_high", "p_value"}
+    assert pair["n"] == 805 and pair["a_wins"] + pair["b_wins"] + pair["ties"] + pair["both_bad"] == 805
+    assert 0 <= pair["ci_low"] <= pair["b_win_rate"] <= pair["ci_high"] <= 1
+    assert abs(pair["a_win_rate"] + pair["b_win_rate"] - 1) < 1e-9
+    assert {row["variant"] for row in report["leaderboard"]} == {pair["variant_a"], pair["variant_b"]}
+    assert all({"variant", "score", "ci_low", "ci_high"} <= set(row) for row in report["leaderboard"])
+
+
+def test_pairwise_file_with_bad_lines_is_all_or_nothing(tmp_path):
+    db = str(tmp_path / "l.db")
+    src = tmp_path / "votes.jsonl"
+    src.write_text('{"prompt": "p", "chosen": "c", "rejected": "r"}\n{"prompt": "p2", "chosen": 3,'
+                   ' "rejected": "r"}\n', encoding="utf-8")
+    done = cli("import", str(src), "--format", "pairwise", "--db", db)
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[0] == f'{src}:2: "chosen" must be text, not int'
+    assert Store(db).summary()["comparisons"] == 0
+    skipped = cli("import", str(src), "--format", "pairwise", "--skip-invalid", "--db", db)
+    assert skipped.returncode == 0 and skipped.stdout.startswith("1 votes imported")
+    assert json.loads(Path(f"{src}.rejected.jsonl").read_text())["line"] == 2
+
+
+def test_export_command_writes_file_and_manifest(tmp_path):
+    db = str(tmp_path / "l.db")
+    assert cli("demo", "--db", db).returncode == 0
+    out = tmp_path / "train.jsonl"
+    done = cli("export", "--format", "sft", "--out", str(out), "--db", db, "--validation", "0.2",
+               "--dedupe", "--scrub-pii", "--who", "ana")
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert rows and all(r["messages"][-1]["role"] == "assistant" for r in rows)
+    manifest = json.loads(Path(f"{out}.manifest.json").read_text())
+    assert manifest["counts"]["train"] == len(rows) and manifest["who"] == "ana"
+    assert Path(str(out).replace(".jsonl", ".validation.jsonl")).exists()
+    bad = cli("export", "--format", "sft", "--validation", "1.5", "--db", db)
+    assert bad.returncode == 2 and "validation share" in bad.stderr
+
+
+def test_cluster_json_contract(tmp_path):
+    db = str(tmp_path / "l.db")
+    assert cli("demo", "--db", db).returncode == 0
+    done = cli("cluster", "--json", "--k", "3", "--seed", "1", "--db", db)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["n_items"] > 0
+    members = [m for c in report["clusters"] for m in c["members"]]
+    assert len(members) == len(set(members)) == report["n_items"]
+    for cluster in report["clusters"]:
+        assert {"id", "label", "size", "mean_stars", "top_terms", "examples", "members"} <= set(cluster)
+        assert cluster["size"] == len(cluster["members"])
+        assert set(cluster["examples"]) <= set(cluster["members"])
+
+
+def test_users_tokens_backup_and_restore(tmp_path):
+    db = str(tmp_path / "l.db")
+    added = cli("users", "add", "ana", "--role", "admin", "--password", "long enough pw", "--db", db)
+    assert added.returncode == 0 and "everyone signs in" in added.stdout
+    assert cli("users", "add", "ana", "--role", "viewer", "--password", "long enough pw",
+               "--db", db).returncode == 1
+    assert cli("users", "add", "bo", "--role", "viewer", "--password", "short", "--db", db).returncode == 2
+    token = cli("tokens", "add", "widget", "--rate", "5/minute", "--db", db)
+    assert token.stdout.strip().startswith("loupe_") and "never shown again" in token.stderr
+    store = Store(db)
+    assert store.user_count() == 1 and store.list_tokens()[0]["rate"] == "5/minute"
+    store.add_question(store.start_conversation(), "kept")
+    store.close()
+    backup = tmp_path / "b.db"
+    done = cli("backup", str(backup), "--db", db)
+    assert done.returncode == 0 and "1 interactions" in done.stdout
+    store = Store(db)
+    store.add_question(store.start_conversation(), "after the backup")
+    store.close()
+    restored = cli("restore", str(backup), "--yes", "--db", db)
+    assert restored.returncode == 0, restored.stderr
+    assert Store(db).summary()["interactions"] == 1
+    assert cli("restore", str(tmp_path / "missing.db"), "--yes", "--db", db).returncode == 1
