@@ -26,9 +26,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from store.ingest import ImportRating, ImportRow, ImportTotals
+
+if TYPE_CHECKING:
+    from store import Store
 
 FIELD_LIMIT = 1024 * 1024  # bytes of UTF-8 text in one field (1 MB)
 LINE_LIMIT = 16 * FIELD_LIMIT  # bytes in one physical line; longer lines are refused unread
@@ -735,7 +738,7 @@ def _batches(items: Iterator[_Item], counter: _Counter) -> Iterator[_Batch]:
 
 
 def import_stream(
-    store: Any,
+    store: Store,
     stream: IO[bytes],
     name: str,
     *,
@@ -779,7 +782,8 @@ def import_stream(
                     report.imported += outcome.added
                     report.already_present += outcome.present
                     for index, reason in outcome.conflicts:
-                        refusals.append(Refusal(batch.lines[index], reason, batch.raws[index]))
+                        raw = batch.raws[index].rstrip("\r\n")
+                        refusals.append(Refusal(batch.lines[index], reason, raw))
                     if outcome.conflicts:
                         refusals.sort(key=lambda r: r.line)
                 for refusal in refusals:
@@ -834,7 +838,7 @@ def write_rejected(refusals: Iterable[Refusal], out: IO[bytes]) -> int:
 
 
 def import_file(
-    store: Any,
+    store: Store,
     path: str | Path,
     *,
     fmt: str = "auto",

@@ -278,6 +278,8 @@ def test_an_import_never_overwrites_a_rating(store, tmp_path):
     ]))
     assert refused == [(2, "external_id 'e1' is already stored with a different rating by 'ana';"
                            " an import never overwrites a rating")]
+    assert report.refusals[0].raw == json.dumps(
+        {"question": "q", "answer": "a", "external_id": "e1", "reviewer": "ana", "rating": 1})
     assert not report.committed and count(store, "interactions") == 1
     assert store.ratings_for(1)[0]["stars"] == 4
 
