@@ -7,6 +7,7 @@ sentence a user can act on, so a caller never sees an exception from a model cal
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 import time
@@ -234,6 +235,17 @@ def embedded_model_path() -> Path:
 
 _LLAMA_LOCK = threading.Lock()
 _LLAMA: dict[str, Any] = {}
+
+
+@atexit.register
+def _close_models() -> None:
+    """Free the embedded models before the interpreter tears llama.cpp's bindings down."""
+    while _LLAMA:
+        _, llm = _LLAMA.popitem()
+        try:
+            llm.close()
+        except Exception:  # noqa: BLE001 - nothing useful to do at exit
+            pass
 
 
 def _load_llama(path: Path, n_ctx: int) -> Any:
