@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -221,3 +222,62 @@ def tags_chart(frame: pd.DataFrame, colors: dict[str, str] | None = None) -> go.
     fig.update_yaxes(categoryorder="array", categoryarray=[label(t) for t in reversed(order)])
     fig.update_xaxes(tickformat=".0%")
     return fig
+
+
+# -- pairwise votes --------------------------------------------------------------------
+
+
+def win_rate_figure(pairs: list[dict[str, Any]]) -> go.Figure:
+    """One bar per pair: the win rate of variant_b against variant_a with its 95% interval."""
+    labels = [f"{label(p['variant_b'])}  vs  {label(p['variant_a'])}" for p in pairs]
+    rates = [p["b_win_rate"] for p in pairs]
+    figure = go.Figure(
+        _interval_trace(
+            rates, labels, [p["ci_low"] for p in pairs], [p["ci_high"] for p in pairs], "#3b6e8f",
+            customdata=[[p["n"], p["p_value"]] for p in pairs],
+            hovertemplate="%{y}<br>win rate %{x:.0%}<br>%{customdata[0]} votes, "
+            "sign test p = %{customdata[1]:.3f}<extra></extra>",
+        )
+    )
+    figure.add_vline(x=0.5, line_dash="dash", line_color="#8a8a8a")
+    figure.update_layout(
+        xaxis={"title": "win rate of the first-named variant (ties count half)", "range": [0, 1],
+               "tickformat": ".0%"},
+        yaxis={"title": None, "automargin": True},
+        height=120 + 50 * len(pairs),
+        margin={"l": 10, "r": 10, "t": 10, "b": 40},
+    )
+    return figure
+
+
+def leaderboard_figure(rows: list[dict[str, Any]]) -> go.Figure:
+    """Bradley-Terry scores (Elo scale) with bootstrap 95% intervals, best at the top."""
+    rows = list(reversed(rows))
+    figure = go.Figure(
+        _interval_trace(
+            [r["score"] for r in rows], [label(r["variant"]) for r in rows],
+            [r["ci_low"] for r in rows], [r["ci_high"] for r in rows], "#6b8f3b",
+            hovertemplate="%{y}: %{x:.0f}<extra></extra>",
+        )
+    )
+    figure.add_vline(x=1000, line_dash="dash", line_color="#8a8a8a")
+    figure.update_layout(
+        xaxis={"title": "Bradley-Terry score (Elo scale, 1000 = average)"},
+        yaxis={"title": None, "automargin": True},
+        height=120 + 45 * len(rows),
+        margin={"l": 10, "r": 10, "t": 10, "b": 40},
+    )
+    return figure
+
+
+def _interval_trace(
+    x: list[float], y: list[str], low: list[float], high: list[float], color: str, **extra: Any
+) -> go.Scatter:
+    """Points with asymmetric horizontal error bars from low to high."""
+    return go.Scatter(
+        x=x, y=y, mode="markers", marker={"size": 12, "color": color},
+        error_x={"type": "data", "symmetric": False, "thickness": 2,
+                 "array": [h - v for h, v in zip(high, x)],
+                 "arrayminus": [v - lo for v, lo in zip(x, low)]},
+        **extra,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 import plotly.graph_objects as go
 
 from dashboard import charts
@@ -113,3 +114,16 @@ def test_tags_chart_orders_tags_by_use():
     assert list(fig.layout.yaxis.categoryarray) == ["too long", "wrong"]  # top row first
     assert _titles(fig) == ("Top tags", "Share of rated interactions (%)", "Tag")
     assert fig.layout.showlegend is False
+
+
+def test_pairwise_figures_escape_labels_and_draw_intervals():
+    from dashboard.charts import leaderboard_figure, win_rate_figure
+
+    pairs = [{"variant_a": "<b>a</b>", "variant_b": "b v1", "b_win_rate": 0.6, "ci_low": 0.5,
+              "ci_high": 0.7, "n": 40, "p_value": 0.2}]
+    figure = win_rate_figure(pairs)
+    trace = figure.data[0]
+    assert trace.y[0] == "b v1  vs  &lt;b&gt;a&lt;/b&gt;"
+    assert list(trace.error_x.array) == pytest.approx([0.1]) and list(trace.error_x.arrayminus) == pytest.approx([0.1])
+    board = leaderboard_figure([{"variant": "x", "score": 1100, "ci_low": 1000, "ci_high": 1150}])
+    assert list(board.data[0].error_x.array) == [50] and list(board.data[0].error_x.arrayminus) == [100]

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard.charts_pairwise import leaderboard_figure, win_rate_figure
+from dashboard.charts import leaderboard_figure, win_rate_figure
 from dashboard.experiments import pairwise_report
 from dashboard.pairwise import votes_needed
 from dashboard.ui.auth import require
