@@ -438,6 +438,14 @@ def run_export(
     return result
 
 
+def count_rows(store: Store, options: ExportOptions) -> ExportResult:
+    """Every count of an export, by running it into a scratch file that is then removed."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        return run_export(store, options, Path(folder) / "count.jsonl", record=False)
+
+
 def preview(store: Store, options: ExportOptions, limit: int = 20) -> list[dict[str, Any]]:
     """The first records of an export, without writing anything (ids kept for exclusion)."""
     rows = []

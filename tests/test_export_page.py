@@ -49,3 +49,12 @@ def test_rebuilding_a_past_export_gives_the_same_file(page):
     page.button(key="export.rerun").click().run()
     assert not page.exception
     assert any("byte for byte" in s.value for s in page.success)
+
+
+def test_counts_before_writing(page, db_path):
+    page.button(key="export.count").click().run()
+    assert not page.exception
+    assert any("**2 rows** would be written" in m.value for m in page.markdown)
+    store = Store(db_path)
+    assert store.list_exports() == []
+    store.close()

@@ -5,7 +5,15 @@ import streamlit as st
 from dashboard.exporting import FORMATS
 from dashboard.ui.auth import require
 from dashboard.ui.common import get_store, reviewer_input
-from dashboard.ui.export import FORMAT_HELP, build, options_form, past_exports, preview_editor, show_result
+from dashboard.ui.export import (
+    FORMAT_HELP,
+    build,
+    counts_before_writing,
+    options_form,
+    past_exports,
+    preview_editor,
+    show_result,
+)
 from dashboard.ui.filters import filter_bar
 
 store = get_store()
@@ -22,6 +30,7 @@ options = options_form(store, fmt, filters)
 
 st.subheader("Preview")
 preview_editor(store, options)
+counts_before_writing(store, options)
 if st.button("Build the file", type="primary", icon=":material/build:"):
     build(store, options, who)
 show_result()

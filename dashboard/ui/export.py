@@ -10,7 +10,14 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from dashboard.exporting import DPO_SOURCES, ExportOptions, ExportRefused, preview, run_export
+from dashboard.exporting import (
+    DPO_SOURCES,
+    ExportOptions,
+    ExportRefused,
+    count_rows,
+    preview,
+    run_export,
+)
 from dashboard.filters import Filters
 from store import Store
 
@@ -97,6 +104,31 @@ def preview_editor(store: Store, options: ExportOptions) -> None:
         if st.button("Put them back", key="export.clear_excluded"):
             excluded.clear()
             st.rerun()
+
+
+def counts_before_writing(store: Store, options: ExportOptions) -> None:
+    """How many rows the export would write, and what each cleaning step would change."""
+    if not st.button("Count rows", key="export.count", icon=":material/functions:"):
+        return
+    with st.spinner("Counting…"):
+        try:
+            result = count_rows(store, options)
+        except ExportRefused as exc:
+            st.error(str(exc))
+            return
+    c = result.counts
+    parts = [f"**{c.written:,} rows** would be written"]
+    if options.validation_fraction:
+        parts.append(f"{c.train:,} train / {c.validation:,} validation")
+    if options.dedupe:
+        parts.append(f"{c.duplicates_dropped:,} near-duplicates dropped")
+    if options.scrub_pii:
+        parts.append(f"{c.pii_replacements:,} PII replacements")
+    if c.kto_undecided:
+        parts.append(f"{c.kto_undecided:,} left out as neither good nor bad")
+    st.markdown(" · ".join(parts))
+    for warning in result.warnings:
+        st.warning(warning)
 
 
 def build(store: Store, options: ExportOptions, who: str | None) -> None:
