@@ -12,7 +12,7 @@ from pathlib import Path
 from store import Store
 from tests.conftest import ROOT
 
-EXTERNAL = ROOT.parent / "shared" / "data" / "external"
+DATA = ROOT / "tests" / "data"
 
 
 def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -22,12 +22,12 @@ def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
 
 def test_pairwise_import_and_stats_json_contract(tmp_path):
     db = str(tmp_path / "l.db")
-    source = EXTERNAL / "alpaca_eval_claude_pairwise.jsonl"
+    source = DATA / "hh_rlhf_pairwise_200.jsonl"
     done = cli("import", str(source), "--db", db)  # recognised as pairwise votes
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("805 votes imported, 0 already present.")
+    assert done.stdout.startswith("200 votes imported, 0 already present.")
     again = cli("import", str(source), "--format", "pairwise", "--db", db)
-    assert again.stdout.startswith("0 votes imported, 805 already present.")
+    assert again.stdout.startswith("0 votes imported, 200 already present.")
 
     stats = cli("stats", "pairwise", "--json", "--db", db)
     assert stats.returncode == 0, stats.stderr
@@ -35,7 +35,7 @@ def test_pairwise_import_and_stats_json_contract(tmp_path):
     [pair] = report["pairs"]
     assert set(pair) >= {"variant_a", "variant_b", "n", "a_wins", "b_wins", "ties", "both_bad",
                          "a_win_rate", "b_win_rate", "ci_low", "ci_high", "p_value"}
-    assert pair["n"] == 805 and pair["a_wins"] + pair["b_wins"] + pair["ties"] + pair["both_bad"] == 805
+    assert pair["n"] == 200 and pair["a_wins"] + pair["b_wins"] + pair["ties"] + pair["both_bad"] == 200
     assert 0 <= pair["ci_low"] <= pair["b_win_rate"] <= pair["ci_high"] <= 1
     assert abs(pair["a_win_rate"] + pair["b_win_rate"] - 1) < 1e-9
     assert {row["variant"] for row in report["leaderboard"]} == {pair["variant_a"], pair["variant_b"]}

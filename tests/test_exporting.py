@@ -23,7 +23,7 @@ from dashboard.filters import Filters
 from dashboard.pairwise_import import parse_pairwise_lines
 from store import Store
 
-EXTERNAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "external"
+DATA = Path(__file__).resolve().parent / "data"
 datasets = pytest.importorskip("datasets")
 
 
@@ -143,8 +143,8 @@ def test_dpo_from_ideal_answers_and_rating_gaps(filled, tmp_path):
 
 
 def test_imported_pairs_come_back_byte_for_byte(store, tmp_path):
-    source = EXTERNAL / "hh_rlhf_harmless_test_dpo.jsonl"
-    raw = source.read_bytes().splitlines()[:300]
+    source = DATA / "hh_rlhf_dpo_300.jsonl"
+    raw = source.read_bytes().splitlines()
     parsed = parse_pairwise_lines(raw, source.name)
     assert parsed.refused == []
     inserted, already = store.insert_pairwise(parsed.records)
