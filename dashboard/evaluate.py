@@ -39,11 +39,7 @@ def token_f1(answer: str | None, reference: str | None) -> float:
     predicted, gold = tokens(answer), tokens(reference)
     if not predicted or not gold:
         return float(predicted == gold)
-    common = sum((Counter(predicted) & Counter(gold)).values())
-    if common == 0:
-        return 0.0
-    precision, recall = common / len(predicted), common / len(gold)
-    return 2 * precision * recall / (precision + recall)
+    return _f_measure(sum((Counter(predicted) & Counter(gold)).values()), predicted, gold)
 
 
 def rouge_l(answer: str | None, reference: str | None) -> float:
@@ -51,11 +47,7 @@ def rouge_l(answer: str | None, reference: str | None) -> float:
     predicted, gold = tokens(answer), tokens(reference)
     if not predicted or not gold:
         return float(predicted == gold)
-    lcs = _lcs_length(predicted, gold)
-    if lcs == 0:
-        return 0.0
-    precision, recall = lcs / len(predicted), lcs / len(gold)
-    return 2 * precision * recall / (precision + recall)
+    return _f_measure(_lcs_length(predicted, gold), predicted, gold)
 
 
 def similarity(answer: str | None, reference: str | None) -> float:
@@ -95,6 +87,14 @@ def answer_metrics(answer: str | None, reference: str | None = None) -> AnswerMe
         token_f1=token_f1(text, reference),
         exact_match=exact_match(text, reference),
     )
+
+
+def _f_measure(overlap: int, predicted: list[str], gold: list[str]) -> float:
+    """Harmonic mean of overlap/len(predicted) and overlap/len(gold)."""
+    if overlap == 0:
+        return 0.0
+    precision, recall = overlap / len(predicted), overlap / len(gold)
+    return 2 * precision * recall / (precision + recall)
 
 
 def _lcs_length(a: list[str], b: list[str]) -> int:
