@@ -42,9 +42,9 @@ class Feedback(BaseModel):
     model: str | None = Field(default=None, max_length=200)
     variant: str | None = Field(default=None, max_length=200)
     created_at: str | None = Field(default=None, max_length=64)
-    latency_ms: float | None = Field(default=None, ge=0)
+    latency_ms: float | None = Field(default=None, ge=0, le=1e12)
     conversation_id: str | int | None = None
-    turn: int | None = Field(default=None, ge=1)
+    turn: int | None = Field(default=None, ge=1, le=1_000_000)
     external_id: str | int | None = None
     meta: dict[str, Any] | None = None
 
@@ -59,7 +59,7 @@ class Rating(BaseModel):
     """A reviewer's rating of a stored interaction (replaces that reviewer's earlier one)."""
 
     model_config = ConfigDict(extra="forbid")
-    interaction_id: int = Field(ge=1)
+    interaction_id: int = Field(ge=1, le=2**62)
     reviewer: str = Field(min_length=1, max_length=200)
     stars: int | None = Field(default=None, ge=1, le=5)
     thumbs: int | None = Field(default=None, description="1 (up) or -1 (down)")

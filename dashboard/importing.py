@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 FIELD_LIMIT = 1024 * 1024  # bytes of UTF-8 text in one field (1 MB)
 LINE_LIMIT = 16 * FIELD_LIMIT  # bytes in one physical line; longer lines are refused unread
 DEFAULT_REVIEWER = "imported"
+MAX_TURN = 1_000_000  # turns in one conversation
+MAX_TOKENS = 1_000_000_000  # tokens of one prompt or answer
 BATCH = 5_000
 KEEP_REFUSALS = 1_000  # refusals kept in the report; every one still reaches on_refused
 RAW_KEEP = 10_000  # characters of a too-long line kept in the refusal
@@ -388,7 +390,7 @@ def _record(obj: Any) -> ImportRow:
     error = _text(get("error"), "error")
     created_at = normalize_time(get("created_at"))
     conversation = _key(get("conversation_id"), "conversation_id")
-    turn = _whole(get("turn"), "turn", 0)
+    turn = _whole(get("turn"), "turn", 0, MAX_TURN)
 
     stars = _whole(get("rating"), "rating", 1, 5)
     thumbs = _thumbs(get("thumbs"))
@@ -425,8 +427,8 @@ def _record(obj: Any) -> ImportRow:
         created_at=created_at,
         latency_ms=_number(get("latency_ms"), "latency_ms"),
         ttft_ms=_number(get("ttft_ms"), "ttft_ms"),
-        prompt_tokens=_whole(get("prompt_tokens"), "prompt_tokens", 0),
-        completion_tokens=_whole(get("completion_tokens"), "completion_tokens", 0),
+        prompt_tokens=_whole(get("prompt_tokens"), "prompt_tokens", 0, MAX_TOKENS),
+        completion_tokens=_whole(get("completion_tokens"), "completion_tokens", 0, MAX_TOKENS),
         system_prompt=_text(get("system_prompt"), "system_prompt"),
         backend=_text(get("backend"), "backend"),
         error=error,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import schemathesis
 from fastapi.testclient import TestClient
@@ -128,7 +130,7 @@ SCHEMA, FUZZ_TOKEN = _schema()
 
 
 @SCHEMA.parametrize()
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=int(os.environ.get("LOUPE_FUZZ_EXAMPLES", "60")), deadline=None, suppress_health_check=list(HealthCheck))
 def test_property_based_run_finds_no_server_errors(case):
     case.call_and_validate(headers={"Authorization": f"Bearer {FUZZ_TOKEN}"},
                            checks=[not_a_server_error])

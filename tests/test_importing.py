@@ -630,3 +630,12 @@ def test_reading_a_huge_file_keeps_memory_bounded(store, tmp_path, monkeypatch):
 def test_rejected_path_sits_beside_the_input():
     assert importing.rejected_path_for("/data/in.csv") == Path("/data/in.csv.rejected.jsonl")
     assert os.path.basename(importing.rejected_path_for("x.jsonl")) == "x.jsonl.rejected.jsonl"
+
+
+def test_numbers_too_big_for_sqlite_are_refused_with_their_line(store, tmp_path):
+    path = write(tmp_path, "big.jsonl", [{"question": "q", "turn": 2**63}, {"question": "q2", "prompt_tokens": 10**20}])
+    report = import_file(store, path, skip_invalid=True)
+    reasons = [r.reason for r in report.refusals]
+    assert [r.line for r in report.refusals] == [1, 2]
+    assert "turn must be a whole number from 0 to 1000000" in reasons[0]
+    assert count(store, "interactions") == 0
