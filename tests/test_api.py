@@ -129,8 +129,10 @@ def _schema():
 SCHEMA, FUZZ_TOKEN = _schema()
 
 
+# Deterministic in `make test`; LOUPE_FUZZ_EXAMPLES=1000 explores new random cases.
 @SCHEMA.parametrize()
-@settings(max_examples=int(os.environ.get("LOUPE_FUZZ_EXAMPLES", "60")), deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=int(os.environ.get("LOUPE_FUZZ_EXAMPLES", "60")), deadline=None,
+          derandomize="LOUPE_FUZZ_EXAMPLES" not in os.environ, suppress_health_check=list(HealthCheck))
 def test_property_based_run_finds_no_server_errors(case):
     case.call_and_validate(headers={"Authorization": f"Bearer {FUZZ_TOKEN}"},
                            checks=[not_a_server_error])
