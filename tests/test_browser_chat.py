@@ -91,8 +91,8 @@ def test_hostile_answer_is_shown_as_inert_text(browser, tmp_path):
             streamlit_app(db_path, {"OLLAMA_HOST": fake.url}) as url:
         page, requests = _open_chat(browser, url)
         _ask(page, "Show me something")
-        page.get_by_text("Done.").wait_for()
         page.get_by_text("Ollama · fake-llm:latest · ").wait_for()
+        page.get_by_text("Done.").first.wait_for()
         time.sleep(1.0)
         screenshot(page, "chat_hostile")
         answer = page.get_by_test_id("stChatMessage").nth(1).inner_text()

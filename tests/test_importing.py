@@ -308,7 +308,7 @@ BAD_LINES = [
     ('{"question": "q", "thumbs": 0}', "thumbs must be up or down (or 1/-1, true/false), not 0"),
     ('{"question": "q", "tags": [1, 2]}', "tags must be a list of text or comma-separated text"),
     ('{"question": "q", "meta": [1]}', "meta must be an object, not a list"),
-    ('{"question": "q", "turn": "second"}', "turn must be a whole number of 0 or more, not 'second'"),
+    ('{"question": "q", "turn": "second"}', "turn must be a whole number from 0 to 1000000, not 'second'"),
     ('{"question": "q", "answer": {"text": "a"}}', "answer must be text, not an object"),
     ('{"question": "q", "conversation_id": 1.5}', "conversation_id must be text or a whole number, not a number"),
     ('["question", "answer"]', "each line must be a JSON object, not a list"),
