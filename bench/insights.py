@@ -140,7 +140,7 @@ def time_page(db: Path, runs: int) -> tuple[float, float]:
     from streamlit.testing.v1 import AppTest
 
     os.environ["LOUPE_DB"] = str(db)
-    page = str(ROOT / "pages" / "insights.py")
+    page = str(ROOT / "views" / "insights.py")
     at = AppTest.from_file(page, default_timeout=300)
     at.run()  # first run: imports, opens the store
     if at.exception:

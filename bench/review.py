@@ -1,4 +1,4 @@
-"""Time the Review, Annotate and Agreement queries on a large database.
+"""Time the Review, Annotate, Agreement and Insights queries on a large database.
 
     python -m bench.review [DB] [--size N] [--runs R]
 
@@ -118,6 +118,18 @@ def query_times(store: Store, runs: int) -> None:
     report("one interaction with its ratings", times)
 
 
+def insight_times(store: Store, runs: int) -> None:
+    """The aggregates behind the Insights page (its rollups are brought up to date first)."""
+    from dashboard.insights import INSIGHT_QUERIES, refresh_insights
+
+    start = time.perf_counter()
+    refresh_insights(store)
+    print(f"\n  Insights rollups brought up to date in {time.perf_counter() - start:.1f} s")
+    for name, query in INSIGHT_QUERIES.items():
+        times, _ = timed(lambda q=query: q(store, Filters()), runs)
+        report(f"insights: {name}", times)
+
+
 def page_times(db: Path, runs: int) -> None:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
@@ -137,12 +149,13 @@ def page_times(db: Path, runs: int) -> None:
         "Annotate, ana": ("queue.py", {}, "ana"),
         "Annotate, ana, thumbs down": ("queue.py", {"thumbs": "down"}, "ana"),
         "Agreement": ("agreement.py", {}, ""),
+        "Insights": ("insights.py", {}, ""),
     }
     for name, (page, params, reviewer) in views.items():
         times = []
         for run in range(runs + 1):
             st.cache_data.clear()  # every run reads the database, as after a new rating
-            at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=120)
+            at = AppTest.from_file(str(ROOT / "views" / page), default_timeout=120)
             at.query_params.update(params)
             if reviewer:
                 at.session_state["app.reviewer"] = reviewer
@@ -177,6 +190,7 @@ def main() -> None:
     print(f"{db}: {summary['interactions']:,} interactions, {summary['ratings']:,} ratings, "
           f"{db.stat().st_size / 2**20:,.0f} MB; {os.cpu_count()} CPUs")
     query_times(store, args.runs)
+    insight_times(store, args.runs)
     store.close()
     page_times(db, args.runs)
 
