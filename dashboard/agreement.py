@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
+from dashboard.charts import label
 from dashboard.review import ITEM_PARAM, preview
 from dashboard.stats import MIN_SHARED_ITEMS
 
@@ -93,7 +94,8 @@ def kappa_heatmap(pairs: pd.DataFrame, column: str = "stars_weighted_kappa") -> 
     text = [[number_text(v) for v in row] for row in matrix.to_numpy()]
     figure = go.Figure(
         go.Heatmap(
-            z=matrix.to_numpy(), x=reviewers, y=reviewers, text=text, texttemplate="%{text}",
+            z=matrix.to_numpy(), x=[label(r) for r in reviewers], y=[label(r) for r in reviewers],
+            text=text, texttemplate="%{text}",
             zmin=-1, zmax=1, colorscale="RdBu", colorbar={"title": "kappa"},
             hovertemplate="%{y} and %{x}: %{text}<extra></extra>",
         )

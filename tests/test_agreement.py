@@ -218,3 +218,11 @@ def test_page_shows_kappas_alpha_and_the_disagreements(page):
     worst = at.dataframe[1].value
     assert len(worst) > 0
     assert worst.iloc[0]["Open"].startswith("review?item=")
+
+
+def test_heatmap_shows_reviewer_names_as_text_not_html():
+    from dashboard.agreement import kappa_heatmap
+
+    figure = kappa_heatmap(pd.DataFrame([{"reviewer_a": "<a href='http://x'>ana</a>",
+                                          "reviewer_b": "ben", "stars_weighted_kappa": 0.5}]))
+    assert "&lt;a href='http://x'&gt;ana&lt;/a&gt;" in figure.data[0].x
