@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 
 import pytest
 import streamlit as st
@@ -95,8 +94,21 @@ def test_an_empty_file_gets_one_sentence(app, db_path):
         "empty.jsonl: the file is empty: there is nothing to import. Nothing was imported."]
 
 
-def test_a_pairwise_file_gets_one_sentence(app, db_path):
-    line = json.dumps({"question": "q", "answer_a": "x", "answer_b": "y", "winner": "a"}).encode()
-    at = upload(app, "votes.jsonl", line + b"\n")
-    assert "pairwise votes" in at.error[0].value
-    assert interactions(db_path) == []
+def test_a_pairwise_file_lands_as_votes(app, db_path):
+    votes = (b'{"prompt": "Where is my parcel?", "chosen": "Tracking says today.", "rejected": "No idea."}\n'
+             b'{"question": "Refund?", "answer_a": "Yes, within 30 days.", "answer_b": "No.",'
+             b' "variant_a": "kind", "variant_b": "terse", "winner": "a"}\n')
+    at = upload(app, "votes.jsonl", votes)
+    assert any("2 votes imported, 0 already present" in s.value for s in at.success)
+    store = Store(db_path)
+    assert [v["winner"] for v in store.votes()] == ["a", "a"]
+    store.close()
+
+
+def test_a_pairwise_file_with_a_bad_line_lands_nothing(app, db_path):
+    votes = b'{"prompt": "p", "chosen": "c", "rejected": "r"}\n{"prompt": "p2", "chosen": 1, "rejected": "r"}\n'
+    at = upload(app, "votes.jsonl", votes)
+    assert any("nothing was imported" in e.value for e in at.error)
+    store = Store(db_path)
+    assert store.votes() == []
+    store.close()

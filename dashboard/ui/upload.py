@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import sqlite3
 from typing import Any
 
@@ -11,12 +12,14 @@ import streamlit as st
 
 from dashboard.importing import (
     DEFAULT_REVIEWER,
+    PAIRWISE_FIELDS,
     ImportProblem,
     ImportReport,
     Refusal,
     import_stream,
     write_rejected,
 )
+from dashboard.pairwise_import import parse_pairwise_lines
 from store import Store
 
 FILE_KEY = "upload.file"
@@ -30,7 +33,8 @@ HELP = (
     " `prompt`); takes `answer` (or `response`, `output`), `rating` 1-5, `thumbs`, `comment`,"
     " `tags`, `ideal_answer`, `reviewer`, `model`, `variant`, `created_at`, `conversation_id`,"
     f" `turn`, `external_id` and `meta`. Ratings without a reviewer are filed under"
-    f" \"{DEFAULT_REVIEWER}\". Fields up to 1 MB each."
+    f" \"{DEFAULT_REVIEWER}\". Fields up to 1 MB each. Pairwise votes (`question`, `answer_a`,"
+    " `answer_b`, `winner`, or `prompt`, `chosen`, `rejected`) are recognised and imported as votes."
 )
 
 
@@ -68,8 +72,46 @@ def _run_import(store: Store, uploaded: Any, skip_invalid: bool) -> dict[str, An
     return {"name": uploaded.name, "report": report, "rejected": rejected.getvalue()}
 
 
+def _is_pairwise(head: bytes) -> bool:
+    """Whether the file's first record is a pairwise vote (two answers, or chosen/rejected)."""
+    for raw in head.splitlines():
+        if raw.strip():
+            try:
+                record = json.loads(raw)
+            except ValueError:
+                return False
+            return isinstance(record, dict) and any(p <= set(record) for p in PAIRWISE_FIELDS)
+    return False
+
+
+def _run_pairwise(store: Store, uploaded: Any, skip_invalid: bool) -> dict[str, Any]:
+    """Import pairwise votes: all or nothing unless invalid lines are skipped."""
+    uploaded.seek(0)
+    parsed = parse_pairwise_lines(uploaded.getvalue().splitlines(), uploaded.name)
+    result: dict[str, Any] = {"name": uploaded.name, "pairwise": True, "refused": parsed.refused}
+    if parsed.refused and not skip_invalid:
+        return result | {"inserted": None}
+    inserted, present = store.insert_pairwise(parsed.records)
+    return result | {"inserted": inserted, "present": present}
+
+
+def _show_pairwise(result: dict[str, Any]) -> None:
+    name, refused = result["name"], result["refused"]
+    if result["inserted"] is None:
+        st.error(f"{name}: {len(refused):,} lines were refused, so nothing was imported. Fix them, "
+                 "or tick “Skip invalid lines”.", icon=":material/error:")
+    else:
+        st.success(f"{name}: {result['inserted']:,} votes imported, {result['present']:,} already "
+                   "present. They count in Results.", icon=":material/check_circle:")
+    if refused:
+        st.dataframe(pd.DataFrame({"refused line": refused[:SHOWN_REFUSALS]}), hide_index=True)
+
+
 def _show(result: dict[str, Any]) -> None:
     name = result["name"]
+    if result.get("pairwise"):
+        _show_pairwise(result)
+        return
     if "problem" in result:
         st.error(result["problem"], icon=":material/error:")
         return
@@ -129,9 +171,10 @@ def import_box(store: Store) -> None:
     )
     if st.button("Import", key=BUTTON_KEY, type="primary", disabled=uploaded is None,
                  icon=":material/upload:"):
-        st.session_state[RESULT_KEY] = _run_import(
-            store, uploaded, bool(st.session_state.get(SKIP_KEY))
-        )
+        skip = bool(st.session_state.get(SKIP_KEY))
+        uploaded.seek(0)
+        run = _run_pairwise if _is_pairwise(uploaded.read(65_536)) else _run_import
+        st.session_state[RESULT_KEY] = run(store, uploaded, skip)
     result = st.session_state.get(RESULT_KEY)
     if result is not None:
         _show(result)
