@@ -209,11 +209,8 @@ def open_store(args: argparse.Namespace) -> Store:
 
 def cmd_summary(args: argparse.Namespace) -> int:
     """Print the row counts of the main tables."""
-    store = open_store(args)
-    try:
+    with open_store(args) as store:
         counts = store.summary()
-    finally:
-        store.close()
     if args.json:
         print(json.dumps(counts))
     else:
@@ -311,11 +308,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Load the demo data set unless it is there already (or --replace)."""
     from dashboard.demo import load_demo
 
-    store = open_store(args)
-    try:
+    with open_store(args) as store:
         result = load_demo(store, seed=args.seed, replace=args.replace)
-    finally:
-        store.close()
     if result.skipped:
         print(
             f"The demo data is already loaded ({result.existing:,} interactions with source"
@@ -370,11 +364,8 @@ def cmd_import_pairwise(args: argparse.Namespace) -> int:
                 out.write(json.dumps({"line": number, "reason": reason, "raw": raw},
                                      ensure_ascii=False) + "\n")
         print(f"{len(parsed.refused_raw):,} refused lines written to {rejected}.", file=sys.stderr)
-    store = open_store(args)
-    try:
+    with open_store(args) as store:
         inserted, present = store.insert_pairwise(parsed.records)
-    finally:
-        store.close()
     print(f"{inserted:,} votes imported, {present:,} already present.")
     return 0
 
@@ -430,11 +421,8 @@ def cmd_stats_pairwise(args: argparse.Namespace) -> int:
     """Print pair statistics and the Bradley-Terry leaderboard."""
     from dashboard.experiments import pairwise_report
 
-    store = open_store(args)
-    try:
+    with open_store(args) as store:
         report = pairwise_report(store, experiment_id=args.experiment, sources=tuple(args.source))
-    finally:
-        store.close()
     if args.json:
         print(json.dumps({"pairs": report["pairs"], "leaderboard": report["leaderboard"],
                           "position_bias": report["position_bias"],
@@ -504,11 +492,8 @@ def cmd_users_add(args: argparse.Namespace) -> int:
 
 def cmd_users_list(args: argparse.Namespace) -> int:
     """List accounts."""
-    store = open_store(args)
-    try:
+    with open_store(args) as store:
         users = store.list_users()
-    finally:
-        store.close()
     if not users:
         print("No accounts: Loupe runs in local single-user mode.")
     for user in users:
@@ -518,11 +503,8 @@ def cmd_users_list(args: argparse.Namespace) -> int:
 
 def cmd_users_remove(args: argparse.Namespace) -> int:
     """Delete an account (its ratings stay)."""
-    store = open_store(args)
-    try:
+    with open_store(args) as store:
         removed = store.remove_user(args.name)
-    finally:
-        store.close()
     print(f"Removed {args.name}." if removed else f"No account named {args.name}.")
     return 0 if removed else 1
 
@@ -538,11 +520,8 @@ def cmd_tokens_add(args: argparse.Namespace) -> int:
         print(f"{str(exc).capitalize()}.", file=sys.stderr)
         return 2
     token = new_token()
-    store = open_store(args)
-    try:
+    with open_store(args) as store:
         store.add_token(args.name, token_digest(token), args.rate, None)
-    finally:
-        store.close()
     print(token)
     print(f"Keep this token for '{args.name}' now: it is stored only as a digest and never shown"
           " again.", file=sys.stderr)
@@ -551,11 +530,8 @@ def cmd_tokens_add(args: argparse.Namespace) -> int:
 
 def cmd_tokens_revoke(args: argparse.Namespace) -> int:
     """Revoke an API token."""
-    store = open_store(args)
-    try:
+    with open_store(args) as store:
         revoked = store.revoke_token(args.id)
-    finally:
-        store.close()
     print(f"Revoked token {args.id}." if revoked else f"No live token with id {args.id}.")
     return 0 if revoked else 1
 

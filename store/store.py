@@ -162,6 +162,12 @@ class Store(
             row = self.db.conn.execute(sql, params).fetchone()
         return row[0] if row is not None else None
 
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         """Close the connection."""
         with self._lock:
