@@ -76,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     exporter.add_argument("--out", help="output file (default: exports/loupe-FORMAT.jsonl)")
     exporter.add_argument("--min-stars", type=float, default=None,
                           help="approve answers whose mean stars reach this (default: 4 for sft,"
-                               " alpaca and input-output; none for dpo and kto)")
+                               " alpaca and input-output; none for kto, whose labels come from"
+                               " the ratings; dpo pairs do not use it)")
     exporter.add_argument("--any-rating", action="store_true", help="no star threshold")
     exporter.add_argument("--only-ideal", action="store_true", help="only items with an ideal answer")
     exporter.add_argument("--only-agree", action="store_true",
@@ -99,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     exporter.add_argument("--dpo-layout", default="standard", choices=["standard", "conversational"])
     exporter.add_argument("--dpo-min-gap", type=float, default=1.0)
     exporter.add_argument("--who", help="who made the export (kept in the manifest)")
+    exporter.add_argument("--write-anyway", action="store_true",
+                          help="write the file even when it holds no rows, only one kto label or"
+                               " no dpo pair (otherwise refused with the reason)")
     exporter.set_defaults(func=cmd_export)
 
     stats = commands.add_parser("stats", help="statistics of votes")
@@ -374,11 +378,22 @@ def cmd_export(args: argparse.Namespace) -> int:
     """Write a fine-tuning file and its manifest."""
     from pathlib import Path
 
-    from dashboard.exporting import ExportOptions, ExportRefused, run_export
+    from dashboard.exporting import (
+        BY_FORMAT,
+        ExportOptions,
+        ExportRefused,
+        OneSidedExport,
+        one_sided_warning,
+        run_export,
+    )
 
-    min_stars = None if args.any_rating else args.min_stars
-    if min_stars is None and not args.any_rating and args.format in ("sft", "alpaca", "input-output"):
-        min_stars = 4.0
+    if args.format == "dpo" and args.min_stars is not None:
+        print("--min-stars does not apply to dpo: pairs come from blind votes, ideal answers and"
+              " rating gaps (see --dpo-sources and --dpo-min-gap).", file=sys.stderr)
+        return 2
+    min_stars: float | str | None = None if args.any_rating else args.min_stars
+    if min_stars is None and not args.any_rating:
+        min_stars = BY_FORMAT
     try:
         options = ExportOptions(
             format=args.format, filters=filters_from(args), min_stars=min_stars,
@@ -395,8 +410,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     out = Path(args.out or f"exports/loupe-{args.format}.jsonl")
     store = open_store(args)
     try:
-        result = run_export(store, options, out, who=args.who,
+        result = run_export(store, options, out, who=args.who, refuse_one_sided=not args.write_anyway,
                             on_progress=lambda n: print(f"\r{n:,} rows", end="", file=sys.stderr))
+    except OneSidedExport as exc:
+        print(f"\rNothing written to {out}. {one_sided_warning(options, exc.counts, cli=True)}"
+              " (--write-anyway writes it all the same.)", file=sys.stderr)
+        return 1
     except ExportRefused as exc:
         print(f"\r{exc}", file=sys.stderr)
         return 1
@@ -409,8 +428,15 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"{counts.duplicates_dropped:,} near-duplicate questions dropped")
     if options.scrub_pii:
         print(f"{counts.pii_replacements:,} PII replacements in {counts.rows_with_pii:,} rows")
+    if options.format == "kto":
+        print(f"{counts.kto_true:,} labelled true, {counts.kto_false:,} labelled false")
+    if counts.by_source:
+        print("pairs from " + ", ".join(f"{source}: {n:,}" for source, n in counts.by_source.items()))
+    if counts.dpo_identical:
+        print(f"{counts.dpo_identical:,} pairs left out: the same text on both sides")
     if counts.kto_undecided:
-        print(f"{counts.kto_undecided:,} items left out of KTO: their ratings say neither good nor bad")
+        print(f"{counts.kto_undecided:,} items left out of KTO: their ratings say neither good nor bad"
+              " (3 stars alone, reviewers cancelling out, or unrated)")
     for warning in result.warnings:
         print(f"Warning: {warning}", file=sys.stderr)
     print(f"sha256 {result.sha256}; manifest {result.path}.manifest.json")

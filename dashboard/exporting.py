@@ -24,10 +24,29 @@ from store import Store
 
 FORMATS = ("sft", "alpaca", "input-output", "dpo", "kto")
 DPO_SOURCES = ("votes", "ideal", "ratings")
+# Formats whose rows are answers to learn from: only approved answers belong in them. KTO labels
+# each answer good or bad from its ratings and DPO pairs a better with a worse answer, so both
+# need the low-rated answers that a star threshold would remove.
+APPROVAL_FORMATS = ("sft", "alpaca", "input-output")
+DEFAULT_MIN_STARS = 4.0
+BY_FORMAT = "by format"  # min_stars: the format's default threshold
+
+
+def default_min_stars(fmt: str) -> float | None:
+    """The star threshold a format starts with: 4 for answers to learn from, none for KTO and DPO."""
+    return DEFAULT_MIN_STARS if fmt in APPROVAL_FORMATS else None
 
 
 class ExportRefused(Exception):
     """The export was refused (for example: leakage into an evaluation set)."""
+
+
+class OneSidedExport(ExportRefused):
+    """The file would hold no rows, only one KTO label, or no usable DPO pair."""
+
+    def __init__(self, message: str, counts: ExportCounts) -> None:
+        super().__init__(message)
+        self.counts = counts
 
 
 @dataclass(frozen=True)
@@ -36,7 +55,9 @@ class ExportOptions:
 
     format: str = "sft"
     filters: Filters = field(default_factory=Filters)
-    min_stars: float | None = 4.0
+    # answers without an ideal answer need this mean of stars (None: any rating);
+    # BY_FORMAT gives 4 for sft, alpaca and input-output and none for kto and dpo
+    min_stars: float | str | None = BY_FORMAT
     only_ideal: bool = False
     only_agree: bool = False
     exclude_ids: tuple[int, ...] = ()
@@ -54,6 +75,10 @@ class ExportOptions:
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
             raise ValueError(f"unknown format '{self.format}': choose one of {', '.join(FORMATS)}")
+        if self.min_stars == BY_FORMAT:
+            object.__setattr__(self, "min_stars", default_min_stars(self.format))
+        elif isinstance(self.min_stars, str):
+            raise ValueError(f"the star threshold is a number, not '{self.min_stars}'")
         if not 0 <= self.validation_fraction < 1:
             raise ValueError("the validation share must be at least 0 and below 1")
         if self.leakage_action not in ("refuse", "warn"):
@@ -76,9 +101,14 @@ class ExportOptions:
         data = dict(data)
         data["filters"] = Filters.from_query_params(data.get("filters") or {})
         data["exclude_ids"] = tuple(data.get("exclude_ids") or ())
-        data["dpo_sources"] = tuple(data.get("dpo_sources") or DPO_SOURCES)
+        data["dpo_sources"] = tuple(data.get("dpo_sources", DPO_SOURCES))
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+    @property
+    def star_threshold(self) -> float | None:
+        """The mean of stars an answer without an ideal answer needs (None: any rating)."""
+        return None if isinstance(self.min_stars, str) else self.min_stars
 
 
 @dataclass
@@ -93,6 +123,9 @@ class ExportCounts:
     pii_replacements: int = 0
     rows_with_pii: int = 0
     kto_undecided: int = 0
+    kto_true: int = 0
+    kto_false: int = 0
+    dpo_identical: int = 0
     leaked: int = 0
     by_source: dict[str, int] = field(default_factory=dict)
 
@@ -244,7 +277,7 @@ def _single_targets(store: Store, options: ExportOptions) -> Iterator[dict[str, 
     deferred: dict[int, dict[str, Any]] = {}
     for item in store.iter_export_items(
         options.filters,
-        min_stars=options.min_stars,
+        min_stars=options.star_threshold,
         only_ideal=options.only_ideal,
         only_agree=options.only_agree,
         exclude_ids=options.exclude_ids,
@@ -278,7 +311,7 @@ def _records(store: Store, options: ExportOptions, counts: ExportCounts) -> Iter
                 counts.kto_undecided += 1
                 continue
             record = {"prompt": question, "completion": target, "label": label}
-        yield question, record | {"_id": item["id"], "_score": _score(item)}
+        yield question, record | {"_id": item["id"], "_ids": (item["id"],), "_score": _score(item)}
 
 
 def _score(item: dict[str, Any]) -> float:
@@ -288,38 +321,44 @@ def _score(item: dict[str, Any]) -> float:
 
 
 def _dpo_records(store: Store, options: ExportOptions, counts: ExportCounts) -> Iterator[tuple[str, dict]]:
-    def record(prompt: str, chosen: str, rejected: str, source: str, key: int) -> tuple[str, dict]:
+    """Pairs from each chosen source. A pair is left out when an interaction it uses was left out
+    by hand, and when its two answers are the same text (counted: it teaches nothing)."""
+    excluded = set(options.exclude_ids)
+
+    def pairs() -> Iterator[tuple[str, str, str, str, int, tuple[int, ...]]]:
+        if "votes" in options.dpo_sources:
+            for vote in store.iter_vote_pairs(options.filters):
+                winner_a = vote["winner"] == "a"
+                yield (vote["question"],
+                       vote["answer_a"] if winner_a else vote["answer_b"],
+                       vote["answer_b"] if winner_a else vote["answer_a"],
+                       "votes", -vote["id"], (vote["interaction_a"], vote["interaction_b"]))
+        if "ideal" in options.dpo_sources:
+            for item in store.iter_export_items(options.filters, only_ideal=True,
+                                                exclude_ids=options.exclude_ids):
+                if item["answer"]:
+                    yield item["question"], item["ideal"], item["answer"], "ideal", item["id"], (item["id"],)
+        if "ratings" in options.dpo_sources:
+            for pair in store.rated_answers_by_question(options.filters, options.dpo_min_gap):
+                yield (pair["question"], pair["chosen"], pair["rejected"], "ratings",
+                       pair["chosen_id"], (pair["chosen_id"], pair["rejected_id"]))
+
+    for prompt, chosen, rejected, source, key, ids in pairs():
+        if excluded.intersection(ids):
+            continue
+        if chosen == rejected:
+            counts.dpo_identical += 1
+            continue
         counts.candidates += 1
-        counts.by_source[source] = counts.by_source.get(source, 0) + 1
         if options.dpo_layout == "conversational":
-            body = {
+            body: dict[str, Any] = {
                 "prompt": [{"role": "user", "content": prompt}],
                 "chosen": [{"role": "assistant", "content": chosen}],
                 "rejected": [{"role": "assistant", "content": rejected}],
             }
         else:
             body = {"prompt": prompt, "chosen": chosen, "rejected": rejected}
-        return prompt, body | {"_id": key, "_score": 0.0}
-
-    if "votes" in options.dpo_sources:
-        for vote in store.iter_vote_pairs(options.filters):
-            winner_a = vote["winner"] == "a"
-            yield record(
-                vote["question"],
-                vote["answer_a"] if winner_a else vote["answer_b"],
-                vote["answer_b"] if winner_a else vote["answer_a"],
-                "votes",
-                -vote["id"],
-            )
-    if "ideal" in options.dpo_sources:
-        for item in store.iter_export_items(options.filters, only_ideal=True,
-                                            exclude_ids=options.exclude_ids):
-            if item["answer"] and item["ideal"] != item["answer"]:
-                yield record(item["question"], item["ideal"], item["answer"], "ideal", item["id"])
-    if "ratings" in options.dpo_sources:
-        for pair in store.rated_answers_by_question(options.filters, options.dpo_min_gap):
-            yield record(pair["question"], pair["chosen"], pair["rejected"], "ratings",
-                         pair["chosen_id"])
+        yield prompt, body | {"_id": key, "_ids": ids, "_source": source, "_score": 0.0}
 
 
 def _scrub_record(record: dict[str, Any]) -> tuple[dict[str, Any], int]:
@@ -348,9 +387,14 @@ def run_export(
     who: str | None = None,
     on_progress: Callable[[int], None] | None = None,
     record: bool = True,
+    refuse_one_sided: bool = False,
 ) -> ExportResult:
     """Write the export to ``out`` (and ``<out>.validation.jsonl`` when splitting), write a
-    manifest beside it, and record it in the store."""
+    manifest beside it, and record it in the store.
+
+    A file that would hold no rows, only one KTO label or no DPO pair gets a warning saying why
+    and what to change; with ``refuse_one_sided`` it is not written at all (OneSidedExport).
+    """
     out = Path(out)
     counts = ExportCounts()
     warnings: list[str] = []
@@ -402,8 +446,18 @@ def run_export(
                     digest.update(line)
                     counts.train += 1
                 counts.written += 1
+                if options.format == "kto":
+                    if rec["label"]:
+                        counts.kto_true += 1
+                    else:
+                        counts.kto_false += 1
+                if "_source" in rec:
+                    counts.by_source[rec["_source"]] = counts.by_source.get(rec["_source"], 0) + 1
                 if on_progress and counts.written % 10_000 == 0:
                     on_progress(counts.written)
+        one_sided = one_sided_warning(options, counts)
+        if one_sided and refuse_one_sided:
+            raise OneSidedExport(one_sided, counts)
         os.replace(temporary, out)
         if validation_temporary:
             os.replace(validation_temporary, validation_path)
@@ -411,6 +465,8 @@ def run_export(
         for leftover in (temporary, validation_temporary):
             if leftover and leftover.exists():
                 leftover.unlink()
+    if one_sided:
+        warnings.append(one_sided)
     if counts.leaked:
         warnings.append(f"{counts.leaked} exported questions also appear in the evaluation set.")
     result = ExportResult(str(out), digest.hexdigest(), counts, warnings,
@@ -436,6 +492,99 @@ def run_export(
         json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8"
     )
     return result
+
+
+_REMEDIES = {
+    # what to change, in the words of the page and of the command line
+    "min_stars": ("set “Approve answers rated at least” to “any rating”", "pass --any-rating"),
+    "only_ideal": ("untick “Only items with an ideal answer”", "drop --only-ideal"),
+    "only_agree": ("untick “Leave out items where reviewers disagree”", "drop --only-agree"),
+    "excluded": ("put the items left out by hand back", "drop --exclude"),
+    "filters": ("widen the filters", "widen the filter options"),
+    "sources": ("add sources under “Pairs from”", "add sources to --dpo-sources"),
+    "gap": ("lower “Rating gap for a pair”", "lower --dpo-min-gap"),
+}
+
+
+def _remedy(names: list[str], cli: bool) -> str:
+    steps = [_REMEDIES[name][1 if cli else 0] for name in names]
+    return steps[0] if len(steps) == 1 else ", ".join(steps[:-1]) + " or " + steps[-1]
+
+
+def _stars_text(stars: float) -> str:
+    return f"{stars:g} stars"
+
+
+def one_sided_warning(options: ExportOptions, counts: ExportCounts, *, cli: bool = False) -> str | None:
+    """Why a file would be useless for training, and what to change; None when it is fine.
+
+    A file is useless when it holds no rows, when a KTO file holds only one label (KTO learns
+    from desirable and undesirable answers together), or when DPO finds no pair (a better and
+    a worse answer to the same question). ``cli`` names command-line options instead of the
+    page's.
+    """
+    filters_on = not options.filters.is_empty()
+    if options.format == "dpo":
+        if counts.written:
+            return None
+        found = (f" (the {counts.dpo_identical:,} found had the same text on both sides)"
+                 if counts.dpo_identical else "")
+        names = ["filters"] if filters_on else []
+        if set(options.dpo_sources) != set(DPO_SOURCES):
+            names.append("sources")
+        if "ratings" in options.dpo_sources and options.dpo_min_gap > 1:
+            names.append("gap")
+        if options.exclude_ids:
+            names.append("excluded")
+        advice = (_remedy(names, cli) if names else
+                  "vote in blind comparisons, write ideal answers, or rate more answers to the same "
+                  "questions")
+        return (f"No DPO pairs to write{found}: a pair needs a chosen and a rejected answer to the "
+                f"same question, from a blind vote, an ideal answer or a rating gap. To get pairs, "
+                f"{advice}.")
+
+    threshold = options.star_threshold
+    if counts.written == 0:
+        names = ["filters"] if filters_on else []
+        if threshold is not None:
+            names.append("min_stars")
+        for name in ("only_ideal", "only_agree"):
+            if getattr(options, name):
+                names.append(name)
+        if options.exclude_ids:
+            names.append("excluded")
+        if options.format == "kto" and counts.kto_undecided:
+            why = (f"none of the {counts.kto_undecided:,} answers selected is rated clearly good or "
+                   "bad (KTO leaves out 3 stars alone and unrated answers)")
+        else:
+            why = "no answer passes these filters and options"
+        advice = _remedy(names, cli) if names else "rate some answers first"
+        return f"No rows to write: {why}. To get rows, {advice}."
+
+    if options.format != "kto" or (counts.kto_true and counts.kto_false):
+        return None
+    label, missing = ("true", "false") if counts.kto_true else ("false", "true")
+    head = (f"Every one of the {counts.written:,} rows is labelled {label}: KTO learns from "
+            f"desirable (true) and undesirable (false) answers together, and this file has no "
+            f"{missing} one.")
+    if label == "true":
+        if threshold is not None:
+            return (f"{head} The threshold of {_stars_text(threshold)} leaves out every answer "
+                    f"rated below it, so no bad answer comes in; {_remedy(['min_stars'], cli)} so "
+                    "that answers rated 1–2 stars or thumbs down come in as false.")
+        if options.only_ideal:
+            return (f"{head} Every item with an ideal answer counts as approved (true); "
+                    f"{_remedy(['only_ideal'], cli)}.")
+        if filters_on:
+            return (f"{head} The filters ({options.filters.describe()}) keep no answer rated "
+                    f"1–2 stars or thumbs down; {_remedy(['filters'], cli)}.")
+        return (f"{head} No selected answer is rated 1–2 stars or thumbs down; rate some bad "
+                "answers as such before training on this.")
+    if filters_on:
+        return (f"{head} The filters ({options.filters.describe()}) keep no answer rated 4–5 "
+                f"stars, thumbs up or corrected; {_remedy(['filters'], cli)}.")
+    return (f"{head} No selected answer is rated 4–5 stars, thumbs up or corrected with an ideal "
+            "answer; rate or correct some answers before training on this.")
 
 
 def count_rows(store: Store, options: ExportOptions) -> ExportResult:

@@ -83,7 +83,8 @@ class ExportMixin:
         """Decisive pairwise votes whose answers are both stored, oldest first."""
         where, params = where_clause(filters, "a")
         sql = (
-            "SELECT c.id, c.question, c.winner, a.answer AS answer_a, b.answer AS answer_b"
+            "SELECT c.id, c.question, c.winner, c.interaction_a, c.interaction_b,"
+            " a.answer AS answer_a, b.answer AS answer_b"
             " FROM comparisons c JOIN interactions a ON a.id = c.interaction_a"
             " JOIN interactions b ON b.id = c.interaction_b"
             f" WHERE c.winner IN ('a', 'b') AND a.answer IS NOT NULL AND b.answer IS NOT NULL"

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from dashboard import cli
+from dashboard.demo import load_demo
 from dashboard.exporting import (
+    FORMATS,
     ExportOptions,
     ExportRefused,
+    OneSidedExport,
     kto_label,
     near_duplicate_keep,
     preview,
@@ -242,3 +247,203 @@ def test_preview_shows_first_rows_without_writing(filled, tmp_path):
     rows = preview(store, ExportOptions(format="alpaca"), limit=2)
     assert len(rows) == 2 and "_id" in rows[0]
     assert store.list_exports() == []
+
+
+# -- curation that suits each format, and files that would teach nothing ----------------------
+
+
+def test_each_format_starts_with_the_curation_that_suits_it():
+    assert {f: ExportOptions(format=f).min_stars for f in FORMATS} == {
+        "sft": 4.0, "alpaca": 4.0, "input-output": 4.0, "dpo": None, "kto": None}
+    # an explicit choice, and what a recorded export says, are kept as they are
+    assert ExportOptions(format="kto", min_stars=4).min_stars == 4
+    assert ExportOptions(format="sft", min_stars=None).min_stars is None
+    assert ExportOptions.from_dict({"format": "kto", "min_stars": 5.0}).min_stars == 5.0
+    assert ExportOptions.from_dict({"format": "kto"}).min_stars is None
+
+
+def test_kto_from_default_options_keeps_the_bad_answers_as_false(filled, tmp_path):
+    store, _ = filled
+    result = run_export(store, ExportOptions(format="kto"), tmp_path / "kto.jsonl",
+                        refuse_one_sided=True)
+    labels = [row["label"] for row in _lines(result.path)]
+    assert labels.count(True) == 4 and labels.count(False) == 2
+    assert (result.counts.kto_true, result.counts.kto_false) == (4, 2)
+    assert result.warnings == []
+
+
+def test_a_kto_file_with_only_true_labels_is_refused_with_the_reason(filled, tmp_path):
+    store, _ = filled
+    options = ExportOptions(format="kto", min_stars=4)
+    with pytest.raises(OneSidedExport) as refused:
+        run_export(store, options, tmp_path / "kto.jsonl", refuse_one_sided=True)
+    message = str(refused.value)
+    assert message.startswith("Every one of the 4 rows is labelled true")
+    assert "threshold of 4 stars" in message and "“any rating”" in message
+    assert not (tmp_path / "kto.jsonl").exists() and store.list_exports() == []
+    # written on purpose, the file carries the warning in its result and its manifest
+    written = run_export(store, options, tmp_path / "kto.jsonl")
+    assert written.warnings == [message] and written.counts.written == 4
+    manifest = json.loads((tmp_path / "kto.jsonl.manifest.json").read_text())
+    assert manifest["warnings"] == [message]
+
+
+@pytest.mark.parametrize("options, expected", [
+    (ExportOptions(format="kto", only_ideal=True), "untick “Only items with an ideal answer”"),
+    (ExportOptions(format="kto", filters=Filters(thumbs="down")), "labelled false"),
+    (ExportOptions(format="kto", filters=Filters(stars_min=4)), "The filters (stars 4-5)"),
+])
+def test_every_kind_of_one_label_kto_file_names_its_cause(filled, tmp_path, options, expected):
+    store, _ = filled
+    with pytest.raises(OneSidedExport, match="KTO learns from desirable") as refused:
+        run_export(store, options, tmp_path / "kto.jsonl", refuse_one_sided=True)
+    assert expected in str(refused.value)
+
+
+def test_an_empty_file_is_refused_with_what_to_change(filled, tmp_path):
+    store, _ = filled
+    options = ExportOptions(format="sft", filters=Filters(search="nothing-like-this"))
+    with pytest.raises(OneSidedExport) as refused:
+        run_export(store, options, tmp_path / "sft.jsonl", refuse_one_sided=True)
+    assert str(refused.value) == ("No rows to write: no answer passes these filters and options. "
+                                  "To get rows, widen the filters or set “Approve answers rated at "
+                                  "least” to “any rating”.")
+    pairs = ExportOptions(format="dpo", dpo_sources=("votes",))
+    with pytest.raises(OneSidedExport, match="^No DPO pairs to write: .*add sources under"):
+        run_export(store, pairs, tmp_path / "dpo.jsonl", refuse_one_sided=True)
+
+
+def test_dpo_leaves_out_pairs_with_the_same_text_on_both_sides(store, tmp_path):
+    ids = [_answered(store, store.start_conversation(), "Where is my parcel?", answer)
+           for answer in ("Track it under Orders.", "Track it under Orders.", "No idea.")]
+    for winner, a, b in (("a", ids[0], ids[1]), ("a", ids[0], ids[2])):
+        store.record_vote(question="Where is my parcel?", interaction_a=a, interaction_b=b,
+                          variant_a="v1", variant_b="v2", winner=winner, reviewer="ana")
+    result = run_export(store, ExportOptions(format="dpo"), tmp_path / "dpo.jsonl")
+    assert _lines(result.path) == [{"prompt": "Where is my parcel?",
+                                    "chosen": "Track it under Orders.", "rejected": "No idea."}]
+    assert result.counts.dpo_identical == 1 and result.counts.by_source == {"votes": 1}
+
+
+def test_leaving_an_answer_out_by_hand_removes_every_dpo_pair_it_is_in(filled, tmp_path):
+    store, ids = filled
+    store.record_vote(question="Can I pay by card?", interaction_a=ids["meh"],
+                      interaction_b=ids["same_q_low"], variant_a="v1", variant_b="v2", winner="a")
+    everything = _lines(run_export(store, ExportOptions(format="dpo"), tmp_path / "all.jsonl").path)
+    assert sum(row["rejected"] == "Card? No." for row in everything) == 2  # a vote and a rating gap
+    kept = run_export(store, ExportOptions(format="dpo", exclude_ids=(ids["same_q_low"],)),
+                      tmp_path / "kept.jsonl")
+    assert _lines(kept.path) == [{"prompt": "Where is my parcel?", "chosen": "Track it under Orders.",
+                                  "rejected": "No idea."}]
+
+
+def test_preview_rows_say_which_interactions_they_use(filled):
+    store, ids = filled
+    [pair] = preview(store, ExportOptions(format="dpo", dpo_sources=("ratings",)))
+    assert pair["_ids"] == (ids["meh"], ids["same_q_low"]) and pair["_source"] == "ratings"
+
+
+def test_the_command_line_refuses_a_one_label_kto_file_and_says_why(filled, tmp_path, capsys):
+    store, _ = filled
+    out = tmp_path / "kto.jsonl"
+    code = cli.main(["export", "--format", "kto", "--min-stars", "4", "--out", str(out),
+                     "--db", store.path])
+    err = capsys.readouterr().err
+    assert code == 1 and not out.exists()
+    assert f"Nothing written to {out}. Every one of the 4 rows is labelled true" in err
+    assert "pass --any-rating" in err and "--write-anyway" in err
+    assert cli.main(["export", "--format", "kto", "--min-stars", "4", "--out", str(out),
+                     "--db", store.path, "--write-anyway"]) == 0
+    assert len(_lines(out)) == 4
+    assert cli.main(["export", "--format", "kto", "--out", str(out), "--db", store.path]) == 0
+    assert "4 labelled true, 2 labelled false" in capsys.readouterr().out
+    assert cli.main(["export", "--format", "dpo", "--min-stars", "4", "--db", store.path]) == 2
+    assert "--min-stars does not apply to dpo" in capsys.readouterr().err
+
+
+# -- the documented defaults, on the demo data ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    store = Store(path)
+    load_demo(store)
+    yield store
+    store.close()
+
+
+def _ratings_by_item(store) -> dict[int, dict]:
+    """Each answered interaction's ratings and newest ideal answer, read straight from the tables."""
+    items: dict[int, dict] = {}
+    for iid, question, answer in store.db.execute(
+            "SELECT id, question, answer FROM interactions WHERE answer IS NOT NULL"):
+        items[iid] = {"question": question, "answer": answer, "stars": [], "up": 0, "down": 0,
+                      "ideal": None}
+    for iid, stars, thumbs, ideal in store.db.execute(
+            "SELECT interaction_id, stars, thumbs, ideal_answer FROM ratings ORDER BY updated_at"):
+        if iid not in items:
+            continue
+        item = items[iid]
+        if stars is not None:
+            item["stars"].append(stars)
+        item["up"] += thumbs == 1
+        item["down"] += thumbs == -1
+        if ideal:
+            item["ideal"] = ideal
+    return items
+
+
+def _documented_label(item: dict) -> bool | None:
+    """The README's rule: true for an ideal answer, thumbs up or 4-5 stars; false for thumbs
+    down or 1-2 stars; 3 stars alone (or reviewers cancelling out) is left out."""
+    if item["ideal"]:
+        return True
+    votes = item["up"] - item["down"]
+    if item["stars"]:
+        mean = sum(item["stars"]) / len(item["stars"])
+        votes += 1 if mean >= 4 else -1 if mean <= 2 else 0
+    return None if votes == 0 else votes > 0
+
+
+def _approved(item: dict) -> bool:
+    """The README's approval at the default threshold: an ideal answer, else a mean of at least
+    4 stars, else (no stars) more thumbs up than down."""
+    if item["ideal"]:
+        return True
+    if item["stars"]:
+        return sum(item["stars"]) / len(item["stars"]) >= 4
+    return item["up"] > item["down"]
+
+
+def test_every_format_from_default_options_is_as_documented(demo, tmp_path):
+    items = _ratings_by_item(demo).values()
+    approved = Counter((i["question"], i["ideal"] or i["answer"]) for i in items if _approved(i))
+    labelled = Counter((i["question"], i["ideal"] or i["answer"], _documented_label(i))
+                       for i in items if _documented_label(i) is not None)
+    columns = {"sft": ["messages"], "alpaca": ["input", "instruction", "output"],
+               "input-output": ["input", "output"], "dpo": ["chosen", "prompt", "rejected"],
+               "kto": ["completion", "label", "prompt"]}
+    for fmt in FORMATS:
+        result = run_export(demo, ExportOptions(format=fmt), tmp_path / f"{fmt}.jsonl",
+                            refuse_one_sided=True)
+        data = _load(result.path)
+        assert sorted(data.column_names) == columns[fmt]
+        assert len(data) == result.counts.written > 0
+        rows = _lines(result.path)
+        if fmt == "kto":
+            assert data.features["label"].dtype == "bool"
+            assert Counter((r["prompt"], r["completion"], r["label"]) for r in rows) == labelled
+            assert result.counts.kto_undecided == len(items) - len(rows)
+            assert 0 < result.counts.kto_false < result.counts.kto_true
+        elif fmt == "dpo":
+            assert all(row["chosen"] != row["rejected"] for row in rows)
+            assert all(isinstance(row[k], str) for row in rows for k in ("prompt", "chosen", "rejected"))
+        elif fmt == "sft":
+            assert all(m["role"] in ("system", "user", "assistant") for r in rows for m in r["messages"])
+            last = Counter((r["messages"][-2]["content"], r["messages"][-1]["content"]) for r in rows)
+            assert all(r["messages"][-1]["role"] == "assistant" for r in rows)
+            assert not last - approved  # every conversation ends on an approved answer
+        else:
+            key = "instruction" if fmt == "alpaca" else "input"
+            assert Counter((r[key], r["output"]) for r in rows) == approved
