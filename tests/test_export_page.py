@@ -58,3 +58,33 @@ def test_counts_before_writing(page, db_path):
     store = Store(db_path)
     assert store.list_exports() == []
     store.close()
+
+
+def _build(at: AppTest) -> None:
+    [build] = [b for b in at.button if b.label == "Build the file"]
+    build.click().run()
+    assert not at.exception, at.exception
+
+
+def _exported_lines(db_path) -> list[dict]:
+    store = Store(db_path)
+    export = store.list_exports()[0]
+    store.close()
+    return [json.loads(line) for line in open(export["path"], encoding="utf-8")]
+
+
+def test_switching_to_kto_after_sft_keeps_the_bad_answers_as_false(page, db_path):
+    # SFT starts with the 4-star threshold; KTO must not inherit it (it would drop every false)
+    page.segmented_control(key="export.format").set_value("kto").run()
+    assert not page.exception, page.exception
+    _build(page)
+    labels = sorted(row["label"] for row in _exported_lines(db_path))
+    assert labels == [False, True, True]
+
+
+def test_switching_format_hides_the_previous_download(page):
+    _build(page)
+    assert [b.label for b in page.get("download_button")][:1] == ["Download"]
+    page.segmented_control(key="export.format").set_value("alpaca").run()
+    assert not page.exception, page.exception
+    assert page.get("download_button") == []

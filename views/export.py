@@ -7,12 +7,11 @@ from dashboard.ui.auth import require
 from dashboard.ui.common import get_store, reviewer_input
 from dashboard.ui.export import (
     FORMAT_HELP,
-    build,
+    build_section,
     counts_before_writing,
     options_form,
     past_exports,
-    preview_editor,
-    show_result,
+    preview_rows,
 )
 from dashboard.ui.filters import filter_bar
 
@@ -23,17 +22,15 @@ st.title("Export")
 st.caption("Turn what reviewers approved, corrected and preferred into training files. The ideal "
            "answer, where a reviewer wrote one, replaces the model's answer.")
 
-fmt = st.segmented_control("Format", FORMATS, default="sft", key="export.format") or "sft"
+fmt = st.segmented_control("Format", FORMATS, default="sft", required=True, key="export.format")
 st.caption(FORMAT_HELP[fmt])
 filters = filter_bar(store, key="export")
 options = options_form(store, fmt, filters)
 
 st.subheader("Preview")
-preview_editor(store, options)
+preview_rows(store, options)
 counts_before_writing(store, options)
-if st.button("Build the file", type="primary", icon=":material/build:"):
-    build(store, options, who)
-show_result()
+build_section(store, options, who)
 
 st.subheader("Past exports")
 past_exports(store, who)
