@@ -12,12 +12,12 @@ from store import Store
 from tests.conftest import ROOT
 
 
-@pytest.fixture
-def page(monkeypatch, db_path):
+def _open(monkeypatch, db_path, rated: list[tuple[str, str, int]]) -> AppTest:
+    """The Export page over a database of (question, answer, stars) rated by ana."""
     store = Store(db_path)
-    for n, stars in enumerate([5, 4, 1]):
-        iid = store.add_question(store.start_conversation(), f"question {n}")
-        store.record_answer(iid, answer=f"answer {n}")
+    for question, answer, stars in rated:
+        iid = store.add_question(store.start_conversation(), question)
+        store.record_answer(iid, answer=answer)
         store.save_rating(iid, "ana", stars=stars)
     store.close()
     monkeypatch.setenv("LOUPE_DB", str(db_path))
@@ -29,6 +29,12 @@ def page(monkeypatch, db_path):
     at.switch_page("views/export.py").run()
     assert not at.exception, at.exception
     return at
+
+
+@pytest.fixture
+def page(monkeypatch, db_path):
+    return _open(monkeypatch, db_path, [(f"question {n}", f"answer {n}", stars)
+                                        for n, stars in enumerate([5, 4, 1])])
 
 
 def test_build_writes_the_approved_rows_and_records_the_export(page, db_path):
@@ -88,3 +94,75 @@ def test_switching_format_hides_the_previous_download(page):
     page.segmented_control(key="export.format").set_value("alpaca").run()
     assert not page.exception, page.exception
     assert page.get("download_button") == []
+
+
+def test_a_one_label_kto_file_waits_for_confirmation_with_the_reason(page, db_path):
+    page.segmented_control(key="export.format").set_value("kto").run()
+    page.selectbox(key="export.min_stars.kto").set_value(4.0).run()
+    _build(page)
+    [warning] = page.warning
+    assert warning.value.startswith("Every one of the 2 rows is labelled true")
+    assert "set “Approve answers rated at least” to “any rating”" in warning.value
+    assert page.get("download_button") == []
+    store = Store(db_path)
+    assert store.list_exports() == []
+    store.close()
+    page.button(key="export.build_anyway").click().run()
+    assert not page.exception, page.exception
+    assert [b.label for b in page.get("download_button")][:1] == ["Download"]
+    assert [row["label"] for row in _exported_lines(db_path)] == [True, True]
+    assert [w.value for w in page.warning] == [warning.value]  # still said beside the file
+
+
+def test_previews_read_like_the_file(page):
+    # sft: a conversation of role-labelled messages, not a Python list
+    messages = page.chat_message
+    assert [m.name for m in messages][:2] == ["user", "assistant"]
+    assert [m.markdown[0].value for m in messages][:2] == ["question 0", "answer 0"]
+    assert not any("'role'" in m.value for m in page.markdown)
+    # kto: each row with its label
+    page.segmented_control(key="export.format").set_value("kto").run()
+    badges = [m.value for m in page.markdown if "-badge[" in m.value]
+    assert [b.split("[")[0] for b in badges] == [":green-badge", ":green-badge", ":red-badge"]
+
+
+def test_a_dpo_preview_shows_chosen_and_rejected_side_by_side(monkeypatch, db_path):
+    page = _open(monkeypatch, db_path, [("Can I pay by card?", "Yes, any card.", 5),
+                                        ("Can I pay by card?", "No.", 1)])
+    page.segmented_control(key="export.format").set_value("dpo").run()
+    assert not page.exception, page.exception
+    assert [m.markdown[-1].value for m in page.chat_message] == [
+        "Can I pay by card?", "Yes, any card.", "No."]
+    badges = [m.value.split("[")[0] for m in page.markdown if "-badge[" in m.value]
+    assert badges == [":green-badge", ":red-badge"]
+    chosen, rejected = page.columns[-2:]
+    assert chosen.chat_message[0].markdown[-1].value == "Yes, any card."
+    assert rejected.chat_message[0].markdown[-1].value == "No."
+
+
+def test_leaving_an_item_out_removes_it_from_preview_and_file(page, db_path):
+    [first] = [c for c in page.checkbox if c.key and c.key.startswith("export.leave_out.sft.")][:1]
+    first.check().run()
+    assert not page.exception, page.exception
+    assert [m.markdown[-1].value for m in page.chat_message] == ["question 1", "answer 1"]
+    assert any(c.value.startswith("Left out by hand: #") for c in page.caption)
+    _build(page)
+    assert [r["messages"][-1]["content"] for r in _exported_lines(db_path)] == ["answer 1"]
+
+
+def test_text_in_previews_is_shown_as_written(monkeypatch, db_path):
+    store = Store(db_path)
+    iid = store.add_question(store.start_conversation(), "![x](https://evil.example/p.png) <b>hi</b>")
+    store.record_answer(iid, answer="$x$ <script>alert(1)</script>")
+    store.save_rating(iid, "ana", stars=5)
+    store.close()
+    monkeypatch.setenv("LOUPE_DB", str(db_path))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("views/export.py").run()
+    assert not at.exception, at.exception
+    question, answer = (m.markdown[-1].value for m in at.chat_message)
+    assert question == r"!\[x](https://evil.example/p.png) \<b>hi\</b>"
+    assert answer == r"\$x\$ \<script>alert(1)\</script>"
