@@ -578,13 +578,14 @@ def one_sided_warning(options: ExportOptions, counts: ExportCounts, *, cli: bool
         if filters_on:
             return (f"{head} The filters ({options.filters.describe()}) keep no answer rated "
                     f"1–2 stars or thumbs down; {_remedy(['filters'], cli)}.")
-        return (f"{head} No selected answer is rated 1–2 stars or thumbs down; rate some bad "
-                "answers as such before training on this.")
+        return (f"{head} None of the selected answers is rated 1–2 stars or thumbs down: rate "
+                "the poor answers too before training on this file.")
     if filters_on:
         return (f"{head} The filters ({options.filters.describe()}) keep no answer rated 4–5 "
                 f"stars, thumbs up or corrected; {_remedy(['filters'], cli)}.")
-    return (f"{head} No selected answer is rated 4–5 stars, thumbs up or corrected with an ideal "
-            "answer; rate or correct some answers before training on this.")
+    return (f"{head} None of the selected answers is rated 4–5 stars, thumbs up or corrected "
+            "with an ideal answer: rate or correct the good answers too before training on this "
+            "file.")
 
 
 def count_rows(store: Store, options: ExportOptions) -> ExportResult:

@@ -166,3 +166,12 @@ def test_text_in_previews_is_shown_as_written(monkeypatch, db_path):
     question, answer = (m.markdown[-1].value for m in at.chat_message)
     assert question == r"!\[x](https://evil.example/p.png) \<b>hi\</b>"
     assert answer == r"\$x\$ \<script>alert(1)\</script>"
+
+
+def test_the_preview_shows_ten_rows_and_more_on_demand(monkeypatch, db_path):
+    page = _open(monkeypatch, db_path, [(f"question {n}", f"answer {n}", 5) for n in range(12)])
+    assert len(page.chat_message) == 2 * 10
+    page.button(key="export.preview_more").click().run()
+    assert not page.exception, page.exception
+    assert len(page.chat_message) == 2 * 12
+    assert [b.key for b in page.button if b.key == "export.preview_more"] == []

@@ -112,9 +112,9 @@ def options_form(store: Store, fmt: str, filters: Filters) -> ExportOptions:
         fraction = st.slider("Validation share", 0, 50, 0, 5, key="export.validation",
                              help="All answers to the same question land on the same side.") / 100
         sets = store.list_question_sets()
-        names = {s["id"]: s["name"] for s in sets}
-        leakage = st.selectbox("Evaluation set to keep out", [None, *names], key="export.leakage",
-                               format_func=lambda i: "none" if i is None else names[i])
+        names = {0: "none"} | {s["id"]: s["name"] for s in sets}  # 0: no set
+        leakage = st.selectbox("Evaluation set to keep out", list(names), key="export.leakage",
+                               format_func=names.__getitem__) or None
         action = st.radio("If exported questions are in it", ["refuse", "warn"], horizontal=True,
                           key="export.leakage_action", disabled=leakage is None)
     return ExportOptions(
@@ -245,15 +245,18 @@ def _pair(row: dict[str, Any]) -> None:
 # -- counts, build, result ------------------------------------------------------------------
 
 
-def _breakdown(result: ExportResult) -> str:
+SOURCE_SHORT = {"votes": "blind votes", "ideal": "ideal answers", "ratings": "rating gaps"}
+
+
+def _breakdown(result: ExportResult, *, labels: bool = True) -> str:
     """What the rows are made of, and what was left out, in one line."""
     c = result.counts
     parts = []
-    if c.kto_true or c.kto_false:
+    if labels and (c.kto_true or c.kto_false):
         parts.append(f"{c.kto_true:,} labelled true, {c.kto_false:,} labelled false")
     if c.by_source:
-        parts.append("pairs from " + ", ".join(
-            f"{SOURCE_LABELS[s]}: {n:,}" for s, n in c.by_source.items()))
+        parts.append("pairs: " + ", ".join(
+            f"{n:,} from {SOURCE_SHORT[s]}" for s, n in c.by_source.items()))
     if c.dpo_identical:
         parts.append(f"{c.dpo_identical:,} pairs left out: the same text on both sides")
     if c.kto_undecided:
@@ -350,8 +353,8 @@ def show_result(result: ExportResult, key: str) -> None:
         metrics.append(("Train / validation", f"{c.train:,} / {c.validation:,}", None))
     for column, (label, value, help_text) in zip(st.columns(4), metrics):
         column.metric(label, value, help=help_text)
-    if _breakdown(result):
-        st.caption(_breakdown(result))
+    if _breakdown(result, labels=False):
+        st.caption(_breakdown(result, labels=False))
     for warning in result.warnings:
         st.warning(warning, icon=":material/warning:")
     path = Path(result.path or "")
