@@ -54,11 +54,10 @@ STARS_HELP = {
 }
 DEFAULT_STARS_HELP = ("An item with an ideal answer is always approved: stars judge the model's "
                       "answer only where nobody wrote a better one.")
-SOURCE_LABELS = {
-    "votes": "blind votes",
-    "ideal": "ideal answer vs. the model's answer",
-    "ratings": "better vs. worse rated answer",
-}
+SOURCE_SHORT = {"votes": "blind votes", "ideal": "ideal answers", "ratings": "rating gaps"}
+SOURCES_HELP = ("Blind votes: the winning answer against the losing one. Ideal answers: a "
+                "reviewer's ideal answer against the model's answer. Rating gaps: the better "
+                "against the worse rated answer to the same question.")
 
 
 def export_dir(store: Store) -> Path:
@@ -83,8 +82,7 @@ def options_form(store: Store, fmt: str, filters: Filters) -> ExportOptions:
         if fmt == "dpo":
             sources = tuple(st.multiselect(
                 "Pairs from", DPO_SOURCES, default=list(DPO_SOURCES), key="export.dpo_sources",
-                format_func=SOURCE_LABELS.__getitem__,
-                help="Each pair needs a better and a worse answer to the same question."))
+                format_func=SOURCE_SHORT.__getitem__, help=SOURCES_HELP))
             layout = st.radio("Layout", ["standard", "conversational"], horizontal=True,
                               key="export.dpo_layout",
                               help="standard: plain strings; conversational: lists of messages.")
@@ -243,9 +241,6 @@ def _pair(row: dict[str, Any]) -> None:
 
 
 # -- counts, build, result ------------------------------------------------------------------
-
-
-SOURCE_SHORT = {"votes": "blind votes", "ideal": "ideal answers", "ratings": "rating gaps"}
 
 
 def _breakdown(result: ExportResult, *, labels: bool = True) -> str:
