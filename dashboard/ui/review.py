@@ -11,7 +11,7 @@ import streamlit as st
 from dashboard.filters import Filters
 from dashboard.ratings import stars_from_widget, tag_options, thumbs_from_widget
 from dashboard.review import PAGE_SIZE, call_facts, next_in_queue, ratings_frame, table_frame
-from dashboard.safe_text import inert_markdown
+from dashboard.safe_text import inert_markdown, plain_text
 from dashboard.stats import ratings_frame as ratings_frame_of
 from dashboard.ui.rating import rating_widget
 from store import Store
@@ -169,7 +169,7 @@ def show_facts(interaction: dict) -> None:
     facts = call_facts(interaction)
     for column, (label, value) in zip(st.columns(len(facts)), facts):
         column.caption(label)
-        column.markdown(f"**{inert_markdown(str(value))}**")
+        column.markdown(f"**{plain_text(value)}**")
 
 
 def show_ratings(ratings: list[dict]) -> None:
