@@ -3,9 +3,10 @@
 import streamlit as st
 
 from dashboard.experiments import cast_vote, next_blind_pair
-from dashboard.safe_text import inert_markdown, plain_text
+from dashboard.safe_text import plain_text
 from dashboard.ui.auth import require
 from dashboard.ui.guard import permitted
+from dashboard.ui.text import show_markdown
 from dashboard.ui.common import get_store, reviewer_input
 
 PAIR_KEY = "vote.pair"
@@ -39,14 +40,14 @@ if pair is None:
     st.stop()
 
 st.markdown("**Question**")
-st.markdown(inert_markdown(pair.question))
+show_markdown(pair.question)
 left, right = st.columns(2)
 with left.container(border=True):
     st.markdown("**Answer 1**")
-    st.markdown(inert_markdown(pair.left["answer"]))
+    show_markdown(pair.left["answer"])
 with right.container(border=True):
     st.markdown("**Answer 2**")
-    st.markdown(inert_markdown(pair.right["answer"]))
+    show_markdown(pair.right["answer"])
 
 revealed = st.session_state.get(REVEAL_KEY)
 if revealed is None:

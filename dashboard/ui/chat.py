@@ -14,6 +14,7 @@ from dashboard.ratelimit import RateLimiter
 from dashboard.llm import EMBEDDED_MODEL, Backend, EmbeddedBackend, GenerationOptions, OllamaBackend
 from dashboard.safe_text import inert_markdown, plain_text
 from dashboard.ui.rating import rating_widget
+from dashboard.ui.text import show_markdown
 from store import Store
 
 BACKEND_KEY = "chat.backend"
@@ -148,10 +149,10 @@ def model_picker(store: Store) -> ChatSettings | None:
 def show_turn(store: Store, turn: dict, reviewer: str) -> None:
     """One stored question and its answer (or error), with the rating widget."""
     with st.chat_message("user"):
-        st.markdown(inert_markdown(turn["question"]))
+        show_markdown(turn["question"])
     with st.chat_message("assistant"):
         if turn.get("answer"):
-            st.markdown(inert_markdown(turn["answer"]))
+            show_markdown(turn["answer"])
         if turn.get("error"):
             st.error(inert_markdown(turn["error"]), icon=":material/error:")
         st.caption(plain_text(describe_answer(turn)))

@@ -14,6 +14,7 @@ from dashboard.llm import EMBEDDED_MODEL
 from dashboard.safe_text import inert_markdown, plain_text
 from dashboard.ui.chat import model_catalog
 from dashboard.ui.guard import permitted
+from dashboard.ui.text import show_markdown
 from store import Store
 
 EXPERIMENT_KEY = "experiments.selected"
@@ -152,7 +153,7 @@ def side_by_side(rows: list[dict[str, Any]], labels: list[str]) -> None:
             if row["error"]:
                 st.error(inert_markdown(row["error"]))
                 continue
-            st.markdown(inert_markdown(row["answer"]))
+            show_markdown(row["answer"])
             metrics = answer_metrics(row["answer"], row.get("reference_answer"))
             parts = [f"{metrics.words} words", f"{metrics.chars} characters"]
             if metrics.similarity is not None:
