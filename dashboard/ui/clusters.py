@@ -286,8 +286,11 @@ def send_to_queue(store: Store, theme: dict[str, Any]) -> None:
     label = f"Annotate these {len(ids):,} items"
     note = (f"Sends the {QUEUE_LIMIT} most typical of its {theme['size']:,} items."
             if cut else "Opens the annotation queue on this theme's items.")
+    # A key keeps the button the same widget when the role (and so ``disabled``) changes:
+    # a click from a page drawn before is then refused here, not lost.
     if st.button(label, icon=":material/checklist:", help=note, width="stretch",
-                 disabled=not allowed(store, "rate")) and permitted(store, "rate"):
+                 key="clusters.annotate", disabled=not allowed(store, "rate")
+                 ) and permitted(store, "rate"):
         st.switch_page(QUEUE_PAGE, query_params=Filters(ids=tuple(ids)).to_query_params())
     if cut:
         st.caption(note)
@@ -305,7 +308,7 @@ def make_question_set(
                              key=f"{SET_NAME_KEY}.{theme['id']}", disabled=not can)
         done = st.form_submit_button(f"Make a question set of {count:,} questions",
                                      icon=":material/playlist_add:", width="stretch",
-                                     disabled=not can)
+                                     key=f"clusters.set.make.{theme['id']}", disabled=not can)
     if distinct > QUESTION_SET_LIMIT:
         st.caption(f"Takes the {QUESTION_SET_LIMIT} most typical of its {distinct:,} distinct questions.")
     if done and permitted(store, "variants"):
@@ -341,6 +344,7 @@ def name_with_model(store: Store, report: ThemeReport, theme: dict[str, Any]) ->
             st.session_state[NAMER_KEY] = default if default in choices else choices[0]
         st.selectbox("Model", choices, key=NAMER_KEY, format_func=lambda c: f"{c[1]} ({c[0]})")
     if st.button("Name this theme", icon=":material/edit_note:", width="stretch", disabled=not can,
+                 key="clusters.name",
                  help="Asks the model for a short name from the theme's terms and typical questions."
                  ) and permitted(store, "chat"):
         backend, model = st.session_state[NAMER_KEY]
