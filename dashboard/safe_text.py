@@ -39,6 +39,8 @@ _SYMBOLS = ("<->", "->", "<-", "--", ">=", "<=", "~=")
 _BEFORE_SYMBOL = frozenset(" \t\n*_])~`")  # also where an inline element ends a text node
 _MATERIAL = ":material/"
 _CONTEXT = 80  # characters before the current one that decide a split
+# Where a name would turn into a link (GFM finds these in text, escapes notwithstanding).
+_AUTOLINK = re.compile(r"(?i)(?:https?:|www\.|@)$")
 
 
 def inert_markdown(text: str | None, *, partial: bool = False) -> str:
@@ -233,17 +235,21 @@ def _escape_line(line: str, *, markdown: bool) -> str:
         written = markdown and char == "\\" and line[i + 1 : i + 2] in _PUNCTUATION
         if written:  # an escape written in the text stays one
             char, i = line[i + 1], i + 1
-        out.append(_escaped_char(tail, line, i, char, escape=written or not markdown))
+        out.append(_escaped_char(tail, line, i, char, escape=written or not markdown,
+                                 plain=not markdown))
         tail = (tail + char)[-_CONTEXT:]
         i += 1
     return "".join(out)
 
 
-def _escaped_char(tail: str, line: str, at: int, char: str, *, escape: bool) -> str:
+def _escaped_char(tail: str, line: str, at: int, char: str, *, escape: bool,
+                  plain: bool = False) -> str:
     """One character escaped where it could act (or always, with ``escape`` for
-    punctuation), after a split where a rewrite could."""
+    punctuation), after a split where a rewrite could (and, in names, where a web address
+    or e-mail address would become a link)."""
     split = _SPLIT if ((char == ":" and _SHORTCODE_OPEN.search(tail))
-                       or _ends_symbol(tail, line, at, char)) else ""
+                       or _ends_symbol(tail, line, at, char)
+                       or (plain and _AUTOLINK.search(tail + char))) else ""
     if char in "\\`<$:&" or (escape and char in _PUNCTUATION):
         return f"{split}\\{char}"
     if char == "[" and tail.endswith("!"):

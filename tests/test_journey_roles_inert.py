@@ -192,6 +192,7 @@ def test_a_viewer_can_read_every_page_and_write_nothing(app, visit):
     assert page.get_by_role("button", name="Name this theme").is_disabled()
     assert page.get_by_role("button", name=re.compile("Annotate these")).is_disabled()
     assert page.get_by_role("button", name=re.compile("Make a question set")).is_disabled()
+    page.get_by_role("button", name="Name this theme").scroll_into_view_if_needed()
     screenshot(page, "journey_viewer_themes")
     # Review: no import box, no rating widget
     item = app["ids"]["hostile"]
@@ -264,7 +265,8 @@ def test_themes_named_by_a_model_show_their_new_name_at_once_and_as_written(app,
     _settle(page)
     shown = picker.input_value()
     assert THEME_NAME in shown and shown != before, (before, shown)
-    assert f"from the terms" in _main_text(page)
+    assert "from the terms" in _main_text(page)
+    picker.scroll_into_view_if_needed()
     screenshot(page, "journey_theme_named")
 
 

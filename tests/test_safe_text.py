@@ -139,6 +139,13 @@ def test_plain_text_shows_names_exactly_as_written(name):
     assert _text(html) == name
 
 
+def test_plain_text_names_do_not_become_links():
+    name = "see http://evil.example/p www.evil.example a@evil.example"
+    out = plain_text(name)
+    assert not re.search(r"(?i)https?\\?:|www\\?\.|\w\\?@", out.replace(SPLIT, " "))
+    assert _text(_html(out)) == name
+
+
 def test_plain_text_puts_a_name_on_one_line():
     assert _text(_html(plain_text("two\nlines  and\tspaces"))) == "two lines and spaces"
     assert plain_text(None) == ""
