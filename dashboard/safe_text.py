@@ -18,6 +18,8 @@ that the browser's parser agrees).
 Some of Streamlit's rewrites run on text after Markdown escapes are resolved (icons, the
 logo, emoji, arrows), so escaping alone cannot stop them: there the text is cut in two by
 an empty ``:small[]`` directive, which renders as an empty ``<span>`` and shows nothing.
+One rewrite cannot be undone: Streamlit turns ``:material/`` into ``:material_`` everywhere,
+even in fenced code blocks, where nothing can be escaped (code spans are split instead).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ _PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 # An empty inline element: splits the text so no rewrite sees the two halves as one.
 _SPLIT = ":small[]"
 
+_LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 _FENCE = re.compile(r"^( *)(`{3,}|~{3,})(.*)$")
 _BACKTICKS = re.compile(r"`+")
 # A colon that would close a shortcode (":smile:", ":material_home:", ":streamlit:").
@@ -52,7 +55,7 @@ def inert_markdown(text: str | None, *, partial: bool = False) -> str:
     """
     if not text:
         return ""
-    lines = text.splitlines(keepends=True)
+    lines = _LINES.findall(text)  # only what CommonMark ends a line with (not U+2028, \f…)
     out: list[str] = []
     fence: tuple[str, int, int] | None = None  # (marker char, length, indentation)
     for index, line in enumerate(lines):

@@ -94,6 +94,8 @@ def _text(html: str) -> str:
     "\\``![x](http://evil.example/p.png)`",
     "`a\\`![x](http://evil.example/p.png)`",
     "x ` y `` ![x](http://evil.example/p.png) ``` z",
+    "x\u2028```\n![x](http://evil.example/p.png)\n```",  # U+2028 does not end a line
+    "x\f```\n![x](http://evil.example/p.png)\n```",
 ])
 def test_odd_code_spans_and_fences_never_let_an_image_through(text):
     html = _html(inert_markdown(text))
