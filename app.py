@@ -55,8 +55,10 @@ visible = {
 }
 paths = [page[0] for pages in visible.values() for page in pages]
 default = DEFAULT if DEFAULT in paths else paths[0]
+# Pages a role may not open keep their address, hidden: typing it shows the page's own refusal.
 st.navigation({
-    section: [st.Page(path, title=title, icon=f":material/{icon}:", default=path == default)
+    section: [st.Page(path, title=title, icon=f":material/{icon}:", default=path == default,
+                      visibility="visible" if path in paths else "hidden")
               for path, title, icon, _ in pages]
-    for section, pages in visible.items() if pages
+    for section, pages in PAGES.items()
 }).run()

@@ -16,10 +16,21 @@ PAIR_COLUMNS = {
     "reviewer_a": "Reviewer A",
     "reviewer_b": "Reviewer B",
     "stars_shared": "Shared items (stars)",
-    "stars_kappa": "Kappa (stars)",
-    "stars_weighted_kappa": "Weighted kappa (stars)",
+    "stars_kappa": "Stars κ (exact)",
+    "stars_weighted_kappa": "Stars κ (quadratic-weighted)",
     "thumbs_shared": "Shared items (thumbs)",
-    "thumbs_kappa": "Kappa (thumbs)",
+    "thumbs_kappa": "Thumbs κ",
+}
+READING_COLUMN = "Stars κ (quadratic-weighted), in words"
+PAIR_HELP = {
+    "Stars κ (exact)": "Cohen's kappa on the stars, counting only identical stars as agreement.",
+    "Stars κ (quadratic-weighted)": (
+        "Cohen's kappa on the stars with quadratic weights: a 4 against a 5 costs less than a "
+        "1 against a 5. 1 is perfect agreement, 0 what chance alone would give."),
+    "Thumbs κ": "Cohen's kappa on thumbs up and down.",
+    READING_COLUMN: (
+        "The quadratic-weighted stars κ in Landis and Koch's words: poor (0 or less), slight "
+        "(to 0.2), fair (to 0.4), moderate (to 0.6), substantial (to 0.8), almost perfect."),
 }
 REVIEW_PAGE = "review"  # the Review page's URL path
 
@@ -42,13 +53,13 @@ def number_text(value: float | None, digits: int = 2) -> str:
 
 def pairs_table(pairs: pd.DataFrame) -> pd.DataFrame:
     """The pairwise kappas as text ('—' where there is no number), most shared items first,
-    with readable column names and a reading of the weighted kappa."""
+    with readable column names and a reading of the quadratic-weighted stars kappa."""
     table = pairs.sort_values(["stars_shared", "thumbs_shared"], ascending=False, kind="stable")
     reading = [kappa_reading(v) for v in table["stars_weighted_kappa"]]
     for column in ("stars_kappa", "stars_weighted_kappa", "thumbs_kappa"):
         table[column] = [number_text(v) for v in table[column]]
     table = table.rename(columns=PAIR_COLUMNS)
-    table["Agreement"] = reading
+    table[READING_COLUMN] = reading
     return table.reset_index(drop=True)
 
 

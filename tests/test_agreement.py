@@ -20,6 +20,7 @@ from dashboard.stats import (
     pairwise_agreement,
     ratings_frame,
 )
+from dashboard.agreement import kappa_reading
 from tests.conftest import ROOT
 from tests.factories import add_interaction
 
@@ -207,13 +208,16 @@ def test_page_shows_kappas_alpha_and_the_disagreements(page):
     pairs = at.dataframe[0].value
     row = pairs[(pairs["Reviewer A"] == "ana") & (pairs["Reviewer B"] == "ben")].iloc[0]
     assert row["Shared items (stars)"] == 40
-    assert row["Weighted kappa (stars)"] == f"{kappa:.2f}"
+    assert row["Stars κ (quadratic-weighted)"] == f"{kappa:.2f}"
+    # the words read the quadratic-weighted stars κ, and the column says so
+    assert row["Stars κ (quadratic-weighted), in words"] == kappa_reading(kappa)
+    assert "Agreement" not in pairs.columns
     assert pairs.iloc[0]["Reviewer B"] == "ben"  # the pair sharing most items comes first
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Items rated by two or more"] == "40"  # dara rated item 99 alone
     assert metrics["Reviewers involved"] == "3"
     chen = pairs[(pairs["Reviewer A"] == "ana") & (pairs["Reviewer B"] == "chen")].iloc[0]
-    assert chen["Kappa (stars)"] == "—" and chen["Shared items (stars)"] == 3
+    assert chen["Stars κ (exact)"] == "—" and chen["Shared items (stars)"] == 3
     assert "fewer than 5 shared items" in text
     worst = at.dataframe[1].value
     assert len(worst) > 0

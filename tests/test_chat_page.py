@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 from store import Store
 from tests.conftest import ROOT, free_port
 from tests.fake_ollama import DEFAULT_MODEL, FakeOllama
+from tests.shown import shown
 
 
 @pytest.fixture
@@ -40,7 +41,7 @@ def _rows(db_path, sql):
 
 def test_page_shows_which_backend_and_model_answer(app):
     assert app.title[0].value == "Chat"
-    assert any("Ollama" in c.value and DEFAULT_MODEL in c.value for c in app.caption)
+    assert any("Ollama" in c.value and DEFAULT_MODEL in shown(c.value) for c in app.caption)
     assert app.selectbox(key="chat.model").value == DEFAULT_MODEL
 
 
@@ -48,8 +49,8 @@ def test_ask_get_an_answer_rate_it_and_find_it_in_the_database(app, db_path):
     at = _ask(app, "How do I export my data?")
     assistant = [m for m in at.chat_message if m.name == "assistant"]
     assert len(assistant) == 1
-    assert "You asked: How do I export my data?" in assistant[0].markdown[0].value
-    assert any(f"Ollama · {DEFAULT_MODEL}" in c.value for c in at.caption)
+    assert "You asked: How do I export my data?" in shown(assistant[0].markdown[0].value)
+    assert any(f"Ollama · {DEFAULT_MODEL}" in shown(c.value) for c in at.caption)
 
     [interaction] = _rows(db_path, "SELECT * FROM interactions")
     assert interaction["question"] == "How do I export my data?"
@@ -126,7 +127,7 @@ def test_without_ollama_the_embedded_model_answers(monkeypatch, db_path):
     assert not at.exception
     [row] = _rows(db_path, "SELECT backend, model, answer, error FROM interactions")
     assert row["backend"] == "embedded" and row["error"] is None and row["answer"]
-    assert any("Embedded llama.cpp · SmolLM2-135M-Instruct" in c.value for c in at.caption)
+    assert any("Embedded llama.cpp · SmolLM2-135M-Instruct" in shown(c.value) for c in at.caption)
 
 
 def test_chat_as_a_variant_records_its_exact_version(monkeypatch, db_path, fake_ollama):

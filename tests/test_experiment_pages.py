@@ -11,6 +11,7 @@ from dashboard.llm import OllamaBackend
 from store import Store
 from tests.conftest import ROOT
 from tests.fake_ollama import DEFAULT_MODEL
+from tests.shown import shown
 
 QUESTIONS = ["How do I reset my password?", "Where is my parcel?"]
 
@@ -96,7 +97,7 @@ def test_experiment_page_runs_and_shows_side_by_side(env, fake_ollama):
     at.run()
     assert not at.exception
     assert len(store.experiment_answers(1)) == 4
-    text = " ".join(m.value for m in at.markdown)
+    text = " ".join(shown(m.value) for m in at.markdown)
     assert "plain v1" in text and "concise v1" in text
     assert "You asked: Answer briefly: How do I reset my password?" in text
     store.close()

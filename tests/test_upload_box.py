@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from store import Store
 from tests.conftest import ROOT
+from tests.shown import shown
 
 APP = ROOT / "tests" / "data" / "upload_app.py"
 GOOD = b'{"question": "Where is my parcel?", "response": "It ships today.", "rating": 4}\n'
@@ -49,14 +50,14 @@ def test_import_button_waits_for_a_file(app):
 
 def test_a_good_file_lands_and_says_how_much(app, db_path):
     at = upload(app, "feedback.jsonl", GOOD + b'{"question": "Can I pay later?", "answer": "No."}\n')
-    assert [s.value for s in at.success] == ["feedback.jsonl: 2 imported, 0 already present."]
+    assert [shown(s.value) for s in at.success] == ["feedback.jsonl: 2 imported, 0 already present."]
     assert any("2 interactions, 1 rating" in c.value for c in at.caption)
     assert interactions(db_path) == [
         {"question": "Where is my parcel?", "source": "import"},
         {"question": "Can I pay later?", "source": "import"},
     ]
     at.button(key="upload.import").click().run()
-    assert [s.value for s in at.success] == ["feedback.jsonl: 0 imported, 2 already present."]
+    assert [shown(s.value) for s in at.success] == ["feedback.jsonl: 0 imported, 2 already present."]
     assert len(interactions(db_path)) == 2
 
 
@@ -77,7 +78,7 @@ def test_refused_lines_are_listed_and_nothing_lands(app, db_path):
 def test_skip_invalid_lands_the_valid_lines(app, db_path):
     content = GOOD + b'{"question": 5}\n' + b"question-less line\n"
     at = upload(app, "mixed.jsonl", content, skip=True)
-    assert [s.value for s in at.success] == ["mixed.jsonl: 1 imported, 0 already present."]
+    assert [shown(s.value) for s in at.success] == ["mixed.jsonl: 1 imported, 0 already present."]
     assert at.warning[0].value.startswith("2 refused lines were left out: the table says why")
     assert at.dataframe[0].value["line"].tolist() == [2, 3]
     assert len(interactions(db_path)) == 1
@@ -85,12 +86,12 @@ def test_skip_invalid_lands_the_valid_lines(app, db_path):
 
 def test_csv_upload(app, db_path):
     at = upload(app, "f.csv", b"question,answer,rating\nq1,a1,5\nq2,a2,1\n")
-    assert [s.value for s in at.success] == ["f.csv: 2 imported, 0 already present."]
+    assert [shown(s.value) for s in at.success] == ["f.csv: 2 imported, 0 already present."]
 
 
 def test_an_empty_file_gets_one_sentence(app, db_path):
     at = upload(app, "empty.jsonl", b"")
-    assert [e.value for e in at.error] == [
+    assert [shown(e.value) for e in at.error] == [
         "empty.jsonl: the file is empty: there is nothing to import. Nothing was imported."]
 
 

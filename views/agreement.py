@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dashboard.agreement import (
+    PAIR_HELP,
     alpha_note,
     disagreement_table,
     kappa_heatmap,
@@ -69,12 +70,15 @@ st.subheader("Pairs of reviewers")
 if pairs.empty:
     st.info("No two reviewers have rated the same item yet.")
 else:
-    st.dataframe(pairs_table(pairs), hide_index=True, width="stretch")
-    st.caption("Weighted kappa uses quadratic weights: a 4 against a 5 costs less than a 1 "
-               "against a 5. " + missing_numbers_note(pairs))
+    st.dataframe(pairs_table(pairs), hide_index=True, width="stretch",
+                 column_config={name: st.column_config.Column(help=text)
+                                for name, text in PAIR_HELP.items()})
+    st.caption("The stars κ in words uses quadratic weights: a 4 against a 5 costs less than a 1 "
+               "against a 5. Hover a column name for what it measures. "
+               + missing_numbers_note(pairs))
     figure = kappa_heatmap(pairs)
     if figure is not None:
-        with st.expander("Heatmap of weighted kappa (stars)", icon=":material/grid_on:"):
+        with st.expander("Heatmap of the quadratic-weighted stars κ", icon=":material/grid_on:"):
             st.plotly_chart(figure, width="stretch")
 
 st.subheader("Where reviewers disagree most")

@@ -4,10 +4,11 @@ import streamlit as st
 
 from dashboard.chat import ChatTurn, backend_label
 from dashboard.experiments import variant_label
-from dashboard.safe_text import inert_markdown, inert_stream
+from dashboard.safe_text import inert_markdown, inert_stream, plain_text
 from dashboard.ui.chat import chat_allowed, model_picker, show_turn
 from dashboard.ui.auth import require
 from dashboard.ui.common import get_store, reviewer_input
+from dashboard.ui.guard import permitted
 
 CONVERSATION_KEY = "chat.conversation_id"
 
@@ -23,8 +24,10 @@ if new_col.button("New conversation", icon=":material/add_comment:"):
     st.rerun()
 
 if settings:
-    as_variant = f" · as variant **{variant_label(settings.variant)}**" if settings.variant else ""
-    st.caption(f"Answering: **{backend_label(settings.backend.name)}** · `{settings.model}`{as_variant}")
+    as_variant = (f" · as variant **{plain_text(variant_label(settings.variant))}**"
+                  if settings.variant else "")
+    st.caption(f"Answering: **{backend_label(settings.backend.name)}** · "
+               f"{plain_text(settings.model)}{as_variant}")
 
 conversation_id = st.session_state.get(CONVERSATION_KEY)
 if conversation_id:
@@ -38,7 +41,7 @@ allowed_now, wait = chat_allowed(name) if question else (True, 0.0)
 if question and not allowed_now:
     st.warning(f"You are asking faster than this server allows: wait {wait:.0f} s and ask again.",
                icon=":material/hourglass_top:")
-if question and settings and allowed_now:
+if question and settings and allowed_now and permitted(store, "chat"):
     if not conversation_id:
         conversation_id = store.start_conversation(reviewer=name or None)
         st.session_state[CONVERSATION_KEY] = conversation_id

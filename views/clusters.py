@@ -5,14 +5,16 @@ import streamlit as st
 from dashboard.clustering import LOW_RATED_TEXT, OTHER_ID, summary_sentence
 from dashboard.filters import Filters
 from dashboard.llm import BackendError
-from dashboard.safe_text import inert_markdown
+from dashboard.safe_text import plain_text
 from dashboard.ui.clusters import (
     Settings, make_question_set, name_with_model, reset_settings, send_to_queue, settings_row,
     theme_detail, theme_map, theme_names, theme_picker, theme_report, theme_source, theme_table,
     view_params,
 )
+from dashboard.ui.auth import require
 from dashboard.ui.common import get_store, reviewer_input
 from dashboard.ui.filters import filter_bar, reset_filters, write_query_params
+from dashboard.ui.guard import needs_note
 
 VIEW_KEY = "clusters.view"  # (filters, settings) last shown and written to the URL
 FILTER_PREFIX = "clusters"
@@ -20,6 +22,7 @@ FIELDS = ("search", "stars", "thumbs", "models", "variants", "reviewers", "tags"
 
 store = get_store()
 reviewer_input()
+require(store, "view")
 state = st.session_state
 
 st.title("Failure themes")
@@ -49,7 +52,7 @@ if source["count"] == 0:
 try:
     report = theme_report(store, filters, settings, source)
 except BackendError as exc:
-    st.error(f"{exc} Pick the TF-IDF vectorizer under Options to go on without it.")
+    st.error(f"{plain_text(exc)} Pick the TF-IDF vectorizer under Options to go on without it.")
     st.stop()
 
 names = theme_names(report)
@@ -66,14 +69,17 @@ theme = theme_picker(report, names, picked)
 if theme["id"] == OTHER_ID:
     st.caption("“other” gathers the items of themes too small to stand alone.")
 elif theme["id"] in names:
-    st.caption(inert_markdown(f"Named by a model; from the terms: {theme['label']}"))
+    st.caption(f"Named by a model; from the terms: {plain_text(theme['label'])}")
 details, actions = st.columns([5, 2], gap="large")
 with details:
     theme_detail(report, theme, names)
 with actions:
     st.markdown("**Act on this theme**")
-    send_to_queue(theme)
+    if note := needs_note(store, {"rate": "annotate", "chat": "name themes",
+                                  "variants": "make question sets"}):
+        st.caption(note)
+    send_to_queue(store, theme)
     st.divider()
     make_question_set(store, report, theme, names)
     st.divider()
-    name_with_model(report, theme)
+    name_with_model(store, report, theme)

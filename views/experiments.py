@@ -5,10 +5,13 @@ import streamlit as st
 
 from dashboard.experiments import variant_label
 from dashboard.judge import DEFAULT_RUBRIC, judge_human_agreement, run_judge
+from dashboard.llm import BackendError
+from dashboard.safe_text import plain_text
 from dashboard.ui.chat import make_backend, model_catalog
 from dashboard.ui.auth import require
 from dashboard.ui.common import get_store, reviewer_input
 from dashboard.ui.experiments import EXPERIMENT_KEY, experiment_runner, side_by_side
+from dashboard.ui.guard import permitted
 
 store = get_store()
 reviewer_input()
@@ -31,11 +34,12 @@ with st.expander("New experiment", icon=":material/science:", expanded=not store
             chosen = st.multiselect("Variants (two or more)", [v["id"] for v in variants],
                                     format_func=lambda i: next(variant_label(v) for v in variants
                                                                if v["id"] == i))
-            if st.form_submit_button("Create experiment", type="primary"):
+            if st.form_submit_button("Create experiment", type="primary") and permitted(
+                    store, "experiments"):
                 try:
                     new_id = store.create_experiment(name.strip() or "experiment", set_id, chosen)
                 except ValueError as exc:
-                    st.error(f"{str(exc).capitalize()}.")
+                    st.error(f"{plain_text(str(exc).capitalize())}.")
                 else:
                     st.session_state[EXPERIMENT_KEY] = new_id
                     st.rerun()
@@ -68,7 +72,7 @@ def run_status() -> None:
         st.caption("Running… you can leave this page: the run goes on and resumes after a restart "
                    "when you press Resume.")
     elif progress and progress.message:
-        st.error(progress.message)
+        st.error(plain_text(progress.message))
     if progress and not progress.running and st.session_state.get("experiments.was_running"):
         st.session_state["experiments.was_running"] = False
         st.rerun()
@@ -78,15 +82,18 @@ run_status()
 running = bool(runner.progress(experiment_id) and runner.progress(experiment_id).running)
 left, middle, right = st.columns(3)
 label = "Resume" if 0 < summary["done"] < summary["due"] else "Run"
-if left.button(label, icon=":material/play_arrow:", disabled=running or summary["done"] >= summary["due"]):
+if left.button(label, icon=":material/play_arrow:", disabled=running or summary["done"] >= summary["due"]
+               ) and permitted(store, "experiments"):
     runner.start(store, experiment_id)
     st.session_state["experiments.was_running"] = True
     st.rerun()
-if middle.button("Retry failed answers", icon=":material/replay:", disabled=running or not summary["failed"]):
+if middle.button("Retry failed answers", icon=":material/replay:",
+                 disabled=running or not summary["failed"]) and permitted(store, "experiments"):
     runner.start(store, experiment_id, retry_failed=True)
     st.session_state["experiments.was_running"] = True
     st.rerun()
-if right.button("Stop", icon=":material/stop:", disabled=not running):
+if right.button("Stop", icon=":material/stop:", disabled=not running) and permitted(
+        store, "experiments"):
     runner.stop(experiment_id)
 
 answers = store.experiment_answers(experiment_id)
@@ -101,7 +108,7 @@ else:
     shown = st.multiselect("Variants to compare", labels, default=labels[:2], max_selections=3)
     rows = [a for a in answers if a["position"] == position]
     if rows and rows[0]["reference_answer"]:
-        st.caption("Reference answer: " + rows[0]["reference_answer"][:500])
+        st.caption("Reference answer: " + plain_text(rows[0]["reference_answer"][:500]))
     side_by_side(rows, shown)
 
 st.subheader("LLM judge")
@@ -115,12 +122,20 @@ else:
     choice = st.selectbox("Judge model", range(len(judge_models)),
                           format_func=lambda i: f"{judge_models[i][1]} ({judge_models[i][0]})")
     rubric = st.text_area("Rubric", value=experiment.get("rubric") or DEFAULT_RUBRIC)
-    if st.button("Judge the answered pairs", icon=":material/gavel:", disabled=not answers):
+    if st.button("Judge the answered pairs", icon=":material/gavel:", disabled=not answers
+                 ) and permitted(store, "experiments"):
         backend_name, model = judge_models[choice]
         bar = st.progress(0.0, text="Judging…")
-        count = run_judge(store, experiment_id, make_backend(backend_name), model, rubric,
-                          on_progress=lambda n, total: bar.progress(n / total, text=f"Judged {n} of {total} pairs"))
-        st.success(f"Judged {count} new pairs." if count else "Every pair is already judged.")
+        try:
+            count = run_judge(store, experiment_id, make_backend(backend_name), model, rubric,
+                              on_progress=lambda n, total: bar.progress(
+                                  n / total, text=f"Judged {n} of {total} pairs"))
+        except BackendError as exc:
+            st.error(f"The judge could not run: {plain_text(exc)}")
+        else:
+            st.success(f"Judged {count} new pairs." if count else "Every pair is already judged.")
+        finally:
+            bar.empty()
     judgments = store.judgments(experiment_id)
     if judgments:
         agreement = judge_human_agreement(judgments, store.votes(experiment_id))

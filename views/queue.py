@@ -5,7 +5,9 @@ import streamlit as st
 from dashboard.filters import Filters
 from dashboard.review import queue_caption
 from dashboard.ui.auth import require
+from dashboard.safe_text import plain_text
 from dashboard.ui.common import get_store, reviewer_input
+from dashboard.ui.guard import permitted
 from dashboard.ui.filters import current_filters, filter_bar, reset_filters, write_query_params
 from dashboard.ui.review import (
     detail, queue_inputs, queue_keys, queue_next, queue_progress, queue_rating, show_turns,
@@ -38,7 +40,7 @@ if last is None or (st.query_params and url_filters != last):
     last = url_filters
 
 shown = current_filters(FILTER_PREFIX, FIELDS, last)
-with st.popover(f"Queue: {shown.describe()}", icon=":material/filter_list:"):
+with st.popover(f"Queue: {plain_text(shown.describe())}", icon=":material/filter_list:"):
     filters = filter_bar(store, FIELDS, key=FILTER_PREFIX, base=last)
     if filters.ids:
         st.caption(f"Limited to {len(filters.ids)} chosen items.")
@@ -65,13 +67,15 @@ if item is None:
     if done + remaining == 0:
         st.info("No answer matches the queue's filters.", icon=":material/filter_alt_off:")
     else:
-        st.success(f"All done, {name}: you have rated every answer in this queue.",
+        st.success(f"All done, {plain_text(name)}: you have rated every answer in this queue.",
                    icon=":material/celebration:")
     st.stop()
 
 
 def save_and_next(iid: int, keys: dict[str, str]) -> None:
     """Save the rating and move on (callback)."""
+    if not permitted(store, "rate", say="toast"):
+        return
     rating = queue_rating(keys)
     if rating["stars"] is None and rating["thumbs"] is None and not rating["ideal_answer"]:
         st.toast("Pick stars or a thumb first, or skip this answer.", icon=":material/warning:")
@@ -79,7 +83,7 @@ def save_and_next(iid: int, keys: dict[str, str]) -> None:
     try:
         store.save_rating(iid, name, **rating)
     except ValueError as exc:
-        st.toast(f"Your rating could not be saved ({exc}).", icon=":material/error:")
+        st.toast(f"Your rating could not be saved ({plain_text(exc)}).", icon=":material/error:")
         return
     state[FROM_KEY] = iid + 1
     state[NOTICE_KEY] = f"Saved your rating of #{iid}"
@@ -94,7 +98,7 @@ def skip(iid: int) -> None:
 turns = detail(store, item["id"])["turns"]
 earlier = [t for t in turns if (t["turn"], t["id"]) < (item["turn"], item["id"])]
 st.caption(f"#{item['id']} · {item['created_at'][:16].replace('T', ' ')} UTC · "
-           f"{item.get('model') or 'unknown model'}")
+           f"{plain_text(item.get('model') or 'unknown model')}")
 if earlier:
     label = f"Earlier in this conversation ({len(earlier)} turn{'s' if len(earlier) > 1 else ''})"
     with st.expander(label, icon=":material/history:"):

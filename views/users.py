@@ -5,6 +5,7 @@ import streamlit as st
 
 from dashboard.auth import ROLES, hash_password, new_token, token_digest
 from dashboard.ratelimit import parse_rate
+from dashboard.safe_text import plain_text
 from dashboard.ui.auth import require
 from dashboard.ui.common import get_store, reviewer_input
 
@@ -34,7 +35,7 @@ with st.expander("Add a user", icon=":material/person_add:", expanded=not users)
             except ValueError as exc:
                 st.error(f"{str(exc).capitalize()}.")
             else:
-                st.success(f"Added {name.strip()} ({role})."
+                st.success(f"Added {plain_text(name.strip())} ({role})."
                            + ("" if users else " From now on everyone signs in."))
 
 if users:
@@ -55,7 +56,7 @@ if users:
                 except ValueError as exc:
                     st.error(f"{str(exc).capitalize()}.")
                 else:
-                    st.success(f"Saved {target}.")
+                    st.success(f"Saved {plain_text(target)}.")
 
 st.subheader("API tokens")
 st.caption("Production apps send feedback to `python -m dashboard api` with a bearer token.")

@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.experiments import variant_label
+from dashboard.safe_text import plain_text
 from dashboard.ui.auth import require
 from dashboard.ui.common import get_store, reviewer_input
 from dashboard.ui.experiments import (
@@ -11,6 +12,7 @@ from dashboard.ui.experiments import (
     question_set_from_feedback,
     variant_form,
 )
+from dashboard.ui.guard import permitted
 
 EDIT_KEY = "variants.editing"
 
@@ -41,13 +43,13 @@ with variants_tab:
 
     with st.expander("New variant", icon=":material/add:", expanded=not variants):
         fields = variant_form("variants.new")
-        if fields:
+        if fields and permitted(store, "variants"):
             try:
                 store.add_variant(**fields)
             except ValueError as exc:
-                st.error(str(exc))
+                st.error(plain_text(exc))
             else:
-                st.toast(f"Created {fields['name']} v1.", icon=":material/check:")
+                st.toast(f"Created {plain_text(fields['name'])} v1.", icon=":material/check:")
                 st.rerun()
 
     if variants:
@@ -57,31 +59,33 @@ with variants_tab:
         edit_tab, copy_tab, history_tab = st.tabs(["Edit", "Duplicate or archive", "Versions"])
         with edit_tab:
             changes = variant_form(f"variants.edit.{current['id']}", current)
-            if changes:
+            if changes and permitted(store, "variants"):
                 changes.pop("name")
                 new_id = store.edit_variant(current["id"], **changes)
-                st.toast(f"Saved {chosen} v{store.get_variant(new_id)['version']}.",
+                st.toast(f"Saved {plain_text(chosen)} v{store.get_variant(new_id)['version']}.",
                          icon=":material/check:")
                 st.rerun()
         with copy_tab:
             new_name = st.text_input("Name of the copy", key="variants.copy_name")
-            if st.button("Duplicate", key="variants.duplicate"):
+            if st.button("Duplicate", key="variants.duplicate") and permitted(store, "variants"):
                 try:
                     store.duplicate_variant(current["id"], new_name.strip())
                 except ValueError as exc:
-                    st.error(f"{exc}." if not str(exc).endswith(".") else str(exc))
+                    st.error(plain_text(f"{exc}." if not str(exc).endswith(".") else str(exc)))
                 else:
-                    st.toast(f"Created {new_name.strip()} v1 from {variant_label(current)}.",
-                             icon=":material/check:")
+                    st.toast(f"Created {plain_text(new_name.strip())} v1 from "
+                             f"{plain_text(variant_label(current))}.", icon=":material/check:")
                     st.rerun()
             archived = bool(current["archived"])
-            if st.button("Show again" if archived else "Archive", key="variants.archive"):
+            if st.button("Show again" if archived else "Archive", key="variants.archive"
+                         ) and permitted(store, "variants"):
                 store.archive_variant(chosen, not archived)
                 st.rerun()
         with history_tab:
             for version in store.variant_versions(chosen):
                 with st.container(border=True):
-                    st.markdown(f"**{variant_label(version)}** · {version['model']} · "
+                    st.markdown(f"**{plain_text(variant_label(version))}** · "
+                                f"{plain_text(version['model'])} · "
                                 f"{version['created_at'][:16].replace('T', ' ')}")
                     st.caption("System prompt")
                     st.text(version["system_prompt"] or "(none)")

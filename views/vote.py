@@ -3,8 +3,10 @@
 import streamlit as st
 
 from dashboard.experiments import cast_vote, next_blind_pair
-from dashboard.safe_text import inert_markdown
+from dashboard.safe_text import plain_text
 from dashboard.ui.auth import require
+from dashboard.ui.guard import permitted
+from dashboard.ui.text import show_markdown
 from dashboard.ui.common import get_store, reviewer_input
 
 PAIR_KEY = "vote.pair"
@@ -38,14 +40,14 @@ if pair is None:
     st.stop()
 
 st.markdown("**Question**")
-st.markdown(inert_markdown(pair.question))
+show_markdown(pair.question)
 left, right = st.columns(2)
 with left.container(border=True):
     st.markdown("**Answer 1**")
-    st.markdown(inert_markdown(pair.left["answer"]))
+    show_markdown(pair.left["answer"])
 with right.container(border=True):
     st.markdown("**Answer 2**")
-    st.markdown(inert_markdown(pair.right["answer"]))
+    show_markdown(pair.right["answer"])
 
 revealed = st.session_state.get(REVEAL_KEY)
 if revealed is None:
@@ -54,14 +56,20 @@ if revealed is None:
                ("tie", "Tie", "t"), ("both_bad", "Both bad", "b")]
     for column, (choice, label, key) in zip(st.columns(4), choices):
         if column.button(label, key=f"vote.{choice}", shortcut=key, width="stretch",
-                         type="primary" if choice in ("left", "right") else "secondary"):
-            cast_vote(store, pair, choice, reviewer, reason.strip() or None)
-            st.session_state[REVEAL_KEY] = choice
-            st.rerun()
+                         type="primary" if choice in ("left", "right") else "secondary"
+                         ) and permitted(store, "vote"):
+            try:
+                cast_vote(store, pair, choice, reviewer, reason.strip() or None)
+            except ValueError as exc:
+                st.error(f"Your vote was not saved: {plain_text(exc)}.")
+            else:
+                st.session_state[REVEAL_KEY] = choice
+                st.rerun()
 else:
     names = {"left": pair.label(pair.left_side), "right": pair.label("b" if pair.left_side == "a" else "a")}
     verdict = {"left": "Answer 1", "right": "Answer 2", "tie": "a tie", "both_bad": "both bad"}[revealed]
-    st.success(f"Saved: {verdict}. Answer 1 was **{names['left']}**, Answer 2 was **{names['right']}**.")
+    st.success(f"Saved: {verdict}. Answer 1 was **{plain_text(names['left'])}**, "
+               f"Answer 2 was **{plain_text(names['right'])}**.")
     if st.button("Next pair", type="primary", shortcut="n", icon=":material/arrow_forward:"):
         st.session_state.pop(PAIR_KEY, None)
         st.session_state.pop(REVEAL_KEY, None)

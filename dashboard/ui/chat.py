@@ -12,8 +12,9 @@ from dashboard.chat import backend_label, describe_answer
 from dashboard.experiments import generation_options, variant_label
 from dashboard.ratelimit import RateLimiter
 from dashboard.llm import EMBEDDED_MODEL, Backend, EmbeddedBackend, GenerationOptions, OllamaBackend
-from dashboard.safe_text import inert_markdown
+from dashboard.safe_text import inert_markdown, plain_text
 from dashboard.ui.rating import rating_widget
+from dashboard.ui.text import show_markdown
 from store import Store
 
 BACKEND_KEY = "chat.backend"
@@ -113,7 +114,7 @@ def model_picker(store: Store) -> ChatSettings | None:
             embedded = variant["model"] in (None, "", EMBEDDED_MODEL)
             backend = make_backend("embedded" if embedded else "ollama")
             st.sidebar.caption(
-                f"{backend_label(backend.name)} · `{variant['model']}` · temperature "
+                f"{backend_label(backend.name)} · {plain_text(variant['model'])} · temperature "
                 f"{variant['params'].get('temperature', 0.7)}"
             )
             return ChatSettings(backend, variant["model"] or EMBEDDED_MODEL,
@@ -148,12 +149,12 @@ def model_picker(store: Store) -> ChatSettings | None:
 def show_turn(store: Store, turn: dict, reviewer: str) -> None:
     """One stored question and its answer (or error), with the rating widget."""
     with st.chat_message("user"):
-        st.markdown(inert_markdown(turn["question"]))
+        show_markdown(turn["question"])
     with st.chat_message("assistant"):
         if turn.get("answer"):
-            st.markdown(inert_markdown(turn["answer"]))
+            show_markdown(turn["answer"])
         if turn.get("error"):
-            st.error(turn["error"], icon=":material/error:")
-        st.caption(describe_answer(turn))
+            st.error(inert_markdown(turn["error"]), icon=":material/error:")
+        st.caption(plain_text(describe_answer(turn)))
         if turn.get("answer"):
             rating_widget(store, turn["id"], reviewer, prefix="chat")

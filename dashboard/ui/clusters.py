@@ -16,8 +16,10 @@ from dashboard.clustering import (
 from dashboard.filters import Filters
 from dashboard.llm import BackendError
 from dashboard.review import ITEM_PARAM, preview, stars_mean_text
-from dashboard.safe_text import inert_markdown
+from dashboard.safe_text import inert_markdown, plain_text
+from dashboard.ui.auth import allowed
 from dashboard.ui.chat import make_backend, model_catalog
+from dashboard.ui.guard import permitted
 from store import Store
 
 K_KEY = "clusters.k"
@@ -33,6 +35,7 @@ NAMES_KEY = "clusters.names"  # {(label, first member): name} written by a chat 
 NAMER_KEY = "clusters.namer"
 SET_NAME_KEY = "clusters.set_name"  # followed by ".<theme id>"
 NOTICE_KEY = "clusters.notice"
+RENAMED_KEY = "clusters.renamed"  # set when a theme got a new name: the picker shows it
 AUTO = 0  # the "number of themes" choice meaning automatic
 
 REVIEW_PAGE = "views/review.py"
@@ -233,6 +236,10 @@ def theme_picker(report: ThemeReport, names: dict[int, str], picked: int | None)
         state[THEME_KEY] = picked
     if state.get(THEME_KEY) not in ids:
         state[THEME_KEY] = ids[0]
+    if state.pop(RENAMED_KEY, False):
+        # Set again, so the browser is sent the value with its new name: it would
+        # otherwise keep showing the label it knew.
+        state[THEME_KEY] = state[THEME_KEY]
     titles = {t["id"]: f"{theme_title(t, names)} ({t['size']:,})" for t in report.clusters}
     chosen = st.selectbox("Theme", ids, key=THEME_KEY, format_func=titles.get)
     return report.theme(chosen)
@@ -273,13 +280,17 @@ def theme_detail(report: ThemeReport, theme: dict[str, Any], names: dict[int, st
 # -- actions ------------------------------------------------------------------
 
 
-def send_to_queue(theme: dict[str, Any]) -> None:
+def send_to_queue(store: Store, theme: dict[str, Any]) -> None:
     """A button that opens the annotation queue on the theme's items (the most typical first)."""
     ids, cut = queue_ids(theme)
     label = f"Annotate these {len(ids):,} items"
     note = (f"Sends the {QUEUE_LIMIT} most typical of its {theme['size']:,} items."
             if cut else "Opens the annotation queue on this theme's items.")
-    if st.button(label, icon=":material/checklist:", help=note, width="stretch"):
+    # A key keeps the button the same widget when the role (and so ``disabled``) changes:
+    # a click from a page drawn before is then refused here, not lost.
+    if st.button(label, icon=":material/checklist:", help=note, width="stretch",
+                 key="clusters.annotate", disabled=not allowed(store, "rate")
+                 ) and permitted(store, "rate"):
         st.switch_page(QUEUE_PAGE, query_params=Filters(ids=tuple(ids)).to_query_params())
     if cut:
         st.caption(note)
@@ -291,24 +302,26 @@ def make_question_set(
     """A form turning the theme's questions into a question set for an A/B experiment."""
     distinct = distinct_question_count(theme, report.items)
     count = min(distinct, QUESTION_SET_LIMIT)
+    can = allowed(store, "variants")
     with st.form(f"clusters.set.{theme['id']}", border=False):
         name = st.text_input("Question set name", value=f"Theme: {theme_title(theme, names)}"[:80],
-                             key=f"{SET_NAME_KEY}.{theme['id']}")
+                             key=f"{SET_NAME_KEY}.{theme['id']}", disabled=not can)
         done = st.form_submit_button(f"Make a question set of {count:,} questions",
-                                     icon=":material/playlist_add:", width="stretch")
+                                     icon=":material/playlist_add:", width="stretch",
+                                     key=f"clusters.set.make.{theme['id']}", disabled=not can)
     if distinct > QUESTION_SET_LIMIT:
         st.caption(f"Takes the {QUESTION_SET_LIMIT} most typical of its {distinct:,} distinct questions.")
-    if done:
+    if done and permitted(store, "variants"):
         try:
             set_id = store.create_question_set(
                 name, question_set_items(theme, report.items), origin="theme",
                 description=f"{count} questions of the failure theme “{theme_title(theme, names)}”.",
             )
         except ValueError as exc:
-            st.error(f"The question set was not made: {exc}.")
+            st.error(f"The question set was not made: {plain_text(exc)}.")
             return
-        st.success(f"Question set #{set_id} “{name.strip()}” holds {count:,} questions: pick it on "
-                   "the Experiments page.", icon=":material/check:")
+        st.success(f"Question set #{set_id} “{plain_text(name.strip())}” holds {count:,} "
+                   "questions: pick it on the Experiments page.", icon=":material/check:")
 
 
 def chat_models() -> list[tuple[str, str]]:
@@ -318,24 +331,29 @@ def chat_models() -> list[tuple[str, str]]:
             if model not in embedding_models([model])]
 
 
-def name_with_model(report: ThemeReport, theme: dict[str, Any]) -> None:
+def name_with_model(store: Store, report: ThemeReport, theme: dict[str, Any]) -> None:
     """A button asking a chat model for a one-line name of the theme."""
-    choices = chat_models()
-    if not choices:
+    can = allowed(store, "chat")
+    choices = chat_models() if can else []
+    if can and not choices:
         st.caption("No chat model answers now, so themes keep their word labels.")
         return
-    default = (st.session_state.get("chat.backend"), st.session_state.get("chat.model"))
-    if st.session_state.get(NAMER_KEY) not in choices:
-        st.session_state[NAMER_KEY] = default if default in choices else choices[0]
-    st.selectbox("Model", choices, key=NAMER_KEY, format_func=lambda c: f"{c[1]} ({c[0]})")
-    if st.button("Name this theme", icon=":material/edit_note:", width="stretch",
-                 help="Asks the model for a short name from the theme's terms and typical questions."):
+    if choices:
+        default = (st.session_state.get("chat.backend"), st.session_state.get("chat.model"))
+        if st.session_state.get(NAMER_KEY) not in choices:
+            st.session_state[NAMER_KEY] = default if default in choices else choices[0]
+        st.selectbox("Model", choices, key=NAMER_KEY, format_func=lambda c: f"{c[1]} ({c[0]})")
+    if st.button("Name this theme", icon=":material/edit_note:", width="stretch", disabled=not can,
+                 key="clusters.name",
+                 help="Asks the model for a short name from the theme's terms and typical questions."
+                 ) and permitted(store, "chat"):
         backend, model = st.session_state[NAMER_KEY]
-        with st.spinner(f"Asking {model}…"):
+        with st.spinner(f"Asking {plain_text(model)}…"):
             try:
                 name = name_theme(make_backend(backend), model, theme, report.items)
             except BackendError as exc:
-                st.error(str(exc))
+                st.error(plain_text(exc))
                 return
         st.session_state.setdefault(NAMES_KEY, {})[_name_key(theme)] = name
+        st.session_state[RENAMED_KEY] = True
         st.rerun()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard.safe_text import plain_text
 from store import Store, default_db_path
 
 REVIEWER_KEY = "app.reviewer"
@@ -40,7 +41,7 @@ def reviewer_input() -> str:
         session = current_session(store)
         if session is None:
             st.stop()
-        st.sidebar.markdown(f"Signed in as **{session.name}** · {session.role}")
+        st.sidebar.markdown(f"Signed in as **{plain_text(session.name)}** · {session.role}")
         if st.sidebar.button("Sign out", key="auth.sign_out", icon=":material/logout:"):
             sign_out()
             st.rerun()

@@ -11,8 +11,10 @@ from dashboard.evaluate import answer_metrics
 from dashboard.filters import Filters
 from dashboard.experiments import ExperimentRunner, parse_questions, variant_label
 from dashboard.llm import EMBEDDED_MODEL
-from dashboard.safe_text import inert_markdown
+from dashboard.safe_text import inert_markdown, plain_text
 from dashboard.ui.chat import model_catalog
+from dashboard.ui.guard import permitted
+from dashboard.ui.text import show_markdown
 from store import Store
 
 EXPERIMENT_KEY = "experiments.selected"
@@ -82,18 +84,20 @@ def question_set_creator(store: Store) -> None:
         placeholder="One question per line, or JSONL lines with question, reference_answer, category",
     )
     upload = st.file_uploader("…or upload a file", type=["txt", "jsonl"], key="sets.upload")
-    if not st.button("Save question set", type="primary", key="sets.save"):
+    if not st.button("Save question set", type="primary", key="sets.save") or not permitted(
+            store, "variants"):
         return
     text, source = pasted, "pasted text"
     if upload is not None:
         try:
             text, source = upload.getvalue().decode("utf-8"), upload.name
         except UnicodeDecodeError:
-            st.error(f"{upload.name} is not UTF-8 text: save it as UTF-8 and upload it again.")
+            st.error(f"{plain_text(upload.name)} is not UTF-8 text: save it as UTF-8 and upload "
+                     "it again.")
             return
     parsed = parse_questions(text, source)
     for line in parsed.refused[:20]:
-        st.warning(line)
+        st.warning(plain_text(line))
     if not name.strip():
         st.error("Give the question set a name.")
     elif not parsed.items:
@@ -102,7 +106,7 @@ def question_set_creator(store: Store) -> None:
         st.error(f"{len(parsed.refused)} lines were refused; fix them and save again.")
     else:
         store.create_question_set(name, parsed.items, origin=source)
-        st.success(f"Saved “{name.strip()}” with {len(parsed.items)} questions.")
+        st.success(f"Saved “{plain_text(name.strip())}” with {len(parsed.items)} questions.")
 
 
 def question_set_from_feedback(store: Store) -> None:
@@ -129,10 +133,11 @@ def question_set_from_feedback(store: Store) -> None:
         st.dataframe({"question": questions[:200]}, hide_index=True, width="stretch", height=200)
     name = st.text_input("Name of the set", key="sets.fb.name",
                          placeholder=f"low-rated since {since.isoformat()}")
-    if st.button("Save as question set", key="sets.fb.save", disabled=not questions):
+    if st.button("Save as question set", key="sets.fb.save", disabled=not questions
+                 ) and permitted(store, "variants"):
         label = name.strip() or f"low-rated since {since.isoformat()}"
         store.create_question_set(label, [{"question": q} for q in questions], origin="feedback")
-        st.success(f"Saved “{label}” with {len(questions)} questions.")
+        st.success(f"Saved “{plain_text(label)}” with {len(questions)} questions.")
 
 
 def side_by_side(rows: list[dict[str, Any]], labels: list[str]) -> None:
@@ -141,14 +146,14 @@ def side_by_side(rows: list[dict[str, Any]], labels: list[str]) -> None:
     for column, label in zip(columns, labels):
         row = next((r for r in rows if variant_label_of(r) == label), None)
         with column.container(border=True):
-            st.markdown(f"**{label}**")
+            st.markdown(f"**{plain_text(label)}**")
             if row is None:
                 st.caption("Not answered yet.")
                 continue
             if row["error"]:
-                st.error(row["error"])
+                st.error(inert_markdown(row["error"]))
                 continue
-            st.markdown(inert_markdown(row["answer"]))
+            show_markdown(row["answer"])
             metrics = answer_metrics(row["answer"], row.get("reference_answer"))
             parts = [f"{metrics.words} words", f"{metrics.chars} characters"]
             if metrics.similarity is not None:

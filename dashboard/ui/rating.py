@@ -11,6 +11,7 @@ from dashboard.ratings import (
     thumbs_from_widget,
     thumbs_to_widget,
 )
+from dashboard.safe_text import plain_text
 from store import Store
 
 FIELDS = ("thumbs", "stars", "tags", "comment", "ideal")
@@ -38,7 +39,7 @@ def _save(store: Store, interaction_id: int, reviewer: str, keys: dict[str, str]
             ideal_answer=(state.get(keys["ideal"]) or "").strip() or None,
         )
     except Exception as exc:  # noqa: BLE001 - tell the reviewer instead of failing the page
-        st.toast(f"Your rating could not be saved ({exc}); try again.", icon=":material/error:")
+        st.toast(f"Your rating could not be saved ({plain_text(exc)}); try again.", icon=":material/error:")
     else:
         st.toast("Rating saved", icon=":material/check:")
 
@@ -70,7 +71,7 @@ def rating_widget(store: Store, interaction_id: int, reviewer: str, prefix: str 
         st.feedback("stars", key=keys["stars"], on_change=_save, args=save_args)
     with note_col:
         if existing:
-            st.caption(f"Rated by {reviewer} · saved {existing['updated_at'][11:16]} UTC")
+            st.caption(f"Rated by {plain_text(reviewer)} · saved {existing['updated_at'][11:16]} UTC")
     with st.expander("Comment, tags, ideal answer", icon=":material/edit_note:"):
         st.multiselect(
             "Tags",

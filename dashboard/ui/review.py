@@ -11,9 +11,10 @@ import streamlit as st
 from dashboard.filters import Filters
 from dashboard.ratings import stars_from_widget, tag_options, thumbs_from_widget
 from dashboard.review import PAGE_SIZE, call_facts, next_in_queue, ratings_frame, table_frame
-from dashboard.safe_text import inert_markdown
+from dashboard.safe_text import inert_markdown, plain_text
 from dashboard.stats import ratings_frame as ratings_frame_of
 from dashboard.ui.rating import rating_widget
+from dashboard.ui.text import show_markdown
 from store import Store
 
 # -- cached reads (keyed on the data stamp, so a commit anywhere refreshes them) -----------
@@ -156,10 +157,10 @@ def show_turns(turns: list[dict], highlight: int | None = None) -> None:
             if turn["id"] == highlight and len(turns) > 1:
                 st.caption(f"Turn {turn.get('turn') or 1} · the selected answer")
             with st.chat_message("user"):
-                st.markdown(inert_markdown(turn["question"]))
+                show_markdown(turn["question"])
             with st.chat_message("assistant"):
                 if turn.get("answer"):
-                    st.markdown(inert_markdown(turn["answer"]))
+                    show_markdown(turn["answer"])
                 if turn.get("error"):
                     st.error(inert_markdown(turn["error"]), icon=":material/error:")
 
@@ -169,7 +170,7 @@ def show_facts(interaction: dict) -> None:
     facts = call_facts(interaction)
     for column, (label, value) in zip(st.columns(len(facts)), facts):
         column.caption(label)
-        column.markdown(f"**{inert_markdown(str(value))}**")
+        column.markdown(f"**{plain_text(value)}**")
 
 
 def show_ratings(ratings: list[dict]) -> None:

@@ -20,6 +20,8 @@ from dashboard.importing import (
     write_rejected,
 )
 from dashboard.pairwise_import import parse_pairwise_lines
+from dashboard.safe_text import plain_text
+from dashboard.ui.guard import permitted
 from store import Store
 
 FILE_KEY = "upload.file"
@@ -40,12 +42,13 @@ HELP = (
 
 def _run_import(store: Store, uploaded: Any, skip_invalid: bool) -> dict[str, Any]:
     """Import the uploaded file with a progress bar; return what the result panel shows."""
-    bar = st.progress(0.0, text=f"Importing {uploaded.name}…")
+    shown = plain_text(uploaded.name)
+    bar = st.progress(0.0, text=f"Importing {shown}…")
     rejected = io.BytesIO()
 
     def progress(records: int, done: int, total: int) -> None:
         share = min(1.0, done / total) if total else 1.0
-        bar.progress(share, text=f"Importing {uploaded.name}… {records:,} lines read")
+        bar.progress(share, text=f"Importing {shown}… {records:,} lines read")
 
     def refused(refusal: Refusal) -> None:
         if refusal.line:
@@ -96,7 +99,7 @@ def _run_pairwise(store: Store, uploaded: Any, skip_invalid: bool) -> dict[str, 
 
 
 def _show_pairwise(result: dict[str, Any]) -> None:
-    name, refused = result["name"], result["refused"]
+    name, refused = plain_text(result["name"]), result["refused"]
     if result["inserted"] is None:
         st.error(f"{name}: {len(refused):,} lines were refused, so nothing was imported. Fix them, "
                  "or tick “Skip invalid lines”.", icon=":material/error:")
@@ -108,16 +111,17 @@ def _show_pairwise(result: dict[str, Any]) -> None:
 
 
 def _show(result: dict[str, Any]) -> None:
-    name = result["name"]
+    name = plain_text(result["name"])
     if result.get("pairwise"):
         _show_pairwise(result)
         return
     if "problem" in result:
-        st.error(result["problem"], icon=":material/error:")
+        st.error(plain_text(result["problem"]), icon=":material/error:")
         return
     report: ImportReport = result["report"]
     if report.fatal is not None:
-        st.error(f"{name}: {report.fatal.reason}. Nothing was imported.", icon=":material/error:")
+        st.error(f"{name}: {plain_text(report.fatal.reason)}. Nothing was imported.",
+                 icon=":material/error:")
         return
     if report.committed:
         st.success(f"{name}: {report.summary()}.", icon=":material/check_circle:")
@@ -150,7 +154,7 @@ def _show(result: dict[str, Any]) -> None:
         st.download_button(
             "Download the refused lines (JSONL)",
             data=result["rejected"],
-            file_name=f"{name}.rejected.jsonl",
+            file_name=f"{result['name']}.rejected.jsonl",
             mime="application/jsonl",
             icon=":material/download:",
             on_click="ignore",
@@ -170,7 +174,7 @@ def import_box(store: Store) -> None:
         " refused line stops the whole import and nothing lands.",
     )
     if st.button("Import", key=BUTTON_KEY, type="primary", disabled=uploaded is None,
-                 icon=":material/upload:"):
+                 icon=":material/upload:") and uploaded is not None and permitted(store, "import"):
         skip = bool(st.session_state.get(SKIP_KEY))
         uploaded.seek(0)
         run = _run_pairwise if _is_pairwise(uploaded.read(65_536)) else _run_import
