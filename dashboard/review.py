@@ -14,6 +14,7 @@ import pandas as pd
 
 from dashboard.chat import backend_label
 from dashboard.filters import Filters
+from dashboard.ratings import stars_text, thumbs_text
 
 PAGE_PARAM = "page"
 ITEM_PARAM = "item"
@@ -149,16 +150,6 @@ def rows_csv(rows: list[dict[str, Any]], columns: tuple[str, ...] = CSV_COLUMNS)
     for row in rows:
         writer.writerow([csv_cell(row.get(column)) for column in columns])
     return out.getvalue().encode("utf-8")
-
-
-def stars_text(stars: int | None) -> str:
-    """'★★★☆☆' for 3 stars, '' for none."""
-    return "" if stars is None else "★" * int(stars) + "☆" * (5 - int(stars))
-
-
-def thumbs_text(thumbs: int | None) -> str:
-    """'thumbs up', 'thumbs down' or ''."""
-    return {1: "thumbs up", -1: "thumbs down"}.get(thumbs or 0, "")
 
 
 def ratings_frame(ratings: list[dict[str, Any]]) -> pd.DataFrame:

@@ -9,7 +9,10 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.filters import Filters
-from dashboard.ratings import stars_from_widget, tag_options, thumbs_from_widget
+from dashboard.ratings import (
+    RATING_KEYS, RatingKey, stars_from_widget, stars_to_widget, tag_options, thumbs_from_widget,
+    thumbs_to_widget,
+)
 from dashboard.review import PAGE_SIZE, call_facts, next_in_queue, ratings_frame, table_frame
 from dashboard.safe_text import inert_markdown
 from dashboard.stats import ratings_frame as ratings_frame_of
@@ -203,6 +206,8 @@ def interaction_panel(store: Store, info: dict, reviewer: str, *, prefix: str = 
 # -- the annotation queue -----------------------------------------------------------------
 
 QUEUE_INPUTS = ("stars", "thumbs", "tags", "comment", "ideal")
+QUEUE_SHOWN_KEY = "queue.shown"  # the item whose inputs are on screen
+_SHORTCUTS = "queue_shortcuts"  # the container of the hidden key buttons (and its CSS class)
 
 
 def queue_keys(interaction_id: int, reviewer: str) -> dict[str, str]:
@@ -210,8 +215,19 @@ def queue_keys(interaction_id: int, reviewer: str) -> dict[str, str]:
     return {name: f"queue.{interaction_id}.{reviewer}.{name}" for name in QUEUE_INPUTS}
 
 
-def queue_inputs(keys: dict[str, str]) -> None:
-    """Stars, thumbs, tags, comment and ideal answer; nothing is saved until asked."""
+def queue_shown(interaction_id: int) -> bool:
+    """True when ``interaction_id`` is the item the queue last put on screen.
+
+    A key press or click sent for an item that has already gone (a repeated key, a second
+    click while the page moves on) must not act on it.
+    """
+    return st.session_state.get(QUEUE_SHOWN_KEY) == interaction_id
+
+
+def queue_inputs(interaction_id: int, keys: dict[str, str]) -> None:
+    """Stars, thumbs, tags, comment and ideal answer, and the keys that set stars and thumbs;
+    nothing is saved until asked."""
+    st.session_state[QUEUE_SHOWN_KEY] = interaction_id
     stars_col, thumbs_col, _ = st.columns([2, 1, 5], vertical_alignment="center")
     with stars_col:
         st.feedback("stars", key=keys["stars"])
@@ -230,11 +246,51 @@ def queue_inputs(keys: dict[str, str]) -> None:
             "The answer the model should have given", key=keys["ideal"], height=120,
             help="Exports use it as the training target.",
         )
+    _shortcut_buttons(interaction_id, keys)
 
 
-def queue_rating(keys: dict[str, str]) -> dict[str, Any]:
-    """The rating the queue's inputs describe, as keyword arguments of Store.save_rating."""
+def _shortcut_buttons(interaction_id: int, keys: dict[str, str]) -> None:
+    """One hidden button per rating key: the key 'clicks' it, which sets what is shown."""
+    # The container, and the wrapper right around it (else it leaves a gap). No '>' in the
+    # selector: the HTML sanitizer would escape it.
+    hidden = f".st-key-{_SHORTCUTS}"
+    st.html(f"<style>{hidden}, div:has({hidden}):not(:has(* {hidden})) {{ display: none; }}</style>")
+    with st.container(key=_SHORTCUTS):
+        for rating_key in RATING_KEYS:
+            st.button(
+                rating_key.label, key=_key_button(interaction_id, rating_key),
+                shortcut=rating_key.key, on_click=_press, args=(interaction_id, keys, rating_key),
+            )
+
+
+def _key_button(interaction_id: int, rating_key: RatingKey) -> str:
+    return f"queue.{interaction_id}.key.{rating_key.key}"
+
+
+def _press(interaction_id: int, keys: dict[str, str], rating_key: RatingKey) -> None:
+    """Set the stars or thumb of the item on screen as the key says (callback)."""
+    if not queue_shown(interaction_id):
+        return
     state = st.session_state
+    if rating_key.clears:
+        state[keys["stars"]] = None
+        state[keys["thumbs"]] = None
+    if rating_key.stars is not None:
+        state[keys["stars"]] = stars_to_widget(rating_key.stars)
+    if rating_key.thumbs is not None:
+        state[keys["thumbs"]] = thumbs_to_widget(rating_key.thumbs)
+
+
+def queue_rating(interaction_id: int, keys: dict[str, str]) -> dict[str, Any]:
+    """The rating the queue's inputs describe, as keyword arguments of Store.save_rating.
+
+    Keys pressed just before the save may reach the server in the same run as the save, and
+    callbacks have no order: those keys are applied first, as they were on screen first.
+    """
+    state = st.session_state
+    for rating_key in RATING_KEYS:
+        if state.get(_key_button(interaction_id, rating_key)) is True:
+            _press(interaction_id, keys, rating_key)
     return {
         "stars": stars_from_widget(state.get(keys["stars"])),
         "thumbs": thumbs_from_widget(state.get(keys["thumbs"])),
