@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from dashboard.chat import backend_label
-from dashboard.filters import Filters
+from dashboard.filters import Filters, mean_tenths
 from dashboard.ratings import stars_text, thumbs_text
 
 PAGE_PARAM = "page"
@@ -36,7 +36,7 @@ TABLE_COLUMNS = {
 }
 CSV_COLUMNS = (
     "id", "created_at", "question", "answer", "model", "backend", "variant", "variant_version",
-    "source", "stars_mean", "thumbs_up", "thumbs_down", "rating_count", "tags", "error",
+    "source", "stars_mean", "stars_min", "stars_max", "thumbs_up", "thumbs_down", "rating_count", "tags", "error",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -116,7 +116,8 @@ def table_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
                 "answer": preview(row["answer"]),
                 "model": row.get("model") or "",
                 "variant": variant_label(row.get("variant"), row.get("variant_version")),
-                "stars_mean": stars_mean_text(row.get("stars_mean")),
+                "stars_mean": stars_cell(row.get("stars_mean"), row.get("stars_min"),
+                                         row.get("stars_max")),
                 "thumbs_up": row.get("thumbs_up") or 0,
                 "thumbs_down": row.get("thumbs_down") or 0,
                 "rating_count": row.get("rating_count") or 0,
@@ -132,8 +133,20 @@ def table_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def stars_mean_text(mean: float | None) -> str:
-    """'4.5 ★' for a mean of stars, '' when nobody gave stars."""
-    return "" if mean is None or mean != mean else f"{mean:.1f} ★"
+    """'4.5 ★' for a mean of stars (rounded half up, as the mean stars filter reads it), ''
+    when nobody gave stars."""
+    if mean is None or mean != mean:
+        return ""
+    return f"{mean_tenths(mean) / 10:.1f} ★"
+
+
+def stars_cell(mean: float | None, low: int | None, high: int | None) -> str:
+    """The Stars column: the mean, then the lowest and highest stars when they differ
+    ('3.7 ★ (1–5)'), so that every stars filter mode can be checked against it."""
+    text = stars_mean_text(mean)
+    if text and low is not None and high is not None and low != high:
+        text += f" ({int(low)}–{int(high)})"
+    return text
 
 
 def csv_cell(value: Any) -> str:

@@ -66,7 +66,7 @@ def test_the_table_lists_every_answer_newest_first(open_page):
     assert list(table.columns) == ["Time", "Question", "Answer", "Stars", "Up", "Down", "Ratings",
                                    "Tags", "Model", "Variant", "Error"]
     charged = table.loc[ids["charged"]]
-    assert charged["Stars"] == "1.5 ★" and charged["Down"] == 2 and charged["Ratings"] == 2
+    assert charged["Stars"] == "1.5 ★ (1–2)" and charged["Down"] == 2 and charged["Ratings"] == 2
     assert charged["Tags"] == "hallucination, wrong" and charged["Variant"] == "concise v1"
     assert bool(table.loc[ids["failed"]]["Error"]) is True
     times = table["Time"].tolist()
@@ -158,7 +158,7 @@ def test_re_rating_through_the_widget_updates_the_store_and_the_table(open_page,
     rating = store.get_rating(CHARGED, "ana")
     store.close()
     assert rating["stars"] == 5 and rating["ideal_answer"] == "Refunded within a day."
-    assert _table(at).loc[CHARGED]["Stars"] == "3.0 ★"  # (5 + 1) / 2: nothing stale on screen
+    assert _table(at).loc[CHARGED]["Stars"] == "3.0 ★ (1–5)"  # (5 + 1) / 2: nothing stale
     ratings = at.dataframe[1].value
     assert ratings.set_index("Reviewer").loc["ana", "Stars"] == "★★★★★"
 
