@@ -208,6 +208,26 @@ def _or_unknown(value: Any) -> str:
     return "?" if value is None else str(value)
 
 
+DEMO_COMMAND = "python -m dashboard demo"
+
+
+def empty_review_text(*, can_import: bool, can_chat: bool) -> str:
+    """What the Review page says when there is no answer yet: what this user can do here."""
+    steps = []
+    if can_import:
+        steps.append("import a feedback file (JSONL or CSV) with **Import feedback** above")
+    if can_chat:
+        steps.append("ask a model on the **Chat** page and rate its answers")
+    if not steps:
+        steps.append("answers appear here once annotators chat and rate, or an admin imports "
+                     "feedback")
+        first = "No answers yet: " + steps[0] + "."
+    else:
+        first = "No answers yet. To add some, " + " or ".join(steps) + "."
+    return (f"{first} To look around first, whoever runs Loupe can load the demo data with "
+            f"`{DEMO_COMMAND}`.")
+
+
 def queue_caption(done: int, remaining: int) -> str:
     """'12 done · 30 left' for the progress line of the queue."""
     return f"{done:,} done · {remaining:,} left"

@@ -7,7 +7,9 @@ from dashboard.ratings import SAVE_KEY, SKIP_KEY, keyboard_legend, rating_summar
 from dashboard.review import queue_caption
 from dashboard.ui.auth import require
 from dashboard.ui.common import get_store, reviewer_input
-from dashboard.ui.filters import current_filters, filter_bar, reset_filters, write_query_params
+from dashboard.ui.filters import (
+    current_filters, filter_bar, reset_filters, url_is_new, write_query_params,
+)
 from dashboard.ui.review import (
     detail, queue_inputs, queue_keys, queue_next, queue_progress, queue_rating, queue_shown,
     show_turns,
@@ -36,7 +38,7 @@ if not name:
 # A link (e.g. a theme's items sent here as ?ids=...) decides the queue; otherwise the session.
 url_filters = Filters.from_query_params(st.query_params)
 last = state.get(VIEW_KEY)
-if last is None or (st.query_params and url_filters != last):
+if last is None or url_is_new(FILTER_PREFIX, FIELDS):
     reset_filters(FILTER_PREFIX, url_filters)
     last = url_filters
 
@@ -49,7 +51,7 @@ with st.popover(f"Queue: {shown.describe()}", icon=":material/filter_list:"):
 if filters != last:
     state[FROM_KEY], state[SKIPPED_KEY] = 0, []
 state[VIEW_KEY] = filters
-write_query_params(filters.to_query_params())
+write_query_params(filters.to_query_params(), FILTER_PREFIX)
 
 done, remaining = queue_progress(store, name, filters)
 st.progress(done / max(1, done + remaining) if remaining else 1.0,

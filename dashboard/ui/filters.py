@@ -109,7 +109,7 @@ def filter_bar(
 
     first = [f for f in _FIRST_ROW if f in widgets]
     more = [f for f in widgets if f not in _FIRST_ROW]
-    widths = {"search": 3, "stars": 2, "stars_mode": 1.6, "thumbs": 2, "models": 2}
+    widths = {"search": 2.6, "stars": 2, "stars_mode": 1.6, "thumbs": 2.3, "models": 2}
     if first:
         columns = st.columns([widths[f] for f in first], vertical_alignment="bottom")
         for column, field in zip(columns, first):
@@ -204,9 +204,50 @@ def _filters_from_state(prefix: str, fields: Sequence[str], base: Filters) -> Fi
     return base.with_(**changes)
 
 
-def write_query_params(params: dict[str, str | list[str]]) -> None:
-    """Make the URL hold exactly ``params`` (written only when something changed)."""
-    current = {k: st.query_params.get_all(k) for k in st.query_params}
+_WRITTEN_KEPT = 32  # how many of a page's own recent URL writes are remembered
+
+
+def _url_now() -> dict[str, list[str]]:
+    return {k: st.query_params.get_all(k) for k in st.query_params}
+
+
+def _history_navigation() -> bool:
+    """True when this run comes from the browser's Back or Forward button."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    return bool(getattr(get_script_run_ctx(), "is_history_navigation", False))
+
+
+def url_is_new(prefix: str, fields: Sequence[str] = ALL_FIELDS) -> bool:
+    """True when the URL should decide the view of the filter bar ``prefix``.
+
+    That is when it holds parameters and either the bar is drawn for the first time on this
+    visit of the page (a link, a page switch with parameters), or the browser went Back or
+    Forward, or the URL is none that this page wrote lately. A URL that repeats one of the
+    page's own recent writes is the browser catching up: a widget step that reruns before
+    the address bar took the previous step's parameters must not be undone by them.
+    """
+    now = _url_now()
+    if not now:
+        return False  # a sidebar link carries no parameters: the session keeps its view
+    if any(_key(prefix, f) not in st.session_state for f in _widgets(fields)):
+        return True
+    written = st.session_state.get(_key(prefix, "written"), [])
+    if _history_navigation():
+        return not written or now != written[-1]
+    return now not in written
+
+
+def write_query_params(params: dict[str, str | list[str]], prefix: str | None = None) -> None:
+    """Make the URL hold exactly ``params`` (written only when something changed).
+
+    With ``prefix`` the write is remembered for ``url_is_new`` of that filter bar.
+    """
     wanted = {k: v if isinstance(v, list) else [v] for k, v in params.items()}
-    if current != wanted:
+    if prefix is not None:
+        written = st.session_state.setdefault(_key(prefix, "written"), [])
+        if not written or written[-1] != wanted:
+            written.append(wanted)
+            del written[:-_WRITTEN_KEPT]
+    if _url_now() != wanted:
         st.query_params.from_dict(params)

@@ -105,7 +105,9 @@ TABLE_CONFIG = {
     "Time": st.column_config.TextColumn(width=130),
     "Question": st.column_config.TextColumn(width=280),
     "Answer": st.column_config.TextColumn(width=280),
-    "Stars": st.column_config.TextColumn(width=70, help="Mean stars of every rating"),
+    "Stars": st.column_config.TextColumn(
+        width=105, help="The mean of every rating's stars, rounded to one decimal; in brackets "
+        "the lowest and highest stars when ratings differ."),
     "Up": st.column_config.NumberColumn(width=50, help="Thumbs up"),
     "Down": st.column_config.NumberColumn(width=60, help="Thumbs down"),
     "Ratings": st.column_config.NumberColumn(width=70, help="Number of ratings"),
@@ -201,6 +203,22 @@ def interaction_panel(store: Store, info: dict, reviewer: str, *, prefix: str = 
     else:
         st.caption("A failed call has no answer to rate.")
 
+
+
+def scroll_into_view(container_key: str, token: Any) -> None:
+    """Scroll the page to the container with this key, once (a new ``token`` scrolls again).
+
+    The script is fixed text: nothing from data goes into it.
+    """
+    css_class = "st-key-" + "".join(c if c.isalnum() or c in "-_" else "-" for c in container_key)
+    st.html(
+        f"<script data-token='{int(hash(str(token)) % 10**9)}'>"
+        "setTimeout(() => { const box = document.querySelector('." + css_class + "');"
+        " if (box) { box.style.scrollMarginTop = '1.5rem';"
+        " box.scrollIntoView({behavior: 'smooth', block: 'start'}); } }, 150);"
+        "</script>",
+        unsafe_allow_javascript=True,
+    )
 
 
 # -- the annotation queue -----------------------------------------------------------------
