@@ -250,3 +250,24 @@ def test_the_queue_filter_reads_the_stars_as_chosen(queue):
     assert popover.proto.popover.label == "Queue: mean stars 1-2"
     assert _current(at) == 2  # charged, 1.5 stars; password (4.5) is not in the queue
     assert _progress(at) == "0 done · 1 left"
+
+
+def test_a_key_the_browser_has_not_drawn_yet_is_not_undone_by_its_older_value(queue, db_path):
+    """'4' then 'S' typed quickly: the save reaches the server before the browser has drawn
+    the four stars, so it still sends the stars it had (none). The key came first: it counts."""
+    at = queue()
+    drawn = at.text_input(key="queue.seen").value  # the last run the browser received
+    _key(at, "4").click().run()
+    at.feedback(key="queue.3.ana.stars").set_value(None)  # the browser's older value
+    at.text_input(key="queue.seen").input(drawn)  # it had not received the run with 4 stars
+    _button(at, "Save and next").click().run()
+    assert _rating(db_path, 3, "ana")["stars"] == 4
+    assert [t.value for t in at.toast] == ["Saved #3: ★★★★☆ 4 stars"]
+
+
+def test_once_the_browser_has_drawn_a_key_the_mouse_decides(queue, db_path):
+    at = queue()
+    _key(at, "4").click().run()  # the browser receives this run: four stars on screen
+    at.feedback(key="queue.3.ana.stars").set_value(None)  # then the reviewer unpicks them
+    _button(at, "Save and next").click().run()
+    assert _rating(db_path, 3, "ana") is None and _current(at) == 3

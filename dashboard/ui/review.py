@@ -226,6 +226,14 @@ def scroll_into_view(container_key: str, token: Any) -> None:
 QUEUE_INPUTS = ("stars", "thumbs", "tags", "comment", "ideal")
 QUEUE_SHOWN_KEY = "queue.shown"  # the item whose inputs are on screen
 _SHORTCUTS = "queue_shortcuts"  # the container of the hidden key buttons (and its CSS class)
+# A key sets a widget's value on the server; the browser shows it one run later. A run that
+# the browser asks for before that still carries the widget's older value, which would undo
+# the key ("2" then "S" quickly saved no stars). Each run that draws the inputs gets a number,
+# which a hidden input hands to the browser and the browser sends back with every request:
+# a value set by a key stands until the browser has received a run drawn after it.
+_RUN_KEY = "queue.run"  # the number of the last run that drew the inputs
+_SEEN_KEY = "queue.seen"  # the hidden input: the last run number the browser received
+_PENDING_KEY = "queue.pending"  # widget key -> (value set by a key, run number at that time)
 
 
 def queue_keys(interaction_id: int, reviewer: str) -> dict[str, str]:
@@ -245,7 +253,10 @@ def queue_shown(interaction_id: int) -> bool:
 def queue_inputs(interaction_id: int, keys: dict[str, str]) -> None:
     """Stars, thumbs, tags, comment and ideal answer, and the keys that set stars and thumbs;
     nothing is saved until asked."""
-    st.session_state[QUEUE_SHOWN_KEY] = interaction_id
+    state = st.session_state
+    state[QUEUE_SHOWN_KEY] = interaction_id
+    _keep_key_values()
+    state[_RUN_KEY] = state.get(_RUN_KEY, 0) + 1
     stars_col, thumbs_col, _ = st.columns([2, 1, 5], vertical_alignment="center")
     with stars_col:
         st.feedback("stars", key=keys["stars"])
@@ -279,6 +290,23 @@ def _shortcut_buttons(interaction_id: int, keys: dict[str, str]) -> None:
                 rating_key.label, key=_key_button(interaction_id, rating_key),
                 shortcut=rating_key.key, on_click=_press, args=(interaction_id, keys, rating_key),
             )
+        st.session_state[_SEEN_KEY] = str(st.session_state[_RUN_KEY])
+        st.text_input("Run shown", key=_SEEN_KEY)
+
+
+def _keep_key_values() -> None:
+    """Put back the values keys set that the browser had not received when it sent this run."""
+    state = st.session_state
+    pending = state.setdefault(_PENDING_KEY, {})
+    try:
+        seen = int(state.get(_SEEN_KEY) or 0)
+    except ValueError:
+        seen = 0
+    for key, (value, run) in list(pending.items()):
+        if seen > run:
+            del pending[key]  # the browser has shown it: what it sends now is the reviewer's
+        else:
+            state[key] = value
 
 
 def _key_button(interaction_id: int, rating_key: RatingKey) -> str:
@@ -290,22 +318,28 @@ def _press(interaction_id: int, keys: dict[str, str], rating_key: RatingKey) -> 
     if not queue_shown(interaction_id):
         return
     state = st.session_state
+    values = {}
     if rating_key.clears:
-        state[keys["stars"]] = None
-        state[keys["thumbs"]] = None
+        values = {keys["stars"]: None, keys["thumbs"]: None}
     if rating_key.stars is not None:
-        state[keys["stars"]] = stars_to_widget(rating_key.stars)
+        values[keys["stars"]] = stars_to_widget(rating_key.stars)
     if rating_key.thumbs is not None:
-        state[keys["thumbs"]] = thumbs_to_widget(rating_key.thumbs)
+        values[keys["thumbs"]] = thumbs_to_widget(rating_key.thumbs)
+    pending = state.setdefault(_PENDING_KEY, {})
+    for key, value in values.items():
+        state[key] = value
+        pending[key] = (value, state.get(_RUN_KEY, 0))
 
 
 def queue_rating(interaction_id: int, keys: dict[str, str]) -> dict[str, Any]:
     """The rating the queue's inputs describe, as keyword arguments of Store.save_rating.
 
-    Keys pressed just before the save may reach the server in the same run as the save, and
-    callbacks have no order: those keys are applied first, as they were on screen first.
+    Keys pressed just before the save count, as they came first: those whose run the browser
+    had not shown yet, and those that reach the server in the same run as the save
+    (callbacks have no order).
     """
     state = st.session_state
+    _keep_key_values()
     for rating_key in RATING_KEYS:
         if state.get(_key_button(interaction_id, rating_key)) is True:
             _press(interaction_id, keys, rating_key)
