@@ -36,7 +36,8 @@ TABLE_COLUMNS = {
 }
 CSV_COLUMNS = (
     "id", "created_at", "question", "answer", "model", "backend", "variant", "variant_version",
-    "source", "stars_mean", "stars_min", "stars_max", "thumbs_up", "thumbs_down", "rating_count", "tags", "error",
+    "source", "stars_mean", "stars_min", "stars_max", "thumbs_up", "thumbs_down", "rating_count",
+    "tags", "error",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

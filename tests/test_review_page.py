@@ -66,7 +66,8 @@ def test_the_table_lists_every_answer_newest_first(open_page):
     assert list(table.columns) == ["Time", "Question", "Answer", "Stars", "Up", "Down", "Ratings",
                                    "Tags", "Model", "Variant", "Error"]
     charged = table.loc[ids["charged"]]
-    assert charged["Stars"] == "1.5 ★ (1–2)" and charged["Down"] == 2 and charged["Ratings"] == 2
+    assert charged["Stars"] == "1.5 ★ (1–2)"  # the mean, then the lowest and highest stars
+    assert charged["Down"] == 2 and charged["Ratings"] == 2
     assert charged["Tags"] == "hallucination, wrong" and charged["Variant"] == "concise v1"
     assert bool(table.loc[ids["failed"]]["Error"]) is True
     times = table["Time"].tolist()

@@ -26,7 +26,8 @@ RATINGS = {
 def ids(store):
     out = {}
     for day, (name, ratings) in enumerate(RATINGS.items(), start=1):
-        out[name] = add_interaction(store, f"Question {name}", created_at=f"2026-02-{day:02d}T09:00:00.000Z")
+        out[name] = add_interaction(store, f"Question {name}",
+                                    created_at=f"2026-02-{day:02d}T09:00:00.000Z")
         for reviewer, stars in ratings.items():
             store.save_rating(out[name], reviewer, stars=stars, thumbs=1 if stars is None else None)
     return out
@@ -111,7 +112,8 @@ def test_the_mean_filter_and_the_column_round_alike_at_the_edges(store):
 
 def test_with_reviewers_only_their_ratings_count(store, ids):
     both = ("ana", "ben")
-    assert _names(store, ids, Filters(reviewers=both, stars_max=2)) == {"split", "two", "low", "near"}
+    assert _names(store, ids, Filters(reviewers=both, stars_max=2)) == {
+        "split", "two", "low", "near"}
     assert _names(store, ids, Filters(reviewers=both, stars_max=2, stars_mode="every")) == {
         "two", "low", "near"}  # near: ana 2 and ben 2 (chen's 3 is not theirs)
     # the mean of ana's and ben's stars: split 3.0, good 3.5, high 4.0 (ben alone)

@@ -205,14 +205,14 @@ def interaction_panel(store: Store, info: dict, reviewer: str, *, prefix: str = 
 
 
 
-def scroll_into_view(container_key: str, token: Any) -> None:
+def scroll_into_view(container_key: str, token: int) -> None:
     """Scroll the page to the container with this key, once (a new ``token`` scrolls again).
 
-    The script is fixed text: nothing from data goes into it.
+    The script is fixed text and a number: nothing from data goes into it.
     """
     css_class = "st-key-" + "".join(c if c.isalnum() or c in "-_" else "-" for c in container_key)
     st.html(
-        f"<script data-token='{int(hash(str(token)) % 10**9)}'>"
+        f"<script data-token='{int(token)}'>"
         "setTimeout(() => { const box = document.querySelector('." + css_class + "');"
         " if (box) { box.style.scrollMarginTop = '1.5rem';"
         " box.scrollIntoView({behavior: 'smooth', block: 'start'}); } }, 150);"
@@ -283,7 +283,8 @@ def _shortcut_buttons(interaction_id: int, keys: dict[str, str]) -> None:
     # The container, and the wrapper right around it (else it leaves a gap). No '>' in the
     # selector: the HTML sanitizer would escape it.
     hidden = f".st-key-{_SHORTCUTS}"
-    st.html(f"<style>{hidden}, div:has({hidden}):not(:has(* {hidden})) {{ display: none; }}</style>")
+    wrapper = f"div:has({hidden}):not(:has(* {hidden}))"
+    st.html(f"<style>{hidden}, {wrapper} {{ display: none; }}</style>")
     with st.container(key=_SHORTCUTS):
         for rating_key in RATING_KEYS:
             st.button(
