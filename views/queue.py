@@ -5,7 +5,7 @@ import streamlit as st
 from dashboard.filters import Filters
 from dashboard.ratings import SAVE_KEY, SKIP_KEY, keyboard_legend, rating_summary
 from dashboard.review import queue_caption
-from dashboard.ui.auth import require
+from dashboard.ui.auth import allowed, require
 from dashboard.ui.common import get_store, reviewer_input
 from dashboard.ui.filters import (
     current_filters, filter_bar, reset_filters, url_is_new, write_query_params,
@@ -79,6 +79,9 @@ def save_and_next(iid: int, keys: dict[str, str]) -> None:
     """Save the rating shown and move on (callback)."""
     if not queue_shown(iid) or state.get(SAVED_KEY) == iid:
         return  # the page has moved on: this click or key was meant for an item already gone
+    if not allowed(store, "rate"):  # checked on the server, whatever the page showed
+        st.toast("Your role does not allow rating.", icon=":material/lock:")
+        return
     rating = queue_rating(iid, keys)
     if rating["stars"] is None and rating["thumbs"] is None and not rating["ideal_answer"]:
         st.toast("Pick stars or a thumb first (keys 1–5, U, D), or skip this answer (K).",
