@@ -2,25 +2,39 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import MISSING, dataclass, field, fields, replace
 from datetime import date
 from typing import Any
 
 THUMBS_VALUES = ("up", "down")
+# How the stars range judges an item with several ratings (see Filters).
+STARS_MODES = ("any", "every", "mean")
+STARS_MODE_LABELS = {"any": "any rating", "every": "every rating", "mean": "the mean"}
 
 
 @dataclass(frozen=True)
 class Filters:
     """Which interactions a view covers. Empty fields filter nothing.
 
-    Rating filters (stars, thumbs, tags, has_ideal) match an interaction when at least one
-    of its ratings matches each of them; when ``reviewers`` are named, they must all hold on
-    one rating by one of those reviewers ("ana gave it 1-2 stars"). ``unrated`` keeps only
-    interactions nobody rated (or, with ``unrated_by``, that this reviewer has not rated).
+    The stars range reads the ratings that have stars, as ``stars_mode`` says:
+
+    - ``any`` (the default): at least one rating is in the range;
+    - ``every``: every rating is in the range;
+    - ``mean``: their mean, rounded to one decimal as the Review table shows it, is in
+      the range (``mean_tenths``).
+
+    The other rating filters (thumbs, tags, has_ideal) match an interaction when at least
+    one of its ratings matches each of them. When ``reviewers`` are named, only their
+    ratings count: the stars range reads their ratings, and the other rating filters must
+    hold on one rating by one of them together ("ana gave it 1-2 stars and a thumbs
+    down"). ``unrated`` keeps only interactions nobody rated (or, with ``unrated_by``,
+    that this reviewer has not rated).
     """
 
     stars_min: int | None = None
     stars_max: int | None = None
+    stars_mode: str = "any"  # one of STARS_MODES
     thumbs: str | None = None  # "up" or "down"
     models: tuple[str, ...] = ()
     variants: tuple[str, ...] = ()  # variant names (any version)
@@ -36,9 +50,17 @@ class Filters:
     search: str = ""
     ids: tuple[int, ...] = field(default=())  # explicit interaction ids (e.g. a theme's items)
 
+    def __post_init__(self) -> None:
+        if self.stars_mode not in STARS_MODES:
+            raise ValueError(f"stars_mode must be one of {', '.join(STARS_MODES)}")
+
+    def has_stars_range(self) -> bool:
+        """True when the stars range filters something."""
+        return self.stars_min is not None or self.stars_max is not None
+
     def is_empty(self) -> bool:
-        """True when no field filters anything."""
-        return self == Filters()
+        """True when no field filters anything (a stars mode without a range filters nothing)."""
+        return self.with_(stars_mode="any") == Filters()
 
     def with_(self, **changes: Any) -> Filters:
         """A copy with some fields changed."""
@@ -46,13 +68,18 @@ class Filters:
 
     def active_fields(self) -> list[str]:
         """Names of the fields that filter something."""
-        return [f.name for f in fields(self) if getattr(self, f.name) != _default(f)]
+        active = [f.name for f in fields(self) if getattr(self, f.name) != _default(f)]
+        if not self.has_stars_range() and "stars_mode" in active:
+            active.remove("stars_mode")
+        return active
 
     def describe(self) -> str:
         """A short description for people, e.g. 'stars 1-2 · thumbs down · model qwen2.5:7b'."""
         parts: list[str] = []
-        if self.stars_min is not None or self.stars_max is not None:
-            parts.append(f"stars {self.stars_min or 1}-{self.stars_max or 5}")
+        if self.has_stars_range():
+            span = f"{self.stars_min or 1}-{self.stars_max or 5}"
+            parts.append(f"mean stars {span}" if self.stars_mode == "mean"
+                         else f"stars {span} ({STARS_MODE_LABELS[self.stars_mode]})")
         if self.thumbs:
             parts.append(f"thumbs {self.thumbs}")
         for label, values in (
@@ -147,4 +174,15 @@ def _parse(name: str, raw: list[str]) -> Any:
         if value not in THUMBS_VALUES:
             raise ValueError(name)
         return value
+    if name == "stars_mode":
+        if value not in STARS_MODES:
+            raise ValueError(name)
+        return value
     return value
+
+
+def mean_tenths(mean: float) -> int:
+    """A mean of stars in tenths, rounded half up: 37 for 3.65. The Review table shows this
+    value and the ``mean`` stars filter tests it (store/filtering.py computes the same
+    expression in SQL, with the same floating-point operations)."""
+    return math.floor(mean * 10 + 0.5)

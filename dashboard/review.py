@@ -13,7 +13,8 @@ from typing import Any
 import pandas as pd
 
 from dashboard.chat import backend_label
-from dashboard.filters import Filters
+from dashboard.filters import Filters, mean_tenths
+from dashboard.ratings import stars_text, thumbs_text
 
 PAGE_PARAM = "page"
 ITEM_PARAM = "item"
@@ -35,7 +36,8 @@ TABLE_COLUMNS = {
 }
 CSV_COLUMNS = (
     "id", "created_at", "question", "answer", "model", "backend", "variant", "variant_version",
-    "source", "stars_mean", "thumbs_up", "thumbs_down", "rating_count", "tags", "error",
+    "source", "stars_mean", "stars_min", "stars_max", "thumbs_up", "thumbs_down", "rating_count",
+    "tags", "error",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -115,7 +117,8 @@ def table_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
                 "answer": preview(row["answer"]),
                 "model": row.get("model") or "",
                 "variant": variant_label(row.get("variant"), row.get("variant_version")),
-                "stars_mean": stars_mean_text(row.get("stars_mean")),
+                "stars_mean": stars_cell(row.get("stars_mean"), row.get("stars_min"),
+                                         row.get("stars_max")),
                 "thumbs_up": row.get("thumbs_up") or 0,
                 "thumbs_down": row.get("thumbs_down") or 0,
                 "rating_count": row.get("rating_count") or 0,
@@ -131,8 +134,20 @@ def table_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def stars_mean_text(mean: float | None) -> str:
-    """'4.5 ★' for a mean of stars, '' when nobody gave stars."""
-    return "" if mean is None or mean != mean else f"{mean:.1f} ★"
+    """'4.5 ★' for a mean of stars (rounded half up, as the mean stars filter reads it), ''
+    when nobody gave stars."""
+    if mean is None or mean != mean:
+        return ""
+    return f"{mean_tenths(mean) / 10:.1f} ★"
+
+
+def stars_cell(mean: float | None, low: int | None, high: int | None) -> str:
+    """The Stars column: the mean, then the lowest and highest stars when they differ
+    ('3.7 ★ (1–5)'), so that every stars filter mode can be checked against it."""
+    text = stars_mean_text(mean)
+    if text and low is not None and high is not None and low != high:
+        text += f" ({int(low)}–{int(high)})"
+    return text
 
 
 def csv_cell(value: Any) -> str:
@@ -149,16 +164,6 @@ def rows_csv(rows: list[dict[str, Any]], columns: tuple[str, ...] = CSV_COLUMNS)
     for row in rows:
         writer.writerow([csv_cell(row.get(column)) for column in columns])
     return out.getvalue().encode("utf-8")
-
-
-def stars_text(stars: int | None) -> str:
-    """'★★★☆☆' for 3 stars, '' for none."""
-    return "" if stars is None else "★" * int(stars) + "☆" * (5 - int(stars))
-
-
-def thumbs_text(thumbs: int | None) -> str:
-    """'thumbs up', 'thumbs down' or ''."""
-    return {1: "thumbs up", -1: "thumbs down"}.get(thumbs or 0, "")
 
 
 def ratings_frame(ratings: list[dict[str, Any]]) -> pd.DataFrame:
@@ -202,6 +207,26 @@ def call_facts(interaction: dict[str, Any]) -> list[tuple[str, str]]:
 
 def _or_unknown(value: Any) -> str:
     return "?" if value is None else str(value)
+
+
+DEMO_COMMAND = "python -m dashboard demo"
+
+
+def empty_review_text(*, can_import: bool, can_chat: bool) -> str:
+    """What the Review page says when there is no answer yet: what this user can do here."""
+    steps = []
+    if can_import:
+        steps.append("import a feedback file (JSONL or CSV) with **Import feedback** above")
+    if can_chat:
+        steps.append("ask a model on the **Chat** page and rate its answers")
+    if not steps:
+        steps.append("answers appear here once annotators chat and rate, or an admin imports "
+                     "feedback")
+        first = "No answers yet: " + steps[0] + "."
+    else:
+        first = "No answers yet. To add some, " + " or ".join(steps) + "."
+    return (f"{first} To look around first, whoever runs Loupe can load the demo data with "
+            f"`{DEMO_COMMAND}`.")
 
 
 def queue_caption(done: int, remaining: int) -> str:

@@ -1,7 +1,9 @@
 """Turn dashboard Filters into SQL over `interactions`.
 
 Rating filters read the per-interaction rating summary that migration m003 keeps
-(rating_count, stars_min/max, thumbs_up/down, ideal_count), so they are plain column tests.
+(rating_count, stars_min/max/mean, thumbs_up/down, ideal_count), so they are plain column
+tests; only "any rating in the range" needs to look at single ratings, and only for the few
+items whose ratings lie on both sides of the range.
 Filters that name rows in other tables (search, tags, reviewers, explicit ids) become
 "drivers": subqueries yielding interaction ids, which a query can either test membership in
 or start from when they are selective. `where_clause` joins everything into one condition.
@@ -91,10 +93,7 @@ def filter_sql(filters: Any, alias: str = "i") -> FilterSQL:
         # A reviewer is named: every rating filter applies to that reviewer's own rating.
         drivers.append(_reviewer_driver(filters, thumbs))
     else:
-        if filters.stars_min is not None:
-            add(f"{a}.stars_max >= ?", int(filters.stars_min))
-        if filters.stars_max is not None:
-            add(f"{a}.stars_min <= ?", int(filters.stars_max))
+        _stars(filters, a, add)
         if thumbs == 1:
             add(f"{a}.thumbs_up > 0")
         elif thumbs == -1:
@@ -141,15 +140,53 @@ def filter_sql(filters: Any, alias: str = "i") -> FilterSQL:
     return FilterSQL(tuple(clauses), tuple(params), tuple(drivers))
 
 
+def _stars(filters: Any, a: str, add: Any) -> None:
+    """The stars range over the rating summary of interaction alias ``a``, as the mode says."""
+    low, high = filters.stars_min, filters.stars_max
+    if low is None and high is None:
+        return
+    low = None if low is None else int(low)
+    high = None if high is None else int(high)
+    # Every mode needs a rating inside [low, high] or around it: min <= high and max >= low.
+    # These two tests read the covering index and leave few rows for the rest.
+    if low is not None:
+        add(f"{a}.stars_max >= ?", low)
+    if high is not None:
+        add(f"{a}.stars_min <= ?", high)
+    mode = getattr(filters, "stars_mode", "any")
+    if mode == "every":
+        if low is not None:
+            add(f"{a}.stars_min >= ?", low)
+        if high is not None:
+            add(f"{a}.stars_max <= ?", high)
+    elif mode == "mean":
+        # dashboard.filters.mean_tenths(mean) = floor(mean * 10 + 0.5), the value shown.
+        if low is not None:
+            add(f"{a}.stars_mean * 10 + 0.5 >= ?", low * 10)
+        if high is not None:
+            add(f"{a}.stars_mean * 10 + 0.5 < ?", high * 10 + 1)
+    elif low is not None and high is not None:
+        # any: the lowest or the highest rating is in the range, or some rating between them
+        add(
+            f"({a}.stars_min >= ? OR {a}.stars_max <= ? OR EXISTS (SELECT 1 FROM ratings sr"
+            f" WHERE sr.interaction_id = {a}.id AND sr.stars BETWEEN ? AND ?))",
+            low, high, low, high,
+        )
+
+
 def _reviewer_driver(filters: Any, thumbs: int | None) -> Driver:
     clauses = [f"r.reviewer IN ({_marks(filters.reviewers)})"]
     params: list[Any] = list(filters.reviewers)
-    if filters.stars_min is not None:
-        clauses.append("r.stars >= ?")
-        params.append(int(filters.stars_min))
-    if filters.stars_max is not None:
-        clauses.append("r.stars <= ?")
-        params.append(int(filters.stars_max))
+    low, high = filters.stars_min, filters.stars_max
+    # One reviewer rates an item once: any, every and mean of one rating are the same test.
+    mode = getattr(filters, "stars_mode", "any") if len(set(filters.reviewers)) > 1 else "any"
+    if mode == "any":
+        if low is not None:
+            clauses.append("r.stars >= ?")
+            params.append(int(low))
+        if high is not None:
+            clauses.append("r.stars <= ?")
+            params.append(int(high))
     if thumbs is not None:
         clauses.append("r.thumbs = ?")
         params.append(thumbs)
@@ -163,6 +200,35 @@ def _reviewer_driver(filters: Any, thumbs: int | None) -> Driver:
             f" AND t.tag IN ({_marks(filters.tags)}))"
         )
         params.extend(filters.tags)
+    if mode != "any" and (low is not None or high is not None):
+        # The stars range reads all of these reviewers' ratings together; the other tests
+        # must still hold on one of their ratings.
+        where, rest = clauses[0], clauses[1:]
+        having: list[str] = []
+        having_params: list[Any] = []
+        if mode == "every":
+            if low is not None:
+                having.append("MIN(r.stars) >= ?")
+                having_params.append(int(low))
+            if high is not None:
+                having.append("MAX(r.stars) <= ?")
+                having_params.append(int(high))
+        else:  # mean, rounded as shown (dashboard.filters.mean_tenths)
+            if low is not None:
+                having.append("AVG(r.stars) * 10 + 0.5 >= ?")
+                having_params.append(int(low) * 10)
+            if high is not None:
+                having.append("AVG(r.stars) * 10 + 0.5 < ?")
+                having_params.append(int(high) * 10 + 1)
+        if rest:
+            having.append(f"MAX({' AND '.join(rest)})")
+        return Driver(
+            f"SELECT r.interaction_id AS id FROM ratings r WHERE {where}"
+            f" GROUP BY r.interaction_id HAVING {' AND '.join(having)}",
+            (*filters.reviewers, *having_params, *params[len(filters.reviewers):]),
+            unique=True,
+            complete=True,
+        )
     return Driver(
         f"SELECT r.interaction_id AS id FROM ratings r WHERE {' AND '.join(clauses)}",
         tuple(params),

@@ -3,7 +3,7 @@
 Plans are chosen here rather than left to SQLite's planner, which, without statistics, likes
 to walk a narrow index and sort a third of the table. Two shapes cover every filter:
 
-- a *scan* of `idx_interactions_review` in time order (created_at, id), testing the rating
+- a *scan* of `idx_interactions_review_mean` in time order (created_at, id), testing the rating
   summary and the other columns inside the index: the first page stops as soon as 50 rows
   match, and a full count never touches the wide rows;
 - a *driven* plan that starts from a selective id subquery (search words, tags, a reviewer,
@@ -26,7 +26,7 @@ DRIVEN_PLAN_MAX = 20_000  # up to this many matches, sort them; beyond, scan in 
 PAGE_SIZE = 50
 OPTION_LIMIT = 500  # at most this many distinct values offered in a filter select
 
-REVIEW_INDEX = "idx_interactions_review"
+REVIEW_INDEX = "idx_interactions_review_mean"  # m010; m003's idx_interactions_review before
 
 _ROW_COLUMNS = """
     i.id, i.created_at, i.question, i.answer, i.model, i.backend, i.source,

@@ -82,8 +82,8 @@ def test_the_next_item_is_the_oldest_answer_i_have_not_rated(queue):
     assert _current(at) == 3
     assert [m.value for m in at.markdown][:2] == ["Where is my parcel?", "It is on its way."]
     assert _progress(at) == "3 done · 4 left"  # the failed call is not in the queue
-    assert _button(at, "Save and next").proto.shortcut  # keyboard shortcuts are set
-    assert _button(at, "Skip").proto.shortcut
+    assert _button(at, "Save and next").proto.shortcut == "s"  # keyboard shortcuts are set
+    assert _button(at, "Skip").proto.shortcut == "k"
 
 
 def test_save_and_next_stores_the_rating_and_moves_on(queue, db_path):
@@ -182,3 +182,92 @@ def test_progress_leaves_out_questions_without_an_answer(store):
     assert store.queue_progress("ana", Filters(models=("qwen2.5:7b",))) == (1, 0)
     assert store.queue_progress("zoe", Filters(search="refund")) == (0, 2)
     assert store.queue_progress("ben", Filters(ids=(1, 3, 4, 999))) == (1, 1)
+
+
+def _key(at: AppTest, key: str):
+    """The hidden button that a rating key 'clicks'."""
+    return at.button(key=f"queue.{_current(at)}.key.{key.upper()}")
+
+
+def test_every_shortcut_is_a_plain_key_that_cannot_click_a_focused_button(queue):
+    """Enter and Space activate the button that has the focus (a star, a thumb): a shortcut
+    using them saved a rating other than the one shown. Modifiers are not needed either."""
+    at = queue()
+    shortcuts = {b.proto.shortcut for b in at.button if b.proto.shortcut}
+    assert shortcuts == {"1", "2", "3", "4", "5", "u", "d", "0", "s", "k"}
+    legend = " ".join(m.value for m in at.markdown)
+    assert "**1**–**5** stars" in legend and "**S** save and next" in legend
+    assert "**U** thumbs up" in legend and "**D** thumbs down" in legend and "**K** skip" in legend
+
+
+def test_rating_keys_set_what_is_shown_and_save_saves_it(queue, db_path):
+    at = queue()
+    _key(at, "4").click().run()
+    assert at.feedback(key="queue.3.ana.stars").value == 3  # four stars shown
+    _key(at, "d").click().run()
+    assert at.feedback(key="queue.3.ana.thumbs").value == 0  # thumbs down shown
+    _key(at, "2").click().run()
+    assert at.feedback(key="queue.3.ana.stars").value == 1
+    _button(at, "Save and next").click().run()
+    rating = _rating(db_path, 3, "ana")
+    assert (rating["stars"], rating["thumbs"]) == (2, -1)
+    assert [t.value for t in at.toast] == ["Saved #3: ★★☆☆☆ 2 stars · thumbs down"]
+    assert _current(at) == 5
+
+
+def test_zero_clears_the_stars_and_the_thumb(queue, db_path):
+    at = queue()
+    _key(at, "5").click().run()
+    _key(at, "u").click().run()
+    _key(at, "0").click().run()
+    assert at.feedback(key="queue.3.ana.stars").value is None
+    assert at.feedback(key="queue.3.ana.thumbs").value is None
+    _button(at, "Save and next").click().run()
+    assert _rating(db_path, 3, "ana") is None and _current(at) == 3
+
+
+def test_a_key_and_the_save_in_the_same_run_save_the_key(queue, db_path):
+    """A key pressed just before S can reach the server in the same run as the save."""
+    at = queue()
+    _key(at, "4").click()
+    _button(at, "Save and next").click().run()
+    assert _rating(db_path, 3, "ana")["stars"] == 4
+    assert _current(at) == 5
+
+
+def test_the_toast_says_what_was_saved(queue):
+    at = queue()
+    at.multiselect(key="queue.3.ana.tags").select("incomplete")
+    at.text_input(key="queue.3.ana.comment").input("No tracking link.")
+    _rate(at, stars=1, thumbs=1)
+    assert [t.value for t in at.toast] == [
+        "Saved #3: ★☆☆☆☆ 1 star · thumbs up · 1 tag · a comment"]
+
+
+def test_the_queue_filter_reads_the_stars_as_chosen(queue):
+    at = queue(reviewer="dara", params={"stars_max": "2", "stars_mode": "mean"})
+    [popover] = [b for b in at.main.children.values() if b.type == "popover"]
+    assert popover.proto.popover.label == "Queue: mean stars 1-2"
+    assert _current(at) == 2  # charged, 1.5 stars; password (4.5) is not in the queue
+    assert _progress(at) == "0 done · 1 left"
+
+
+def test_a_key_the_browser_has_not_drawn_yet_is_not_undone_by_its_older_value(queue, db_path):
+    """'4' then 'S' typed quickly: the save reaches the server before the browser has drawn
+    the four stars, so it still sends the stars it had (none). The key came first: it counts."""
+    at = queue()
+    drawn = at.text_input(key="queue.seen").value  # the last run the browser received
+    _key(at, "4").click().run()
+    at.feedback(key="queue.3.ana.stars").set_value(None)  # the browser's older value
+    at.text_input(key="queue.seen").input(drawn)  # it had not received the run with 4 stars
+    _button(at, "Save and next").click().run()
+    assert _rating(db_path, 3, "ana")["stars"] == 4
+    assert [t.value for t in at.toast] == ["Saved #3: ★★★★☆ 4 stars"]
+
+
+def test_once_the_browser_has_drawn_a_key_the_mouse_decides(queue, db_path):
+    at = queue()
+    _key(at, "4").click().run()  # the browser receives this run: four stars on screen
+    at.feedback(key="queue.3.ana.stars").set_value(None)  # then the reviewer unpicks them
+    _button(at, "Save and next").click().run()
+    assert _rating(db_path, 3, "ana") is None and _current(at) == 3

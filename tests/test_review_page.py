@@ -10,7 +10,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard.filters import Filters
-from dashboard.review import rows_csv
+from dashboard.review import empty_review_text, rows_csv
 from store import Store
 from tests.conftest import ROOT
 from tests.factories import add_interaction, many_interactions, review_store
@@ -67,7 +67,8 @@ def test_the_table_lists_every_answer_newest_first(open_page):
     assert list(table.columns) == ["Time", "Question", "Answer", "Stars", "Up", "Down", "Ratings",
                                    "Tags", "Model", "Variant", "Error"]
     charged = table.loc[ids["charged"]]
-    assert charged["Stars"] == "1.5 ★" and charged["Down"] == 2 and charged["Ratings"] == 2
+    assert charged["Stars"] == "1.5 ★ (1–2)"  # the mean, then the lowest and highest stars
+    assert charged["Down"] == 2 and charged["Ratings"] == 2
     assert charged["Tags"] == "hallucination, wrong" and charged["Variant"] == "concise v1"
     assert bool(table.loc[ids["failed"]]["Error"]) is True
     times = table["Time"].tolist()
@@ -84,6 +85,59 @@ def test_filters_narrow_the_table_and_go_into_the_url(open_page):
     at.toggle(key="review.filter.unrated").set_value(True).run()
     assert set(_table(at).index) == {ids["trip"][0], ids["trip"][2]}
     assert Filters.from_query_params(at.query_params) == Filters(models=("llama3.2:3b",), unrated=True)
+
+
+def _split_ratings(store: Store) -> dict:
+    """review_store, plus a third rating that spreads the password answer over 1 to 5 stars."""
+    ids = review_store(store)
+    store.save_rating(ids["password"], "chen", stars=1)  # 5, 4, 1: mean 3.3
+    return ids
+
+
+def test_the_stars_reading_is_chosen_and_the_column_agrees(open_page):
+    at, ids = open_page(fill=_split_ratings)
+    assert at.selectbox(key="review.filter.stars_mode").value == "any"
+    at.slider(key="review.filter.stars").set_value((1, 2)).run()
+    table = _table(at)
+    assert set(table.index) == {ids["password"], ids["charged"]}  # someone gave 1-2 stars
+    assert table.loc[ids["password"]]["Stars"] == "3.3 ★ (1–5)"  # the range says why
+    at.selectbox(key="review.filter.stars_mode").set_value("mean").run()
+    assert list(_table(at).index) == [ids["charged"]]  # 1.5: the mean shown is in 1-2
+    assert at.query_params["stars_mode"] == "mean" and at.query_params["stars_max"] == "2"
+    at.selectbox(key="review.filter.stars_mode").set_value("every").run()
+    assert list(_table(at).index) == [ids["charged"]]
+    assert at.query_params["stars_mode"] == "every"
+
+
+def test_a_link_with_a_stars_reading_opens_it(open_page):
+    at, ids = open_page(fill=_split_ratings, params={"stars_max": "2", "stars_mode": "mean"})
+    assert at.selectbox(key="review.filter.stars_mode").value == "mean"
+    assert list(_table(at).index) == [ids["charged"]]
+
+
+def test_a_late_echo_of_the_url_does_not_undo_the_latest_step(open_page):
+    """Keyboard steps on the slider rerun faster than the browser's address bar follows: a
+    run may arrive with the parameters of an earlier step. The latest step must win."""
+    at, ids = open_page()
+    slider = "review.filter.stars"
+    at.slider(key=slider).set_value((1, 4)).run()
+    at.slider(key=slider).set_value((1, 3)).run()
+    at.query_params["stars_max"] = "4"  # the address bar still shows the step before
+    at.slider(key=slider).set_value((1, 2)).run()
+    assert not at.exception, at.exception
+    assert at.slider(key=slider).value == (1, 2)
+    assert list(_table(at).index) == [ids["charged"]]
+    assert at.query_params["stars_max"] == "2"
+
+
+def test_a_url_the_page_did_not_write_still_decides(open_page):
+    at, ids = open_page()
+    at.slider(key="review.filter.stars").set_value((1, 2)).run()
+    at.query_params.clear()
+    at.query_params["thumbs"] = "up"  # e.g. a link followed from another page
+    at.run()
+    assert at.slider(key="review.filter.stars").value == (1, 5)
+    assert set(_table(at).index) == {ids["password"], ids["trip"][1]}
 
 
 def test_search_finds_words_in_questions_and_answers(open_page):
@@ -159,7 +213,7 @@ def test_re_rating_through_the_widget_updates_the_store_and_the_table(open_page,
     rating = store.get_rating(CHARGED, "ana")
     store.close()
     assert rating["stars"] == 5 and rating["ideal_answer"] == "Refunded within a day."
-    assert _table(at).loc[CHARGED]["Stars"] == "3.0 ★"  # (5 + 1) / 2: nothing stale on screen
+    assert _table(at).loc[CHARGED]["Stars"] == "3.0 ★ (1–5)"  # (5 + 1) / 2: nothing stale
     ratings = at.dataframe[1].value
     assert ratings.set_index("Reviewer").loc["ana", "Stars"] == "★★★★★"
 
@@ -189,8 +243,26 @@ def test_model_text_is_shown_inert(open_page):
 def test_an_empty_database_says_how_to_fill_it(open_page):
     at, _ = open_page(fill=None)
     info = " ".join(i.value for i in at.info)
-    assert "python -m dashboard demo" in info and "python -m dashboard import" in info
+    # the Import box is right above: the page points to it, not to the command line
+    assert "**Import feedback** above" in info and "python -m dashboard import" not in info
+    assert "**Chat** page" in info and "python -m dashboard demo" in info
+    assert [e.label for e in at.expander] == ["Import feedback"]
     assert not at.dataframe
+
+
+@pytest.mark.parametrize(
+    ("can_import", "can_chat", "named", "not_named"),
+    [
+        (True, True, ["**Import feedback** above", "**Chat** page"], []),
+        (False, True, ["**Chat** page"], ["Import feedback"]),  # an annotator
+        (False, False, ["an admin imports feedback"], ["Import feedback", "Chat"]),  # a viewer
+    ],
+)
+def test_the_empty_state_names_what_this_user_can_do(can_import, can_chat, named, not_named):
+    text = empty_review_text(can_import=can_import, can_chat=can_chat)
+    assert all(part in text for part in named), text
+    assert not any(part in text for part in not_named), text
+    assert "`python -m dashboard demo`" in text
 
 
 def test_an_unknown_item_in_the_url_says_so(open_page):

@@ -3,19 +3,22 @@
 import streamlit as st
 
 from dashboard.filters import Filters
-from dashboard.review import ReviewView, count_label, page_count, rows_csv
+from dashboard.review import ReviewView, count_label, empty_review_text, page_count, rows_csv
 from dashboard.ui.auth import allowed, require
 from dashboard.ui.common import get_store, reviewer_input
-from dashboard.ui.filters import filter_bar, reset_filters, write_query_params
+from dashboard.ui.filters import filter_bar, reset_filters, url_is_new, write_query_params
 from dashboard.ui.upload import import_box
 from dashboard.ui.review import (
-    count_matches, detail, interaction_panel, page_rows, selectable_table, table_key,
+    count_matches, detail, interaction_panel, page_rows, scroll_into_view, selectable_table,
+    table_key,
 )
 
 VIEW_KEY = "review.view"  # the view last shown (and written to the URL)
 PAGE_KEY = "review.page"
 ITEM_KEY = "review.item"
 PICKED_KEY = "review.picked"  # the last row selection seen
+SHOWN_KEY = "review.shown"  # the item open on the last run
+ITEM_BOX = "review_item"  # the open item's container (and its CSS class)
 FILTER_PREFIX = "review"
 
 store = get_store()
@@ -31,7 +34,7 @@ if allowed(store, "import"):
 # A link (or a reload) with parameters decides the view; otherwise the session keeps it.
 url_view = ReviewView.from_query_params(st.query_params)
 last = state.get(VIEW_KEY)
-if last is None or (st.query_params and url_view.to_query_params() != last.to_query_params()):
+if last is None or url_is_new(FILTER_PREFIX):
     reset_filters(FILTER_PREFIX, url_view.filters)
     state[PAGE_KEY], state[ITEM_KEY] = url_view.page, url_view.item
     last = url_view
@@ -49,11 +52,8 @@ def close_item() -> None:
 
 
 if count_matches(store, Filters())[0] == 0:
-    st.info(
-        "No answers yet. Chat with a model on the **Chat** page, import a feedback file with "
-        "`python -m dashboard import FILE`, or load the demo data with `python -m dashboard demo`.",
-        icon=":material/inbox:",
-    )
+    st.info(empty_review_text(can_import=allowed(store, "import"), can_chat=allowed(store, "chat")),
+            icon=":material/inbox:")
     st.stop()
 
 filters = filter_bar(store, key=FILTER_PREFIX, base=last.filters)
@@ -96,15 +96,19 @@ else:
 item = state.get(ITEM_KEY)
 if item is not None:
     st.divider()
-    info = detail(store, item)
-    head, close = st.columns([5, 1], vertical_alignment="center")
-    head.subheader(f"Interaction #{item}")
-    close.button("Close", icon=":material/close:", on_click=close_item)
-    if info is None:
-        st.warning(f"There is no interaction #{item}: it may come from another database.")
-    else:
-        interaction_panel(store, info, name, prefix="review")
+    with st.container(key=ITEM_BOX):
+        info = detail(store, item)
+        head, close = st.columns([5, 1], vertical_alignment="center")
+        head.subheader(f"Interaction #{item}")
+        close.button("Close", icon=":material/close:", on_click=close_item)
+        if info is None:
+            st.warning(f"There is no interaction #{item}: it may come from another database.")
+        else:
+            interaction_panel(store, info, name, prefix="review")
+    if state.get(SHOWN_KEY) != item:  # just opened: bring it to where the eye is
+        scroll_into_view(ITEM_BOX, item)
+state[SHOWN_KEY] = item
 
 view = ReviewView(filters, page=state.get(PAGE_KEY) or 1, item=state.get(ITEM_KEY))
 state[VIEW_KEY] = view
-write_query_params(view.to_query_params())
+write_query_params(view.to_query_params(), FILTER_PREFIX)

@@ -8,14 +8,14 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard.filters import Filters
+from dashboard.filters import STARS_MODES, Filters
 from store import Store
 
 ALL_FIELDS = (
     "search", "stars", "thumbs", "models", "variants", "reviewers", "tags", "sources",
     "dates", "has_ideal", "unrated", "errors",
 )
-_FIRST_ROW = ("search", "stars", "thumbs", "models")
+_FIRST_ROW = ("search", "stars", "stars_mode", "thumbs", "models")
 _SELECTS = {  # field -> (label, Filters attribute, filter_options key)
     "models": ("Model", "models", "models"),
     "variants": ("Variant", "variants", "variants"),
@@ -24,6 +24,12 @@ _SELECTS = {  # field -> (label, Filters attribute, filter_options key)
     "sources": ("Source", "sources", "sources"),
 }
 _THUMBS = {"up": ":material/thumb_up: Up", "down": ":material/thumb_down: Down"}
+_STARS_MODES = {"any": "Any rating", "every": "Every rating", "mean": "The mean"}
+_STARS_MODE_HELP = (
+    "How the stars range reads an answer several people rated. **Any rating**: someone's "
+    "stars are in the range. **Every rating**: everyone's are. **The mean**: the mean shown in "
+    "the Stars column is. When reviewers are chosen, only their ratings count."
+)
 _IDEAL = {"any": "Any", "yes": "With one", "no": "Without"}
 _ERRORS = {"any": "Any", "failed": "Failed calls", "answered": "Answered"}
 _EARLIEST = date(2000, 1, 1)
@@ -43,6 +49,16 @@ def _key(prefix: str, field: str) -> str:
     return f"{prefix}.filter.{field}"
 
 
+def _widgets(fields: Sequence[str]) -> list[str]:
+    """The widgets drawn for these fields: the stars range comes with its mode."""
+    out: list[str] = []
+    for field in fields:
+        out.append(field)
+        if field == "stars":
+            out.append("stars_mode")
+    return out
+
+
 def _widget_values(filters: Filters) -> dict[str, Any]:
     """Widget values showing ``filters``."""
     dates: tuple[date, ...] = ()
@@ -51,6 +67,7 @@ def _widget_values(filters: Filters) -> dict[str, Any]:
     return {
         "search": filters.search,
         "stars": (filters.stars_min or 1, filters.stars_max or 5),
+        "stars_mode": filters.stars_mode,
         "thumbs": filters.thumbs,
         **{field: list(getattr(filters, attr)) for field, (_, attr, _) in _SELECTS.items()},
         "dates": dates,
@@ -81,17 +98,18 @@ def filter_bar(
     """
     base = base or Filters()
     state = st.session_state
-    if any(_key(key, f) not in state for f in fields):
+    widgets = _widgets(fields)
+    if any(_key(key, f) not in state for f in widgets):
         seeded = _widget_values(base)
-        for field in fields:
+        for field in widgets:
             state.setdefault(_key(key, field), seeded[field])
         state[_key(key, "base")] = base
     base = state.get(_key(key, "base"), base)
     options = filter_options(store)
 
-    first = [f for f in _FIRST_ROW if f in fields]
-    more = [f for f in fields if f not in _FIRST_ROW]
-    widths = {"search": 3, "stars": 2, "thumbs": 2, "models": 2}
+    first = [f for f in _FIRST_ROW if f in widgets]
+    more = [f for f in widgets if f not in _FIRST_ROW]
+    widths = {"search": 2.6, "stars": 2, "stars_mode": 1.6, "thumbs": 2.3, "models": 2}
     if first:
         columns = st.columns([widths[f] for f in first], vertical_alignment="bottom")
         for column, field in zip(columns, first):
@@ -118,7 +136,11 @@ def _widget(field: str, prefix: str, options: dict[str, list[str]]) -> None:
             help="Finds interactions containing every word, in the question or the answer.",
         )
     elif field == "stars":
-        st.slider("Stars", 1, 5, value=(1, 5), key=key, help="Items with a rating in this range.")
+        st.slider("Stars", 1, 5, value=(1, 5), key=key,
+                  help="Items whose stars are in this range, read as **Stars of** says.")
+    elif field == "stars_mode":
+        st.selectbox("Stars of", list(_STARS_MODES), key=key, format_func=_STARS_MODES.get,
+                     help=_STARS_MODE_HELP)
     elif field == "thumbs":
         st.segmented_control(
             "Thumbs", list(_THUMBS), key=key, format_func=_THUMBS.get,
@@ -144,7 +166,7 @@ def _widget(field: str, prefix: str, options: dict[str, list[str]]) -> None:
 
 def current_filters(key: str, fields: Sequence[str], base: Filters) -> Filters:
     """The Filters the bar with this key holds now (before it is drawn), else ``base``."""
-    if any(_key(key, f) not in st.session_state for f in fields):
+    if any(_key(key, f) not in st.session_state for f in _widgets(fields)):
         return base
     return _filters_from_state(key, fields, st.session_state.get(_key(key, "base"), base))
 
@@ -162,6 +184,8 @@ def _filters_from_state(prefix: str, fields: Sequence[str], base: Filters) -> Fi
         low, high = get("stars") or (1, 5)
         changes["stars_min"] = None if low <= 1 else int(low)
         changes["stars_max"] = None if high >= 5 else int(high)
+        mode = get("stars_mode")
+        changes["stars_mode"] = mode if mode in STARS_MODES else "any"
     if "thumbs" in fields:
         changes["thumbs"] = get("thumbs") if get("thumbs") in _THUMBS else None
     for field, (_, attr, _) in _SELECTS.items():
@@ -180,9 +204,50 @@ def _filters_from_state(prefix: str, fields: Sequence[str], base: Filters) -> Fi
     return base.with_(**changes)
 
 
-def write_query_params(params: dict[str, str | list[str]]) -> None:
-    """Make the URL hold exactly ``params`` (written only when something changed)."""
-    current = {k: st.query_params.get_all(k) for k in st.query_params}
+_WRITTEN_KEPT = 32  # how many of a page's own recent URL writes are remembered
+
+
+def _url_now() -> dict[str, list[str]]:
+    return {k: st.query_params.get_all(k) for k in st.query_params}
+
+
+def _history_navigation() -> bool:
+    """True when this run comes from the browser's Back or Forward button."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    return bool(getattr(get_script_run_ctx(), "is_history_navigation", False))
+
+
+def url_is_new(prefix: str, fields: Sequence[str] = ALL_FIELDS) -> bool:
+    """True when the URL should decide the view of the filter bar ``prefix``.
+
+    That is when it holds parameters and either the bar is drawn for the first time on this
+    visit of the page (a link, a page switch with parameters), or the browser went Back or
+    Forward, or the URL is none that this page wrote lately. A URL that repeats one of the
+    page's own recent writes is the browser catching up: a widget step that reruns before
+    the address bar took the previous step's parameters must not be undone by them.
+    """
+    now = _url_now()
+    if not now:
+        return False  # a sidebar link carries no parameters: the session keeps its view
+    if any(_key(prefix, f) not in st.session_state for f in _widgets(fields)):
+        return True
+    written = st.session_state.get(_key(prefix, "written"), [])
+    if _history_navigation():
+        return not written or now != written[-1]
+    return now not in written
+
+
+def write_query_params(params: dict[str, str | list[str]], prefix: str | None = None) -> None:
+    """Make the URL hold exactly ``params`` (written only when something changed).
+
+    With ``prefix`` the write is remembered for ``url_is_new`` of that filter bar.
+    """
     wanted = {k: v if isinstance(v, list) else [v] for k, v in params.items()}
-    if current != wanted:
+    if prefix is not None:
+        written = st.session_state.setdefault(_key(prefix, "written"), [])
+        if not written or written[-1] != wanted:
+            written.append(wanted)
+            del written[:-_WRITTEN_KEPT]
+    if _url_now() != wanted:
         st.query_params.from_dict(params)

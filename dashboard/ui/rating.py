@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.ratings import (
+    rating_summary,
     stars_from_widget,
     stars_to_widget,
     tag_options,
@@ -28,20 +29,19 @@ def _save(store: Store, interaction_id: int, reviewer: str, keys: dict[str, str]
         st.toast("Your role does not allow rating.", icon=":material/lock:")
         return
     state = st.session_state
+    rating = {
+        "thumbs": thumbs_from_widget(state.get(keys["thumbs"])),
+        "stars": stars_from_widget(state.get(keys["stars"])),
+        "tags": list(state.get(keys["tags"]) or []),
+        "comment": (state.get(keys["comment"]) or "").strip() or None,
+        "ideal_answer": (state.get(keys["ideal"]) or "").strip() or None,
+    }
     try:
-        store.save_rating(
-            interaction_id,
-            reviewer,
-            thumbs=thumbs_from_widget(state.get(keys["thumbs"])),
-            stars=stars_from_widget(state.get(keys["stars"])),
-            tags=list(state.get(keys["tags"]) or []),
-            comment=(state.get(keys["comment"]) or "").strip() or None,
-            ideal_answer=(state.get(keys["ideal"]) or "").strip() or None,
-        )
+        store.save_rating(interaction_id, reviewer, **rating)
     except Exception as exc:  # noqa: BLE001 - tell the reviewer instead of failing the page
         st.toast(f"Your rating could not be saved ({plain_text(exc)}); try again.", icon=":material/error:")
     else:
-        st.toast("Rating saved", icon=":material/check:")
+        st.toast(f"Rating saved: {rating_summary(**rating)}", icon=":material/check:")
 
 
 def rating_widget(store: Store, interaction_id: int, reviewer: str, prefix: str = "rate") -> None:

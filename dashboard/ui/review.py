@@ -9,7 +9,10 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.filters import Filters
-from dashboard.ratings import stars_from_widget, tag_options, thumbs_from_widget
+from dashboard.ratings import (
+    RATING_KEYS, RatingKey, stars_from_widget, stars_to_widget, tag_options, thumbs_from_widget,
+    thumbs_to_widget,
+)
 from dashboard.review import PAGE_SIZE, call_facts, next_in_queue, ratings_frame, table_frame
 from dashboard.safe_text import inert_markdown, plain_text
 from dashboard.stats import ratings_frame as ratings_frame_of
@@ -103,7 +106,9 @@ TABLE_CONFIG = {
     "Time": st.column_config.TextColumn(width=130),
     "Question": st.column_config.TextColumn(width=280),
     "Answer": st.column_config.TextColumn(width=280),
-    "Stars": st.column_config.TextColumn(width=70, help="Mean stars of every rating"),
+    "Stars": st.column_config.TextColumn(
+        width=105, help="The mean of every rating's stars, rounded to one decimal; in brackets "
+        "the lowest and highest stars when ratings differ."),
     "Up": st.column_config.NumberColumn(width=50, help="Thumbs up"),
     "Down": st.column_config.NumberColumn(width=60, help="Thumbs down"),
     "Ratings": st.column_config.NumberColumn(width=70, help="Number of ratings"),
@@ -201,9 +206,35 @@ def interaction_panel(store: Store, info: dict, reviewer: str, *, prefix: str = 
 
 
 
+def scroll_into_view(container_key: str, token: int) -> None:
+    """Scroll the page to the container with this key, once (a new ``token`` scrolls again).
+
+    The script is fixed text and a number: nothing from data goes into it.
+    """
+    css_class = "st-key-" + "".join(c if c.isalnum() or c in "-_" else "-" for c in container_key)
+    st.html(
+        f"<script data-token='{int(token)}'>"
+        "setTimeout(() => { const box = document.querySelector('." + css_class + "');"
+        " if (box) { box.style.scrollMarginTop = '1.5rem';"
+        " box.scrollIntoView({behavior: 'smooth', block: 'start'}); } }, 150);"
+        "</script>",
+        unsafe_allow_javascript=True,
+    )
+
+
 # -- the annotation queue -----------------------------------------------------------------
 
 QUEUE_INPUTS = ("stars", "thumbs", "tags", "comment", "ideal")
+QUEUE_SHOWN_KEY = "queue.shown"  # the item whose inputs are on screen
+_SHORTCUTS = "queue_shortcuts"  # the container of the hidden key buttons (and its CSS class)
+# A key sets a widget's value on the server; the browser shows it one run later. A run that
+# the browser asks for before that still carries the widget's older value, which would undo
+# the key ("2" then "S" quickly saved no stars). Each run that draws the inputs gets a number,
+# which a hidden input hands to the browser and the browser sends back with every request:
+# a value set by a key stands until the browser has received a run drawn after it.
+_RUN_KEY = "queue.run"  # the number of the last run that drew the inputs
+_SEEN_KEY = "queue.seen"  # the hidden input: the last run number the browser received
+_PENDING_KEY = "queue.pending"  # widget key -> (value set by a key, run number at that time)
 
 
 def queue_keys(interaction_id: int, reviewer: str) -> dict[str, str]:
@@ -211,8 +242,22 @@ def queue_keys(interaction_id: int, reviewer: str) -> dict[str, str]:
     return {name: f"queue.{interaction_id}.{reviewer}.{name}" for name in QUEUE_INPUTS}
 
 
-def queue_inputs(keys: dict[str, str]) -> None:
-    """Stars, thumbs, tags, comment and ideal answer; nothing is saved until asked."""
+def queue_shown(interaction_id: int) -> bool:
+    """True when ``interaction_id`` is the item the queue last put on screen.
+
+    A key press or click sent for an item that has already gone (a repeated key, a second
+    click while the page moves on) must not act on it.
+    """
+    return st.session_state.get(QUEUE_SHOWN_KEY) == interaction_id
+
+
+def queue_inputs(interaction_id: int, keys: dict[str, str]) -> None:
+    """Stars, thumbs, tags, comment and ideal answer, and the keys that set stars and thumbs;
+    nothing is saved until asked."""
+    state = st.session_state
+    state[QUEUE_SHOWN_KEY] = interaction_id
+    _keep_key_values()
+    state[_RUN_KEY] = state.get(_RUN_KEY, 0) + 1
     stars_col, thumbs_col, _ = st.columns([2, 1, 5], vertical_alignment="center")
     with stars_col:
         st.feedback("stars", key=keys["stars"])
@@ -231,11 +276,75 @@ def queue_inputs(keys: dict[str, str]) -> None:
             "The answer the model should have given", key=keys["ideal"], height=120,
             help="Exports use it as the training target.",
         )
+    _shortcut_buttons(interaction_id, keys)
 
 
-def queue_rating(keys: dict[str, str]) -> dict[str, Any]:
-    """The rating the queue's inputs describe, as keyword arguments of Store.save_rating."""
+def _shortcut_buttons(interaction_id: int, keys: dict[str, str]) -> None:
+    """One hidden button per rating key: the key 'clicks' it, which sets what is shown."""
+    # The container, and the wrapper right around it (else it leaves a gap). No '>' in the
+    # selector: the HTML sanitizer would escape it.
+    hidden = f".st-key-{_SHORTCUTS}"
+    wrapper = f"div:has({hidden}):not(:has(* {hidden}))"
+    st.html(f"<style>{hidden}, {wrapper} {{ display: none; }}</style>")
+    with st.container(key=_SHORTCUTS):
+        for rating_key in RATING_KEYS:
+            st.button(
+                rating_key.label, key=_key_button(interaction_id, rating_key),
+                shortcut=rating_key.key, on_click=_press, args=(interaction_id, keys, rating_key),
+            )
+        st.session_state[_SEEN_KEY] = str(st.session_state[_RUN_KEY])
+        st.text_input("Run shown", key=_SEEN_KEY)
+
+
+def _keep_key_values() -> None:
+    """Put back the values keys set that the browser had not received when it sent this run."""
     state = st.session_state
+    pending = state.setdefault(_PENDING_KEY, {})
+    try:
+        seen = int(state.get(_SEEN_KEY) or 0)
+    except ValueError:
+        seen = 0
+    for key, (value, run) in list(pending.items()):
+        if seen > run:
+            del pending[key]  # the browser has shown it: what it sends now is the reviewer's
+        else:
+            state[key] = value
+
+
+def _key_button(interaction_id: int, rating_key: RatingKey) -> str:
+    return f"queue.{interaction_id}.key.{rating_key.key}"
+
+
+def _press(interaction_id: int, keys: dict[str, str], rating_key: RatingKey) -> None:
+    """Set the stars or thumb of the item on screen as the key says (callback)."""
+    if not queue_shown(interaction_id):
+        return
+    state = st.session_state
+    values = {}
+    if rating_key.clears:
+        values = {keys["stars"]: None, keys["thumbs"]: None}
+    if rating_key.stars is not None:
+        values[keys["stars"]] = stars_to_widget(rating_key.stars)
+    if rating_key.thumbs is not None:
+        values[keys["thumbs"]] = thumbs_to_widget(rating_key.thumbs)
+    pending = state.setdefault(_PENDING_KEY, {})
+    for key, value in values.items():
+        state[key] = value
+        pending[key] = (value, state.get(_RUN_KEY, 0))
+
+
+def queue_rating(interaction_id: int, keys: dict[str, str]) -> dict[str, Any]:
+    """The rating the queue's inputs describe, as keyword arguments of Store.save_rating.
+
+    Keys pressed just before the save count, as they came first: those whose run the browser
+    had not shown yet, and those that reach the server in the same run as the save
+    (callbacks have no order).
+    """
+    state = st.session_state
+    _keep_key_values()
+    for rating_key in RATING_KEYS:
+        if state.get(_key_button(interaction_id, rating_key)) is True:
+            _press(interaction_id, keys, rating_key)
     return {
         "stars": stars_from_widget(state.get(keys["stars"])),
         "thumbs": thumbs_from_widget(state.get(keys["thumbs"])),
