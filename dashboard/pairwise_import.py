@@ -7,8 +7,9 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
+
+from dashboard.dates import utc_moment, utc_text
 
 WINNERS = ("a", "b", "tie", "both_bad")
 MAX_FIELD = 1_000_000  # characters
@@ -104,14 +105,9 @@ def parse_pairwise_lines(lines: Iterable[bytes], name: str) -> ParsedPairs:
     return parsed
 
 
-def _iso(value: str) -> str:
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise ValueError(f'"created_at" is not an ISO 8601 date: {value!r}') from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+def _iso(value: str) -> str | None:
+    moment = utc_moment(value, '"created_at"')
+    return utc_text(moment) if moment is not None else None
 
 
 def _content_key(record: dict[str, Any]) -> str:
