@@ -347,7 +347,7 @@ def cmd_import_pairwise(args: argparse.Namespace) -> int:
     """Import pairwise votes: all or nothing, refused lines as FILE:LINE: reason."""
     from pathlib import Path
 
-    from dashboard.pairwise_import import parse_pairwise_lines
+    from dashboard.pairwise_import import parse_pairwise_lines, refuse_stored_clashes
 
     try:
         with open(args.file, "rb") as stream:
@@ -355,6 +355,9 @@ def cmd_import_pairwise(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"Cannot read {args.file}: {exc.strerror or exc}.", file=sys.stderr)
         return 2
+    with open_store(args) as store:
+        refuse_stored_clashes(parsed, args.file,
+                              store.votes_by_external_id(v["external_id"] for v in parsed.records))
     for line in parsed.refused:
         print(line, file=sys.stderr)
     if parsed.refused and not args.skip_invalid:

@@ -765,7 +765,7 @@ def import_stream(
                 report.records += batch.records
                 refusals = batch.refusals
                 if batch.rows:
-                    outcome = session.add(batch.rows)
+                    outcome = session.add(batch.rows, batch.lines)
                     report.imported += outcome.added
                     report.already_present += outcome.present
                     for index, reason in outcome.conflicts:

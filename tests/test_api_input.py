@@ -164,3 +164,16 @@ def test_the_limiter_lets_in_whoever_waited_the_retry_after(rate):
             pass  # use up what the bucket holds
         now[0] += retry_after(answer[1])
         assert limiter.allow("k")[0], (rate, answer[1], retry_after(answer[1]))
+
+
+def test_an_external_id_sent_again_with_another_question_is_409(api):
+    client, store = api
+    first = client.post("/v1/interactions", json={"question": "q", "answer": "a", "external_id": "t1"})
+    again = client.post("/v1/interactions", json={"question": "q", "answer": "a", "external_id": "t1",
+                                                  "created_at": "2026-01-02T00:00:00Z"})
+    assert again.status_code == 201 and again.json() == {"id": first.json()["id"], "duplicate": True}
+    other = client.post("/submit_feedback/", json={"question": "another", "response": "a",
+                                                   "external_id": "t1", "rating": 1})
+    assert other.status_code == 409
+    assert "external_id 't1' is already used" in other.json()["detail"]
+    assert store.summary()["interactions"] == 1 and store.summary()["ratings"] == 0
