@@ -8,9 +8,11 @@ against the snapshot), flushed to disk and only then given its name; on any fail
 interruption included, the partial file is removed. A ``.partial`` left by a killed run is
 taken over by the next one; two backups to the same file at once are refused.
 
-A restore replaces the content of the database with a backup in one write transaction, so
-other writers wait for it (up to the store's write wait) instead of being lost, and readers
-see the old content or the new, never a mix. What it does with access:
+A restore takes the write lock before anything else and holds it until the backup's content
+has replaced the database's, in one transaction: writes sent meanwhile wait for it (up to the
+store's write wait, 300 s, after which they fail with an error, never silently) and land on
+the restored content; readers see the old content or the new, never a mix. What it does with
+access:
 
 - every sign-in session ends (the ``sessions`` table is emptied): everyone signs in again;
 - API tokens are the backup's tokens plus those created since; a token revoked now (or in the
@@ -202,7 +204,8 @@ class BackupMixin:
     def restore_from(self, source: str | Path) -> dict[str, Any]:
         """Replace this database's content with a backup file (checked first), atomically.
 
-        See the module's docstring for what happens to sessions, tokens and secrets.
+        The write lock is taken first and held to the end: writes sent meanwhile wait and land
+        after the restore. See the module's docstring for sessions, tokens and secrets.
         """
         source = Path(source)
         if self.path == ":memory:":
@@ -211,61 +214,67 @@ class BackupMixin:
             raise ValueError(f"{source} does not exist")
         if source.resolve() == Path(self.path).resolve():
             raise ValueError(f"{source} is this database itself")
-        _check_backup(source)
         work = Path(f"{self.path}.restore-{os.getpid()}.tmp")
         _remove(work)
-        try:
-            create_private(work)
-            reader = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-            target = sqlite3.connect(work)
-            try:
-                reader.backup(target)
-            finally:
-                target.close()
-                reader.close()
-            type(self)(work).close()  # brings an older backup up to this version's tables
-            return self._swap_in(work)
-        finally:
-            _remove(work)
-
-    def _swap_in(self, work: Path) -> dict[str, Any]:
-        """Replace every table's rows with those of ``work`` in one write transaction, on a
-        connection of its own (this one then sees the change as any other writer's)."""
+        # A connection of its own: this one then sees the new content as any other writer's.
         swap = type(self)(self.path)
         conn = swap.db.conn
         try:
             conn.execute("PRAGMA foreign_keys = OFF")  # the rows go in whole; checked below
-            conn.execute("ATTACH DATABASE ? AS restored", [str(work)])
             try:
                 with swap.write():
-                    _same_tables(conn)
-                    tokens = _rows(conn, f"SELECT * FROM main.[{TOKENS}]")
-                    triggers = [sql for (sql,) in conn.execute(
-                        "SELECT sql FROM main.sqlite_master WHERE type = 'trigger' ORDER BY name")]
-                    for (name,) in conn.execute(
-                            "SELECT name FROM main.sqlite_master WHERE type = 'trigger'").fetchall():
-                        conn.execute(f"DROP TRIGGER main.[{name}]")
-                    tables = [t for t in _tables(conn) if t not in KEPT]
-                    for table in tables:
-                        conn.execute(f"DELETE FROM main.[{table}]")
-                    for table in tables:
-                        if table not in ENDED:
-                            conn.execute(f"INSERT INTO main.[{table}] SELECT * FROM restored.[{table}]")
-                    _copy_sequences(conn)
-                    for sql in triggers:
-                        conn.execute(sql)
-                    revived = _keep_revocations(conn, tokens)
-                    broken = conn.execute("PRAGMA main.foreign_key_check").fetchall()
-                    if broken:
-                        raise ValueError(f"the backup's rows break {len(broken):,} references"
-                                         f" (first in table {broken[0][0]})")
-                    interactions = conn.execute("SELECT COUNT(*) FROM main.interactions").fetchone()[0]
+                    _check_backup(source)
+                    self._prepare(source, work)
+                    conn.execute("ATTACH DATABASE ? AS restored", [str(work)])
+                    result = _swap_in(conn)
             finally:
-                conn.execute("DETACH DATABASE restored")
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("DETACH DATABASE restored")
                 conn.execute("PRAGMA foreign_keys = ON")
         finally:
             swap.close()
-        return {"interactions": int(interactions), "tokens_kept_revoked": revived}
+            _remove(work)
+        return result
+
+    def _prepare(self, source: Path, work: Path) -> None:
+        """A copy of the backup at ``work`` (0600), brought up to this version's tables."""
+        create_private(work)
+        reader = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+        target = sqlite3.connect(work)
+        try:
+            reader.backup(target)
+        finally:
+            target.close()
+            reader.close()
+        type(self)(work).close()  # applies the migrations an older backup lacks
+
+
+def _swap_in(conn: sqlite3.Connection) -> dict[str, Any]:
+    """Inside the open write transaction: replace every table's rows with those of the attached
+    ``restored`` database; end sessions, keep secrets and revocations."""
+    _same_tables(conn)
+    tokens = _rows(conn, f"SELECT * FROM main.[{TOKENS}]")
+    triggers = [sql for (sql,) in conn.execute(
+        "SELECT sql FROM main.sqlite_master WHERE type = 'trigger' ORDER BY name")]
+    for (name,) in conn.execute(
+            "SELECT name FROM main.sqlite_master WHERE type = 'trigger'").fetchall():
+        conn.execute(f"DROP TRIGGER main.[{name}]")
+    tables = [t for t in _tables(conn) if t not in KEPT]
+    for table in tables:
+        conn.execute(f"DELETE FROM main.[{table}]")
+    for table in tables:
+        if table not in ENDED:
+            conn.execute(f"INSERT INTO main.[{table}] SELECT * FROM restored.[{table}]")
+    _copy_sequences(conn)
+    for sql in triggers:
+        conn.execute(sql)
+    kept_revoked = _keep_revocations(conn, tokens)
+    broken = conn.execute("PRAGMA main.foreign_key_check").fetchall()
+    if broken:
+        raise ValueError(f"the backup's rows break {len(broken):,} references"
+                         f" (first in table {broken[0][0]})")
+    interactions = conn.execute("SELECT COUNT(*) FROM main.interactions").fetchone()[0]
+    return {"interactions": int(interactions), "tokens_kept_revoked": kept_revoked}
 
 
 def _rows(conn: sqlite3.Connection, sql: str) -> list[dict[str, Any]]:

@@ -219,10 +219,10 @@ def test_a_restore_signs_everyone_out_and_never_revives_a_revoked_token(with_acc
 def test_a_write_waiting_during_a_restore_lands_after_it(with_access, tmp_path, monkeypatch):
     store, conversation = with_access
     written = []
-    real = backup_module._keep_revocations
+    real = backup_module._check_backup
 
-    def meanwhile(conn, tokens):
-        # inside the restore's write transaction: another writer starts and has to wait
+    def meanwhile(source):
+        # the restore has begun (it is checking the backup): another writer has to wait
         def write():
             other = Store(store.path)
             written.append(other.add_question(conversation, "sent during the restore"))
@@ -233,9 +233,9 @@ def test_a_write_waiting_during_a_restore_lands_after_it(with_access, tmp_path, 
         thread.join(timeout=0.5)
         assert thread.is_alive()  # waiting for the restore, not failing
         meanwhile.thread = thread
-        return real(conn, tokens)
+        return real(source)
 
-    monkeypatch.setattr(backup_module, "_keep_revocations", meanwhile)
+    monkeypatch.setattr(backup_module, "_check_backup", meanwhile)
     store.restore_from(tmp_path / "backup.db")
     meanwhile.thread.join(timeout=60)
     assert written and store.get_interaction(written[0])["question"] == "sent during the restore"
