@@ -7,30 +7,103 @@ errors are 422 with the field named.
 
 from __future__ import annotations
 
+import math
 import time
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from dashboard.auth import token_digest
 from dashboard.importing import check_record
-from dashboard.ratelimit import RateLimiter
+from dashboard.ratelimit import RateLimiter, retry_after
 from store import Store
 
 MAX_BODY = 1_000_000  # bytes
 DEFAULT_RATE = "60/minute"
 TEXT = 1_000_000  # characters
+ECHO = 100  # characters of a refused value repeated in a 422
 
 
-class Feedback(BaseModel):
+def _problem(value: Any, depth: int = 0) -> str | None:
+    """Why a JSON value cannot be stored (a NaN or infinite number, text holding an unpaired
+    surrogate), or None. Looks inside lists and objects, keys included."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"must be a finite number, not {_json_word(value)}"
+    if isinstance(value, str):
+        return None if _is_text(value) else (
+            "holds an unpaired surrogate (\\ud800-\\udfff), which is not text")
+    if depth > 64:
+        return None  # deeper than any body the size limit lets through is checked elsewhere
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _problem(key, depth + 1) or _problem(item, depth + 1)
+            if found:
+                return found
+    elif isinstance(value, list):
+        for item in value:
+            found = _problem(item, depth + 1)
+            if found:
+                return found
+    return None
+
+
+def _json_word(number: float) -> str:
+    """NaN, Infinity or -Infinity: how JSON writers spell what JSON does not allow."""
+    return "NaN" if math.isnan(number) else ("Infinity" if number > 0 else "-Infinity")
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+class _Checked(BaseModel):
+    """A request body whose every field is checked for values JSON allows but Loupe cannot store."""
+
+    numbers: ClassVar[frozenset[str]] = frozenset()  # fields where true/false is not a number
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, bool) and info.field_name in cls.numbers:
+            raise ValueError(f"{info.field_name} must be a number, not true/false")
+        problem = _problem(value)
+        if problem:
+            raise ValueError(f"{info.field_name} {problem}")
+        return value
+
+    @model_validator(mode="after")
+    def _storable_extras(self) -> Any:
+        for key, value in (self.model_extra or {}).items():
+            problem = _problem(key) or _problem(value)
+            if problem:
+                raise ValueError(f"the extra field {_echo(key)!r} {problem}")
+        return self
+
+
+def _key(value: Any, info: ValidationInfo) -> Any:
+    """conversation_id and external_id: text, or a whole number (stored as text)."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int))):
+        kind = "true/false" if isinstance(value, bool) else type(value).__name__
+        kind = {"float": "a number with a fraction", "list": "a list", "dict": "an object"}.get(kind, kind)
+        raise ValueError(f"{info.field_name} must be text or a whole number, not {kind}")
+    return value
+
+
+class Feedback(_Checked):
     """What simple feedback endpoints send, plus the optional fields of Loupe's import format."""
 
     model_config = ConfigDict(extra="allow", json_schema_extra={
         "example": {"question": "Where is my parcel?", "response": "It ships tomorrow.",
                     "rating": 4, "comment": "ok"}})
+    numbers: ClassVar[frozenset[str]] = frozenset({"rating", "turn", "latency_ms"})
     question: str = Field(min_length=1, max_length=TEXT)
     response: str | None = Field(default=None, max_length=TEXT)
     rating: int | None = Field(default=None, ge=1, le=5)
@@ -48,6 +121,8 @@ class Feedback(BaseModel):
     external_id: str | int | None = None
     meta: dict[str, Any] | None = None
 
+    _keys = field_validator("conversation_id", "external_id", mode="before")(_key)
+
 
 class Interaction(Feedback):
     """An interaction: ``answer`` (or ``response``) with optional ratings fields."""
@@ -55,10 +130,11 @@ class Interaction(Feedback):
     answer: str | None = Field(default=None, max_length=TEXT)
 
 
-class Rating(BaseModel):
+class Rating(_Checked):
     """A reviewer's rating of a stored interaction (replaces that reviewer's earlier one)."""
 
     model_config = ConfigDict(extra="forbid")
+    numbers: ClassVar[frozenset[str]] = frozenset({"interaction_id", "stars", "thumbs"})
     interaction_id: int = Field(ge=1, le=2**62)
     reviewer: str = Field(min_length=1, max_length=200)
     stars: int | None = Field(default=None, ge=1, le=5)
@@ -66,6 +142,34 @@ class Rating(BaseModel):
     comment: str | None = Field(default=None, max_length=TEXT)
     tags: list[Annotated[str, Field(max_length=100)]] = Field(default_factory=list, max_length=50)
     ideal_answer: str | None = Field(default=None, max_length=TEXT)
+
+
+def _echo(value: Any, limit: int = ECHO) -> Any:
+    """A refused value as a 422 may repeat it: short, finite, and encodable."""
+    if value is None or isinstance(value, (bool, int)):
+        return value if not isinstance(value, int) or abs(value) < 10**ECHO else "a long number"
+    if isinstance(value, float):
+        return value if math.isfinite(value) else _json_word(value)
+    if isinstance(value, str):
+        text = value[:limit] + ("…" if len(value) > limit else "")
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return None
+
+
+def validation_problem(exc: RequestValidationError) -> JSONResponse:
+    """A 422 naming each refused field, safe to send whatever the request held."""
+    detail = []
+    for error in exc.errors():
+        item: dict[str, Any] = {
+            "loc": [_echo(part) if isinstance(part, str) else part for part in error.get("loc", ())],
+            "msg": _echo(str(error.get("msg", "")), 1000),
+            "type": error.get("type", "value_error"),
+        }
+        echoed = _echo(error.get("input"))
+        if echoed is not None:
+            item["input"] = echoed
+        detail.append(item)
+    return JSONResponse({"detail": detail}, status_code=422)
 
 
 class Stored(BaseModel):
@@ -81,6 +185,10 @@ def create_app(store: Store, *, max_body: int = MAX_BODY, default_rate: str = DE
                   description="Send questions, answers and ratings from production apps.")
     limiters: dict[str, RateLimiter] = {}
     bearer = HTTPBearer(auto_error=False)
+
+    @app.exception_handler(RequestValidationError)
+    async def refused(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return validation_problem(exc)
 
     @app.middleware("http")
     async def limit_body(request: Request, call_next):
@@ -112,7 +220,7 @@ def create_app(store: Store, *, max_body: int = MAX_BODY, default_rate: str = DE
         ok, wait = limiter.allow(str(record["id"]))
         if not ok:
             raise HTTPException(429, f"Too many requests for this token ({rate}): retry later.",
-                                headers={"Retry-After": str(max(1, round(wait)))})
+                                headers={"Retry-After": str(retry_after(wait))})
         return record
 
     def store_record(payload: dict[str, Any]) -> Stored:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sqlite3
 import sys
 import time
@@ -157,13 +159,17 @@ def build_parser() -> argparse.ArgumentParser:
     api.set_defaults(func=cmd_api)
 
     backup = commands.add_parser("backup", parents=[_db_parent()],
-                                 help="copy the database while it is in use (online backup)")
+                                 help="copy the database while it is in use (one checked snapshot)")
     backup.add_argument("out", metavar="OUT")
     backup.set_defaults(func=cmd_backup)
-    restore = commands.add_parser("restore", parents=[_db_parent()],
-                                  help="replace the database with a backup (checked first)")
+    restore = commands.add_parser(
+        "restore", parents=[_db_parent()],
+        help="replace the database with a backup (checked first)",
+        description="Replace everything in the database with a backup. Writes made after the"
+        " backup was taken are gone; everyone is signed out; revoked API tokens stay revoked.")
     restore.add_argument("source", metavar="BACKUP")
-    restore.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    restore.add_argument("--yes", action="store_true",
+                         help="go ahead without asking (required when not on a terminal)")
     restore.set_defaults(func=cmd_restore)
     return parser
 
@@ -234,7 +240,8 @@ class ProgressBar:
         self.shown = False
         self._last = 0.0
 
-    def __call__(self, records: int, done: int, total: int) -> None:
+    def __call__(self, records: int, done: int, total: int, *, label: str = "Importing",
+                 unit: str = "lines") -> None:
         """Redraw with this many records read and bytes done out of total."""
         if total < self.MIN_BYTES or not self.stream.isatty():
             return
@@ -245,7 +252,7 @@ class ProgressBar:
         share = min(1.0, done / total) if total else 1.0
         filled = int(share * 30)
         self.stream.write(
-            f"\rImporting [{'#' * filled}{'.' * (30 - filled)}] {share:4.0%}  {records:,} lines"
+            f"\r{label} [{'#' * filled}{'.' * (30 - filled)}] {share:4.0%}  {records:,} {unit}"
         )
         self.stream.flush()
         self.shown = True
@@ -347,7 +354,7 @@ def cmd_import_pairwise(args: argparse.Namespace) -> int:
     """Import pairwise votes: all or nothing, refused lines as FILE:LINE: reason."""
     from pathlib import Path
 
-    from dashboard.pairwise_import import parse_pairwise_lines
+    from dashboard.pairwise_import import parse_pairwise_lines, refuse_stored_clashes
 
     try:
         with open(args.file, "rb") as stream:
@@ -355,6 +362,9 @@ def cmd_import_pairwise(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"Cannot read {args.file}: {exc.strerror or exc}.", file=sys.stderr)
         return 2
+    with open_store(args) as store:
+        refuse_stored_clashes(parsed, args.file,
+                              store.votes_by_external_id(v["external_id"] for v in parsed.records))
     for line in parsed.refused:
         print(line, file=sys.stderr)
     if parsed.refused and not args.skip_invalid:
@@ -576,38 +586,92 @@ def cmd_api(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _terminate_as_interrupt():
+    """SIGTERM (and SIGHUP) raise KeyboardInterrupt while the block runs, so it cleans up."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signals = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    try:
+        previous = {sig: signal.signal(sig, interrupt) for sig in signals}
+    except ValueError:  # not the main thread: signals stay as they are
+        previous = {}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
-    """Copy the database with SQLite's online backup API and check the copy."""
+    """Copy one snapshot of the database, check it, and give it its name only then."""
+    bar = ProgressBar()
+
+    def progress(done: int, total: int) -> None:
+        bar(done, done * 4096, total * 4096, label="Backing up", unit="pages")
+
     store = open_store(args)
     try:
-        info = store.backup(args.out)
+        with _terminate_as_interrupt():
+            info = store.backup(args.out, progress=progress)
     except (ValueError, RuntimeError) as exc:
-        print(f"{str(exc).capitalize()}.", file=sys.stderr)
+        bar.clear()
+        print(f"Nothing was written: {exc}.", file=sys.stderr)
         return 1
+    except sqlite3.Error as exc:
+        bar.clear()
+        print(f"Nothing was written: the database could not be copied ({exc}).", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        bar.clear()
+        print(f"Backup interrupted: nothing was written to {args.out}.", file=sys.stderr)
+        return 130
     finally:
         store.close()
+    bar.clear()
     print(f"Backed up {info['interactions']:,} interactions to {info['path']} "
-          f"({info['bytes'] / 1e6:,.1f} MB, integrity checked).")
+          f"({info['bytes'] / 1e6:,.1f} MB, integrity checked, {info['seconds']:.1f} s).")
     return 0
 
 
+RESTORE_WARNING = (
+    "Restoring replaces everything in {db} with the content of {backup}: whatever was written"
+    " after that backup was taken is gone. Everyone is signed out; API tokens revoked since stay"
+    " revoked and tokens created since stay valid; accounts and passwords are the backup's."
+)
+
+
 def cmd_restore(args: argparse.Namespace) -> int:
-    """Replace the database's content with a backup after checking it."""
+    """Replace the database's content with a backup after checking it (asks first)."""
     target = args.db or default_db_path()
-    if not args.yes and sys.stdin.isatty():
-        answer = input(f"Replace everything in {target} with {args.source}? [y/N] ")
+    warning = RESTORE_WARNING.format(db=target, backup=args.source)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print(f"{warning} Run again with --yes to go ahead. Nothing was changed.",
+                  file=sys.stderr)
+            return 2
+        answer = input(f"{warning}\nReplace everything in {target}? [y/N] ")
         if answer.strip().lower() not in ("y", "yes"):
             print("Nothing was changed.")
             return 1
     store = open_store(args)
     try:
-        info = store.restore_from(args.source)
+        with _terminate_as_interrupt():
+            info = store.restore_from(args.source)
     except ValueError as exc:
-        print(f"{str(exc).capitalize()}.", file=sys.stderr)
+        print(f"Nothing was changed: {exc}.", file=sys.stderr)
         return 1
+    except sqlite3.Error as exc:
+        print(f"Nothing was changed: the database refused the restore ({exc}).", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("Restore interrupted: nothing was changed.", file=sys.stderr)
+        return 130
     finally:
         store.close()
-    print(f"Restored {info['interactions']:,} interactions from {args.source} into {target}.")
+    print(f"Restored {info['interactions']:,} interactions from {args.source} into {target}."
+          " Everyone is signed out; whatever was written after the backup was taken is gone.")
     return 0
 
 

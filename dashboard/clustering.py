@@ -34,6 +34,8 @@ from typing import Any
 
 import numpy as np
 
+from dashboard.dates import stored_day
+
 LOW_RATED_TEXT = "rated 2 stars or fewer by someone, or given a thumbs down"
 DEFAULT_MAX_ITEMS = 200_000
 MAX_THEMES = 30
@@ -471,16 +473,19 @@ def _small(vectors: Any, n: int) -> np.ndarray:
 
 
 def trend_period(first: str | None, last: str | None) -> str:
-    """'day' when the items span at most 62 days, else 'week'."""
-    if not first or not last:
+    """'day' when the items span at most 62 days, else 'week' (unreadable dates count as none)."""
+    first_day, last_day = stored_day(first), stored_day(last)
+    if first_day is None or last_day is None:
         return "day"
-    span = date.fromisoformat(last[:10]) - date.fromisoformat(first[:10])
-    return "day" if span.days <= 62 else "week"
+    return "day" if (last_day - first_day).days <= 62 else "week"
 
 
-def _bucket(created_at: str, period: str) -> date:
-    day = date.fromisoformat(created_at[:10])
-    return day if period == "day" else day - timedelta(days=day.weekday())
+def _bucket(created_at: str | None, period: str) -> date | None:
+    """The day or week (its Monday) of a stored time; None for a date no import would accept."""
+    day = stored_day(created_at)
+    if day is None or period == "day":
+        return day
+    return day - timedelta(days=day.weekday())
 
 
 def _buckets(first: date, last: date, period: str) -> list[date]:
@@ -490,6 +495,11 @@ def _buckets(first: date, last: date, period: str) -> list[date]:
         out.append(current)
         current += step
     return out
+
+
+def _dated(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """The rows' stored times that are real dates in the accepted range, sorted."""
+    return sorted(r["created_at"] for r in rows if stored_day(r.get("created_at")) is not None)
 
 
 def _top(values: list[Any], size: int, top: int = 3) -> list[dict[str, Any]]:
@@ -506,11 +516,10 @@ def describe_themes(rows: Sequence[dict[str, Any]], clustering: Clustering) -> l
     if not n:
         return []
     labels = clustering.labels
-    stamps = sorted(r["created_at"] for r in rows if r.get("created_at"))
+    stamps = _dated(rows)
     period = trend_period(stamps[0] if stamps else None, stamps[-1] if stamps else None)
-    grid = (
-        _buckets(_bucket(stamps[0], period), _bucket(stamps[-1], period), period) if stamps else []
-    )
+    ends = (_bucket(stamps[0], period), _bucket(stamps[-1], period)) if stamps else (None, None)
+    grid = _buckets(ends[0], ends[1], period) if ends[0] and ends[1] else []
     themes = sorted(set(labels.tolist()), key=lambda t: (t == OTHER_ID, t))
     described = []
     for theme in themes:
@@ -518,7 +527,7 @@ def describe_themes(rows: Sequence[dict[str, Any]], clustering: Clustering) -> l
         order = where[np.argsort(-clustering.typicality[where], kind="stable")]
         members = [rows[i] for i in order]
         stars = [r["stars_mean"] for r in members if r.get("stars_mean") is not None]
-        trend = Counter(_bucket(r["created_at"], period) for r in members if r.get("created_at"))
+        trend = Counter(_bucket(r.get("created_at"), period) for r in members)
         terms = clustering.terms.get(theme, [])
         described.append({
             "id": int(theme),
@@ -597,8 +606,8 @@ def find_themes(
     clustering = cluster_texts(texts, k=options.k, seed=options.seed, embed=embed, progress=progress)
     started = time.perf_counter()
     clusters = describe_themes(rows, clustering)
-    stamps = [r["created_at"] for r in rows if r.get("created_at")]
-    period = trend_period(min(stamps), max(stamps)) if stamps else "day"
+    stamps = _dated(rows)
+    period = trend_period(stamps[0], stamps[-1]) if stamps else "day"
     items = {
         int(r["id"]): {
             "question": r["question"], "stars_mean": r.get("stars_mean"),

@@ -24,10 +24,10 @@ import json
 import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from dashboard.dates import utc_moment, utc_text
 from store.ingest import ImportRating, ImportRow, ImportTotals
 
 if TYPE_CHECKING:
@@ -320,28 +320,13 @@ def _meta(value: Any) -> dict[str, Any]:
 
 
 def normalize_time(value: Any) -> str | None:
-    """ISO 8601 text as UTC text like 2026-01-31T12:00:00.000Z (no zone means UTC)."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise _Bad(f"created_at must be an ISO 8601 date as text, not {_kind(value)}")
-    text = value.strip()
-    if not text:
-        return None
+    """ISO 8601 text as UTC text like 2026-01-31T12:00:00.000Z (no zone means UTC); only times
+    from 1970-01-01 to one day after now are accepted (see dashboard.dates)."""
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise _Bad(
-            f"created_at is not an ISO 8601 date: {_shown(value)} (write e.g. 2026-01-31T12:00:00Z)"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    elif moment.utcoffset():
-        moment = moment.astimezone(timezone.utc)
-    return "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (
-        moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second,
-        moment.microsecond // 1000,
-    )
+        moment = utc_moment(value, "created_at")
+    except ValueError as exc:
+        raise _Bad(str(exc)) from None
+    return None if moment is None else utc_text(moment)
 
 
 def content_hash(*parts: str | int | None) -> str:
@@ -780,7 +765,7 @@ def import_stream(
                 report.records += batch.records
                 refusals = batch.refusals
                 if batch.rows:
-                    outcome = session.add(batch.rows)
+                    outcome = session.add(batch.rows, batch.lines)
                     report.imported += outcome.added
                     report.already_present += outcome.present
                     for index, reason in outcome.conflicts:

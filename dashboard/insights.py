@@ -31,6 +31,7 @@ from typing import Any
 import pandas as pd
 import textdistance
 
+from dashboard.dates import EARLIEST, latest
 from dashboard.filters import Filters
 from store import Store
 from store.insights import BUCKETS_PER_DECADE, DAILY_SUMS
@@ -151,8 +152,9 @@ def refresh_insights(
 
 
 def data_span(store: Store) -> tuple[date, date] | None:
-    """First and last UTC day with interactions, or None for an empty database."""
-    span = store.insight_day_span()
+    """First and last UTC day with interactions, or None for an empty database (days no import
+    would accept, such as 9999-12-31 stored before dates were checked, are left out)."""
+    span = store.insight_day_span((EARLIEST.date().isoformat(), latest().date().isoformat()))
     if span is None:
         return None
     try:

@@ -7,8 +7,9 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
+
+from dashboard.dates import utc_moment, utc_text
 
 WINNERS = ("a", "b", "tie", "both_bad")
 MAX_FIELD = 1_000_000  # characters
@@ -67,14 +68,25 @@ def parse_pairwise_record(record: Any) -> dict[str, Any]:
     created = _text(record, "created_at")
     parsed["created_at"] = _iso(created) if created else None
     external = record.get("external_id")
+    if external is not None and (isinstance(external, bool) or not isinstance(external, (str, int))):
+        raise ValueError('"external_id" must be text or a whole number')
     parsed["external_id"] = str(external) if external is not None else _content_key(parsed)
     return parsed
+
+
+def vote_key(vote: dict[str, Any]) -> tuple:
+    """What makes two votes the same vote (their external id aside)."""
+    return tuple(vote.get(k) or None for k in VOTE_PARTS)
+
+
+VOTE_PARTS = ("question", "answer_a", "answer_b", "variant_a", "variant_b", "winner", "reviewer")
 
 
 def parse_pairwise_lines(lines: Iterable[bytes], name: str) -> ParsedPairs:
     """Parse JSONL bytes line by line; every refused line says where and why."""
     parsed = ParsedPairs()
     empty = True
+    first_line: dict[str, tuple[int, tuple]] = {}  # external id -> (line, vote_key)
     for number, raw in enumerate(lines, 1):
         try:
             text = raw.decode("utf-8")
@@ -93,10 +105,16 @@ def parse_pairwise_lines(lines: Iterable[bytes], name: str) -> ParsedPairs:
             reason = f"not valid JSON ({exc.msg} at column {exc.colno})"
         else:
             try:
-                parsed.records.append(parse_pairwise_record(record) | {"line": number})
-                continue
+                vote = parse_pairwise_record(record)
             except ValueError as exc:
                 reason = str(exc)
+            else:
+                line, key = first_line.setdefault(vote["external_id"], (number, vote_key(vote)))
+                if key == vote_key(vote):
+                    parsed.records.append(vote | {"line": number, "raw": text.rstrip("\r\n")})
+                    continue
+                reason = (f'external_id {vote["external_id"]!r} is already used on line {line} for'
+                          " a different vote; give each vote its own external_id")
         parsed.refused.append(f"{name}:{number}: {reason}")
         parsed.refused_raw.append((number, reason, text.rstrip("\n")))
     if empty:
@@ -104,14 +122,31 @@ def parse_pairwise_lines(lines: Iterable[bytes], name: str) -> ParsedPairs:
     return parsed
 
 
-def _iso(value: str) -> str:
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise ValueError(f'"created_at" is not an ISO 8601 date: {value!r}') from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+def refuse_stored_clashes(parsed: ParsedPairs, name: str, stored: dict[str, dict[str, Any]]) -> None:
+    """Move to the refused lines the votes whose external id names a different stored vote.
+
+    ``stored``: the stored votes by external id (``Store.votes_by_external_id``).
+    """
+    kept = []
+    for vote in parsed.records:
+        known = stored.get(vote["external_id"])
+        if known is None or vote_key(known) == vote_key(vote):
+            kept.append(vote)
+            continue
+        reason = (f'external_id {vote["external_id"]!r} is already used by a different stored vote;'
+                  " give each vote its own external_id")
+        parsed.refused.append(f"{name}:{vote['line']}: {reason}")
+        parsed.refused_raw.append((vote["line"], reason, vote.get("raw", "")))
+    if len(kept) < len(parsed.records):  # refusals in line order again
+        pairs = sorted(zip(parsed.refused_raw, parsed.refused), key=lambda pair: pair[0][0])
+        parsed.refused_raw = [raw for raw, _ in pairs]
+        parsed.refused = [text for _, text in pairs]
+    parsed.records = kept
+
+
+def _iso(value: str) -> str | None:
+    moment = utc_moment(value, '"created_at"')
+    return utc_text(moment) if moment is not None else None
 
 
 def _content_key(record: dict[str, Any]) -> str:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import time
 from collections.abc import Callable
 
 _UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+# A bucket this close to one whole token counts as holding it: floating-point sums of refills
+# must not turn away a client that waited exactly as long as it was told.
+_SLACK = 1e-6
 
 
 def parse_rate(text: str) -> tuple[int, float]:
@@ -39,8 +43,13 @@ class RateLimiter:
         with self._lock:
             tokens, last = self._buckets.get(key, (float(self.limit), now))
             tokens = min(float(self.limit), tokens + (now - last) * rate)
-            if tokens >= 1:
+            if tokens >= 1 - _SLACK:
                 self._buckets[key] = (tokens - 1, now)
                 return True, 0.0
             self._buckets[key] = (tokens, now)
             return False, (1 - tokens) / rate
+
+
+def retry_after(wait: float) -> int:
+    """Whole seconds for a Retry-After header: rounded up, so waiting that long is enough."""
+    return max(1, math.ceil(round(wait, 9)))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +41,9 @@ CSV_COLUMNS = (
     "tags", "error",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# What a spreadsheet may read as the start of a formula once it has skipped leading blanks and
+# invisible characters (fullwidth forms included: some spreadsheets fold them).
+_FORMULA_CHARS = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")
 
 
 @dataclass(frozen=True)
@@ -151,9 +155,17 @@ def stars_cell(mean: float | None, low: int | None, high: int | None) -> str:
 
 
 def csv_cell(value: Any) -> str:
-    """A cell a spreadsheet will not run: text starting with = + - @ tab or CR gets a quote."""
+    """A cell a spreadsheet will not run: text starting with = + - @ tab or CR, also after
+    leading whitespace or control characters, gets a quote."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    if text.startswith(_FORMULA_START):
+        return "'" + text
+    for char in text:
+        if char in _FORMULA_CHARS:
+            return "'" + text
+        if not (char.isspace() or unicodedata.category(char) in ("Cc", "Cf")):
+            break
+    return text
 
 
 def rows_csv(rows: list[dict[str, Any]], columns: tuple[str, ...] = CSV_COLUMNS) -> bytes:

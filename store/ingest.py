@@ -7,6 +7,7 @@ transaction (so a file lands whole or not at all), and the demo data set.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -125,12 +126,26 @@ def _rating_key(stars: Any, thumbs: Any, comment: Any, tags: Any, ideal: Any) ->
     return (stars, thumbs, comment or None, tuple(tags), ideal or None)
 
 
+_TEXT_PARTS = ("question", "answer", "error")
+
+
+def _text_key(question: str | None, answer: str | None, error: str | None) -> tuple[bytes, ...]:
+    """Digests of what an interaction says (its question, answer and error), one per part."""
+    return tuple(
+        hashlib.blake2b(("\x00" if t is None else "\x01" + t).encode("utf-8", "surrogatepass"),
+                        digest_size=16).digest()
+        for t in (question, answer, error)
+    )
+
+
 class ImportSession:
     """Writes checked records into the open write transaction of an import.
 
     Records are the same when they carry the same ``external_id``, else the same content hash.
     A record whose interaction is already stored only adds its rating, when that reviewer has
     not rated it yet; a rating equal to the stored one makes the record "already present".
+    An ``external_id`` names one interaction: a record whose id is already used (stored, or
+    earlier in the same import) by a different question, answer or error is refused.
     """
 
     def __init__(self, db: Database, source: str, expected_rows: int | None = None) -> None:
@@ -152,6 +167,9 @@ class ImportSession:
         self._expected = expected
         self._stored_before = self._next_interaction - 1
         self._bulk_decided = False
+        self._hashes: dict[int, str | None] = {}  # stored interaction -> its content hash
+        self._texts: dict[int, tuple[bytes, ...]] = {}  # interaction -> _text_key of it
+        self._lines: dict[int, int] = {}  # interaction added by this import -> its line
 
     def _next_id(self, table: str) -> int:
         return int(self.conn.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}").fetchone()[0])
@@ -264,11 +282,13 @@ class ImportSession:
         hashes = list({r.content_hash for r in rows if r.external_id is None})
         # No ORDER BY here: it would make SQLite walk the table instead of the index.
         for part in _chunks(externals):
-            for iid, key in self.conn.execute(
-                f"SELECT id, external_id FROM interactions WHERE external_id IN ({_marks(part)})",
+            for iid, key, digest in self.conn.execute(
+                "SELECT id, external_id, content_hash FROM interactions"
+                f" WHERE external_id IN ({_marks(part)})",
                 part,
             ):
                 by_external.setdefault(key, []).append(iid)
+                self._hashes.setdefault(iid, digest)
         for part in _chunks(hashes):
             for iid, key in self.conn.execute(
                 f"SELECT id, content_hash FROM interactions WHERE content_hash IN ({_marks(part)})",
@@ -279,6 +299,31 @@ class ImportSession:
             for ids in found.values():
                 ids.sort()  # oldest first
         return by_external, by_hash
+
+    def _text_of(self, iid: int) -> tuple[bytes, ...]:
+        if iid not in self._texts:
+            row = self.conn.execute(
+                "SELECT question, answer, error FROM interactions WHERE id = ?", [iid]
+            ).fetchone()
+            self._texts[iid] = _text_key(*row) if row is not None else ()
+        return self._texts[iid]
+
+    def _same_text(self, iid: int, row: ImportRow) -> bool:
+        """Whether interaction ``iid`` says what ``row`` says (metadata such as the time may
+        differ: a record sent again is the same record)."""
+        if iid not in self._texts and self._hashes.get(iid) == row.content_hash:
+            return True
+        return self._text_of(iid) == _text_key(row.question, row.answer, row.error)
+
+    def _clash(self, iid: int, row: ImportRow) -> str:
+        """Why ``row`` cannot use the external id of interaction ``iid``."""
+        theirs = self._text_of(iid)
+        ours = _text_key(row.question, row.answer, row.error)
+        part = next((p for p, a, b in zip(_TEXT_PARTS, theirs, ours) if a != b), "question")
+        where = (f"on line {self._lines[iid]} of this import" if iid in self._lines
+                 else f"by stored interaction #{iid}")
+        return (f"external_id {row.external_id!r} is already used {where} for a different"
+                f" {part}; give each interaction its own external_id")
 
     def _stored_ratings(self, interaction_ids: list[int]) -> dict[tuple[int, str], tuple]:
         ratings: dict[tuple[int, str], tuple] = {}
@@ -294,8 +339,11 @@ class ImportSession:
 
     # -- writing --------------------------------------------------------------
 
-    def add(self, rows: Sequence[ImportRow]) -> BatchOutcome:
-        """Write one batch of records; say which were new, already present or in conflict."""
+    def add(self, rows: Sequence[ImportRow], lines: Sequence[int] | None = None) -> BatchOutcome:
+        """Write one batch of records; say which were new, already present or in conflict.
+
+        ``lines`` (the records' line numbers) lets a refusal name the line it clashes with.
+        """
         outcome = BatchOutcome()
         if not rows:
             return outcome
@@ -312,6 +360,12 @@ class ImportSession:
         for index, row in enumerate(rows):
             if row.external_id is not None:
                 candidates = by_external.setdefault(row.external_id, [])
+                if candidates:
+                    same = [c for c in candidates if self._same_text(c, row)]
+                    if not same:
+                        outcome.conflicts.append((index, self._clash(candidates[0], row)))
+                        continue
+                    candidates = same  # (a new interaction is never added to these)
             else:
                 candidates = by_hash.setdefault(row.content_hash, [])
             rating = row.rating
@@ -340,6 +394,10 @@ class ImportSession:
                 self._next_interaction += 1
                 candidates.append(target)
                 interactions.append(self._interaction_tuple(target, row, created))
+                if row.external_id is not None:
+                    self._texts[target] = _text_key(row.question, row.answer, row.error)
+                    if lines is not None:
+                        self._lines[target] = lines[index]
             if rating is not None:
                 rating_id = self._next_rating
                 self._next_rating += 1
@@ -413,6 +471,23 @@ class IngestMixin:
             if cache is not None:
                 with self._lock:
                     self.db.conn.execute(f"PRAGMA cache_size = {cache}")
+
+    def votes_by_external_id(self, external_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Stored pairwise votes by external id: question, both answers and variants, winner,
+        reviewer."""
+        ids = list(dict.fromkeys(external_ids))
+        found: dict[str, dict[str, Any]] = {}
+        for part in _chunks(ids):
+            for row in self._rows(
+                "SELECT c.external_id, c.question, a.answer AS answer_a, b.answer AS answer_b,"
+                " c.variant_a, c.variant_b, c.winner, c.reviewer FROM comparisons c"
+                " LEFT JOIN interactions a ON a.id = c.interaction_a"
+                " LEFT JOIN interactions b ON b.id = c.interaction_b"
+                f" WHERE c.external_id IN ({_marks(part)}) ORDER BY c.id",
+                list(part),
+            ):
+                found.setdefault(row.pop("external_id"), row)
+        return found
 
     # -- demo data ------------------------------------------------------------
 

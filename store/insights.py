@@ -272,10 +272,13 @@ class InsightsMixin:
 
     # -- reads ----------------------------------------------------------------
 
-    def insight_day_span(self) -> tuple[str, str] | None:
-        """First and last UTC day (YYYY-MM-DD) holding rolled-up interactions, or None."""
+    def insight_day_span(self, within: tuple[str, str] = ("", "~")) -> tuple[str, str] | None:
+        """First and last UTC day (YYYY-MM-DD) holding rolled-up interactions, or None; only
+        real days ``within`` (first, last) count."""
         row = self._one(
             "SELECT MIN(day) AS first, MAX(day) AS last FROM insight_daily WHERE interactions > 0"
+            " AND day BETWEEN ? AND ? AND date(day, '+0 days') = day",
+            list(within),
         )
         if not row or row["first"] is None:
             return None

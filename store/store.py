@@ -15,6 +15,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from store.api import ApiMixin
+from store.backup import BackupMixin, create_private, tighten
 from store.clusters import ClustersMixin
 from store.experiments import ExperimentsMixin
 from store.export import ExportMixin
@@ -57,7 +58,7 @@ def default_db_path() -> str:
 
 class Store(
     IngestMixin, ReviewMixin, InsightsMixin, ExperimentsMixin, ExportMixin, ClustersMixin,
-    UsersMixin, ApiMixin,
+    UsersMixin, ApiMixin, BackupMixin,
 ):
     """One SQLite file holding variants, conversations, interactions and ratings.
 
@@ -65,12 +66,19 @@ class Store(
     ``check_same_thread=False`` and serializes every use of it behind a lock.
     Several Stores (or processes) on the same file coordinate through WAL mode,
     ``busy_timeout`` and ``BEGIN IMMEDIATE`` write transactions.
+
+    Other users of the machine cannot read the file: a new database is created with mode 0600
+    (SQLite gives its WAL and shared-memory files the mode of the database), and opening an
+    existing one takes away the access it gave to all users (its group's access is kept).
     """
 
     def __init__(self, path: str | os.PathLike[str] = ":memory:") -> None:
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            create_private(self.path)
+            for suffix in ("-wal", "-shm"):
+                tighten(self.path + suffix)
         conn = sqlite3.connect(
             self.path,
             check_same_thread=False,

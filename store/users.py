@@ -1,9 +1,7 @@
-"""Users, API tokens and backups (a Store mixin)."""
+"""Users and API tokens (a Store mixin)."""
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
 from typing import Any
 
 from store.store_text import now_iso
@@ -86,46 +84,3 @@ class UsersMixin:
                 "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                 [now_iso(), token_id],
             ).rowcount > 0
-
-    # -- backups ------------------------------------------------------------------
-
-    def backup(self, out: str | Path) -> dict[str, Any]:
-        """Copy the live database to ``out`` with SQLite's online backup API; check the copy."""
-        out = Path(out)
-        if out.exists():
-            raise ValueError(f"{out} already exists: choose a new file name")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        partial = out.with_name(out.name + ".partial")
-        target = sqlite3.connect(partial)
-        try:
-            with self._lock:
-                self.db.conn.backup(target, pages=1024)
-            verdict = target.execute("PRAGMA integrity_check").fetchone()[0]
-            interactions = target.execute("SELECT COUNT(*) FROM interactions").fetchone()[0]
-        finally:
-            target.close()
-        if verdict != "ok":
-            partial.unlink(missing_ok=True)
-            raise RuntimeError(f"the backup failed its integrity check: {verdict}")
-        partial.rename(out)
-        return {"path": str(out), "bytes": out.stat().st_size, "interactions": interactions}
-
-    def restore_from(self, source: str | Path) -> dict[str, Any]:
-        """Replace this database's content with a backup file (checked first), atomically."""
-        source = Path(source)
-        if not source.exists():
-            raise ValueError(f"{source} does not exist")
-        backup = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-        try:
-            try:
-                verdict = backup.execute("PRAGMA integrity_check").fetchone()[0]
-                backup.execute("SELECT COUNT(*) FROM interactions").fetchone()
-            except sqlite3.DatabaseError as exc:
-                raise ValueError(f"{source} is not a Loupe database ({exc})") from exc
-            if verdict != "ok":
-                raise ValueError(f"{source} is damaged: {verdict}")
-            with self._lock:
-                backup.backup(self.db.conn)
-        finally:
-            backup.close()
-        return {"interactions": int(self._scalar("SELECT COUNT(*) FROM interactions"))}

@@ -165,3 +165,37 @@ def test_demo_command_loads_once_and_replaces_on_request(tmp_path):
     assert third.returncode == 0
     assert third.stdout.splitlines()[0] == f"Removed the previous demo data ({count:,} interactions)."
     assert interactions(db) == count
+
+
+def test_one_external_id_with_two_questions_exits_1_naming_the_line(tmp_path):
+    path = write_lines(tmp_path / "ids.jsonl", [
+        {"question": "How do I cancel?", "response": "Account > Billing.", "external_id": "7"},
+        {"question": "Do you ship to Canada?", "response": "Yes.", "external_id": 7, "rating": 1},
+    ])
+    db = tmp_path / "l.db"
+    done = cli("import", str(path), "--db", str(db))
+    assert done.returncode == 1
+    assert (f"{path}:2: external_id '7' is already used on line 1 of this import for a different"
+            " question") in done.stderr
+    assert interactions(db) == 0
+
+
+def test_one_vote_id_for_two_different_votes_is_refused(tmp_path):
+    vote = {"question": "q", "answer_a": "a", "answer_b": "b", "winner": "a", "external_id": "v1"}
+    db = tmp_path / "l.db"
+    first = write_lines(tmp_path / "v1.jsonl", [vote, vote | {"external_id": "v2"}])
+    assert cli("import", str(first), "--db", str(db)).returncode == 0
+    same_file = write_lines(tmp_path / "v2.jsonl", [vote | {"external_id": "v3"},
+                                                    vote | {"external_id": "v3", "winner": "b"}])
+    done = cli("import", str(same_file), "--db", str(db))
+    assert done.returncode == 1
+    assert (f"{same_file}:2: external_id 'v3' is already used on line 1 for a different vote"
+            in done.stderr)
+    stored = write_lines(tmp_path / "v3.jsonl", [vote, vote | {"external_id": "v2", "winner": "b"}])
+    done = cli("import", str(stored), "--db", str(db))
+    assert done.returncode == 1
+    assert f"{stored}:2: external_id 'v2' is already used by a different stored vote" in done.stderr
+    skipped = cli("import", str(stored), "--skip-invalid", "--db", str(db))
+    assert skipped.returncode == 0 and "0 votes imported, 1 already present" in skipped.stdout
+    with Store(db) as store:
+        assert [r["winner"] for r in store._rows("SELECT winner FROM comparisons ORDER BY id")] == ["a", "a"]

@@ -260,13 +260,55 @@ def test_external_id_names_the_interaction(store, tmp_path):
     run(store, write(tmp_path, "1.jsonl", [{"question": "q", "answer": "a", "external_id": "e1",
                                             "reviewer": "ana", "rating": 4}]))
     report, refused = run(store, write(tmp_path, "2.jsonl", [
-        {"question": "q (edited)", "answer": "a", "external_id": "e1"},
+        {"question": "q", "answer": "a", "external_id": "e1", "created_at": "2026-01-02"},
         {"question": "q", "answer": "a", "external_id": "e1", "reviewer": "ben", "rating": 2},
         {"question": "q", "answer": "a", "external_id": "e1", "reviewer": "ana", "rating": 4},
     ]))
     assert refused == [] and report.summary() == "1 imported, 2 already present"
     assert count(store, "interactions") == 1
     assert sorted((r["reviewer"], r["stars"]) for r in store.ratings_for(1)) == [("ana", 4), ("ben", 2)]
+
+
+def test_one_external_id_with_two_questions_in_one_file_is_refused(store, tmp_path):
+    path = write(tmp_path, "two.jsonl", [
+        {"question": "How do I reset my password?", "answer": "Use the link.", "external_id": "t-1"},
+        {"question": "Where is my parcel?", "answer": "On its way.", "external_id": "t-2"},
+        {"question": "Can I pay by card?", "answer": "No.", "external_id": "t-1", "rating": 1,
+         "tags": ["wrong"]},
+    ])
+    report, refused = run(store, path)
+    assert refused == [(3, "external_id 't-1' is already used on line 1 of this import for a"
+                           " different question; give each interaction its own external_id")]
+    assert not report.committed and count(store, "interactions") == 0
+    report, refused = run(store, path, skip_invalid=True)
+    assert report.committed and [line for line, _ in refused] == [3]
+    assert [r["question"] for r in rows(store, "SELECT question FROM interactions ORDER BY id")] == [
+        "How do I reset my password?", "Where is my parcel?"]
+    assert count(store, "ratings") == 0  # the 1-star rating is not pinned on the first question
+
+
+@pytest.mark.parametrize(("changed", "part"), [
+    ({"question": "q (edited)"}, "question"), ({"answer": "b"}, "answer"),
+    ({"error": "timeout"}, "error"),
+])
+def test_an_external_id_already_stored_for_other_content_is_refused(store, tmp_path, changed, part):
+    run(store, write(tmp_path, "1.jsonl", [{"question": "q", "answer": "a", "external_id": "e1"}]))
+    report, refused = run(store, write(tmp_path, "2.jsonl", [
+        {"question": "q", "answer": "a", "external_id": "e1", "reviewer": "ben", "rating": 2},
+        {"question": "q", "answer": "a", "external_id": "e1"} | changed,
+    ]))
+    assert refused == [(2, f"external_id 'e1' is already used by stored interaction #1 for a"
+                           f" different {part}; give each interaction its own external_id")]
+    assert not report.committed and count(store, "ratings") == 0
+
+
+def test_an_external_id_clash_across_batches_names_the_earlier_line(store, tmp_path, monkeypatch):
+    monkeypatch.setattr(importing, "BATCH", 2)
+    path = write(tmp_path, "b.jsonl", [{"question": f"q{n}", "external_id": f"x{n}"} for n in range(5)]
+                 + [{"question": "other", "external_id": "x1"}])
+    _, refused = run(store, path)
+    assert refused == [(6, "external_id 'x1' is already used on line 2 of this import for a"
+                           " different question; give each interaction its own external_id")]
 
 
 def test_an_import_never_overwrites_a_rating(store, tmp_path):
@@ -618,9 +660,9 @@ def test_reading_a_huge_file_keeps_memory_bounded(store, tmp_path, monkeypatch):
     seen = []
     original = ingest.ImportSession.add
 
-    def spy(self, batch):
+    def spy(self, batch, *lines):
         seen.append(len(batch))
-        return original(self, batch)
+        return original(self, batch, *lines)
 
     monkeypatch.setattr(ingest.ImportSession, "add", spy)
     run(store, write(tmp_path, "many.jsonl", [{"question": f"q{n}"} for n in range(500)]))

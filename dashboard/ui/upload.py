@@ -19,7 +19,7 @@ from dashboard.importing import (
     import_stream,
     write_rejected,
 )
-from dashboard.pairwise_import import parse_pairwise_lines
+from dashboard.pairwise_import import parse_pairwise_lines, refuse_stored_clashes
 from dashboard.safe_text import plain_text
 from dashboard.ui.guard import permitted
 from store import Store
@@ -91,6 +91,8 @@ def _run_pairwise(store: Store, uploaded: Any, skip_invalid: bool) -> dict[str, 
     """Import pairwise votes: all or nothing unless invalid lines are skipped."""
     uploaded.seek(0)
     parsed = parse_pairwise_lines(uploaded.getvalue().splitlines(), uploaded.name)
+    refuse_stored_clashes(parsed, uploaded.name,
+                          store.votes_by_external_id(v["external_id"] for v in parsed.records))
     result: dict[str, Any] = {"name": uploaded.name, "pairwise": True, "refused": parsed.refused}
     if parsed.refused and not skip_invalid:
         return result | {"inserted": None}
