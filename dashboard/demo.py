@@ -1,5 +1,7 @@
 """A labelled demo data set: support chats about the (made-up) Kestrel Hub, answered by three
-models under three prompt variants and rated by five reviewers who do not always agree.
+models under three prompt variants and rated by five reviewers who do not always agree, and a
+finished experiment (three variants answering a question set) with the reviewers' blind votes and
+a scripted judge's verdicts, stored as a real run, real votes and a real judge would store them.
 
 Everything it writes has source = "demo"; ``python -m dashboard demo --replace`` swaps it out
 and leaves every other row alone. The same seed gives the same data (timestamps end today).
@@ -12,6 +14,10 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
+
+from dashboard.experiments import variant_label
+from dashboard.judge import DEFAULT_RUBRIC
+from store.demo import load_demo_set
 
 DAYS = 28
 CONVERSATIONS = 1_150
@@ -402,12 +408,59 @@ KOREAN_GENERIC = "죄송하지만 해당 정보는 확인할 수 없습니다. s
 KOREAN_REASK = ("답변이 도움이 안 됐어요. ", "다시 질문할게요. ")
 
 
+# -- the finished experiment -------------------------------------------------------------------
+
+EXPERIMENT_DAY = 19  # created that many days after the first demo day, then voted on until today
+EXPERIMENT_MODEL = "qwen2.5:7b"
+EXPERIMENT_VARIANTS = (("baseline", 1), ("concise", 2), ("friendly", 1))
+# How many answers of each kind each variant gives to the 33 questions of the set. Fixed counts
+# (their order is shuffled per seed) so every seed tells the same story: concise v2 is clearly
+# better, friendly and baseline are close to even.
+EXPERIMENT_KINDS = {
+    "baseline": {"good": 20, "verbose": 5, "incomplete": 3, "generic": 2, "wrong": 3},
+    "concise": {"good": 26, "verbose": 0, "incomplete": 4, "generic": 1, "wrong": 2},
+    "friendly": {"good": 19, "verbose": 8, "incomplete": 1, "generic": 3, "wrong": 2},
+}
+# What reviewers like beyond correctness: a short answer with the next step, a warm tone.
+VOTE_STYLE = {"baseline": 0.0, "concise": 0.6, "friendly": 0.1}
+# Share of the experiment's pairs each demo reviewer voted on.
+VOTE_SHARE = {"ana": 0.75, "ben": 0.65, "chen": 0.6, "dara": 0.45, "eli": 0.55}
+BAD_KINDS = ("incomplete", "generic", "wrong")
+VOTE_REASONS = {
+    "wrong": ("The other answer gets the policy wrong.", "Made-up details in the other one."),
+    "generic": ("The other one doesn't answer the question.", "The other one just deflects."),
+    "incomplete": ("This one tells them what to do next.", "The other one stops halfway."),
+    "verbose": ("Same facts, much less to read.", "The other one buries the answer."),
+    "good": ("Both fine; this one is clearer.", "Slightly more direct."),
+    "tie": ("Both fine.", "Hard to tell apart."),
+    "both_bad": ("Neither is right.", "Both miss the point."),
+}
+
+JUDGE_MODEL = "demo-judge (scripted, no model call)"
+JUDGE_BACKEND = "demo"
+# How the scripted judge sees each kind of answer: it minds padding less than the reviewers do,
+# rewards the concise variant (its rubric asks for no padding) and not the friendly tone.
+JUDGE_SCORE = {"good": 4.6, "verbose": 4.4, "incomplete": 2.9, "generic": 1.6, "wrong": 1.8}
+JUDGE_STYLE = {"baseline": 0.0, "concise": 0.4, "friendly": -0.1}
+JUDGE_POSITION_BIAS = 0.1  # the answer shown first looks a little better to it
+JUDGE_NOISE = 0.08
+JUDGE_MARGIN = 0.25  # a smaller gap is a tie
+JUDGE_FLAWS = {
+    "wrong": "states a policy that is not right",
+    "generic": "does not answer the question",
+    "incomplete": "stops before the step the customer needs",
+    "verbose": "buries the answer in filler",
+    "good": "is correct too, but less direct",
+}
+
+
 @dataclass
 class DemoData:
     """The generated data set, in the shape ``Store.load_demo`` writes."""
 
     variants: list[dict[str, Any]]
     conversations: list[dict[str, Any]]
+    experiments: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def turns(self) -> list[dict[str, Any]]:
@@ -441,6 +494,12 @@ class DemoResult:
             f" reviewers), {s['ideal_answers']:,} ideal answers",
             f"  failures:  {s['failures']:,} calls failed; {s['reasks']:,} re-asked questions",
         ]
+        for experiment in s["experiments"]:
+            out.append(
+                f"  experiment: {experiment['name']}: {experiment['questions']} questions,"
+                f" {', '.join(experiment['variants'])}; {experiment['votes']} blind votes,"
+                f" {experiment['judgments']} judge verdicts ({JUDGE_MODEL})"
+            )
         return out
 
 
@@ -461,6 +520,7 @@ def _sentences(text: str) -> list[str]:
 
 class _Generator:
     def __init__(self, seed: int, now: datetime) -> None:
+        self.seed = seed
         self.rng = random.Random(seed)
         self.now = now.replace(microsecond=0)
         self.start = (self.now - timedelta(days=DAYS)).replace(hour=0, minute=0, second=0)
@@ -675,6 +735,124 @@ class _Generator:
         return {"title": turns[0]["question"][:80], "created_at": turns[0]["created_at"],
                 "turns": turns}
 
+    # -- the experiment ----------------------------------------------------------------------------
+
+    def experiment(self, variants: list[dict[str, Any]]) -> dict[str, Any]:
+        """A finished experiment: a question set answered by three variants, blind votes from the
+        demo reviewers and a scripted judge's verdicts, in the shape ``load_demo_experiments``
+        writes."""
+        # its own random stream, so the votes do not depend on how many chats today's date allows
+        self.rng = rng = random.Random(f"experiment:{self.seed}")
+        created = self.start + timedelta(days=EXPERIMENT_DAY, hours=10)
+        by_label = {(v["name"], v["version"]): v for v in variants}
+        chosen = [by_label[key] for key in EXPERIMENT_VARIANTS]
+        items = [
+            {"question": entry.asks[0], "reference_answer": entry.good, "category": entry.topic}
+            for entry in ENTRIES
+        ]
+        kinds: dict[str, list[str]] = {}
+        for name, counts in EXPERIMENT_KINDS.items():
+            pool = [kind for kind, count in counts.items() for _ in range(count)]
+            rng.shuffle(pool)
+            kinds[name] = pool
+        model = MODELS[EXPERIMENT_MODEL]
+        answers: list[dict[str, Any]] = []
+        moment = created + timedelta(minutes=2)
+        for position, entry in enumerate(ENTRIES, 1):
+            for variant in chosen:
+                kind = kinds[variant["name"]][position - 1]
+                text = self._answer(entry, kind, variant)
+                timing = self._timing(model, text, len(variant["system_prompt"]) + len(entry.asks[0]),
+                                      entry.lang)
+                answers.append({
+                    "item": position, "variant": (variant["name"], variant["version"]),
+                    "answer": text, "model": EXPERIMENT_MODEL, "backend": "ollama",
+                    "system_prompt": variant["system_prompt"], "params": variant["params"],
+                    **timing, "created_at": _iso(moment), "kind": kind,
+                })
+                moment += timedelta(milliseconds=int(timing["latency_ms"]) + 40)
+        # the pairs a reviewer is shown, as the Vote page forms them: each two answers to a question
+        pairs = []
+        for position in range(1, len(ENTRIES) + 1):
+            row = [a for a in answers if a["item"] == position]
+            pairs += [(first, second) for i, first in enumerate(row) for second in row[i + 1:]]
+        judged = moment + timedelta(minutes=5)
+        return {
+            "name": "baseline vs concise vs friendly (demo)",
+            "question_set": {
+                "name": "Support questions (demo)", "origin": "demo", "items": items,
+                "description": "One question per help-center topic, with the reference answer.",
+                "created_at": _iso(created - timedelta(minutes=20)),
+            },
+            "variants": list(EXPERIMENT_VARIANTS),
+            "created_at": _iso(created),
+            "answers": answers,
+            "votes": self._votes(pairs, moment),
+            "judgments": [self._judgment(a, b, judged + timedelta(seconds=3 * n))
+                          for n, (a, b) in enumerate(pairs)],
+        }
+
+    def _votes(self, pairs: list[tuple[dict, dict]], after: datetime) -> list[dict[str, Any]]:
+        rng = self.rng
+        span = (self.now - timedelta(hours=1) - after).total_seconds()
+        votes = []
+        for reviewer in REVIEWERS:
+            mine = [pair for pair in pairs if rng.random() < VOTE_SHARE[reviewer.name]]
+            rng.shuffle(mine)
+            for a, b in mine:
+                winner = self._human_winner(a, b, reviewer)
+                if winner in ("tie", "both_bad"):
+                    reason_key = winner
+                else:
+                    reason_key = (b if winner == "a" else a)["kind"]
+                votes.append({
+                    "item": a["item"], "a": a["variant"], "b": b["variant"],
+                    "left_side": rng.choice("ab"), "winner": winner, "reviewer": reviewer.name,
+                    "reason": rng.choice(VOTE_REASONS[reason_key]) if rng.random() < 0.2 else None,
+                    "created_at": _iso(after + timedelta(seconds=rng.uniform(0, span))),
+                })
+        votes.sort(key=lambda v: v["created_at"])
+        return votes
+
+    def _human_winner(self, a: dict[str, Any], b: dict[str, Any], reviewer: Reviewer) -> str:
+        rng = self.rng
+        if a["kind"] in BAD_KINDS and b["kind"] in BAD_KINDS and rng.random() < 0.6:
+            return "both_bad"
+        quality = {side: KIND_SCORE[row["kind"]] + VOTE_STYLE[row["variant"][0]]
+                   for side, row in (("a", a), ("b", b))}
+        gap = quality["a"] - quality["b"] + rng.gauss(0, reviewer.noise)
+        if rng.random() < 0.3 * math.exp(-gap * gap):
+            return "tie"
+        return "a" if rng.random() < 1 / (1 + math.exp(-2.2 * gap)) else "b"
+
+    def _judgment(self, a: dict[str, Any], b: dict[str, Any], when: datetime) -> dict[str, Any]:
+        rng = self.rng
+
+        def judged(row: dict[str, Any]) -> float:
+            return JUDGE_SCORE[row["kind"]] + JUDGE_STYLE[row["variant"][0]]
+
+        def shown(first: dict[str, Any], second: dict[str, Any]) -> str:
+            gap = (judged(first) - judged(second) + JUDGE_POSITION_BIAS
+                   + rng.gauss(0, JUDGE_NOISE))
+            return "1" if gap > JUDGE_MARGIN else "2" if gap < -JUDGE_MARGIN else "tie"
+
+        a_first = {"1": "a", "2": "b", "tie": "tie"}[shown(a, b)]
+        b_first = {"1": "b", "2": "a", "tie": "tie"}[shown(b, a)]
+        if a_first == "tie":
+            reply = "VERDICT: tie\nBoth answers are " + (
+                "correct and equally useful." if a["kind"] not in BAD_KINDS else "equally weak.")
+        else:
+            better, worse = ("1", "2") if a_first == "a" else ("2", "1")
+            flaw = JUDGE_FLAWS[(b if a_first == "a" else a)["kind"]]
+            reply = f"VERDICT: {better}\nAnswer {better} answers the question; Answer {worse} {flaw}."
+        return {
+            "item": a["item"], "a": a["variant"], "b": b["variant"],
+            "judge_model": JUDGE_MODEL, "judge_backend": JUDGE_BACKEND, "criteria": DEFAULT_RUBRIC,
+            "verdict": a_first if a_first == b_first else "tie",
+            "verdict_a_first": a_first, "verdict_b_first": b_first, "rationale": reply,
+            "created_at": _iso(when),
+        }
+
 
 def generate(seed: int = 7, now: datetime | None = None) -> DemoData:
     """The demo data set for a seed; timestamps cover the DAYS days before ``now``."""
@@ -691,7 +869,8 @@ def generate(seed: int = 7, now: datetime | None = None) -> DemoData:
         }
         for v in VARIANTS
     ]
-    return DemoData(variants=variants, conversations=conversations)
+    return DemoData(variants=variants, conversations=conversations,
+                    experiments=[generator.experiment(variants)])
 
 
 def describe(data: DemoData) -> dict[str, Any]:
@@ -712,6 +891,16 @@ def describe(data: DemoData) -> dict[str, Any]:
         "reasks": sum(1 for t in turns if t.get("reask_of")),
         "first_day": days[0],
         "last_day": days[-1],
+        "experiments": [
+            {
+                "name": e["name"],
+                "questions": len(e["question_set"]["items"]),
+                "variants": [variant_label({"name": n, "version": v}) for n, v in e["variants"]],
+                "votes": len(e["votes"]),
+                "judgments": len(e["judgments"]),
+            }
+            for e in data.experiments
+        ],
     }
 
 
@@ -724,7 +913,8 @@ def load_demo(store: Any, *, seed: int = 7, replace: bool = False,
         result.skipped = True
         return result
     data = generate(seed, now)
-    result.counts = store.load_demo(data.variants, data.conversations, replace=bool(existing))
+    result.counts = load_demo_set(store, data.variants, data.conversations, data.experiments,
+                                  label=variant_label, replace=bool(existing))
     result.removed = result.counts["removed"]
     result.stats = describe(data)
     return result

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import statistics
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from dashboard import demo
+from dashboard.experiments import blind_pairs_left, next_blind_pair, pairwise_report
+from dashboard.judge import judge_human_agreement
 from store import Store
+from tests.test_cli_import import cli
 
 NOW = datetime(2026, 3, 2, 16, 30, tzinfo=timezone.utc)
 
@@ -81,7 +85,8 @@ def test_failures_have_an_error_and_no_answer(loaded):
 
 def test_conversations_have_several_turns_and_re_asks(loaded):
     store, _ = loaded
-    sizes = q(store, "SELECT conversation_id, COUNT(*) AS n FROM interactions GROUP BY 1")
+    sizes = q(store, "SELECT conversation_id, COUNT(*) AS n FROM interactions"
+                     " WHERE conversation_id IS NOT NULL GROUP BY 1")
     assert sum(s["n"] >= 2 for s in sizes) > 200 and max(s["n"] for s in sizes) >= 4
     reasks = 0
     for size in sizes:
@@ -185,7 +190,7 @@ def test_loading_twice_adds_nothing_and_replace_keeps_other_rows(tmp_path):
 def test_replace_clears_what_refers_to_demo_rows(tmp_path):
     store = Store(tmp_path / "votes.db")
     try:
-        demo.load_demo(store, seed=1, now=NOW)
+        first = demo.load_demo(store, seed=1, now=NOW)
         a, b = [r["id"] for r in q(store, "SELECT id FROM interactions LIMIT 2")]
         store.db.execute(
             "INSERT INTO comparisons (question, interaction_a, interaction_b, winner, created_at)"
@@ -193,7 +198,9 @@ def test_replace_clears_what_refers_to_demo_rows(tmp_path):
         store.db.conn.commit()
         result = demo.load_demo(store, seed=1, now=NOW, replace=True)
         assert result.removed > 0
-        assert store.summary()["comparisons"] == 0
+        # the vote on demo answers went with them; the demo's own votes were loaded again
+        assert not q(store, "SELECT 1 FROM comparisons WHERE source != 'demo'")
+        assert store.summary()["comparisons"] == first.counts["votes"] == result.counts["votes"]
     finally:
         store.close()
 
@@ -202,5 +209,150 @@ def test_summary_lines_name_what_was_loaded(loaded):
     _, result = loaded
     text = "\n".join(result.lines())
     for word in ("source = demo", "llama3.2:3b", "concise v2", "ana", "rated by two or more",
-                 "calls failed", "re-asked"):
+                 "calls failed", "re-asked", "blind votes", "judge verdicts", "demo-judge"):
         assert word in text
+
+
+# -- the finished experiment ------------------------------------------------------------------
+
+
+def _demo_experiment(store: Store) -> dict:
+    [experiment] = store.list_experiments()
+    return experiment
+
+
+def test_a_finished_experiment_is_stored_like_a_real_run(loaded):
+    store, result = loaded
+    summary = _demo_experiment(store)
+    assert summary["due"] == summary["done"] == 33 * 3 and summary["failed"] == 0
+    experiment = store.get_experiment(summary["id"])
+    assert [demo.variant_label(v) for v in experiment["variants"]] == [
+        "baseline v1", "concise v2", "friendly v1"]
+    [question_set] = store.list_question_sets()
+    assert question_set["size"] == 33 and question_set["origin"] == "demo"
+    items = store.question_set_items(question_set["id"])
+    assert all(i["reference_answer"] and i["category"] for i in items)
+    answers = store.experiment_answers(summary["id"])
+    assert len(answers) == 99 and all(a["answer"] and not a["error"] for a in answers)
+    rows = q(store, "SELECT * FROM interactions WHERE experiment_id IS NOT NULL")
+    assert {r["source"] for r in rows} == {"demo"}
+    assert all(r["conversation_id"] is None and r["model"] and r["latency_ms"] for r in rows)
+    by_id = {v["id"]: v for v in experiment["variants"]}
+    # each answer carries the exact prompt of the variant version that produced it
+    assert all(r["system_prompt"] == by_id[r["variant_id"]]["system_prompt"] for r in rows)
+    assert result.counts["interactions"] == store.summary()["interactions"]
+
+
+def test_votes_are_blind_pairwise_votes_of_the_demo_reviewers(loaded):
+    store, _ = loaded
+    experiment_id = _demo_experiment(store)["id"]
+    answers = {a["interaction_id"]: a for a in store.experiment_answers(experiment_id)}
+    votes = store.votes(experiment_id)
+    assert {v["reviewer"] for v in votes} == {r.name for r in demo.REVIEWERS}
+    assert {v["source"] for v in votes} == {"demo"}
+    for vote in votes:
+        a, b = answers[vote["interaction_a"]], answers[vote["interaction_b"]]
+        assert a["item_id"] == b["item_id"] == vote["item_id"]
+        assert vote["question"] == a["question"]
+        assert vote["variant_a"] == f"{a['variant_name']} v{a['variant_version']}"
+        assert vote["variant_b"] == f"{b['variant_name']} v{b['variant_version']}"
+        assert (vote["length_a"], vote["length_b"]) == (len(a["answer"]), len(b["answer"]))
+        assert vote["left_side"] in ("a", "b") and vote["created_at"] <= NOW.isoformat()
+    # a reviewer votes on a pair once
+    seen = [(v["reviewer"], v["interaction_a"], v["interaction_b"]) for v in votes]
+    assert len(seen) == len(set(seen))
+    left_won = sum(v["winner"] == v["left_side"] for v in votes if v["winner"] in ("a", "b"))
+    assert 0.35 < left_won / sum(v["winner"] in ("a", "b") for v in votes) < 0.65
+
+
+def test_every_pair_has_enough_votes_for_honest_intervals(loaded):
+    store, _ = loaded
+    report = pairwise_report(store, _demo_experiment(store)["id"])
+    pairs = {(p["variant_b"], p["variant_a"]): p for p in report["pairs"]}
+    assert len(pairs) == 3
+    for pair in pairs.values():
+        assert 60 <= pair["a_wins"] + pair["b_wins"] <= 120
+        assert pair["ties"] > 0
+    assert sum(p["both_bad"] for p in pairs.values()) > 0
+    clear = pairs[("concise v2", "baseline v1")]
+    assert clear["p_value"] < 0.01 and clear["ci_low"] > 0.5
+    close = pairs[("friendly v1", "baseline v1")]
+    assert close["ci_low"] < 0.5 < close["ci_high"]
+    assert report["leaderboard"][0]["variant"] == "concise v2"
+
+
+def test_judge_verdicts_both_orders_a_few_flips_and_partial_agreement(loaded):
+    store, _ = loaded
+    experiment_id = _demo_experiment(store)["id"]
+    judgments = store.judgments(experiment_id)
+    assert len(judgments) == 99
+    assert {j["judge_model"] for j in judgments} == {demo.JUDGE_MODEL}
+    assert "demo" in demo.JUDGE_MODEL and "no model" in demo.JUDGE_MODEL
+    for judgment in judgments:
+        a_first, b_first = judgment["verdict_a_first"], judgment["verdict_b_first"]
+        assert a_first in ("a", "b", "tie") and b_first in ("a", "b", "tie")
+        assert judgment["verdict"] == (a_first if a_first == b_first else "tie")
+        assert judgment["rationale"].startswith("VERDICT: ") and not judgment["error"]
+    agreement = judge_human_agreement(judgments, store.votes(experiment_id))
+    assert 3 <= agreement["position_flips"] <= 25
+    assert agreement["pairs"] >= 90
+    assert 0.45 <= agreement["agreement"] <= 0.85  # agrees often, not always
+
+
+def test_a_new_reviewer_has_every_pair_left_to_vote_on(loaded):
+    store, _ = loaded
+    experiment_id = _demo_experiment(store)["id"]
+    assert len(blind_pairs_left(store, experiment_id, "newcomer")) == 99
+    assert next_blind_pair(store, experiment_id, "newcomer") is not None
+    left_for_ana = len(blind_pairs_left(store, experiment_id, "ana"))
+    assert 0 < left_for_ana < 99
+
+
+def test_the_experiment_depends_on_the_seed_not_on_the_day():
+    today = demo.generate(7, NOW).experiments[0]
+    later = demo.generate(7, NOW + timedelta(days=3)).experiments[0]
+    assert [v["winner"] for v in today["votes"]] == [v["winner"] for v in later["votes"]]
+    assert [j["verdict"] for j in today["judgments"]] == [j["verdict"] for j in later["judgments"]]
+    other = demo.generate(8, NOW).experiments[0]
+    assert [v["winner"] for v in other["votes"]] != [v["winner"] for v in today["votes"]]
+
+
+def test_replace_reloads_the_experiment_and_keeps_the_teams_own(tmp_path):
+    store = Store(tmp_path / "experiments.db")
+    try:
+        demo.load_demo(store, seed=2, now=NOW)
+        variant = store.add_variant("mine")
+        set_id = store.create_question_set("our set", [{"question": "Is it on?"}])
+        own = store.create_experiment("ours", set_id, [variant, store.add_variant("theirs")])
+        before = store.summary()
+        again = demo.load_demo(store, seed=2, now=NOW)
+        assert again.skipped and store.summary() == before
+        demo.load_demo(store, seed=2, now=NOW, replace=True)
+        assert store.summary() == before
+        names = [e["name"] for e in store.list_experiments()]
+        assert sorted(names) == sorted(["ours", demo.generate(2, NOW).experiments[0]["name"]])
+        assert store.get_experiment(own)["question_set"] == "our set"
+        assert [s["name"] for s in store.list_question_sets()].count("Support questions (demo)") == 1
+        assert len(q(store, "SELECT * FROM judgments")) == 99
+        assert store.pragma("integrity_check") == "ok"
+        assert not q(store, "PRAGMA foreign_key_check")
+    finally:
+        store.close()
+
+
+def test_stats_pairwise_json_on_the_demo_gives_real_intervals(tmp_path):
+    db = str(tmp_path / "demo.db")
+    assert cli("demo", "--db", db).returncode == 0
+    done = cli("stats", "pairwise", "--json", "--db", db)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert len(report["pairs"]) == 3
+    for pair in report["pairs"]:
+        assert 0 < pair["ci_low"] < pair["b_win_rate"] < pair["ci_high"] < 1
+        assert 0.08 < pair["ci_high"] - pair["ci_low"] < 0.3  # neither a point nor everything
+    assert any(p["ci_low"] > 0.5 or p["ci_high"] < 0.5 for p in report["pairs"])
+    assert any(p["ci_low"] < 0.5 < p["ci_high"] for p in report["pairs"])
+    for row in report["leaderboard"]:
+        assert row["ci_low"] < row["score"] < row["ci_high"]
+        assert row["ci_high"] - row["ci_low"] < 150
+    assert report["position_bias"]["n"] > 150
