@@ -177,14 +177,10 @@ def test_code_with_an_icon_name_is_split_so_streamlit_shows_it_as_written():
     assert all(":material/" not in code for code in codes)
 
 
-def test_a_megabyte_of_hostile_text_is_escaped_in_linear_time():
-    import time
-
+def test_a_megabyte_of_hostile_text_is_escaped():
+    # many backtick runs that never close: a quadratic scan would run past the test timeout
     ticks = ("`a`` b ``` ![x](http://e/p.png) " * 40_000)[:1_000_000]
-    started = time.perf_counter()
-    inert_markdown(ticks)
-    plain_text(ticks)
-    assert time.perf_counter() - started < 20  # seconds: a quadratic scan would take hours
+    assert "](http" in inert_markdown(ticks) and plain_text(ticks).startswith("\\`a")
     text = (":red[x] <img src=x> ![x](http://e/p.png) $y$ -> " * 25_000)[:1_000_000]
     for out in (inert_markdown(text), plain_text(text)):
         assert "![" not in out.replace("!\\[", "").replace("\\!\\[", "")
