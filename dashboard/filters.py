@@ -79,7 +79,7 @@ class Filters:
         if self.has_stars_range():
             span = f"{self.stars_min or 1}-{self.stars_max or 5}"
             parts.append(f"mean stars {span}" if self.stars_mode == "mean"
-                         else f"stars {span} ({STARS_MODE_LABELS[self.stars_mode]})")
+                         else f"{self.stars_mode} rating {span} stars")
         if self.thumbs:
             parts.append(f"thumbs {self.thumbs}")
         for label, values in (

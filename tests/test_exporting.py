@@ -291,7 +291,7 @@ def test_a_kto_file_with_only_true_labels_is_refused_with_the_reason(filled, tmp
 @pytest.mark.parametrize("options, expected", [
     (ExportOptions(format="kto", only_ideal=True), "untick “Only items with an ideal answer”"),
     (ExportOptions(format="kto", filters=Filters(thumbs="down")), "labelled false"),
-    (ExportOptions(format="kto", filters=Filters(stars_min=4)), "The filters (stars 4-5)"),
+    (ExportOptions(format="kto", filters=Filters(stars_min=4)), "The filters (any rating 4-5 stars)"),
 ])
 def test_every_kind_of_one_label_kto_file_names_its_cause(filled, tmp_path, options, expected):
     store, _ = filled

@@ -166,8 +166,8 @@ def test_filter_options_come_from_the_data(store, ids):
 def test_describe_names_each_active_filter():
     text = Filters(stars_max=2, thumbs="down", models=("qwen2.5:7b",), search="refund").describe()
     assert text == (
-        "stars 1-2 (any rating) · thumbs down · model qwen2.5:7b · containing “refund”")
-    assert Filters(stars_min=4, stars_mode="every").describe() == "stars 4-5 (every rating)"
+        "any rating 1-2 stars · thumbs down · model qwen2.5:7b · containing “refund”")
+    assert Filters(stars_min=4, stars_mode="every").describe() == "every rating 4-5 stars"
     assert Filters(stars_max=2, stars_mode="mean").describe() == "mean stars 1-2"
     assert Filters().describe() == "everything"
     assert Filters(stars_mode="mean").describe() == "everything"  # a mode alone filters nothing
