@@ -28,26 +28,23 @@ TEXT = 1_000_000  # characters
 ECHO = 100  # characters of a refused value repeated in a 422
 
 
-def _problem(value: Any, depth: int = 0) -> str | None:
+def _problem(value: Any) -> str | None:
     """Why a JSON value cannot be stored (a NaN or infinite number, text holding an unpaired
-    surrogate), or None. Looks inside lists and objects, keys included."""
-    if isinstance(value, float):
-        return None if math.isfinite(value) else f"must be a finite number, not {_json_word(value)}"
-    if isinstance(value, str):
-        return None if _is_text(value) else (
-            "holds an unpaired surrogate (\\ud800-\\udfff), which is not text")
-    if depth > 64:
-        return None  # deeper than any body the size limit lets through is checked elsewhere
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found = _problem(key, depth + 1) or _problem(item, depth + 1)
-            if found:
-                return found
-    elif isinstance(value, list):
-        for item in value:
-            found = _problem(item, depth + 1)
-            if found:
-                return found
+    surrogate), or None. Looks inside lists and objects, keys included, however deep."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                return f"must be a finite number, not {_json_word(item)}"
+        elif isinstance(item, str):
+            if not _is_text(item):
+                return "holds an unpaired surrogate (\\ud800-\\udfff), which is not text"
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
     return None
 
 

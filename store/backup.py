@@ -143,6 +143,7 @@ class BackupMixin:
         began = time.monotonic()
         with _claimed(partial) as fd:
             counts = self._copy_snapshot(partial, progress)
+            copied = time.monotonic()
             self._check_copy(partial, counts)
             os.fsync(fd)
             try:
@@ -152,7 +153,8 @@ class BackupMixin:
             os.unlink(partial)
             _fsync_dir(out.parent)
         return {"path": str(out), "bytes": out.stat().st_size, "interactions": counts["interactions"],
-                "tables": counts, "seconds": time.monotonic() - began}
+                "tables": counts, "seconds": time.monotonic() - began,
+                "copy_seconds": copied - began}
 
     def _copy_snapshot(self, partial: Path, progress: Progress | None) -> dict[str, int]:
         """Copy one snapshot of the database into ``partial``; return its row counts."""

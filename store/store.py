@@ -57,8 +57,8 @@ def default_db_path() -> str:
 
 
 class Store(
-    IngestMixin, ReviewMixin, InsightsMixin, ExperimentsMixin, ExportMixin, ClustersMixin,
-    UsersMixin, ApiMixin, BackupMixin,
+    BackupMixin, IngestMixin, ReviewMixin, InsightsMixin, ExperimentsMixin, ExportMixin,
+    ClustersMixin, UsersMixin, ApiMixin,
 ):
     """One SQLite file holding variants, conversations, interactions and ratings.
 

@@ -177,3 +177,11 @@ def test_an_external_id_sent_again_with_another_question_is_409(api):
     assert other.status_code == 409
     assert "external_id 't1' is already used" in other.json()["detail"]
     assert store.summary()["interactions"] == 1 and store.summary()["ratings"] == 0
+
+
+def test_odd_values_deep_inside_meta_are_422(api):
+    client, store = api
+    deep = "{\"a\": " * 200 + '"\\udc00"' + "}" * 200
+    response = client.post("/submit_feedback/", content=f'{{"question": "q", "meta": {deep}}}'.encode())
+    assert response.status_code == 422 and "meta" in response.text
+    assert store.summary()["interactions"] == 0

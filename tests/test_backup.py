@@ -180,13 +180,28 @@ def _sessions(store: Store) -> int:
     return store._scalar("SELECT COUNT(*) FROM sessions")
 
 
+def _sign_in(store: Store, name: str) -> None:
+    """One sign-in session row for ``name`` (whatever columns the sessions table has)."""
+    if store.get_user(name) is None:
+        store.add_user(name, "annotator", "hash")
+    user_id = store.get_user(name)["id"]
+    with store.write() as db:
+        db.execute("CREATE TABLE IF NOT EXISTS sessions"
+                   " (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, created_at TEXT NOT NULL)")
+        needed = [row[1] for row in db.execute("PRAGMA table_info(sessions)").fetchall()
+                  if row[3] and row[4] is None and not row[5]]  # NOT NULL, no default, not the key
+        number = db.execute("SELECT COUNT(*) + 1 FROM sessions").fetchone()[0]
+        values = [user_id if column == "user_id" else f"{column}-{name}-{number}" for column in needed]
+        db.execute(f"INSERT INTO sessions ({', '.join(needed)}) VALUES"
+                   f" ({', '.join('?' for _ in needed)})", values)
+
+
 @pytest.fixture
 def with_access(tmp_path):
     """A database with a sessions table, two tokens and a backup of it."""
     store = Store(tmp_path / "live.db")
-    with store.write() as db:  # the sign-in sessions table, as the migration that adds it does
-        db.execute("CREATE TABLE IF NOT EXISTS sessions (id INTEGER PRIMARY KEY, user TEXT)")
-        db.execute("INSERT INTO sessions (user) VALUES ('ana'), ('ben')")
+    _sign_in(store, "ana")
+    _sign_in(store, "ben")
     conversation = store.start_conversation()
     store.add_question(conversation, "kept in the backup")
     store.add_token("app", "digest-app", None, "ana")
@@ -202,8 +217,7 @@ def test_a_restore_signs_everyone_out_and_never_revives_a_revoked_token(with_acc
     store.add_question(conversation, "written after the backup")
     store.revoke_token(store.token_by_digest("digest-app")["id"])  # leaked: revoked after
     store.add_token("new", "digest-new", "5/minute", "ana")
-    with store.write() as db:
-        db.execute("INSERT INTO sessions (user) VALUES ('chen')")
+    _sign_in(store, "chen")
     info = store.restore_from(tmp_path / "backup.db")
     assert info == {"interactions": 1, "tokens_kept_revoked": 1}
     assert [r["question"] for r in store.search("backup")] == ["kept in the backup"]
