@@ -226,8 +226,38 @@ def require(store: Store, action: str) -> None:
         st.stop()
 
 
+LOGIN_NAME, LOGIN_PASSWORD, LOGIN_ERROR = "auth.login.name", "auth.login.password", "auth.login.error"
+
+
+def _sign_in(store: Store) -> None:
+    """Check the name and password typed in the sign-in form (its callback).
+
+    Signing in happens here, before the page is drawn again, and never with st.rerun():
+    a rerun would drop the redirect that sets the cookie before it reaches the browser.
+    """
+    state = st.session_state
+    name = (state.get(LOGIN_NAME) or "").strip()
+    password = state.get(LOGIN_PASSWORD) or ""
+    ok, wait = _login_limiter().allow(name.lower())
+    if not ok:
+        state[LOGIN_ERROR] = f"Too many attempts: wait {wait:.0f} s and try again."
+        return
+    account = store.get_user(name)
+    if account is None or not verify_password(password, account["password_hash"]):
+        state[LOGIN_ERROR] = "Wrong name or password."
+        return
+    state[LOGIN_PASSWORD] = ""
+    state.pop(NOTICE_KEY, None)
+    begin_session(store, account["name"])
+
+
 def login_form(store: Store) -> None:
     """The sign-in page shown instead of the app while nobody is signed in."""
+    with st.columns([1, 2, 1])[1]:
+        _login_column(store)
+
+
+def _login_column(store: Store) -> None:
     st.title("Loupe")
     st.caption("Human feedback on your LLM, reviewed by your team.")
     notice = st.session_state.pop(NOTICE_KEY, None)
@@ -244,21 +274,14 @@ def login_form(store: Store) -> None:
     with st.form("auth.login"):
         if providers:
             st.caption("Or with a Loupe password:")
-        name = st.text_input("Name", autocomplete="username")
-        password = st.text_input("Password", type="password", autocomplete="current-password")
-        submitted = st.form_submit_button("Sign in", type="secondary" if providers else "primary")
-    if not submitted:
-        return
-    ok, wait = _login_limiter().allow(name.strip().lower())
-    if not ok:
-        st.error(f"Too many attempts: wait {wait:.0f} s and try again.")
-        return
-    account = store.get_user(name)
-    if account is None or not verify_password(password, account["password_hash"]):
-        st.error("Wrong name or password.")
-        return
-    begin_session(store, account["name"])
-    st.rerun()
+        st.text_input("Name", key=LOGIN_NAME, autocomplete="username")
+        st.text_input("Password", type="password", key=LOGIN_PASSWORD,
+                      autocomplete="current-password")
+        st.form_submit_button("Sign in", type="secondary" if providers else "primary",
+                              on_click=_sign_in, args=(store,))
+    error = st.session_state.pop(LOGIN_ERROR, None)
+    if error:
+        st.error(error)
 
 
 def _login_with(provider: str | None) -> None:
@@ -278,7 +301,7 @@ def sign_out(store: Store) -> None:
     if session is not None and session.session_id is not None:
         store.end_session(session.session_id)
     st.session_state[IDENTITY_USED_KEY] = True  # st.user must not sign this tab straight back in
-    _redirect(session_routes.signout_url())
+    _redirect(session_routes.signout_url(_this_page()))
 
 
 def signed_in_caption(session: Session) -> str:
@@ -333,7 +356,5 @@ def account_menu(store: Store, session: Session) -> None:
                                   args=(store, session))
     if flash and flash[0] == "success":
         st.sidebar.success(flash[1])
-    if st.sidebar.button("Sign out", key="auth.sign_out", icon=":material/logout:",
-                         width="stretch"):
-        sign_out(store)
-        st.rerun()
+    st.sidebar.button("Sign out", key="auth.sign_out", icon=":material/logout:", width="stretch",
+                      on_click=sign_out, args=(store,))

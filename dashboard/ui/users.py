@@ -52,7 +52,7 @@ def _when(iso: Any) -> str:
 
 def users_table(users: list[dict[str, Any]]) -> pd.DataFrame:
     """The accounts as shown: name, role, how they sign in, live sessions, created."""
-    return pd.DataFrame([{
+    table = pd.DataFrame([{
         "name": u["name"],
         "role": u["role"],
         "signs in with": " and ".join(
@@ -62,6 +62,7 @@ def users_table(users: list[dict[str, Any]]) -> pd.DataFrame:
         "signed in now": u["sessions"],
         "created": _when(u["created_at"]),
     } for u in users])
+    return table if table["email"].any() else table.drop(columns="email")
 
 
 def tokens_table(tokens: list[dict[str, Any]]) -> pd.DataFrame:
@@ -106,20 +107,21 @@ def add_user(store: Store) -> None:
         _flash("success", f"Added {shown(name)} ({role}).")
 
 
-def pick_target(store: Store) -> None:
-    """Show the chosen user's current role."""
-    account = store.get_user(st.session_state.get(EDIT_TARGET) or "")
-    if account:
-        st.session_state[EDIT_ROLE] = account["role"]
+def _edit_keys(target: str) -> tuple[str, str]:
+    """The role and password boxes of one user's form (a form per user, so that each starts
+    from that user's current role)."""
+    return f"{EDIT_ROLE}.{target}", f"{EDIT_PASSWORD}.{target}"
 
 
-def save_user(store: Store, me: Session | None) -> None:
-    """Change the chosen user's role and, when one is typed, password."""
+def save_user(store: Store, target: str, me: Session | None) -> None:
+    """Change the user's role and, when one is typed, password."""
     state = st.session_state
-    target = state.get(EDIT_TARGET)
-    role = state.get(EDIT_ROLE)
-    password = state.get(EDIT_PASSWORD) or ""
-    if not target:
+    role_key, password_key = _edit_keys(target)
+    role = state.get(role_key)
+    password = state.get(password_key) or ""
+    account = store.get_user(target)
+    if account is None:
+        _flash("error", f"{shown(target)} was removed meanwhile.")
         return
     try:
         hashed = hash_password(password) if password else None
@@ -128,12 +130,15 @@ def save_user(store: Store, me: Session | None) -> None:
     except ValueError as exc:
         _flash("error", f"{str(exc).capitalize()}.")
         return
-    state[EDIT_PASSWORD] = ""
-    done = f"Saved {shown(target)}: {role}."
+    for key in (role_key, password_key):  # drawn again from the stored account
+        state.pop(key, None)
+    done = [f"{shown(target)} is now {'an' if role == 'admin' or role == 'annotator' else 'a'} "
+            f"{role}."] if role != account["role"] else []
     if hashed:
-        done += (" Password changed; your other sessions were signed out." if keep
-                 else f" Password changed; {shown(target)} was signed out everywhere.")
-    _flash("success", done)
+        done.append("Password changed; your other sessions were signed out." if keep
+                    else f"Password changed; {shown(target)} was signed out everywhere.")
+    _flash("success" if done else "info", " ".join(done) or f"Nothing to change for "
+                                                              f"{shown(target)}.")
 
 
 def remove_user(store: Store, me: Session | None) -> None:
@@ -210,16 +215,15 @@ def add_user_form(store: Store, first: bool) -> None:
 def edit_user_form(store: Store, users: list[dict[str, Any]], me: Session | None) -> None:
     """Role and password of one user."""
     names = [u["name"] for u in users]
-    state = st.session_state
-    if state.get(EDIT_TARGET) not in names:
-        state[EDIT_TARGET] = names[0]
-        pick_target(store)
-    st.selectbox("User", names, key=EDIT_TARGET, on_change=pick_target, args=(store,))
-    with st.form("users.edit"):
-        st.selectbox("Role", ROLES, key=EDIT_ROLE, help=ROLE_HELP)
-        st.text_input("New password (leave empty to keep)", type="password", key=EDIT_PASSWORD,
+    target = st.selectbox("User", names, key=EDIT_TARGET)
+    account = next(u for u in users if u["name"] == target)
+    role_key, password_key = _edit_keys(target)
+    with st.form(f"users.edit.{target}"):
+        st.selectbox("Role", ROLES, index=ROLES.index(account["role"]), key=role_key,
+                     help=ROLE_HELP)
+        st.text_input("New password (leave empty to keep)", type="password", key=password_key,
                       autocomplete="new-password")
-        st.form_submit_button("Save", on_click=save_user, args=(store, me))
+        st.form_submit_button("Save", on_click=save_user, args=(store, target, me))
 
 
 def remove_user_form(store: Store, users: list[dict[str, Any]], me: Session | None) -> None:

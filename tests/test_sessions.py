@@ -1,0 +1,187 @@
+"""Sign-in sessions: records in the database, the cookie routes, and what ends a session."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from dashboard.auth import (
+    SESSION_COOKIE,
+    SESSION_SECONDS,
+    hash_password,
+    new_secret,
+    safe_next,
+    sign_cookie,
+    token_digest,
+    unsign_cookie,
+)
+from dashboard.ui import session_routes
+from store import Store
+from store.users import _iso_after
+
+NOW = "2026-11-29T10:00:00.000Z"
+
+
+@pytest.fixture
+def team(store):
+    store.add_user("ada", "admin", hash_password("ada-password"))
+    store.add_user("ann", "annotator", hash_password("ann-password"))
+    return store
+
+
+def _open(store: Store, name: str, now: str = NOW) -> tuple[dict, str]:
+    code = new_secret()
+    session = store.start_session(name, token_digest(code), seconds=SESSION_SECONDS,
+                                  code_seconds=60, now=now)
+    return session, code
+
+
+def test_a_sign_in_code_works_once_and_only_for_a_minute(team):
+    session, code = _open(team, "ann")
+    assert session["expires_at"] == "2026-11-29T18:00:00.000Z"  # 8 hours
+    late = team.redeem_sign_in_code(token_digest(code), token_digest("t1"),
+                                    now=_iso_after(61, NOW))
+    assert late is None
+    session, code = _open(team, "ann")
+    first = team.redeem_sign_in_code(token_digest(code), token_digest("t2"), now=_iso_after(5, NOW))
+    assert first is not None and first["name"] == "ann"
+    assert team.redeem_sign_in_code(token_digest(code), token_digest("t3"),
+                                    now=_iso_after(6, NOW)) is None
+    assert team.session_by_token(token_digest("t2"), now=_iso_after(7, NOW))["id"] == session["id"]
+    assert team.session_by_token(token_digest("t3"), now=_iso_after(7, NOW)) is None
+    stored = team._one("SELECT * FROM sessions WHERE id = ?", [session["id"]])
+    assert stored["token_digest"] == token_digest("t2") and stored["code_digest"] is None
+    assert "t2" not in str(stored.values())  # only digests are kept
+
+
+def test_sessions_end_after_eight_hours(team):
+    session, code = _open(team, "ann")
+    team.redeem_sign_in_code(token_digest(code), token_digest("tok"), now=NOW)
+    assert team.live_session(session["id"], now=_iso_after(8 * 3600 - 1, NOW))
+    assert team.live_session(session["id"], now=_iso_after(8 * 3600, NOW)) is None
+    assert team.session_by_token(token_digest("tok"), now=_iso_after(8 * 3600 + 1, NOW)) is None
+    assert team.session_end_reason(session["id"], now=_iso_after(8 * 3600, NOW)) == "expired"
+
+
+def test_signing_out_ends_the_session_for_every_tab(team):
+    session, code = _open(team, "ann", now=None)
+    team.redeem_sign_in_code(token_digest(code), token_digest("tok"))
+    assert team.end_session_by_token(token_digest("tok"))
+    assert team.live_session(session["id"]) is None
+    assert team.session_by_token(token_digest("tok")) is None
+    assert team.session_end_reason(session["id"]) == "signed out"
+
+
+def test_a_new_password_ends_every_session_but_the_one_that_changed_it(team):
+    mine, _ = _open(team, "ann", now=None)
+    other, _ = _open(team, "ann", now=None)
+    admins, _ = _open(team, "ada", now=None)
+    team.set_user("ann", password_hash=hash_password("new-password"), keep_session=mine["id"])
+    assert team.live_session(mine["id"]) and team.live_session(admins["id"])
+    assert team.live_session(other["id"]) is None
+    team.set_user("ann", password_hash=hash_password("newer-password"))  # by an admin
+    assert team.live_session(mine["id"]) is None
+
+
+def test_a_changed_role_applies_to_live_sessions_at_once(team):
+    session, _ = _open(team, "ann", now=None)
+    team.set_user("ann", role="viewer")
+    assert team.live_session(session["id"])["role"] == "viewer"
+
+
+def test_removing_a_user_ends_their_sessions_and_keeps_an_admin(team):
+    session, _ = _open(team, "ann", now=None)
+    assert team.remove_user("ann")
+    assert team.live_session(session["id"]) is None
+    assert team.session_end_reason(session["id"]) == "removed"
+    team.add_user("ann", "annotator", hash_password("ann-password"))  # same name, new account
+    assert team.live_session(session["id"]) is None
+    with pytest.raises(ValueError, match="at least one admin"):
+        team.remove_user("ada")
+    with pytest.raises(ValueError, match="at least one admin"):
+        team.set_user("ada", role="viewer")
+    assert [u["role"] for u in team.list_users() if u["name"] == "ada"] == ["admin"]
+
+
+def test_the_cookie_signing_key_is_made_once_and_kept(store, db_path):
+    key = store.app_secret("session_cookie_key")
+    assert len(key) > 40
+    with Store(db_path) as again:
+        assert again.app_secret("session_cookie_key") == key
+
+
+def test_cookies_are_signed_and_redirects_stay_on_this_server():
+    signed = sign_cookie("key", SESSION_COOKIE, "token")
+    assert unsign_cookie("key", SESSION_COOKIE, signed) == "token"
+    assert unsign_cookie("other key", SESSION_COOKIE, signed) is None
+    assert unsign_cookie("key", "another_cookie", signed) is None
+    assert unsign_cookie("key", SESSION_COOKIE, "token2" + signed[5:]) is None
+    assert unsign_cookie("key", SESSION_COOKIE, None) is None
+    assert safe_next("/review?stars=1-2") == "/review?stars=1-2"
+    for hostile in ("//evil.example/x", "https://evil.example/", "/\\evil.example", "review",
+                    "javascript:alert(1)", "/x\r\nSet-Cookie: a=b", ""):
+        assert safe_next(hostile) == "/"
+
+
+@pytest.fixture
+def routes_client(monkeypatch, db_path, team):
+    monkeypatch.setenv("LOUPE_DB", str(db_path))
+    session_routes._stores.clear()
+    client = TestClient(Starlette(routes=session_routes.routes()), base_url="http://localhost")
+    yield client
+    for opened in session_routes._stores.values():
+        opened.close()
+    session_routes._stores.clear()
+
+
+def test_the_session_route_swaps_a_code_for_an_httponly_cookie(routes_client, team):
+    session, code = _open(team, "ann", now=None)
+    response = routes_client.get(session_routes.SESSION_PATH,
+                                 params={"code": code, "next": "/review?stars=1-2"},
+                                 follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/review?stars=1-2"
+    header = response.headers["set-cookie"]
+    assert header.startswith(f"{SESSION_COOKIE}=")
+    for flag in ("HttpOnly", "Path=/", "SameSite=lax"):
+        assert flag in header, header
+    max_age = int(header.split("Max-Age=")[1].split(";")[0])
+    assert SESSION_SECONDS - 60 < max_age <= SESSION_SECONDS
+    token = session_routes.token_from_cookie(team, response.cookies[SESSION_COOKIE])
+    assert team.session_by_token(token_digest(token))["id"] == session["id"]
+
+    again = routes_client.get(session_routes.SESSION_PATH, params={"code": code},
+                              follow_redirects=False)
+    assert again.status_code == 400 and "expired or was already used" in again.text
+    assert "set-cookie" not in again.headers
+
+    _, code = _open(team, "ann", now=None)
+    away = routes_client.get(session_routes.SESSION_PATH,
+                             params={"code": code, "next": "//evil.example/"},
+                             follow_redirects=False)
+    assert away.headers["location"] == "/"
+
+
+def test_the_sign_out_route_ends_the_session_and_deletes_the_cookie(routes_client, team):
+    session, code = _open(team, "ann", now=None)
+    response = routes_client.get(session_routes.SESSION_PATH, params={"code": code},
+                                 follow_redirects=False)
+    routes_client.cookies.set(SESSION_COOKIE, response.cookies[SESSION_COOKIE])
+    out = routes_client.get(session_routes.SIGNOUT_PATH, follow_redirects=False)
+    assert out.status_code == 303 and out.headers["location"] == "/"
+    assert f'{SESSION_COOKIE}=""' in out.headers["set-cookie"] or "Max-Age=0" in \
+        out.headers["set-cookie"]
+    assert team.live_session(session["id"]) is None
+    assert team.session_end_reason(session["id"]) == "signed out"
+
+
+def test_a_forged_cookie_ends_nothing(routes_client, team):
+    session, code = _open(team, "ann", now=None)
+    response = routes_client.get(session_routes.SESSION_PATH, params={"code": code},
+                                 follow_redirects=False)
+    real = session_routes.token_from_cookie(team, response.cookies[SESSION_COOKIE])
+    routes_client.cookies.clear()
+    routes_client.cookies.set(SESSION_COOKIE, sign_cookie("guessed key", SESSION_COOKIE, real))
+    routes_client.get(session_routes.SIGNOUT_PATH, follow_redirects=False)
+    assert team.live_session(session["id"]) is not None
