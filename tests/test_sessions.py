@@ -185,3 +185,24 @@ def test_a_forged_cookie_ends_nothing(routes_client, team):
     routes_client.cookies.set(SESSION_COOKIE, sign_cookie("guessed key", SESSION_COOKIE, real))
     routes_client.get(session_routes.SIGNOUT_PATH, follow_redirects=False)
     assert team.live_session(session["id"]) is not None
+
+
+def test_the_command_line_keeps_an_admin_and_lists_tokens(tmp_path):
+    from tests.test_cli_commands import cli
+
+    db = str(tmp_path / "l.db")
+    assert cli("users", "add", "vic", "--role", "viewer", "--password", "long enough pw",
+               "--db", db).returncode == 1  # the first account must be an admin
+    assert cli("users", "add", "ana", "--role", "admin", "--password", "long enough pw",
+               "--db", db).returncode == 0
+    assert cli("users", "add", "dee", "--role", "annotator", "--email", "Dee@Example.org",
+               "--db", db).returncode == 0
+    listed = cli("users", "list", "--db", db).stdout
+    assert "dee\tannotator\tdee@example.org\t0 signed in" in listed
+    refused = cli("users", "remove", "ana", "--db", db)
+    assert refused.returncode == 1 and "at least one admin" in refused.stderr
+    cli("tokens", "add", "widget", "--db", db)
+    assert cli("tokens", "list", "--db", db).stdout.startswith("1\twidget\t60/minute\t-\t")
+    assert cli("users", "remove", "dee", "--db", db).returncode == 0
+    gone = cli("users", "remove", "ana", "--db", db)
+    assert gone.returncode == 0 and "local single-user mode" in gone.stdout
