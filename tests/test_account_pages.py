@@ -268,6 +268,11 @@ def test_the_sign_in_page_offers_the_identity_provider(env):
     assert not at.exception
     assert "Sign in with Google" in [b.label for b in at.button]
     assert "Sign in" not in [b.label for b in at.button]  # no account yet: no password form
+    # st.login reads only a real secrets.toml (AppTest's secrets are not one): a sentence says so
+    _button(at, "Sign in with Google").click().run()
+    assert not at.exception
+    assert at.error[0].value.startswith("Sign-in with the identity provider cannot start: To use "
+                                        "authentication features you need to configure")
 
 
 def test_the_admin_named_in_the_configuration_signs_in_as_admin(env):
