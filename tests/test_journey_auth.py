@@ -352,3 +352,66 @@ def test_a_new_password_or_a_removed_account_signs_that_user_out_at_once(browser
     _sign_in_form(ann)
     ann.get_by_text("Your account was removed").wait_for()
     screenshot(admin, "journey_auth_users_after_removal")
+
+
+# -- signing in with an identity provider -------------------------------------------------
+
+def test_signing_in_with_the_identity_provider(browser, tmp_path, monkeypatch):
+    """Streamlit's own st.login against a fake OpenID Connect provider on this machine."""
+    import tests.browser as browser_helpers
+    from tests.conftest import free_port
+    from tests.fake_oidc import CLIENT_ID, CLIENT_SECRET, FakeOidc
+
+    port = free_port()
+    monkeypatch.setattr(browser_helpers, "free_port", lambda: port)  # the redirect_uri's port
+    db_path = tmp_path / "loupe.db"
+    _team(db_path, ("ada", "admin"))
+    user = {"sub": "id-17", "email": "ida@example.org", "email_verified": True, "name": "Ida"}
+    with FakeOidc(user) as idp:
+        secrets = tmp_path / "secrets.toml"
+        secrets.write_text(f"""
+[auth]
+redirect_uri = "http://localhost:{port}/oauth2callback"
+cookie_secret = "{'s' * 40}"
+
+[auth.fakeid]
+label = "Fake ID"
+client_id = "{CLIENT_ID}"
+client_secret = "{CLIENT_SECRET}"
+server_metadata_url = "{idp.metadata_url}"
+
+[loupe]
+oidc_default_role = "none"
+oidc_admins = ["ida@example.org"]
+""")
+        with streamlit_app(db_path, {"STREAMLIT_SECRETS_FILES": str(secrets)}) as url:
+            context = browser.new_context(viewport={"width": 1300, "height": 900})
+            page = context.new_page()
+            page.goto(f"{url}/review")
+            page.get_by_role("button", name="Sign in with Fake ID").wait_for(timeout=20_000)
+            expect(page.get_by_role("button", name="Sign in", exact=True)).to_be_visible()
+            screenshot(page, "journey_auth_sign_in_oidc")
+            page.get_by_role("button", name="Sign in with Fake ID").click()
+            page.get_by_text("Signed in as ida@example.org · admin").wait_for(timeout=30_000)
+            assert {"/authorize", "/token"} <= set(idp.requests)
+            with Store(db_path) as store:
+                account = store.get_user("ida@example.org")
+                assert (account["role"], account["email"], account["password_hash"]) == (
+                    "admin", "ida@example.org", None)
+                assert account["oidc_subject"] == f"{idp.issuer}|id-17"
+            [session] = _session_rows(db_path, "ida@example.org")
+            assert (session["method"], session["revoked_at"]) == ("oidc", None)
+            assert session["token_digest"]
+
+            page.reload()  # the session cookie, not a new identity round trip
+            page.get_by_text("Signed in as ida@example.org · admin").wait_for(timeout=20_000)
+            assert len(_session_rows(db_path, "ida@example.org")) == 1
+
+            page.get_by_role("button", name="Sign out").click()
+            page.get_by_role("button", name="Sign in with Fake ID").wait_for(timeout=20_000)
+            _wait_for_run(page)
+            expect(page.get_by_text("Signed in as")).to_have_count(0)
+            assert _session_rows(db_path, "ida@example.org")[0]["revoked_at"] is not None
+            names = [c["name"] for c in context.cookies()]
+            assert SESSION_COOKIE not in names and "_streamlit_user" not in names
+            context.close()
