@@ -264,6 +264,11 @@ def _login_column(store: Store) -> None:
     if notice:
         st.info(notice, icon=":material/info:")
     providers = identity_providers()
+    identity = _provider_identity() if providers else None
+    if identity:
+        st.caption(f"The identity provider signed this browser in as "
+                   f"{inert_markdown(identity)}.")
+        st.button("Use another account", icon=":material/switch_account:", on_click=st.logout)
     for provider, label in providers:
         if st.button(f"Sign in with {label}", key=f"auth.oidc.{provider or 'default'}",
                      type="primary", icon=":material/badge:"):
@@ -282,6 +287,17 @@ def _login_column(store: Store) -> None:
     error = st.session_state.pop(LOGIN_ERROR, None)
     if error:
         st.error(error)
+
+
+def _provider_identity() -> str | None:
+    """Who the identity provider signed this browser in as (st.user), if anyone."""
+    try:
+        user = st.user.to_dict()
+    except Exception:  # noqa: BLE001 - st.user unavailable
+        return None
+    if not user.get("is_logged_in"):
+        return None
+    return str(user.get("email") or user.get("name") or user.get("sub") or "someone")
 
 
 def _login_with(provider: str | None) -> None:
