@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 
@@ -101,8 +101,10 @@ def this_page_path() -> str:
 
 
 def _this_page() -> str:
-    """The path and query of the page this browser shows, to come back to after sign-in."""
-    query = urlsplit(browser_url() or "").query
+    """The path and query of the page this browser shows, to come back to after sign-in
+    (st.context.url leaves the query out: it comes from st.query_params)."""
+    params = {key: st.query_params.get_all(key) for key in st.query_params}
+    query = urlencode(params, doseq=True)
     return this_page_path() + (f"?{query}" if query else "")
 
 
