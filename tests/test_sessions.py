@@ -1,4 +1,5 @@
-"""Sign-in sessions: records in the database, the cookie routes, and what ends a session."""
+"""Sign-in sessions: records in the database, the cookie routes, what ends a session, and how
+identities from an identity provider map to accounts."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from starlette.testclient import TestClient
 from dashboard.auth import (
     SESSION_COOKIE,
     SESSION_SECONDS,
+    OidcSettings,
     hash_password,
+    match_identity,
     new_secret,
+    oidc_providers,
     safe_next,
     sign_cookie,
     token_digest,
@@ -206,3 +210,61 @@ def test_the_command_line_keeps_an_admin_and_lists_tokens(tmp_path):
     assert cli("users", "remove", "dee", "--db", db).returncode == 0
     gone = cli("users", "remove", "ana", "--db", db)
     assert gone.returncode == 0 and "local single-user mode" in gone.stdout
+
+
+# -- identities from the identity provider ---------------------------------------------------
+
+
+ACCOUNTS = [
+    {"name": "ada", "role": "admin", "email": None, "oidc_subject": None},
+    {"name": "dee", "role": "annotator", "email": "dee@example.org", "oidc_subject": None},
+    {"name": "eve", "role": "viewer", "email": "eve@example.org", "oidc_subject": "iss|e-1"},
+]
+
+
+@pytest.mark.parametrize("identity,settings,expected", [
+    # linked identity: its account, whatever the email says now
+    ({"iss": "iss", "sub": "e-1", "email": "new@example.org"}, OidcSettings(),
+     ("use", "eve", "viewer", False)),
+    # known email, not linked yet: that account, to be linked
+    ({"iss": "iss", "sub": "d-1", "email": "DEE@example.org"}, OidcSettings(),
+     ("use", "dee", "annotator", True)),
+    # an email the provider marks unverified is not trusted to pick an account
+    ({"iss": "iss", "sub": "d-2", "email": "dee@example.org", "email_verified": False},
+     OidcSettings(default_role="none"), ("refuse", None, None, False)),
+    # an email linked to another identity
+    ({"iss": "iss", "sub": "e-2", "email": "eve@example.org"}, OidcSettings(),
+     ("refuse", None, None, False)),
+    # new: admin when named in the configuration, else the default role, or refused
+    ({"iss": "iss", "sub": "n-1", "email": "Ana@Example.org"},
+     OidcSettings(admins=frozenset({"ana@example.org"})), ("create", "ana@example.org", "admin", False)),
+    ({"iss": "iss", "sub": "n-2", "email": "bo@example.org"}, OidcSettings(),
+     ("create", "bo@example.org", "viewer", False)),
+    ({"iss": "iss", "sub": "n-3", "email": "bo@example.org"}, OidcSettings(default_role="none"),
+     ("refuse", None, None, False)),
+    # a new identity whose name is an unlinked account's name does not take it over
+    ({"iss": "iss", "sub": "n-4", "preferred_username": "ada"}, OidcSettings(),
+     ("refuse", None, None, False)),
+    ({}, OidcSettings(), ("refuse", None, None, False)),
+])
+def test_identities_map_to_accounts(identity, settings, expected):
+    match = match_identity(identity, ACCOUNTS, settings)
+    assert (match.action, match.name, match.role, match.link) == expected
+    assert bool(match.reason) == (match.action == "refuse")
+
+
+def test_identity_settings_and_providers_from_the_configuration():
+    assert OidcSettings.from_config(None) == OidcSettings("viewer", frozenset())
+    settings = OidcSettings.from_config({"oidc_default_role": "Annotator",
+                                         "oidc_admins": ["Ana@Example.org", " "]})
+    assert settings == OidcSettings("annotator", frozenset({"ana@example.org"}))
+    assert OidcSettings.from_config({"oidc_admins": "ana@example.org"}).admins == {"ana@example.org"}
+    with pytest.raises(ValueError, match="oidc_default_role 'root'"):
+        OidcSettings.from_config({"oidc_default_role": "root"})
+    assert oidc_providers(None) == []
+    assert oidc_providers({"redirect_uri": "x", "cookie_secret": "y"}) == []
+    assert oidc_providers({"client_id": "a", "redirect_uri": "x"}) == [
+        (None, "your identity provider")]
+    assert oidc_providers({"redirect_uri": "x", "google": {"client_id": "a"},
+                           "okta_eu": {"client_id": "b", "label": "Okta"}}) == [
+        ("google", "Google"), ("okta_eu", "Okta")]
