@@ -59,7 +59,7 @@ def users_table(users: list[dict[str, Any]]) -> pd.DataFrame:
             ([("password")] if u["has_password"] else [])
             + (["identity provider"] if u["email"] or u["linked"] else [])) or "nothing yet",
         "email": u["email"] or "",
-        "signed in now": u["sessions"],
+        "live sessions": u["sessions"],
         "created": _when(u["created_at"]),
     } for u in users])
     return table if table["email"].any() else table.drop(columns="email")
@@ -146,6 +146,7 @@ def remove_user(store: Store, me: Session | None) -> None:
     state = st.session_state
     target = state.get(REMOVE_TARGET)
     if not target:
+        _flash("error", "Choose the account to remove.")
         return
     if not state.get(REMOVE_CONFIRM):
         _flash("error", f"Tick the box to confirm that {shown(target)} should be removed.")
@@ -229,7 +230,8 @@ def edit_user_form(store: Store, users: list[dict[str, Any]], me: Session | None
 def remove_user_form(store: Store, users: list[dict[str, Any]], me: Session | None) -> None:
     """Pick a user, confirm, remove."""
     with st.form("users.remove"):
-        st.selectbox("User", [u["name"] for u in users], key=REMOVE_TARGET)
+        st.selectbox("User", [u["name"] for u in users], key=REMOVE_TARGET, index=None,
+                     placeholder="Choose the account to remove")
         st.checkbox("Yes, remove this account (its ratings stay)", key=REMOVE_CONFIRM)
         st.form_submit_button("Remove user", on_click=remove_user, args=(store, me))
 
