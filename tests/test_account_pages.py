@@ -42,16 +42,32 @@ def _texts(at: AppTest) -> str:
     return " ".join(e.value for e in [*at.success, *at.error, *at.info, *at.warning])
 
 
+def _name_box(at: AppTest):
+    return next(box for box in at.sidebar.text_input if box.label == "Your name")
+
+
 def test_the_reviewers_name_survives_every_page_switch(env):
     at = _app().run()
-    at.sidebar.text_input(key="app.reviewer").input("ana").run()
-    for page in PAGES:
+    _name_box(at).input("ana").run()
+    for page in PAGES + PAGES:
         at.switch_page(f"views/{page}.py").run()
         assert not at.exception, page
-        assert at.sidebar.text_input(key="app.reviewer").value == "ana", page
-    at.sidebar.text_input(key="app.reviewer").input("bea").run()
+        assert _name_box(at).value == "ana", page
+    _name_box(at).input("bea").run()
     at.switch_page("views/review.py").run()
-    assert at.sidebar.text_input(key="app.reviewer").value == "bea"
+    assert _name_box(at).value == "bea"
+    at.switch_page("views/chat.py").run()
+    assert _name_box(at).value == "bea"
+
+
+def test_the_name_kept_in_the_browser_stays_data():
+    from dashboard.ui.common import remember_reviewer_html
+
+    hostile = '"><img src=x onerror="alert(1)"></div><script>alert(2)</script>'
+    kept = remember_reviewer_html(hostile)
+    assert "<img" not in kept and "alert(2)</script>" not in kept
+    assert 'data-loupe-reviewer="&quot;&gt;&lt;img src=x' in kept
+    assert kept.count("<script>") == 1
 
 
 def test_the_first_admin_is_signed_in_and_the_next_form_lands(env):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from urllib.parse import unquote
 
 import streamlit as st
@@ -9,19 +10,29 @@ import streamlit as st
 from dashboard.auth import REVIEWER_COOKIE
 from store import Store, default_db_path
 
-REVIEWER_KEY = "app.reviewer"  # the sidebar box (a widget: its state lasts one page)
+REVIEWER_KEY = "app.reviewer"  # + "@page": the sidebar box of one page (its state lasts a page)
 SAVED_REVIEWER_KEY = "app.reviewer_saved"  # the name itself, for the whole session
+PAGE_KEY = "app.page"  # the address of the page this run draws (set by app.py)
 REVIEWER_COOKIE_DAYS = 365
 
 # Keeps the name in a cookie of this server so that a reload or a new tab knows it. The name
-# arrives as data; the code is fixed.
-_REMEMBER_JS = """
-export default function (component) {
-    const name = (component.data && component.data.name) || "";
-    const attributes = "; path=/; samesite=lax; max-age=" + component.data.max_age;
-    document.cookie = "%s=" + encodeURIComponent(name) + (name ? attributes : "; path=/; max-age=0");
-}
-""" % REVIEWER_COOKIE
+# is data (an escaped attribute); the script is fixed. Not a component: a component reports
+# its state back to the server, and the reruns that this starts could swallow a name typed
+# just before a click in the navigation.
+_REMEMBER_HTML = """<div data-loupe-reviewer="{name}" hidden></div><script>
+(function () {{
+  const boxes = document.querySelectorAll("[data-loupe-reviewer]");
+  const name = boxes.length ? boxes[boxes.length - 1].getAttribute("data-loupe-reviewer") : "";
+  document.cookie = "%s=" + encodeURIComponent(name) + "; path=/; samesite=lax; max-age="
+    + (name ? {max_age} : 0);
+}})();
+</script>""" % REVIEWER_COOKIE
+
+
+def remember_reviewer_html(name: str) -> str:
+    """The hidden element that keeps ``name`` in this browser's reviewer cookie."""
+    return _REMEMBER_HTML.format(name=html.escape(name, quote=True),
+                                 max_age=REVIEWER_COOKIE_DAYS * 86400)
 
 
 @st.cache_resource(show_spinner=False)
@@ -34,14 +45,9 @@ def get_store() -> Store:
     return _open_store(default_db_path())
 
 
-@st.cache_resource(show_spinner=False)
-def _remember_component():
-    return st.components.v2.component("loupe_remember_reviewer", js=_REMEMBER_JS)
-
-
-def _remember_reviewer() -> None:
+def _remember_reviewer(key: str) -> None:
     # a name typed (or cleared) on purpose replaces the kept one
-    st.session_state[SAVED_REVIEWER_KEY] = (st.session_state.get(REVIEWER_KEY) or "").strip()
+    st.session_state[SAVED_REVIEWER_KEY] = (st.session_state.get(key) or "").strip()[:200]
 
 
 def browser_cookie(name: str) -> str | None:
@@ -85,21 +91,23 @@ def reviewer_input() -> str:
         return session.name
     state = st.session_state
     if SAVED_REVIEWER_KEY not in state:  # a new tab or a reload: the name this browser kept
-        state[SAVED_REVIEWER_KEY] = (state.get(REVIEWER_KEY) or "").strip() or _name_from_cookie()
-    # A widget's identity includes the page that draws it, so each page's box is a new widget
-    # that would start empty (and the previous page's box is dropped when the run ends). The
-    # box therefore starts from the kept name at every run, and only a change typed into it
-    # (on_change) replaces the kept name.
-    state[REVIEWER_KEY] = state[SAVED_REVIEWER_KEY]
+        state[SAVED_REVIEWER_KEY] = _name_from_cookie()
+    # A widget's identity includes the page that draws it, so every page's box is a widget of
+    # its own, whose state Streamlit drops when the page is left. Sharing one key between them
+    # made each new page's box start empty while the left page's box still held the name under
+    # that key (and the box of the page after that was refilled from it, and so on). So each
+    # page's box has its own key and starts from the kept name, and only a name typed into a
+    # box (on_change) replaces the kept one.
+    key = f"{REVIEWER_KEY}@{state.get(PAGE_KEY, '')}"
     st.sidebar.text_input(
         "Your name",
-        key=REVIEWER_KEY,
+        value=state[SAVED_REVIEWER_KEY],
+        key=key,
         placeholder="e.g. ana",
         help="Stored with every rating you give. This browser remembers it.",
         on_change=_remember_reviewer,
+        args=(key,),
     )
     name = reviewer()
-    with st.sidebar:
-        _remember_component()(data={"name": name, "max_age": REVIEWER_COOKIE_DAYS * 86400},
-                              key="app.reviewer_cookie")
+    st.sidebar.html(remember_reviewer_html(name), unsafe_allow_javascript=True)
     return name

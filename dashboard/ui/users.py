@@ -101,8 +101,8 @@ def add_user(store: Store) -> None:
         state[key] = ""
     if first:
         begin_session(store, name, next_path=f"{this_page_path()}?{WELCOME_PARAM}=first-admin")
-        _flash("success", f"Added {shown(name)} (admin) and signed you in as {shown(name)}: from now on "
-                          "everyone signs in.")
+        _flash("success", f"Added {shown(name)} (admin) and signed you in as {shown(name)}: "
+                          "from now on everyone signs in.")
     else:
         _flash("success", f"Added {shown(name)} ({role}).")
 
@@ -132,13 +132,13 @@ def save_user(store: Store, target: str, me: Session | None) -> None:
         return
     for key in (role_key, password_key):  # drawn again from the stored account
         state.pop(key, None)
-    done = [f"{shown(target)} is now {'an' if role == 'admin' or role == 'annotator' else 'a'} "
-            f"{role}."] if role != account["role"] else []
+    article = "a" if role == "viewer" else "an"
+    done = [f"{shown(target)} is now {article} {role}."] if role != account["role"] else []
     if hashed:
         done.append("Password changed; your other sessions were signed out." if keep
                     else f"Password changed; {shown(target)} was signed out everywhere.")
-    _flash("success" if done else "info", " ".join(done) or f"Nothing to change for "
-                                                              f"{shown(target)}.")
+    _flash("success" if done else "info",
+           " ".join(done) or f"Nothing to change for {shown(target)}.")
 
 
 def remove_user(store: Store, me: Session | None) -> None:
