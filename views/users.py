@@ -22,8 +22,8 @@ me = current_session(store) if login_required(store) else None
 st.title("Users")
 show_flash()
 if st.query_params.get(WELCOME_PARAM) == "first-admin" and me is not None:
-    st.success(f"You are signed in as {shown(me.name)}, the first admin: from now on everyone signs in. "
-               "Add your team below.")
+    st.success(f"You are signed in as {shown(me.name)}, the first admin: from now on everyone "
+               "signs in. Add your team below.")
     del st.query_params[WELCOME_PARAM]
 
 users = store.list_users()
