@@ -1,64 +1,89 @@
-"""Loupe: the Streamlit entry point. Sign-in and navigation, nothing else."""
+"""Loupe: the Streamlit entry point. Sign-in and navigation, nothing else.
+
+`streamlit run app.py` first imports this file as a module and finds ``app``, an ``st.App``
+that serves this same file as the dashboard with two small sign-in routes beside Streamlit's
+own (dashboard/ui/session_routes.py). Streamlit then runs the file as the dashboard's script,
+under the name ``__main__``, for every page view; so does AppTest.
+"""
 
 from pathlib import Path
 
 import streamlit as st
 
-from dashboard.ui.auth import allowed, current_session, login_form, login_required
-from dashboard.ui.common import get_store
+if __name__ != "__main__":
+    from dashboard.ui.session_routes import routes
 
-st.set_page_config(page_title="Loupe", page_icon=":material/rate_review:", layout="wide")
+    app = st.App(__file__, routes=routes())
+else:
+    from dashboard.ui.auth import allowed, current_session, login_form, login_required
+    from dashboard.ui.common import PAGE_KEY, get_store
 
-# section -> (page file, title, icon, the action a role needs to open it)
-PAGES = {
-    "Look": [
-        ("views/insights.py", "Insights", "monitoring", "view"),
-        ("views/review.py", "Review", "table_view", "view"),
-        ("views/clusters.py", "Failure themes", "bubble_chart", "view"),
-        ("views/agreement.py", "Agreement", "group", "view"),
-    ],
-    "Label": [
-        ("views/chat.py", "Chat", "chat", "chat"),
-        ("views/queue.py", "Annotate", "checklist", "rate"),
-    ],
-    "Compare": [
-        ("views/variants.py", "Variants", "tune", "variants"),
-        ("views/experiments.py", "Experiments", "science", "experiments"),
-        ("views/vote.py", "Vote", "how_to_vote", "vote"),
-        ("views/results.py", "Results", "leaderboard", "view"),
-    ],
-    "Train": [
-        ("views/export.py", "Export", "output", "export"),
-    ],
-    "Admin": [
-        ("views/users.py", "Users", "manage_accounts", "users"),
-    ],
-}
-DEFAULT = "views/chat.py"
+    ICON = Path(__file__).parent / "assets" / "loupe.png"  # served by this server, no font host
+    st.set_page_config(page_title="Loupe", page_icon=str(ICON), layout="wide")
 
-store = get_store()
-if login_required(store) and current_session(store) is None:
-    # Every page's address shows the sign-in form, so a shared link lands there after sign-in.
-    def sign_in() -> None:
-        login_form(store)
+    # section -> (page file, title, icon, the action a role needs to open it)
+    PAGES = {
+        "Look": [
+            ("views/insights.py", "Insights", "monitoring", "view"),
+            ("views/review.py", "Review", "table_view", "view"),
+            ("views/clusters.py", "Failure themes", "bubble_chart", "view"),
+            ("views/agreement.py", "Agreement", "group", "view"),
+        ],
+        "Label": [
+            ("views/chat.py", "Chat", "chat", "chat"),
+            ("views/queue.py", "Annotate", "checklist", "rate"),
+        ],
+        "Compare": [
+            ("views/variants.py", "Variants", "tune", "variants"),
+            ("views/experiments.py", "Experiments", "science", "experiments"),
+            ("views/vote.py", "Vote", "how_to_vote", "vote"),
+            ("views/results.py", "Results", "leaderboard", "view"),
+        ],
+        "Train": [
+            ("views/export.py", "Export", "output", "export"),
+        ],
+        "Admin": [
+            ("views/users.py", "Users", "manage_accounts", "users"),
+        ],
+    }
+    START = "views/chat.py"  # where "/" leads, for a role that may open it
 
-    st.navigation(
-        [st.Page(sign_in, title="Sign in", icon=":material/login:", default=True)]
-        + [st.Page(sign_in, title="Sign in", url_path=Path(page[0]).stem)
-           for pages in PAGES.values() for page in pages],
-        position="hidden",
-    ).run()
-    st.stop()
+    def url_path(path: str) -> str:
+        """Every page's own address: /chat, /review, ... ("/" leads to the start page)."""
+        return Path(path).stem
 
-visible = {
-    section: [page for page in pages if allowed(store, page[3])] for section, pages in PAGES.items()
-}
-paths = [page[0] for pages in visible.values() for page in pages]
-default = DEFAULT if DEFAULT in paths else paths[0]
-# Pages a role may not open keep their address, hidden: typing it shows the page's own refusal.
-st.navigation({
-    section: [st.Page(path, title=title, icon=f":material/{icon}:", default=path == default,
-                      visibility="visible" if path in paths else "hidden")
-              for path, title, icon, _ in pages]
-    for section, pages in PAGES.items()
-}).run()
+    store = get_store()
+    if login_required(store) and current_session(store) is None:
+        # Every page's address shows the sign-in form, so a shared link lands there after sign-in.
+        def sign_in() -> None:
+            login_form(store)
+
+        st.navigation(
+            [st.Page(sign_in, title="Sign in", icon=":material/login:", default=True)]
+            + [st.Page(sign_in, title="Sign in", url_path=url_path(page[0]))
+               for pages in PAGES.values() for page in pages],
+            position="hidden",
+        ).run()
+        st.stop()
+
+    # Pages a role may not open keep their address, hidden: typing it shows the page's own
+    # refusal rather than "Page not found".
+    pages: dict[str, list] = {}
+    start = None
+    for section, entries in PAGES.items():
+        for path, title, icon, action in entries:
+            may = allowed(store, action)
+            page = st.Page(path, title=title, icon=f":material/{icon}:", url_path=url_path(path),
+                           visibility="visible" if may else "hidden")
+            pages.setdefault(section, []).append(page)
+            if may and (path == START or start is None):
+                start = page
+
+    def home() -> None:
+        st.switch_page(start)
+
+    # "/" is a hidden page that opens the start page, so the start page keeps its own address.
+    page = st.navigation({"": [st.Page(home, title="Loupe", url_path="home", default=True,
+                                       visibility="hidden")], **pages})
+    st.session_state[PAGE_KEY] = page.url_path
+    page.run()

@@ -218,6 +218,7 @@ def create_app(store: Store, *, max_body: int = MAX_BODY, default_rate: str = DE
         if not ok:
             raise HTTPException(429, f"Too many requests for this token ({rate}): retry later.",
                                 headers={"Retry-After": str(retry_after(wait))})
+        store.touch_token(record["id"])  # "last used" on the Users page, to the minute
         return record
 
     def store_record(payload: dict[str, Any]) -> Stored:

@@ -134,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_user.add_argument("name")
     add_user.add_argument("--role", required=True, choices=["viewer", "annotator", "admin"])
     add_user.add_argument("--password", help="(default: asked on the terminal)")
+    add_user.add_argument("--email", help="to sign in with the identity provider ([auth] in "
+                                          ".streamlit/secrets.toml); then --password may be left out")
     add_user.set_defaults(func=cmd_users_add)
     list_users = user_actions.add_parser("list", parents=[_db_parent()], help="list accounts")
     list_users.set_defaults(func=cmd_users_list)
@@ -147,6 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_token.add_argument("name")
     add_token.add_argument("--rate", default="60/minute", help="e.g. 5/minute (default 60/minute)")
     add_token.set_defaults(func=cmd_tokens_add)
+    list_tokens = token_actions.add_parser("list", parents=[_db_parent()],
+                                           help="list tokens (never the tokens themselves)")
+    list_tokens.set_defaults(func=cmd_tokens_list)
     revoke = token_actions.add_parser("revoke", parents=[_db_parent()], help="revoke a token")
     revoke.add_argument("id", type=int)
     revoke.set_defaults(func=cmd_tokens_revoke)
@@ -506,43 +511,57 @@ def cmd_users_add(args: argparse.Namespace) -> int:
 
     from dashboard.auth import hash_password
 
-    password = args.password or getpass.getpass(f"Password for {args.name}: ")
-    try:
-        hashed = hash_password(password)
-    except ValueError as exc:
-        print(f"{str(exc).capitalize()}.", file=sys.stderr)
-        return 2
-    store = open_store(args)
-    try:
+    hashed = None
+    if args.password or not args.email:
+        password = args.password or getpass.getpass(f"Password for {args.name}: ")
+        try:
+            hashed = hash_password(password)
+        except ValueError as exc:
+            print(f"{str(exc).capitalize()}.", file=sys.stderr)
+            return 2
+    with open_store(args) as store:
         first = store.user_count() == 0
-        store.add_user(args.name, args.role, hashed)
-    except ValueError as exc:
-        print(f"{str(exc).capitalize()}.", file=sys.stderr)
-        return 1
-    finally:
-        store.close()
+        if first and args.role != "admin":
+            print("The first account must be an admin, so that someone can manage the others.",
+                  file=sys.stderr)
+            return 1
+        try:
+            store.add_user(args.name, args.role, hashed, email=args.email)
+        except ValueError as exc:
+            print(f"{str(exc).capitalize()}.", file=sys.stderr)
+            return 1
     print(f"Added {args.name} ({args.role})."
           + (" From now on everyone signs in to the dashboard." if first else ""))
     return 0
 
 
 def cmd_users_list(args: argparse.Namespace) -> int:
-    """List accounts."""
+    """List accounts: name, role, email, how many sessions are signed in, created."""
     with open_store(args) as store:
         users = store.list_users()
     if not users:
         print("No accounts: Loupe runs in local single-user mode.")
     for user in users:
-        print(f"{user['name']}\t{user['role']}\t{user['created_at']}")
+        print(f"{user['name']}\t{user['role']}\t{user['email'] or '-'}\t"
+              f"{user['sessions']} signed in\t{user['created_at']}")
     return 0
 
 
 def cmd_users_remove(args: argparse.Namespace) -> int:
-    """Delete an account (its ratings stay)."""
+    """Delete an account and end its sessions (its ratings stay)."""
     with open_store(args) as store:
-        removed = store.remove_user(args.name)
-    print(f"Removed {args.name}." if removed else f"No account named {args.name}.")
-    return 0 if removed else 1
+        try:
+            removed = store.remove_user(args.name)
+        except ValueError as exc:
+            print(f"{str(exc).capitalize()}.", file=sys.stderr)
+            return 1
+        left = store.user_count()
+    if not removed:
+        print(f"No account named {args.name}.")
+        return 1
+    print(f"Removed {args.name}; signed out everywhere."
+          + ("" if left else " No account is left: Loupe is back in local single-user mode."))
+    return 0
 
 
 def cmd_tokens_add(args: argparse.Namespace) -> int:
@@ -561,6 +580,18 @@ def cmd_tokens_add(args: argparse.Namespace) -> int:
     print(token)
     print(f"Keep this token for '{args.name}' now: it is stored only as a digest and never shown"
           " again.", file=sys.stderr)
+    return 0
+
+
+def cmd_tokens_list(args: argparse.Namespace) -> int:
+    """List API tokens: id, name, rate, created by, created, last used, revoked."""
+    with open_store(args) as store:
+        tokens = store.list_tokens()
+    if not tokens:
+        print("No API token yet: create one with `python -m dashboard tokens add NAME`.")
+    for token in tokens:
+        print("\t".join(str(token[k] or "-") for k in (
+            "id", "name", "rate", "created_by", "created_at", "last_used_at", "revoked_at")))
     return 0
 
 

@@ -2,13 +2,37 @@
 
 from __future__ import annotations
 
+import html
+from urllib.parse import unquote
+
 import streamlit as st
 
-from dashboard.safe_text import plain_text
+from dashboard.auth import REVIEWER_COOKIE
 from store import Store, default_db_path
 
-REVIEWER_KEY = "app.reviewer"
-SAVED_REVIEWER_KEY = "app.reviewer_saved"  # survives pages that do not draw the box
+REVIEWER_KEY = "app.reviewer"  # + "@page": the sidebar box of one page (its state lasts a page)
+SAVED_REVIEWER_KEY = "app.reviewer_saved"  # the name itself, for the whole session
+PAGE_KEY = "app.page"  # the address of the page this run draws (set by app.py)
+REVIEWER_COOKIE_DAYS = 365
+
+# Keeps the name in a cookie of this server so that a reload or a new tab knows it. The name
+# is data (an escaped attribute); the script is fixed. Not a component: a component reports
+# its state back to the server, and the reruns that this starts could swallow a name typed
+# just before a click in the navigation.
+_REMEMBER_HTML = """<div data-loupe-reviewer="{name}" hidden></div><script>
+(function () {{
+  const boxes = document.querySelectorAll("[data-loupe-reviewer]");
+  const name = boxes.length ? boxes[boxes.length - 1].getAttribute("data-loupe-reviewer") : "";
+  document.cookie = "%s=" + encodeURIComponent(name) + "; path=/; samesite=lax; max-age="
+    + (name ? {max_age} : 0);
+}})();
+</script>""" % REVIEWER_COOKIE
+
+
+def remember_reviewer_html(name: str) -> str:
+    """The hidden element that keeps ``name`` in this browser's reviewer cookie."""
+    return _REMEMBER_HTML.format(name=html.escape(name, quote=True),
+                                 max_age=REVIEWER_COOKIE_DAYS * 86400)
 
 
 @st.cache_resource(show_spinner=False)
@@ -21,43 +45,69 @@ def get_store() -> Store:
     return _open_store(default_db_path())
 
 
-def _remember_reviewer() -> None:
+def _remember_reviewer(key: str) -> None:
     # a name typed (or cleared) on purpose replaces the kept one
-    st.session_state[SAVED_REVIEWER_KEY] = st.session_state.get(REVIEWER_KEY, "")
+    st.session_state[SAVED_REVIEWER_KEY] = (st.session_state.get(key) or "").strip()[:200]
+
+
+def browser_cookie(name: str) -> str | None:
+    """A cookie the browser sent when this tab connected (None without one, or in AppTest)."""
+    try:
+        value = st.context.cookies.get(name)
+    except Exception:  # noqa: BLE001 - no browser connection
+        return None
+    return value if isinstance(value, str) else None
+
+
+def browser_url() -> str | None:
+    """The address of the page this browser shows (None in AppTest)."""
+    try:
+        value = st.context.url
+    except Exception:  # noqa: BLE001 - no browser connection
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _name_from_cookie() -> str:
+    return unquote(browser_cookie(REVIEWER_COOKIE) or "").strip()[:200]
 
 
 def reviewer() -> str:
-    """The reviewer name typed in the sidebar, stripped ('' when none)."""
-    return (st.session_state.get(REVIEWER_KEY) or "").strip()
+    """The reviewer name kept for this session, stripped ('' when none)."""
+    return (st.session_state.get(SAVED_REVIEWER_KEY) or "").strip()
 
 
 def reviewer_input() -> str:
     """The reviewer's name: the signed-in user, or (in local single-user mode) the sidebar box
-    where a reviewer types their name, kept for the session."""
-    from dashboard.ui.auth import current_session, login_required, sign_out
+    where a reviewer types their name, kept across pages, reloads and tabs of this browser."""
+    from dashboard.ui.auth import account_menu, current_session, login_required
 
     store = get_store()
     if login_required(store):
         session = current_session(store)
         if session is None:
             st.stop()
-        st.sidebar.markdown(f"Signed in as **{plain_text(session.name)}** · {session.role}")
-        if st.sidebar.button("Sign out", key="auth.sign_out", icon=":material/logout:"):
-            sign_out()
-            st.rerun()
+        account_menu(store, session)
         return session.name
-    # Every page draws the box with the same key; its state can be dropped when the page
-    # changes, so the name is also kept under a key no widget owns, and restored from there.
     state = st.session_state
-    if not state.get(REVIEWER_KEY) and state.get(SAVED_REVIEWER_KEY):
-        state[REVIEWER_KEY] = state[SAVED_REVIEWER_KEY]
+    if SAVED_REVIEWER_KEY not in state:  # a new tab or a reload: the name this browser kept
+        state[SAVED_REVIEWER_KEY] = _name_from_cookie()
+    # A widget's identity includes the page that draws it, so every page's box is a widget of
+    # its own, whose state Streamlit drops when the page is left. Sharing one key between them
+    # made each new page's box start empty while the left page's box still held the name under
+    # that key (and the box of the page after that was refilled from it, and so on). So each
+    # page's box has its own key and starts from the kept name, and only a name typed into a
+    # box (on_change) replaces the kept one.
+    key = f"{REVIEWER_KEY}@{state.get(PAGE_KEY, '')}"
     st.sidebar.text_input(
         "Your name",
-        key=REVIEWER_KEY,
+        value=state[SAVED_REVIEWER_KEY],
+        key=key,
         placeholder="e.g. ana",
-        help="Stored with every rating you give. Kept until you close the tab.",
+        help="Stored with every rating you give. This browser remembers it.",
         on_change=_remember_reviewer,
+        args=(key,),
     )
-    if reviewer():
-        state[SAVED_REVIEWER_KEY] = reviewer()
-    return reviewer()
+    name = reviewer()
+    st.sidebar.html(remember_reviewer_html(name), unsafe_allow_javascript=True)
+    return name
