@@ -16,7 +16,7 @@ if __name__ != "__main__":
     app = st.App(__file__, routes=routes())
 else:
     from dashboard.ui.auth import allowed, current_session, login_form, login_required
-    from dashboard.ui.common import PAGE_KEY, get_store
+    from dashboard.ui.common import get_store
 
     ICON = Path(__file__).parent / "assets" / "loupe.png"  # served by this server, no font host
     st.set_page_config(page_title="Loupe", page_icon=str(ICON), layout="wide")
@@ -83,7 +83,5 @@ else:
         st.switch_page(start)
 
     # "/" is a hidden page that opens the start page, so the start page keeps its own address.
-    page = st.navigation({"": [st.Page(home, title="Loupe", url_path="home", default=True,
-                                       visibility="hidden")], **pages})
-    st.session_state[PAGE_KEY] = page.url_path
-    page.run()
+    st.navigation({"": [st.Page(home, title="Loupe", url_path="home", default=True,
+                                visibility="hidden")], **pages}).run()

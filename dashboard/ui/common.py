@@ -10,15 +10,14 @@ import streamlit as st
 from dashboard.auth import REVIEWER_COOKIE
 from store import Store, default_db_path
 
-REVIEWER_KEY = "app.reviewer"  # + "@page": the sidebar box of one page (its state lasts a page)
+REVIEWER_KEY = "app.reviewer"  # the sidebar box (a widget: its state lasts one page)
 SAVED_REVIEWER_KEY = "app.reviewer_saved"  # the name itself, for the whole session
-PAGE_KEY = "app.page"  # the address of the page this run draws (set by app.py)
 REVIEWER_COOKIE_DAYS = 365
 
 # Keeps the name in a cookie of this server so that a reload or a new tab knows it. The name
-# is data (an escaped attribute); the script is fixed. Not a component: a component reports
-# its state back to the server, and the reruns that this starts could swallow a name typed
-# just before a click in the navigation.
+# is data (an escaped attribute); the script is fixed. Not a custom component: a component
+# reports its state back to the server, and the reruns this starts could swallow a name
+# committed just before a click in the navigation.
 _REMEMBER_HTML = """<div data-loupe-reviewer="{name}" hidden></div><script>
 (function () {{
   const boxes = document.querySelectorAll("[data-loupe-reviewer]");
@@ -91,22 +90,21 @@ def reviewer_input() -> str:
         return session.name
     state = st.session_state
     if SAVED_REVIEWER_KEY not in state:  # a new tab or a reload: the name this browser kept
-        state[SAVED_REVIEWER_KEY] = _name_from_cookie()
-    # A widget's identity includes the page that draws it, so every page's box is a widget of
-    # its own, whose state Streamlit drops when the page is left. Sharing one key between them
-    # made each new page's box start empty while the left page's box still held the name under
-    # that key (and the box of the page after that was refilled from it, and so on). So each
-    # page's box has its own key and starts from the kept name, and only a name typed into a
-    # box (on_change) replaces the kept one.
-    key = f"{REVIEWER_KEY}@{state.get(PAGE_KEY, '')}"
+        state[SAVED_REVIEWER_KEY] = (state.get(REVIEWER_KEY) or "").strip() or _name_from_cookie()
+    # A widget's identity includes the page that draws it, so each page's box is a new widget.
+    # On the first run of a page, the key still pointed at the box of the page just left (its
+    # state is dropped only when that run ends): the new box did not start from the name, and
+    # the old guard "restore when the key is empty" saw the old box's name and did nothing, so
+    # every other page showed an empty box. The box now starts from the kept name at every
+    # run, and only a name typed into it (on_change) replaces the kept one.
+    state[REVIEWER_KEY] = state[SAVED_REVIEWER_KEY]
     st.sidebar.text_input(
         "Your name",
-        value=state[SAVED_REVIEWER_KEY],
-        key=key,
+        key=REVIEWER_KEY,
         placeholder="e.g. ana",
         help="Stored with every rating you give. This browser remembers it.",
         on_change=_remember_reviewer,
-        args=(key,),
+        args=(REVIEWER_KEY,),
     )
     name = reviewer()
     st.sidebar.html(remember_reviewer_html(name), unsafe_allow_javascript=True)
