@@ -18,7 +18,7 @@ st.caption("Win rates count ties and both-bad votes as half a win for each side.
            "test on decisive votes.")
 
 
-@st.cache_data(show_spinner="Computing statistics…")
+@st.cache_data(show_spinner="Computing statistics…", max_entries=16, ttl="1h")
 def report(stamp, experiment_id, sources):
     return pairwise_report(store, experiment_id=experiment_id, sources=sources)
 

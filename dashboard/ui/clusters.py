@@ -98,7 +98,7 @@ def reset_settings(settings: Settings) -> None:
 # -- cached reads -------------------------------------------------------------
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=32, ttl="1h")
 def _source(_store: Store, path: str, stamp: Any, filters: Filters, low_rated: bool) -> dict[str, Any]:
     return _store.cluster_source(filters, low_rated=low_rated)
 

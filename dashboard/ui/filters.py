@@ -35,7 +35,7 @@ _ERRORS = {"any": "Any", "failed": "Failed calls", "answered": "Answered"}
 _EARLIEST = date(2000, 1, 1)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_data(show_spinner=False, max_entries=8, ttl="1h")
 def _options(_store: Store, path: str, stamp: Any) -> dict[str, list[str]]:
     return _store.filter_options()
 

@@ -100,7 +100,7 @@ def _write_url(filters: Filters, last_day: date | None) -> None:
         st.query_params.from_dict(filters.to_query_params())
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@st.cache_data(show_spinner=False, max_entries=256, max_size="64MB", ttl="1h")
 def _cached(
     name: str, path: str, stamp: Any, filters: Filters, options: dict[str, Any]
 ) -> Any:

@@ -23,24 +23,24 @@ from store import Store
 # -- cached reads (keyed on the data stamp, so a commit anywhere refreshes them) -----------
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=64, ttl="1h")
 def _count(_store: Store, path: str, stamp: Any, filters: Filters | None) -> tuple[int, bool]:
     return _store.count_interactions(filters)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=64, ttl="1h")
 def _rows(
     _store: Store, path: str, stamp: Any, filters: Filters, offset: int, matches: int
 ) -> list[dict]:
     return _store.review_rows(filters, limit=PAGE_SIZE, offset=offset, matches=matches)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=64, ttl="1h")
 def _detail(_store: Store, path: str, stamp: Any, item: int) -> dict | None:
     return _store.interaction_detail(item)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=32, ttl="1h")
 def _progress(
     _store: Store, path: str, stamp: Any, reviewer: str, filters: Filters
 ) -> tuple[int, int]:
@@ -52,7 +52,7 @@ def queue_progress(store: Store, reviewer: str, filters: Filters) -> tuple[int, 
     return _progress(store, store.path, store.data_stamp(), reviewer, filters)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=32, ttl="1h")
 def _next(_store: Store, path: str, stamp: Any, reviewer: str, filters: Filters, from_id: int,
           skipped: tuple[int, ...]) -> tuple[dict | None, bool]:
     return next_in_queue(_store, reviewer, filters, from_id=from_id, skipped=skipped)
@@ -64,12 +64,12 @@ def queue_next(store: Store, reviewer: str, filters: Filters, from_id: int, skip
     return _next(store, store.path, store.data_stamp(), reviewer, filters, from_id, tuple(skipped))
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16, max_size="64MB", ttl="1h")
 def _overlap(_store: Store, path: str, stamp: Any, filters: Filters) -> pd.DataFrame:
     return ratings_frame_of(_store.overlapping_ratings(filters))
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16, ttl="1h")
 def _briefs(_store: Store, path: str, stamp: Any, ids: tuple[int, ...]) -> list[dict]:
     return _store.interaction_briefs(ids)
 
