@@ -7,7 +7,8 @@ Streamlit's own additions: directives (``:red[...]``, ``:small[...]``), icons
 and arrows typeset from ``->``. Two helpers:
 
 - ``inert_markdown`` for long text (questions, answers, comments): Markdown formatting is
-  kept, everything that acts is escaped, code is left as written.
+  kept, everything that acts is escaped (links included: a web address shows as text, never
+  as a link to follow), code is left as written.
 - ``plain_text`` for names and labels (variants, models, reviewers, tags, themes, file
   names): every character is shown exactly as written, nothing is formatted.
 
@@ -204,7 +205,7 @@ def _closer(runs: dict[int, list[tuple[int, int]]], after: int, length: int
 
 
 # Characters that may need escaping or a split; the rest of a line is copied in bulk.
-_QUIET_MARKDOWN = re.compile(r"[^\\`<$:\[/&>=\-]+")
+_QUIET_MARKDOWN = re.compile(r"[^\\`<$:\[/&>=\-.@]+")
 _QUIET_PLAIN = re.compile(r"[^!-/:-@\[-`{-~]+")
 
 
@@ -248,15 +249,15 @@ def _escape_line(line: str, *, markdown: bool) -> str:
 def _escaped_char(tail: str, line: str, at: int, char: str, *, escape: bool,
                   plain: bool = False) -> str:
     """One character escaped where it could act (or always, with ``escape`` for
-    punctuation), after a split where a rewrite could (and, in names, where a web address
-    or e-mail address would become a link)."""
+    punctuation), after a split where a rewrite could or where a web address or e-mail
+    address would become a link."""
     split = _SPLIT if ((char == ":" and _SHORTCODE_OPEN.search(tail))
                        or _ends_symbol(tail, line, at, char)
-                       or (plain and _AUTOLINK.search(tail + char))) else ""
-    if char in "\\`<$:&" or (escape and char in _PUNCTUATION):
+                       or _AUTOLINK.search(tail + char)) else ""
+    if char in "\\`<$:&" or ((escape or split) and char in _PUNCTUATION):
         return f"{split}\\{char}"
-    if char == "[" and tail.endswith("!"):
-        return f"{split}\\["  # an image
+    if char == "[":
+        return f"{split}\\["  # an image or a link: shown as written, never followed
     if char == "/" and tail.endswith(_MATERIAL[:-1]):
         return f"{split}\\/"  # Streamlit rewrites ":material/" in the source, escapes included
     return split + char

@@ -23,7 +23,8 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 
 EVIL = "evil.example"
 QUESTION = f"Where is `![q](http://{EVIL}/q.png)`` my :red[parcel] for $5 and $x$?"
-ANSWER_A = f"It ships **today** <img src=x onerror=\"window.__pwned=1\"> ![a](http://{EVIL}/a.png)"
+ANSWER_A = (f"It ships **today** <img src=x onerror=\"window.__pwned=1\"> ![a](http://{EVIL}/a.png)"
+            f" [track it](http://{EVIL}/l) http://{EVIL}/x www.{EVIL} help@{EVIL}")
 ANSWER_B = f"Soon :material/home: :smile: :blue-background[bg] :small[s] -> ![b](http://{EVIL}/b.png)"
 VARIANT_A = f":red[alpha] ![va](http://{EVIL}/va.png)"
 VARIANT_B = "<img src=x onerror=\"window.__pwned=2\"> `b`` **bee**"
@@ -89,16 +90,6 @@ def type_address(page, url: str, path: str, name: str) -> None:
     sign_in(page, name)
 
 
-def _favicon_fetched_by_streamlit() -> str | None:
-    """Streamlit fetches a Material icon used as page icon from a font host; that request is
-    tolerated only while app.py still asks for one (another change makes the icon local)."""
-    from tests.conftest import ROOT
-
-    match = re.search(r'page_icon=":material/(\w+):"', (ROOT / "app.py").read_text())
-    return (f"https://fonts.gstatic.com/s/i/short-term/release/materialsymbolsrounded/"
-            f"{match.group(1)}/default/24px.svg") if match else None
-
-
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     db_path = tmp_path_factory.mktemp("journey") / "loupe.db"
@@ -123,7 +114,7 @@ def visit(app):
     assert not [u for u in requests if EVIL in u or u.endswith("/x")]
     foreign = [u for u in requests if not u.startswith(("data:", "blob:"))
                and urlparse(u).hostname not in {"localhost", "127.0.0.1"}]
-    assert [u for u in foreign if u != _favicon_fetched_by_streamlit()] == []
+    assert foreign == []
 
 
 def _main_text(page) -> str:
@@ -155,6 +146,8 @@ def _check(page, path: str, title: str | None) -> str:
     assert page.evaluate("window.__pwned") is None
     srcs = page.locator("img").evaluate_all("els => els.map(e => e.src)")
     assert not [s for s in srcs if EVIL in s or s.endswith("/x")], srcs
+    hrefs = page.locator("a").evaluate_all("els => els.map(e => e.href)")
+    assert not [h for h in hrefs if EVIL in h], hrefs  # addresses in data are text, not links
     return text
 
 

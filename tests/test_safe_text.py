@@ -8,6 +8,7 @@ import re
 import pytest
 
 from dashboard.safe_text import inert_markdown, inert_stream, plain_text
+from tests.shown import shown
 
 HOSTILE = (
     "Sure! <script>window.pwned = 1</script>\n"
@@ -30,7 +31,7 @@ def test_html_images_and_math_are_escaped_outside_code():
     assert _unescaped("<", prose) == []
     assert _unescaped(r"!\[", prose) == []
     assert _unescaped(r"\$", prose) == []
-    assert "\\<script>" in out and "!\\[tracker](https\\://203.0.113.9/pixel.png)" in out
+    assert "\\<script>" in out and "!\\[tracker](https:small[]\\://203.0.113.9/pixel.png)" in out
 
 
 def test_code_is_left_exactly_as_written():
@@ -185,3 +186,17 @@ def test_a_megabyte_of_hostile_text_is_escaped():
     for out in (inert_markdown(text), plain_text(text)):
         assert "![" not in out.replace("!\\[", "").replace("\\!\\[", "")
         assert "<img" not in out.replace("\\<img", "")
+
+
+@pytest.mark.parametrize("text", [
+    "see http://evil.example/x now",
+    "HQ21 `![x](http://evil.example/q.png)`` why?",
+    "[click me](http://evil.example/l)",
+    "visit www.evil.example today",
+    "write to a@evil.example",
+])
+def test_web_and_mail_addresses_show_as_text_not_links(text):
+    out = inert_markdown(text)
+    assert shown(out) == text
+    assert not re.search(r"(?<!\\)\[[^\]]*\]\(", out)  # no [text](url) left to follow
+    assert not re.search(r"(?i)(https?:\\?:|www\.|\w@)", out.replace(":small[]", "|"))
