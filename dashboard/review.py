@@ -174,7 +174,10 @@ def rows_csv(rows: list[dict[str, Any]], columns: tuple[str, ...] = CSV_COLUMNS)
     writer = csv.writer(out)
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([csv_cell(row.get(column)) for column in columns])
+        cells = dict(row)
+        if cells.get("stars_mean") is not None:  # as the table shows it and the filter reads it
+            cells["stars_mean"] = f"{mean_tenths(cells['stars_mean']) / 10:.1f}"
+        writer.writerow([csv_cell(cells.get(column)) for column in columns])
     return out.getvalue().encode("utf-8")
 
 

@@ -10,6 +10,7 @@ from dashboard.auth import hash_password
 from dashboard.ui.auth import NOTICE_KEY, SESSION_KEY
 from store import Store
 from tests.conftest import ROOT
+from tests.shown import shown
 
 PAGES = ["insights", "review", "clusters", "agreement", "results", "queue", "chat", "export"]
 
@@ -317,7 +318,7 @@ def test_new_identities_get_the_default_role_or_are_refused(env):
     at = _oidc_app({"oidc_default_role": "none"}, stranger).run()
     assert SESSION_KEY not in at.session_state
     assert "has no Loupe account yet: ask an admin" in at.info[0].value
-    assert "signed this browser in as cy@example.org" in " ".join(c.value for c in at.caption)
+    assert "signed this browser in as cy@example.org" in " ".join(shown(c.value) for c in at.caption)
     _button(at, "Use another account").click().run()  # st.logout: the provider's cookie goes
     assert not at.exception and not at.user.get("is_logged_in")
     with Store(env) as store:

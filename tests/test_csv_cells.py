@@ -24,3 +24,12 @@ def test_a_formula_behind_blanks_or_control_characters_is_quoted(text):
 @pytest.mark.parametrize("text", ["plain", "  indented text", "a=b", "e-mail", "", "4.5", "\u00e9=1"])
 def test_ordinary_text_is_left_alone(text):
     assert csv_cell(text) == text
+
+
+def test_the_csv_mean_is_the_mean_the_table_shows_and_the_filter_reads():
+    rows = [{"id": 1, "stars_mean": 11 / 3, "stars_min": 3, "stars_max": 4},
+            {"id": 2, "stars_mean": 2.25, "stars_min": 2, "stars_max": 3},
+            {"id": 3, "stars_mean": None}]
+    [header, *lines] = list(csv.reader(io.StringIO(rows_csv(rows).decode())))
+    means = [line[header.index("stars_mean")] for line in lines]
+    assert means == ["3.7", "2.3", ""]  # the table: 3.7 ★ (3–4), 2.3 ★ (2–3); half up

@@ -34,7 +34,7 @@ if not users:
 else:
     st.dataframe(users_table(users), hide_index=True, width="stretch")
 
-with st.expander("Add a user", icon=":material/person_add:", expanded=not users):
+with st.expander("Add a user", icon=":material/person_add:", expanded=len(users) <= 1):  # open while the team is the first admin
     add_user_form(store, first=not users)
 
 if users:

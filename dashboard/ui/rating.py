@@ -64,11 +64,12 @@ def rating_widget(store: Store, interaction_id: int, reviewer: str, prefix: str 
         state[keys["ideal"]] = existing.get("ideal_answer") or ""
     save_args = (store, interaction_id, reviewer, keys)
 
-    thumbs_col, stars_col, note_col = st.columns([1, 2, 5], vertical_alignment="center")
-    with thumbs_col:
-        st.feedback("thumbs", key=keys["thumbs"], on_change=_save, args=save_args)
+    # stars, then thumbs: the order of the Annotate page, so a hand that knows one knows both
+    stars_col, thumbs_col, note_col = st.columns([2, 1, 5], vertical_alignment="center")
     with stars_col:
         st.feedback("stars", key=keys["stars"], on_change=_save, args=save_args)
+    with thumbs_col:
+        st.feedback("thumbs", key=keys["thumbs"], on_change=_save, args=save_args)
     with note_col:
         if existing:
             st.caption(f"Rated by {plain_text(reviewer)} · saved {existing['updated_at'][11:16]} UTC")
