@@ -206,9 +206,9 @@ def test_the_first_admin_signs_in_and_nothing_typed_next_is_dropped(browser, ser
     assert [c["name"] for c in context.cookies()].count(SESSION_COOKIE) == 1
     screenshot(page, "journey_auth_first_admin")
 
-    # the very next form lands
-    page.get_by_text("Add a user").click()
+    # the very next form lands, and its form is open: the banner invites it
     form = page.get_by_test_id("stForm").filter(has_text="Add user")
+    expect(form.get_by_label("Name", exact=True)).to_be_visible()
     form.get_by_label("Name", exact=True).fill("vic")
     _select(page, form, "Role", "viewer")
     form.get_by_label("Password (8 characters or more)", exact=True).fill("vic-password")
