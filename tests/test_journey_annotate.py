@@ -94,7 +94,7 @@ def _rating(db_path, item: int) -> tuple | None:
     return rating["stars"], rating["thumbs"], rating["comment"]
 
 
-def _eventually(read, expected, seconds: float = 10):
+def _eventually(read, expected, seconds: float = 30):
     """What ``read()`` gives once it equals ``expected``, or at the deadline (the page and the
     server work asynchronously: this waits for them, it measures nothing)."""
     deadline = time.monotonic() + seconds
