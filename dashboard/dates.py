@@ -29,7 +29,7 @@ def utc_moment(value: Any, name: str = "created_at", *, now: datetime | None = N
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ValueError(f"{name} must be an ISO 8601 date as text, not {_kind(value)}")
+        raise ValueError(f"{name} must be an ISO 8601 date as text, not {kind_of(value)}")
     text = value.strip()
     if not text:
         return None
@@ -77,7 +77,8 @@ def stored_day(text: Any, *, now: datetime | None = None) -> date | None:
     return day
 
 
-def _kind(value: Any) -> str:
+def kind_of(value: Any) -> str:
+    """What a JSON value is, in words ('a number', 'a list'...), for refusal sentences."""
     if isinstance(value, bool):
         return "true/false"
     if isinstance(value, (int, float)):

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from dashboard.dates import utc_moment, utc_text
+from dashboard.dates import kind_of, utc_moment, utc_text
 from store.ingest import ImportRating, ImportRow, ImportTotals
 
 if TYPE_CHECKING:
@@ -182,18 +182,6 @@ def _count(n: int, noun: str) -> str:
 # -- checking one record -----------------------------------------------------------------------
 
 
-def _kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
-
-
 def _shown(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     return repr(text[:40] + "…" if len(text) > 40 else text) if isinstance(value, str) else text[:40]
@@ -212,7 +200,7 @@ def _text(value: Any, name: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise _Bad(f"{name} must be text, not {_kind(value)}")
+        raise _Bad(f"{name} must be text, not {kind_of(value)}")
     return _size_check(value, name) if value else None
 
 
@@ -220,7 +208,7 @@ def _key(value: Any, name: str) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise _Bad(f"{name} must be text or a whole number, not {_kind(value)}")
+        raise _Bad(f"{name} must be text or a whole number, not {kind_of(value)}")
     text = str(value).strip()
     if len(text) > 1000:
         raise _Bad(f"{name} is longer than 1,000 characters")
@@ -231,7 +219,7 @@ def _number(value: Any, name: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise _Bad(f"{name} must be a number, not {_kind(value)}")
+        raise _Bad(f"{name} must be a number, not {kind_of(value)}")
     if isinstance(value, str):
         if not value.strip():
             return None
@@ -250,7 +238,7 @@ def _whole(value: Any, name: str, low: int, high: int | None = None) -> int | No
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise _Bad(f"{name} must be a whole number, not {_kind(value)}")
+        raise _Bad(f"{name} must be a whole number, not {kind_of(value)}")
     number: float | int = value
     if isinstance(value, str):
         if not value.strip():
@@ -315,7 +303,7 @@ def _meta(value: Any) -> dict[str, Any]:
         except ValueError:
             raise _Bad("meta must be a JSON object, and this text is not valid JSON") from None
     if not isinstance(value, dict):
-        raise _Bad(f"meta must be an object, not {_kind(value)}")
+        raise _Bad(f"meta must be an object, not {kind_of(value)}")
     return value
 
 
@@ -345,7 +333,7 @@ def check_record(obj: Any) -> ImportRow:
 
 def _record(obj: Any) -> ImportRow:
     if not isinstance(obj, dict):
-        raise _Bad(f"each line must be a JSON object, not {_kind(obj)}")
+        raise _Bad(f"each line must be a JSON object, not {kind_of(obj)}")
     extras: dict[str, Any] = {}
     if KNOWN_FIELDS.issuperset(obj):
         fields = obj  # the usual case: every field known (a null value counts as absent)
@@ -364,7 +352,7 @@ def _record(obj: Any) -> ImportRow:
     if question is None:
         raise _Bad("no question (a question, input or prompt field is required)")
     if not isinstance(question, str):
-        raise _Bad(f"question must be text, not {_kind(question)}")
+        raise _Bad(f"question must be text, not {kind_of(question)}")
     if not question.strip():
         raise _Bad("question is empty")
     _size_check(question, "question")
