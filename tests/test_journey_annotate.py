@@ -245,6 +245,7 @@ def test_annotate_by_mouse_by_keyboard_and_both(browser, annotate_app):
     _press(page, "s")
     assert _stored(db_path, item, shown) == shown
     item = _moved_on(page, item)
+    _wait_for_run(page)  # the new item is drawn whole (its own keys included)
 
     # a key pressed right before S counts, though the page had no time to show it;
     # S pressed twice saves once
