@@ -110,7 +110,7 @@ def test_every_format_from_default_settings_downloads_as_documented(browser, tmp
         for number, fmt in enumerate(FORMATS):
             _choose_format(page, fmt)
             # the file built for the previous format left the screen with it
-            assert _download_buttons(page).count() == 0
+            playwright_api.expect(_download_buttons(page)).to_have_count(0, timeout=30_000)
             page.get_by_role("heading", name="Preview").scroll_into_view_if_needed()
             screenshot(page, f"journey_export_{fmt}_preview")
             _build(page)
@@ -156,7 +156,7 @@ def test_every_format_from_default_settings_downloads_as_documented(browser, tmp
         # a changed curation option takes the file off the screen too
         page.get_by_text("Only items with an ideal answer").click()
         _wait_for_run(page)
-        assert _download_buttons(page).count() == 0
+        playwright_api.expect(_download_buttons(page)).to_have_count(0, timeout=30_000)
         page.close()
 
 
