@@ -56,6 +56,9 @@ class GenerationOptions:
     temperature: float = 0.7
     max_tokens: int = 512
     seed: int | None = None
+    # A JSON schema the answer must follow (structured output), for backends that can
+    # constrain generation: Ollama's ``format``, llama.cpp's grammar, OpenAI's response_format.
+    json_schema: dict[str, Any] | None = None
 
 
 class BackendError(Exception):
