@@ -195,10 +195,10 @@ def test_the_command_line_keeps_an_admin_and_lists_tokens(tmp_path):
     from tests.test_cli_commands import cli
 
     db = str(tmp_path / "l.db")
-    assert cli("users", "add", "vic", "--role", "viewer", "--password", "long enough pw",
-               "--db", db).returncode == 1  # the first account must be an admin
-    assert cli("users", "add", "ana", "--role", "admin", "--password", "long enough pw",
-               "--db", db).returncode == 0
+    assert cli("users", "add", "vic", "--role", "viewer", "--password-stdin",
+               "--db", db, stdin="long enough pw\n").returncode == 1  # the first must be an admin
+    assert cli("users", "add", "ana", "--role", "admin", "--password-stdin",
+               "--db", db, stdin="long enough pw\n").returncode == 0
     assert cli("users", "add", "dee", "--role", "annotator", "--email", "Dee@Example.org",
                "--db", db).returncode == 0
     listed = cli("users", "list", "--db", db).stdout
