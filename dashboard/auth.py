@@ -184,7 +184,7 @@ def wait_sentence(seconds: float, *, failed: bool) -> str:
     wait = f"{whole} second{'s' if whole != 1 else ''}"
     if failed:
         return f"Wrong name or password. Wait {wait} before trying again."
-    return f"Too many failed sign-ins for this name from here: wait {wait} and try again."
+    return f"Too many failed sign-ins for this name: wait {wait} and try again."
 
 
 # -- sign-in through an identity provider (OpenID Connect) ------------------------------

@@ -79,8 +79,8 @@ def test_the_wait_is_said_in_whole_seconds_rounded_up():
 
     assert wait_sentence(0.2, failed=True) == ("Wrong name or password. Wait 1 second before "
                                                 "trying again.")
-    assert wait_sentence(3.01, failed=False) == ("Too many failed sign-ins for this name from "
-                                                  "here: wait 4 seconds and try again.")
+    assert wait_sentence(3.01, failed=False) == ("Too many failed sign-ins for this name: wait 4 "
+                                                  "seconds and try again.")
     assert wait_sentence(4.0000001, failed=False).endswith("wait 4 seconds and try again.")
 
 
@@ -160,5 +160,5 @@ def test_wrong_passwords_from_one_address_do_not_lock_the_user_out_elsewhere(mon
         assert store.sign_in_wait("ada", "address:203.0.113.9") > 60
     refused = _sign_in_from(monkeypatch, "203.0.113.9", "ada-password")
     [error] = [e.value for e in refused.error]
-    assert error.startswith("Too many failed sign-ins for this name from here: wait ")
+    assert error.startswith("Too many failed sign-ins for this name: wait ")
     assert SESSION_KEY not in refused.session_state
