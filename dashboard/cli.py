@@ -524,8 +524,7 @@ def _read_password(args: argparse.Namespace, name: str) -> str:
                             " or pipe it in with --password-stdin.")
     if args.password_stdin:
         line = sys.stdin.readline() if sys.stdin else ""
-        password = line[:-1] if line.endswith("\n") else line
-        return password[:-1] if password.endswith("\r") else password
+        return line.removesuffix("\n").removesuffix("\r")
     if sys.stdin is None or not sys.stdin.isatty():
         raise PasswordError("No terminal to type the password at: pipe it in with "
                             "--password-stdin.")

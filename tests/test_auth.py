@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.auth import ROLES, Session, can, hash_password, new_token, token_digest, verify_password
+from dashboard.auth import (
+    ROLES,
+    Session,
+    can,
+    hash_password,
+    new_token,
+    token_digest,
+    verify_password,
+)
 from dashboard.ratelimit import RateLimiter, parse_rate
 
 

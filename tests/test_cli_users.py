@@ -77,7 +77,7 @@ def _on_a_terminal(args: list[str], answers: list[str]) -> tuple[int, str]:
 
     process = subprocess.Popen([sys.executable, "-m", "dashboard", *args], cwd=ROOT,
                                stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
-                               preexec_fn=take_terminal)
+                               preexec_fn=take_terminal)  # noqa: PLW1509 - before exec only
     os.close(slave)
     seen = b""
     pending = list(answers)

@@ -66,7 +66,7 @@ def other_origin(server):
             f'<a id="away" href="{url}/_loupe/signout?next=/review">more cats</a>').encode()
 
     class Page(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server's name
+        def do_GET(self):
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.end_headers()
