@@ -14,7 +14,7 @@ sends the browser to ``/_loupe/signout``. That route only deletes a cookie whose
 already over: any page can make a browser fetch an address (an image, a link), so a request
 to it must never end a live session.
 
-``hidden_routes`` answers 404 for Streamlit's ``/_stcore/metrics``, which would otherwise tell
+``HiddenRoutes`` answers 404 for Streamlit's ``/_stcore/metrics``, which would otherwise tell
 anyone, signed in or not, how many sessions and what caches the server holds.
 """
 
