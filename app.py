@@ -2,7 +2,7 @@
 
 `streamlit run app.py` first imports this file as a module and finds ``app``, an ``st.App``
 that serves this same file as the dashboard with two small sign-in routes beside Streamlit's
-own (dashboard/ui/session_routes.py). Streamlit then runs the file as the dashboard's script,
+own, and a middleware that hides Streamlit's /_stcore/metrics (dashboard/ui/session_routes.py). Streamlit then runs the file as the dashboard's script,
 under the name ``__main__``, for every page view; so does AppTest.
 """
 
@@ -11,9 +11,9 @@ from pathlib import Path
 import streamlit as st
 
 if __name__ != "__main__":
-    from dashboard.ui.session_routes import routes
+    from dashboard.ui.session_routes import middleware, routes
 
-    app = st.App(__file__, routes=routes())
+    app = st.App(__file__, routes=routes(), middleware=middleware())
 else:
     from dashboard.ui.auth import allowed, current_session, login_form, login_required
     from dashboard.ui.common import get_store

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import secrets
 import time
 from collections.abc import Iterable, Mapping
@@ -139,6 +140,51 @@ def safe_next(target: str | None, base: str = "/") -> str:
             or "\\" in target or any(ord(c) < 32 for c in target):
         return base
     return target
+
+
+# -- failed sign-ins: growing delays per name and client --------------------------------------
+
+SIGN_IN_FREE_FAILURES = 3  # failed tries in a row before the next one must wait
+SIGN_IN_MAX_DELAY = 300.0  # the longest wait between two tries, in seconds
+SIGN_IN_FORGET_SECONDS = 3600.0  # failures are forgotten an hour after the last try
+DEVICE_COOKIE = "loupe_device"  # signed, HttpOnly: this browser signed in as a name before
+DEVICE_COOKIE_SECONDS = 365 * 86400
+
+
+def sign_in_delay(failures: int) -> float:
+    """Seconds the next try must wait after this many failed sign-ins in a row: none for the
+    first few, then 1, 2, 4, ... up to five minutes."""
+    if failures < SIGN_IN_FREE_FAILURES:
+        return 0.0
+    return min(2.0 ** (failures - SIGN_IN_FREE_FAILURES), SIGN_IN_MAX_DELAY)
+
+
+def device_cookie_name(name: str) -> str:
+    """What a device cookie's signature is bound to: the cookie and the account's name."""
+    return f"{DEVICE_COOKIE}|{name.strip().lower()}"
+
+
+def sign_in_client(name: str, address: str | None, device: str | None, key: str) -> str:
+    """Who is trying to sign in as ``name``, for counting failures.
+
+    A browser that signed in as this name before holds a device cookie for it: it is counted
+    on its own, so that someone guessing the password elsewhere, even from the same address,
+    never slows it down. Any other browser is counted by its network address (every local
+    connection shares one count, as does everyone behind one proxy).
+    """
+    nonce = unsign_cookie(key, device_cookie_name(name), device)
+    if nonce:
+        return f"device:{nonce}"
+    return f"address:{address or 'local'}"
+
+
+def wait_sentence(seconds: float, *, failed: bool) -> str:
+    """The sign-in form's sentence saying how long to wait (whole seconds, rounded up)."""
+    whole = max(1, math.ceil(round(seconds, 6)))
+    wait = f"{whole} second{'s' if whole != 1 else ''}"
+    if failed:
+        return f"Wrong name or password. Wait {wait} before trying again."
+    return f"Too many failed sign-ins for this name: wait {wait} and try again."
 
 
 # -- sign-in through an identity provider (OpenID Connect) ------------------------------

@@ -133,9 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_user = user_actions.add_parser("add", parents=[_db_parent()], help="create an account")
     add_user.add_argument("name")
     add_user.add_argument("--role", required=True, choices=["viewer", "annotator", "admin"])
-    add_user.add_argument("--password", help="(default: asked on the terminal)")
+    add_user.add_argument("--password-stdin", action="store_true",
+                          help="read the password from the first line of standard input "
+                               "(default: asked twice on the terminal, not shown)")
+    add_user.add_argument("--password", help=argparse.SUPPRESS)  # refused: see _read_password
     add_user.add_argument("--email", help="to sign in with the identity provider ([auth] in "
-                                          ".streamlit/secrets.toml); then --password may be left out")
+                                          ".streamlit/secrets.toml); then no password is asked")
     add_user.set_defaults(func=cmd_users_add)
     list_users = user_actions.add_parser("list", parents=[_db_parent()], help="list accounts")
     list_users.set_defaults(func=cmd_users_list)
@@ -505,17 +508,43 @@ def cmd_cluster(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_users_add(args: argparse.Namespace) -> int:
-    """Create an account (the first one turns sign-in on)."""
+class PasswordError(ValueError):
+    """A password that cannot be read or used; its text is the sentence to print."""
+
+
+def _read_password(args: argparse.Namespace, name: str) -> str:
+    """The new password: one line of stdin with --password-stdin, else typed twice on the
+    terminal without echo. A password given on the command line is refused: other users see
+    it in the process list and it stays in the shell's history."""
     import getpass
 
+    if args.password is not None:
+        raise PasswordError("A password on the command line is visible to other users and kept "
+                            "in your shell history: leave --password out to type it at a prompt,"
+                            " or pipe it in with --password-stdin.")
+    if args.password_stdin:
+        line = sys.stdin.readline() if sys.stdin else ""
+        return line.removesuffix("\n").removesuffix("\r")
+    if sys.stdin is None or not sys.stdin.isatty():
+        raise PasswordError("No terminal to type the password at: pipe it in with "
+                            "--password-stdin.")
+    password = getpass.getpass(f"Password for {name}: ")
+    if getpass.getpass("The same password again: ") != password:
+        raise PasswordError("The two passwords differ: run the command again.")
+    return password
+
+
+def cmd_users_add(args: argparse.Namespace) -> int:
+    """Create an account (the first one turns sign-in on)."""
     from dashboard.auth import hash_password
 
     hashed = None
-    if args.password or not args.email:
-        password = args.password or getpass.getpass(f"Password for {args.name}: ")
+    if args.password is not None or args.password_stdin or not args.email:
         try:
-            hashed = hash_password(password)
+            hashed = hash_password(_read_password(args, args.name))
+        except PasswordError as exc:
+            print(exc, file=sys.stderr)
+            return 2
         except ValueError as exc:
             print(f"{str(exc).capitalize()}.", file=sys.stderr)
             return 2
@@ -678,7 +707,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     target = args.db or default_db_path()
     warning = RESTORE_WARNING.format(db=target, backup=args.source)
     if not args.yes:
-        if not sys.stdin.isatty():
+        if sys.stdin is None or not sys.stdin.isatty():
             print(f"{warning} Run again with --yes to go ahead. Nothing was changed.",
                   file=sys.stderr)
             return 2

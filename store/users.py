@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -17,6 +19,17 @@ def _iso_after(seconds: float, now: str | None = None) -> str:
     start = (datetime.strptime(now, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
              if now else datetime.now(timezone.utc))
     return (start + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _iso_at(epoch: float) -> str:
+    """ISO 8601 UTC text (now_iso's format) of a Unix time."""
+    moment = datetime.fromtimestamp(epoch, timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _epoch(iso: str) -> float:
+    """The Unix time of ISO 8601 UTC text in now_iso's format."""
+    return datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp()
 
 
 class UsersMixin:
@@ -202,6 +215,45 @@ class UsersMixin:
             "UPDATE sessions SET revoked_at = ?, code_digest = NULL"
             " WHERE user_id = ? AND revoked_at IS NULL AND id IS NOT ?",
             [now_iso(), user_id, keep]).rowcount
+
+    # -- failed sign-ins, per typed name and client --------------------------------
+
+    def claim_sign_in(self, name: str, client: str, *, delay: Callable[[int], float],
+                      forget: float, now: float | None = None) -> float:
+        """Take a sign-in try for this name from this client: 0.0 when it may go ahead, else
+        the seconds it must still wait.
+
+        A try that goes ahead counts as failed until ``sign_in_succeeded`` clears the count,
+        so tries made in parallel cannot all slip past the delay; the next try must then wait
+        ``delay(failures in a row)`` seconds. Counts older than ``forget`` seconds are dropped.
+        """
+        now = time.time() if now is None else now
+        with self.write() as db:
+            db.execute("DELETE FROM sign_in_attempts WHERE last_at < ?", [_iso_at(now - forget)])
+            row = db.execute("SELECT failures, next_at FROM sign_in_attempts"
+                             " WHERE name = ? AND client = ?", [name, client]).fetchone()
+            if row is not None and _epoch(row["next_at"]) > now:
+                return _epoch(row["next_at"]) - now
+            failures = (row["failures"] if row is not None else 0) + 1
+            db.execute(
+                "INSERT INTO sign_in_attempts (name, client, failures, last_at, next_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (name, client) DO UPDATE SET"
+                " failures = excluded.failures, last_at = excluded.last_at,"
+                " next_at = excluded.next_at",
+                [name, client, failures, _iso_at(now), _iso_at(now + delay(failures))])
+            return 0.0
+
+    def sign_in_wait(self, name: str, client: str, now: float | None = None) -> float:
+        """Seconds the next sign-in try for this name from this client must wait (0.0: none)."""
+        now = time.time() if now is None else now
+        next_at = self._scalar("SELECT next_at FROM sign_in_attempts WHERE name = ? AND client = ?",
+                               [name, client])
+        return max(0.0, _epoch(next_at) - now) if next_at else 0.0
+
+    def sign_in_succeeded(self, name: str, client: str) -> None:
+        """Forget the failed sign-ins of this name from this client."""
+        with self.write() as db:
+            db.execute("DELETE FROM sign_in_attempts WHERE name = ? AND client = ?", [name, client])
 
     def app_secret(self, name: str) -> str:
         """A server-side secret (such as the cookie-signing key), made on first use."""

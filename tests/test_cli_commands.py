@@ -89,11 +89,13 @@ def test_cluster_json_contract(tmp_path):
 
 def test_users_tokens_backup_and_restore(tmp_path):
     db = str(tmp_path / "l.db")
-    added = cli("users", "add", "ana", "--role", "admin", "--password", "long enough pw", "--db", db)
+    added = cli("users", "add", "ana", "--role", "admin", "--password-stdin", "--db", db,
+                stdin="long enough pw\n")
     assert added.returncode == 0 and "everyone signs in" in added.stdout
-    assert cli("users", "add", "ana", "--role", "viewer", "--password", "long enough pw",
-               "--db", db).returncode == 1
-    assert cli("users", "add", "bo", "--role", "viewer", "--password", "short", "--db", db).returncode == 2
+    assert cli("users", "add", "ana", "--role", "viewer", "--password-stdin",
+               "--db", db, stdin="long enough pw\n").returncode == 1
+    assert cli("users", "add", "bo", "--role", "viewer", "--password-stdin", "--db", db,
+               stdin="short\n").returncode == 2
     token = cli("tokens", "add", "widget", "--rate", "5/minute", "--db", db)
     assert token.stdout.strip().startswith("loupe_") and "never shown again" in token.stderr
     store = Store(db)

@@ -167,16 +167,36 @@ def test_the_session_route_swaps_a_code_for_an_httponly_cookie(routes_client, te
     assert away.headers["location"] == "/"
 
 
-def test_the_sign_out_route_ends_the_session_and_deletes_the_cookie(routes_client, team):
-    session, code = _open(team, "ann", now=None)
+def _signed_in(routes_client, store: Store) -> dict:
+    session, code = _open(store, "ann", now=None)
     response = routes_client.get(session_routes.SESSION_PATH, params={"code": code},
                                  follow_redirects=False)
     routes_client.cookies.set(SESSION_COOKIE, response.cookies[SESSION_COOKIE])
+    return session
+
+
+def test_fetching_the_sign_out_address_never_ends_a_live_session(routes_client, team):
+    """Any page can make a browser fetch an address (an image, a link): signing out is the
+    page's button, over its WebSocket, and the address only deletes a cookie already dead."""
+    session = _signed_in(routes_client, team)
+    for _ in range(2):
+        fetched = routes_client.get(session_routes.SIGNOUT_PATH, params={"next": "/review"},
+                                    follow_redirects=False)
+        assert (fetched.status_code, fetched.headers["location"]) == (303, "/review")
+        assert "set-cookie" not in fetched.headers
+        assert team.live_session(session["id"]) is not None
+    posted = routes_client.post(session_routes.SIGNOUT_PATH, follow_redirects=False)
+    assert posted.status_code == 405
+    assert team.live_session(session["id"]) is not None
+
+
+def test_the_sign_out_address_deletes_the_cookie_once_its_session_is_over(routes_client, team):
+    session = _signed_in(routes_client, team)
+    team.end_session(session["id"])  # what the sidebar's "Sign out" does
     out = routes_client.get(session_routes.SIGNOUT_PATH, follow_redirects=False)
     assert out.status_code == 303 and out.headers["location"] == "/"
     assert f'{SESSION_COOKIE}=""' in out.headers["set-cookie"] or "Max-Age=0" in \
         out.headers["set-cookie"]
-    assert team.live_session(session["id"]) is None
     assert team.session_end_reason(session["id"]) == "signed out"
 
 
@@ -195,10 +215,10 @@ def test_the_command_line_keeps_an_admin_and_lists_tokens(tmp_path):
     from tests.test_cli_commands import cli
 
     db = str(tmp_path / "l.db")
-    assert cli("users", "add", "vic", "--role", "viewer", "--password", "long enough pw",
-               "--db", db).returncode == 1  # the first account must be an admin
-    assert cli("users", "add", "ana", "--role", "admin", "--password", "long enough pw",
-               "--db", db).returncode == 0
+    assert cli("users", "add", "vic", "--role", "viewer", "--password-stdin",
+               "--db", db, stdin="long enough pw\n").returncode == 1  # the first must be an admin
+    assert cli("users", "add", "ana", "--role", "admin", "--password-stdin",
+               "--db", db, stdin="long enough pw\n").returncode == 0
     assert cli("users", "add", "dee", "--role", "annotator", "--email", "Dee@Example.org",
                "--db", db).returncode == 0
     listed = cli("users", "list", "--db", db).stdout
@@ -268,3 +288,82 @@ def test_identity_settings_and_providers_from_the_configuration():
     assert oidc_providers({"redirect_uri": "x", "google": {"client_id": "a"},
                            "okta_eu": {"client_id": "b", "label": "Okta"}}) == [
         ("google", "Google"), ("okta_eu", "Okta")]
+
+
+# -- failed sign-ins, per name and client ---------------------------------------------------
+
+def _claims(store: Store, client: str, times: list[float], name: str = "ann") -> list[float]:
+    from dashboard.auth import SIGN_IN_FORGET_SECONDS, sign_in_delay
+
+    return [store.claim_sign_in(name, client, delay=sign_in_delay, forget=SIGN_IN_FORGET_SECONDS,
+                                now=t) for t in times]
+
+
+def test_a_client_guessing_a_password_is_slowed_and_others_are_not(store):
+    attacker, user = "address:203.0.113.9", "device:ann-laptop"
+    # three tries go ahead at once; after the third failure the next one waits a second
+    assert _claims(store, attacker, [0, 0.1, 0.2]) == [0, 0, 0]
+    assert _claims(store, attacker, [0.5]) == [pytest.approx(0.7)]
+    assert _claims(store, attacker, [1.2, 1.4]) == [0, pytest.approx(1.8)]
+    assert store.sign_in_wait("ann", attacker, now=1.4) == pytest.approx(1.8)
+    # another client of the same name, and another name from the attacker, go ahead at once
+    assert _claims(store, user, [1.4]) == [0]
+    assert _claims(store, attacker, [1.4], name="ada") == [0]
+    # the waits keep growing as the failures go on, up to five minutes
+    t, waits = 3.2, []
+    for _ in range(12):
+        assert _claims(store, attacker, [t]) == [0]
+        waits.append(store.sign_in_wait("ann", attacker, now=t))
+        t += waits[-1]
+    assert waits == pytest.approx([4, 8, 16, 32, 64, 128, 256, 300, 300, 300, 300, 300])
+
+
+def test_a_success_clears_the_count_and_old_failures_are_forgotten(store):
+    client = "address:203.0.113.9"
+    assert _claims(store, client, [0, 0, 0, 0]) == [0, 0, 0, 1]
+    assert store.sign_in_wait("ann", client, now=0) == pytest.approx(1)
+    store.sign_in_succeeded("ann", client)
+    assert store.sign_in_wait("ann", client, now=0) == 0
+    assert _claims(store, client, [0, 0, 0]) == [0, 0, 0]
+    # an hour after the last try, the count starts again
+    assert _claims(store, client, [3601.1, 3601.1]) == [0, 0]
+    assert store.sign_in_wait("ann", client, now=3601.1) == 0
+    assert store._scalar("SELECT COUNT(*) FROM sign_in_attempts") == 1
+
+
+def test_the_failure_count_is_shared_by_every_server_process(db_path):
+    first, second = Store(db_path), Store(db_path)
+    try:
+        _claims(first, "address:local", [0, 0, 0])
+        assert _claims(second, "address:local", [0.5]) == [pytest.approx(0.5)]
+    finally:
+        first.close()
+        second.close()
+
+
+# -- Streamlit's own routes that this server does not answer -------------------------------
+
+def test_a_running_server_answers_404_for_streamlits_metrics(tmp_path):
+    import urllib.error
+    import urllib.request
+
+    from tests.browser import streamlit_app
+
+    def status(url: str, method: str = "GET") -> int:
+        request = urllib.request.Request(url, method=method,
+                                         headers={"Accept": "application/x-protobuf"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    db_path = tmp_path / "loupe.db"
+    Store(db_path).close()
+    with streamlit_app(db_path) as url:
+        hidden = {(path, method): status(url + path, method) for path, method in [
+            ("/_stcore/metrics", "GET"), ("/_stcore/metrics/", "GET"), ("/_stcore/metrics", "HEAD"),
+            ("/_stcore/metrics", "OPTIONS"), ("/_stcore/metrics?families=session_events", "GET")]}
+        served = {path: status(url + path) for path in ["/", "/_stcore/health", "/review"]}
+    assert set(hidden.values()) == {404}, hidden
+    assert set(served.values()) == {200}, served

@@ -17,9 +17,11 @@ from urllib.parse import urlencode, urlsplit
 import streamlit as st
 
 from dashboard.auth import (
+    DEVICE_COOKIE,
     SESSION_COOKIE,
     SESSION_SECONDS,
     SIGN_IN_CODE_SECONDS,
+    SIGN_IN_FORGET_SECONDS,
     OidcSettings,
     Session,
     can,
@@ -29,10 +31,12 @@ from dashboard.auth import (
     match_identity,
     new_secret,
     oidc_providers,
+    sign_in_client,
+    sign_in_delay,
     token_digest,
     verify_password,
+    wait_sentence,
 )
-from dashboard.ratelimit import RateLimiter
 from dashboard.safe_text import inert_markdown, plain_text
 from dashboard.ui import session_routes
 from dashboard.ui.common import browser_cookie, browser_url
@@ -47,11 +51,6 @@ _ENDED = {
     "signed out": "You were signed out (in another tab, or your password changed): sign in again.",
     "removed": "Your account was removed: ask an admin if you still need access.",
 }
-
-
-@st.cache_resource(show_spinner=False)
-def _login_limiter() -> RateLimiter:
-    return RateLimiter.from_text("5/minute")
 
 
 # -- identity provider (Streamlit's st.login, configured in secrets.toml [auth]) ------------
@@ -231,23 +230,41 @@ def require(store: Store, action: str) -> None:
 LOGIN_NAME, LOGIN_PASSWORD, LOGIN_ERROR = "auth.login.name", "auth.login.password", "auth.login.error"
 
 
+def _client_address() -> str | None:
+    """The browser's network address as Streamlit sees it (None for local connections)."""
+    try:
+        address = st.context.ip_address
+    except Exception:  # noqa: BLE001 - no browser connection (AppTest)
+        return None
+    return address if isinstance(address, str) and address else None
+
+
 def _sign_in(store: Store) -> None:
     """Check the name and password typed in the sign-in form (its callback).
 
-    Signing in happens here, before the page is drawn again, and never with st.rerun():
-    a rerun would drop the redirect that sets the cookie before it reaches the browser.
+    Failed tries are counted per typed name and client (dashboard.auth.sign_in_client), in
+    the database so that every server process sees them; after a few, each next try from that
+    client must wait longer. Signing in happens here, before the page is drawn again, and
+    never with st.rerun(): a rerun would drop the redirect that sets the cookie before it
+    reaches the browser.
     """
     state = st.session_state
     name = (state.get(LOGIN_NAME) or "").strip()
     password = state.get(LOGIN_PASSWORD) or ""
-    ok, wait = _login_limiter().allow(name.lower())
-    if not ok:
-        state[LOGIN_ERROR] = f"Too many attempts: wait {wait:.0f} s and try again."
+    key = name.lower()[:200]
+    client = sign_in_client(name, _client_address(), browser_cookie(DEVICE_COOKIE),
+                            session_routes.cookie_key(store))
+    wait = store.claim_sign_in(key, client, delay=sign_in_delay, forget=SIGN_IN_FORGET_SECONDS)
+    if wait > 0:
+        state[LOGIN_ERROR] = wait_sentence(wait, failed=False)
         return
     account = store.get_user(name)
     if account is None or not verify_password(password, account["password_hash"]):
-        state[LOGIN_ERROR] = "Wrong name or password."
+        wait = store.sign_in_wait(key, client)
+        state[LOGIN_ERROR] = (wait_sentence(wait, failed=True) if wait > 0
+                              else "Wrong name or password.")
         return
+    store.sign_in_succeeded(key, client)
     state[LOGIN_PASSWORD] = ""
     state.pop(NOTICE_KEY, None)
     begin_session(store, account["name"])
@@ -314,8 +331,9 @@ def _login_with(provider: str | None) -> None:
 
 
 def sign_out(store: Store) -> None:
-    """End this browser's session (every tab of it) and delete its cookie."""
-    session: Session | None = st.session_state.pop(SESSION_KEY, None)
+    """End this browser's session (every tab of it), then send the browser to delete its
+    cookie (that address deletes only the cookie of a session that is over)."""
+    session: Session | None = st.session_state.pop(SESSION_KEY, None) or _cookie_session(store)
     if session is not None and session.session_id is not None:
         store.end_session(session.session_id)
     st.session_state[IDENTITY_USED_KEY] = True  # st.user must not sign this tab straight back in

@@ -1,11 +1,21 @@
-"""Two small HTTP routes served beside Streamlit's own, for sign-in cookies.
+"""Two small HTTP routes served beside Streamlit's own, for sign-in cookies, and a guard in
+front of Streamlit's.
 
 A Streamlit page talks to its browser over a WebSocket and cannot set an HttpOnly cookie, so
 signing in ends with the page sending the browser to ``/_loupe/session?code=...``: that route
-swaps the one-time code for a random session token, sets it as a signed, HttpOnly cookie and
-sends the browser back to the page it came from. ``/_loupe/signout`` ends the session of the
-cookie it is sent with and deletes the cookie. Streamlit's own ``st.login`` works the same way
-(its ``/auth/...`` routes set a signed ``_streamlit_user`` cookie).
+swaps the one-time code for a random session token, sets it as a signed, HttpOnly cookie (and
+a device cookie saying this browser signed in as that name) and sends the browser back to the
+page it came from. Streamlit's own ``st.login`` works the same way (its ``/auth/...`` routes
+set a signed ``_streamlit_user`` cookie).
+
+Signing out is the sidebar's button: it ends the session record over the page's WebSocket,
+which Streamlit opens only for this server's own pages (origin check and XSRF token), then
+sends the browser to ``/_loupe/signout``. That route only deletes a cookie whose session is
+already over: any page can make a browser fetch an address (an image, a link), so a request
+to it must never end a live session.
+
+``HiddenRoutes`` answers 404 for Streamlit's ``/_stcore/metrics``, which would otherwise tell
+anyone, signed in or not, how many sessions and what caches the server holds.
 """
 
 from __future__ import annotations
@@ -14,12 +24,22 @@ import threading
 from datetime import datetime, timezone
 from urllib.parse import urlencode
 
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import (
+    HTMLResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dashboard.auth import (
+    DEVICE_COOKIE,
+    DEVICE_COOKIE_SECONDS,
     SESSION_COOKIE,
+    device_cookie_name,
     new_secret,
     safe_next,
     sign_cookie,
@@ -30,6 +50,7 @@ from store import Store, default_db_path
 
 SESSION_PATH = "/_loupe/session"
 SIGNOUT_PATH = "/_loupe/signout"
+HIDDEN_PATHS = ("/_stcore/metrics",)  # Streamlit routes this server never answers
 COOKIE_KEY_NAME = "session_cookie_key"
 STREAMLIT_USER_COOKIE = "_streamlit_user"  # set by st.login; cleared by Streamlit's /auth/logout
 
@@ -106,19 +127,27 @@ def swap_code(request: Request) -> Response:
     response.set_cookie(SESSION_COOKIE, sign_cookie(cookie_key(store), SESSION_COOKIE, token),
                         max_age=max_age, path=home, httponly=True, samesite="lax",
                         secure=_secure())
+    response.set_cookie(DEVICE_COOKIE, sign_cookie(cookie_key(store),
+                                                   device_cookie_name(session["name"]),
+                                                   new_secret()),
+                        max_age=DEVICE_COOKIE_SECONDS, path=home, httponly=True, samesite="lax",
+                        secure=_secure())
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-def sign_out(request: Request) -> Response:
-    """GET /_loupe/signout: end the cookie's session, delete the cookie, go to the start page
-    (through Streamlit's own sign-out when the identity provider signed this browser in)."""
+def forget_cookie(request: Request) -> Response:
+    """GET /_loupe/signout: after the sign-out button ended the session, delete its cookie and
+    go back (through Streamlit's own sign-out when the identity provider signed this browser
+    in). A cookie whose session is still live is kept: this address never signs anyone out."""
     store = _store()
     home = base_path() + "/"
-    token = token_from_cookie(store, request.cookies.get(SESSION_COOKIE))
-    if token:
-        store.end_session_by_token(token_digest(token))
     target = safe_next(request.query_params.get("next"), home)
+    token = token_from_cookie(store, request.cookies.get(SESSION_COOKIE))
+    if token and store.session_by_token(token_digest(token)) is not None:
+        response = RedirectResponse(target, status_code=303)
+        response.headers["Cache-Control"] = "no-store"
+        return response
     if STREAMLIT_USER_COOKIE in request.cookies:
         target = base_path() + "/auth/logout"
     response = RedirectResponse(target, status_code=303)
@@ -133,5 +162,28 @@ def routes() -> list[Route]:
     base = base_path()
     return [
         Route(base + SESSION_PATH, swap_code, methods=["GET"]),
-        Route(base + SIGNOUT_PATH, sign_out, methods=["GET"]),
+        Route(base + SIGNOUT_PATH, forget_cookie, methods=["GET"]),
     ]
+
+
+class HiddenRoutes:
+    """ASGI middleware: 404 for the Streamlit routes in HIDDEN_PATHS, whatever the method.
+
+    Streamlit refuses app routes under ``/_stcore/``, so a route cannot shadow them; this runs
+    before Streamlit's own routing instead.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.hidden = {base_path() + path for path in HIDDEN_PATHS}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].rstrip("/") in self.hidden:
+            await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def middleware() -> list[Middleware]:
+    """The middleware to run before Streamlit's."""
+    return [Middleware(HiddenRoutes)]
