@@ -180,6 +180,7 @@ def create_token(store: Store, me: Session | None) -> None:
     token = new_token()
     store.add_token(name, token_digest(token), rate, me.name if me else None, scopes)
     state[TOKEN_NAME] = ""
+    state[TOKEN_SCOPES] = list(DEFAULT)  # the next token starts from the least again
     state[NEW_TOKEN_KEY] = (name, token, scopes)
 
 
@@ -241,6 +242,8 @@ def token_forms(store: Store, me: Session | None) -> None:
         st.success(f"Created the token {plain_text(fresh[0])} ({', '.join(fresh[2])}). Copy it now:"
                    " it is not shown again.")
         st.code(fresh[1], language=None)
+    st.caption("Each token does only what its scopes allow: " + "; ".join(
+        f"`{name}` {what}" for name, what in SCOPES.items()) + ".")
     tokens = store.list_tokens()
     if tokens:
         st.dataframe(tokens_table(tokens), hide_index=True, width="stretch")
@@ -251,7 +254,8 @@ def token_forms(store: Store, me: Session | None) -> None:
         st.text_input("Token name", placeholder="e.g. support widget", key=TOKEN_NAME)
         st.text_input("Rate limit", value="60/minute", key=TOKEN_RATE,
                       help="e.g. 5/minute for a free tier")
-        st.multiselect("Scopes", list(SCOPES), default=list(DEFAULT), key=TOKEN_SCOPES,
+        st.session_state.setdefault(TOKEN_SCOPES, list(DEFAULT))
+        st.multiselect("Scopes", list(SCOPES), key=TOKEN_SCOPES,
                        help="\n\n".join(f"`{name}`: {what}" for name, what in SCOPES.items()))
         st.form_submit_button("Create token", on_click=create_token, args=(store, me))
     live = {t["id"]: t["name"] for t in tokens if not t["revoked_at"]}
