@@ -78,7 +78,7 @@ class ApiMixin:
             raise ValueError("a rating needs the reviewer's name")
         unknown = set(changes) - set(_RATING_FIELDS)
         if unknown:
-            raise ValueError(f"a rating has no field {sorted(unknown)[0]!r}")
+            raise ValueError(f"a rating has no field {min(unknown)!r}")
         stamp = now_iso()
         with self.write() as db:
             if db.execute("SELECT 1 FROM interactions WHERE id = ?", [interaction_id]).fetchone() is None:

@@ -147,7 +147,7 @@ def test_the_api_never_blanks_fields_a_request_did_not_send(api):
 
 
 def test_a_write_as_token_updates_its_own_ratings_only(api):
-    client, store, iid = api
+    client, store, _ = api
     proxy = _token(store, "proxy", WRITE, WRITE_AS)
     sent = client.post("/submit_feedback/", headers=proxy, json={
         "question": "Can I pay later?", "response": "Yes.", "reviewer": "shopper-17",
