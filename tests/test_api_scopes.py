@@ -213,3 +213,38 @@ def test_the_command_line_chooses_and_lists_scopes(tmp_path, capsys):
     with Store(db) as store:
         assert [t["scopes"] for t in store.list_tokens()] == [
             ["feedback:write"], ["feedback:read"], ["feedback:write", "feedback:write-as"]]
+
+
+def test_the_users_page_asks_for_at_least_one_scope(monkeypatch, db_path):
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT
+
+    with Store(db_path) as store:
+        store.add_user("ada", "admin", hash_password("ada-password"))
+    monkeypatch.setenv("LOUPE_DB", str(db_path))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at.text_input[0].input("ada")
+    at.text_input[1].input("ada-password")
+    next(b for b in at.button if b.label == "Sign in").click().run()
+    at.switch_page("views/users.py").run()
+    create = next(b for b in at.button if b.label == "Create token")
+    assert at.multiselect(key="users.token.scopes").value == ["feedback:write"]
+    at.text_input(key="users.token.name").input("nothing")
+    at.multiselect(key="users.token.scopes").unselect("feedback:write")
+    create.click().run()
+    assert [e.value for e in at.error] == [
+        "Choose at least one scope (feedback:write, feedback:read, feedback:write-as)."]
+    with Store(db_path) as store:
+        assert store.list_tokens() == []
+    at.multiselect(key="users.token.scopes").select("feedback:write-as").select("feedback:read")
+    next(b for b in at.button if b.label == "Create token").click().run()
+    assert not at.exception and not at.error
+    with Store(db_path) as store:
+        [token] = store.list_tokens()
+    assert (token["name"], token["scopes"]) == ("nothing", ["feedback:read", "feedback:write-as"])
+    assert at.dataframe[-1].value["scopes"][0] == "feedback:read, feedback:write-as"
+    assert at.multiselect(key="users.token.scopes").value == ["feedback:write"]  # least again
