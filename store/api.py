@@ -19,7 +19,7 @@ BATCH_ROWS = 100
 
 _SIZES = (
     "SELECT i.id, length(i.question) + coalesce(length(i.answer), 0)"
-    " + coalesce(length(i.error), 0) + coalesce(length(i.meta), 0)"
+    " + coalesce(length(i.error), 0)"
     " + coalesce((SELECT sum(coalesce(length(r.comment), 0) + coalesce(length(r.ideal_answer), 0)"
     "   + length(r.tags) + length(r.reviewer)) FROM ratings r WHERE r.interaction_id = i.id), 0)"
     " AS size FROM interactions i WHERE i.id > ? ORDER BY i.id LIMIT ?"
