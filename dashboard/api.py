@@ -1,31 +1,37 @@
 """The feedback collection service: production apps send questions, answers and ratings here.
 
 `python -m dashboard api` serves it (localhost by default). Every request carries a bearer token
-created by an admin; each token has its own rate limit; bodies are size-limited; validation
-errors are 422 with the field named.
+created by an admin; each token has its own rate limit and scopes (what it may do: 403 names a
+missing one); bodies are size-limited; validation errors are 422 with the field named; reads
+are streamed and bounded by bytes as well as rows.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import time
+from collections.abc import Iterator
 from typing import Annotated, Any, ClassVar
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from dashboard.auth import token_digest
 from dashboard.importing import check_record
 from dashboard.ratelimit import RateLimiter, retry_after
+from dashboard.scopes import READ, WRITE, WRITE_AS, token_reviewer
 from store import Store
+from store.api import RatingRefused
 
 MAX_BODY = 1_000_000  # bytes
 DEFAULT_RATE = "60/minute"
 TEXT = 1_000_000  # characters
 ECHO = 100  # characters of a refused value repeated in a 422
+MAX_RESPONSE = 8_000_000  # bytes of one GET /feedback/ answer (one larger interaction comes alone)
 
 
 def _problem(value: Any) -> str | None:
@@ -128,12 +134,14 @@ class Interaction(Feedback):
 
 
 class Rating(_Checked):
-    """A reviewer's rating of a stored interaction (replaces that reviewer's earlier one)."""
+    """A rating of a stored interaction, by the token's own reviewer (api:NAME) unless
+    ``reviewer`` names another; rating again changes only the fields sent."""
 
     model_config = ConfigDict(extra="forbid")
     numbers: ClassVar[frozenset[str]] = frozenset({"interaction_id", "stars", "thumbs"})
     interaction_id: int = Field(ge=1, le=2**62)
-    reviewer: str = Field(min_length=1, max_length=200)
+    reviewer: str | None = Field(default=None, min_length=1, max_length=200,
+                                 description="another reviewer (needs the feedback:write-as scope)")
     stars: int | None = Field(default=None, ge=1, le=5)
     thumbs: int | None = Field(default=None, description="1 (up) or -1 (down)")
     comment: str | None = Field(default=None, max_length=TEXT)
@@ -176,7 +184,39 @@ class Stored(BaseModel):
     duplicate: bool = False
 
 
-def create_app(store: Store, *, max_body: int = MAX_BODY, default_rate: str = DEFAULT_RATE) -> FastAPI:
+def _json_bytes(value: Any) -> bytes:
+    """Compact UTF-8 JSON, as FastAPI's own responses write it."""
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+
+
+def feedback_stream(store: Store, after: int, limit: int, max_bytes: int) -> Iterator[bytes]:
+    """``{"items": [...], "next_after": ID}`` written row by row: at most ``limit`` rows and
+    ``max_bytes`` bytes (a first row larger than that is sent alone); ``next_after`` is the
+    last id sent when more may follow, else null."""
+    head, close = b'{"items":[', b'],"next_after":'
+    sent, count, last, full = len(head) + len(close) + 21, 0, None, False  # 21: an id and "}"
+    yield head
+    batches = store.feedback_batches(after, limit)
+    try:
+        for batch in batches:
+            for row in batch:
+                chunk = (b"," if count else b"") + _json_bytes(row)
+                if count and sent + len(chunk) > max_bytes:
+                    full = True
+                    break
+                yield chunk
+                sent += len(chunk)
+                count += 1
+                last = row["id"]
+            if full:
+                break
+    finally:
+        batches.close()
+    yield close + _json_bytes(last if full or count == limit else None) + b"}"
+
+
+def create_app(store: Store, *, max_body: int = MAX_BODY, default_rate: str = DEFAULT_RATE,
+               max_response: int = MAX_RESPONSE) -> FastAPI:
     """The FastAPI application writing to ``store``."""
     app = FastAPI(title="Loupe feedback API", version="1",
                   description="Send questions, answers and ratings from production apps.")
@@ -221,13 +261,39 @@ def create_app(store: Store, *, max_body: int = MAX_BODY, default_rate: str = DE
         store.touch_token(record["id"])  # "last used" on the Users page, to the minute
         return record
 
-    def store_record(payload: dict[str, Any]) -> Stored:
+    def scoped(scope: str, what: str) -> Any:
+        """A dependency: the request's token, which must carry ``scope``."""
+        def check(record: dict[str, Any] = Depends(token)) -> dict[str, Any]:
+            if scope not in record["scopes"]:
+                raise HTTPException(
+                    403, f"This token lacks the scope {scope}, which {what} needs: create a token"
+                         f" with it (Users page, or `tokens add NAME --scope {scope}`).",
+                    headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope}"'})
+            return record
+        return Depends(check)
+
+    def reviewer_for(record: dict[str, Any], named: str | None) -> str:
+        """Who a write speaks for: the token's own reviewer, or the one it names when it may."""
+        own = token_reviewer(record["name"])
+        if named is None or named.strip() in ("", own):
+            return own
+        if WRITE_AS not in record["scopes"]:
+            raise HTTPException(
+                403, f"This token writes as {own!r}; naming another reviewer needs the scope"
+                     f" {WRITE_AS}: leave reviewer out, or create a token with that scope.",
+                headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{WRITE_AS}"'})
+        return named.strip()
+
+    def store_record(payload: dict[str, Any], record: dict[str, Any]) -> Stored:
+        payload["reviewer"] = reviewer_for(record, payload.get("reviewer"))
         try:
             row = check_record(payload)
         except ValueError as exc:
             raise HTTPException(422, str(exc)) from None
-        with store.import_session(source="api") as session:
-            outcome = session.add([row])
+        try:
+            outcome = store.add_api_record(row)
+        except RatingRefused as exc:
+            raise HTTPException(409, str(exc)) from None
         if outcome.conflicts:
             raise HTTPException(409, outcome.conflicts[0][1])
         interaction_id = store.interaction_for_record(row.external_id, row.content_hash)
@@ -236,43 +302,51 @@ def create_app(store: Store, *, max_body: int = MAX_BODY, default_rate: str = DE
     def plain(model: BaseModel) -> dict[str, Any]:
         return {k: v for k, v in model.model_dump().items() if v is not None}
 
-    @app.post("/submit_feedback/", response_model=Stored, status_code=201,
-              responses={401: {}, 409: {}, 413: {}, 422: {}, 429: {}})
-    def submit_feedback(feedback: Feedback, _: dict = Depends(token)) -> Stored:
-        """Store a question, its answer and a rating as a simple feedback endpoint sends them."""
-        return store_record(plain(feedback))
+    writes = {401: {}, 403: {}, 409: {}, 413: {}, 422: {}, 429: {}}
 
-    @app.post("/v1/interactions", response_model=Stored, status_code=201,
-              responses={401: {}, 409: {}, 413: {}, 422: {}, 429: {}})
-    def add_interaction(interaction: Interaction, _: dict = Depends(token)) -> Stored:
+    @app.post("/submit_feedback/", response_model=Stored, status_code=201, responses=writes)
+    def submit_feedback(feedback: Feedback,
+                        record: dict = scoped(WRITE, "sending feedback")) -> Stored:
+        """Store a question, its answer and a rating as a simple feedback endpoint sends them."""
+        return store_record(plain(feedback), record)
+
+    @app.post("/v1/interactions", response_model=Stored, status_code=201, responses=writes)
+    def add_interaction(interaction: Interaction,
+                        record: dict = scoped(WRITE, "sending interactions")) -> Stored:
         """Store one interaction (question and answer, optionally rated)."""
-        return store_record(plain(interaction))
+        return store_record(plain(interaction), record)
 
     @app.post("/v1/ratings", response_model=Stored, status_code=201,
-              responses={401: {}, 404: {}, 413: {}, 422: {}, 429: {}})
-    def add_rating(rating: Rating, _: dict = Depends(token)) -> Stored:
-        """Rate a stored interaction; rating again replaces that reviewer's rating."""
+              responses={**writes, 404: {}})
+    def add_rating(rating: Rating, record: dict = scoped(WRITE, "rating")) -> Stored:
+        """Rate a stored interaction; rating again changes only the fields sent (a field sent
+        as null is cleared). Never replaces a rating written on the dashboard."""
         if rating.thumbs not in (None, 1, -1):
             raise HTTPException(422, '"thumbs" must be 1 (up) or -1 (down)')
-        if store.get_interaction(rating.interaction_id) is None:
-            raise HTTPException(404, f"No interaction with id {rating.interaction_id}.")
+        reviewer = reviewer_for(record, rating.reviewer)
+        changes = rating.model_dump(include=rating.model_fields_set - {"interaction_id", "reviewer"})
         try:
-            rating_id = store.save_rating(
-                rating.interaction_id, rating.reviewer, stars=rating.stars, thumbs=rating.thumbs,
-                comment=rating.comment, tags=rating.tags, ideal_answer=rating.ideal_answer)
+            rating_id = store.save_api_rating(rating.interaction_id, reviewer, changes)
+        except LookupError as exc:
+            raise HTTPException(404, str(exc)) from None
+        except RatingRefused as exc:
+            raise HTTPException(409, str(exc)) from None
         except ValueError as exc:
             raise HTTPException(422, str(exc)) from None
         return Stored(id=rating_id)
 
-    @app.get("/feedback/", responses={401: {}, 429: {}})
+    @app.get("/feedback/", responses={
+        200: {"content": {"application/json": {"example": {"items": [], "next_after": None}}}},
+        401: {}, 403: {}, 429: {}})
     def list_feedback(
         after: Annotated[int, Query(ge=0, le=2**62)] = 0,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        _: dict = Depends(token),
-    ) -> dict[str, Any]:
-        """Interactions with their ratings, oldest first; pass `next_after` to get the next page."""
-        rows = store.feedback_page(after, limit)
-        return {"items": rows, "next_after": rows[-1]["id"] if len(rows) == limit else None}
+        _: dict = scoped(READ, "reading feedback"),
+    ) -> StreamingResponse:
+        """Interactions with their ratings, oldest first, streamed: at most `limit` rows and
+        about 8 MB; pass `next_after` as `after` to get the next page (null: nothing more)."""
+        return StreamingResponse(feedback_stream(store, after, limit, max_response),
+                                 media_type="application/json")
 
     @app.get("/health")
     def health() -> dict[str, Any]:

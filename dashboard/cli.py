@@ -151,6 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_token = token_actions.add_parser("add", parents=[_db_parent()], help="create a token")
     add_token.add_argument("name")
     add_token.add_argument("--rate", default="60/minute", help="e.g. 5/minute (default 60/minute)")
+    add_token.add_argument(
+        "--scope", action="append", metavar="SCOPE",
+        help="what the token may do, repeat or separate by commas: feedback:write (send"
+             " feedback as api:NAME), feedback:read (GET /feedback/), feedback:write-as (name"
+             " other reviewers); default feedback:write")
     add_token.set_defaults(func=cmd_tokens_add)
     list_tokens = token_actions.add_parser("list", parents=[_db_parent()],
                                            help="list tokens (never the tokens themselves)")
@@ -597,30 +602,33 @@ def cmd_tokens_add(args: argparse.Namespace) -> int:
     """Create an API token and print it once."""
     from dashboard.auth import new_token, token_digest
     from dashboard.ratelimit import parse_rate
+    from dashboard.scopes import DEFAULT, parse_scopes
 
     try:
         parse_rate(args.rate)
+        scopes = parse_scopes(args.scope or DEFAULT)
     except ValueError as exc:
         print(f"{str(exc).capitalize()}.", file=sys.stderr)
         return 2
     token = new_token()
     with open_store(args) as store:
-        store.add_token(args.name, token_digest(token), args.rate, None)
+        store.add_token(args.name, token_digest(token), args.rate, None, scopes)
     print(token)
-    print(f"Keep this token for '{args.name}' now: it is stored only as a digest and never shown"
-          " again.", file=sys.stderr)
+    print(f"Keep this token for '{args.name}' ({' '.join(scopes)}) now: it is stored only as a"
+          " digest and never shown again.", file=sys.stderr)
     return 0
 
 
 def cmd_tokens_list(args: argparse.Namespace) -> int:
-    """List API tokens: id, name, rate, created by, created, last used, revoked."""
+    """List API tokens: id, name, rate, created by, created, last used, revoked, scopes."""
     with open_store(args) as store:
         tokens = store.list_tokens()
     if not tokens:
         print("No API token yet: create one with `python -m dashboard tokens add NAME`.")
     for token in tokens:
-        print("\t".join(str(token[k] or "-") for k in (
-            "id", "name", "rate", "created_by", "created_at", "last_used_at", "revoked_at")))
+        print("\t".join([str(token[k] or "-") for k in (
+            "id", "name", "rate", "created_by", "created_at", "last_used_at", "revoked_at")]
+            + [",".join(token["scopes"])]))
     return 0
 
 

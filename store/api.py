@@ -1,9 +1,38 @@
-"""Reads for the feedback collection service (a Store mixin)."""
+"""Reads and writes of the feedback collection service (a Store mixin)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
+
+from store.ingest import BatchOutcome, ImportRow
+from store.store_text import now_iso
+
+# Who last wrote a rating (ratings.source): the API replaces only its own.
+API_SOURCE = "api"
+
+# Characters of question, answer, error and ratings read from the database at once while
+# listing feedback (a single larger interaction is read alone).
+BATCH_CHARS = 1_000_000
+BATCH_ROWS = 100
+
+_SIZES = (
+    "SELECT i.id, length(i.question) + coalesce(length(i.answer), 0)"
+    " + coalesce(length(i.error), 0)"
+    " + coalesce((SELECT sum(coalesce(length(r.comment), 0) + coalesce(length(r.ideal_answer), 0)"
+    "   + length(r.tags) + length(r.reviewer)) FROM ratings r WHERE r.interaction_id = i.id), 0)"
+    " AS size FROM interactions i WHERE i.id > ? ORDER BY i.id LIMIT ?"
+)
+_RATING_FIELDS = ("stars", "thumbs", "comment", "tags", "ideal_answer")
+
+
+class RatingRefused(ValueError):
+    """A rating the API may not write: it would speak for, or replace, a dashboard reviewer."""
+
+
+def _marks(values: list[Any]) -> str:
+    return ", ".join("?" for _ in values)
 
 
 class ApiMixin:
@@ -21,21 +50,114 @@ class ApiMixin:
             [content_hash],
         )
 
+    def is_account(self, name: str) -> bool:
+        """Whether a dashboard account has this name."""
+        return self._scalar("SELECT COUNT(*) FROM users WHERE name = ?", [name.strip()]) > 0
+
+    def add_api_record(self, row: ImportRow) -> BatchOutcome:
+        """Store one record sent to the API (an import of one line, source ``api``); the rating
+        it adds is marked as the API's. RatingRefused when it rates as a dashboard account."""
+        if row.rating is not None and self.is_account(row.rating.reviewer):
+            raise RatingRefused(_account_refusal(row.rating.reviewer))
+        with self.import_session(source=API_SOURCE) as session:
+            before = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM ratings").fetchone()[0]
+            outcome = session.add([row])
+            self.db.execute("UPDATE ratings SET source = ? WHERE id > ?", [API_SOURCE, before])
+        return outcome
+
+    def save_api_rating(self, interaction_id: int, reviewer: str, changes: dict[str, Any]) -> int:
+        """Create or update a rating written through the API; return its id.
+
+        Only the fields in ``changes`` change: a field a request did not send keeps its stored
+        value. LookupError for an unknown interaction; RatingRefused when the reviewer is a
+        dashboard account or the stored rating was not written through the API; ValueError for
+        stars or thumbs out of range.
+        """
+        reviewer = (reviewer or "").strip()
+        if not reviewer:
+            raise ValueError("a rating needs the reviewer's name")
+        unknown = set(changes) - set(_RATING_FIELDS)
+        if unknown:
+            raise ValueError(f"a rating has no field {min(unknown)!r}")
+        stamp = now_iso()
+        with self.write() as db:
+            if db.execute("SELECT 1 FROM interactions WHERE id = ?", [interaction_id]).fetchone() is None:
+                raise LookupError(f"No interaction with id {interaction_id}.")
+            if db.execute("SELECT 1 FROM users WHERE name = ?", [reviewer]).fetchone():
+                raise RatingRefused(_account_refusal(reviewer))
+            stored = db.execute(
+                "SELECT id, stars, thumbs, comment, tags, ideal_answer, source FROM ratings"
+                " WHERE interaction_id = ? AND reviewer = ?", [interaction_id, reviewer]).fetchone()
+            if stored is not None and stored["source"] != API_SOURCE:
+                raise RatingRefused(
+                    f"{reviewer!r} already rated interaction {interaction_id} on the dashboard or"
+                    " in an import, and the API never replaces such a rating: rate under another"
+                    " reviewer name.")
+            values: dict[str, Any] = {field: None for field in _RATING_FIELDS}
+            if stored is not None:
+                values.update({field: stored[field] for field in _RATING_FIELDS})
+                values["tags"] = json.loads(values["tags"] or "[]")
+            values.update(changes)
+            stars, thumbs = values["stars"], values["thumbs"]
+            if stars is not None and not 1 <= int(stars) <= 5:
+                raise ValueError(f"stars must be 1 to 5, not {stars}")
+            if thumbs is not None and thumbs not in (-1, 1):
+                raise ValueError(f"thumbs must be 1 (up) or -1 (down), not {thumbs}")
+            tags = sorted({t.strip() for t in values["tags"] or [] if t and t.strip()})
+            row = [stars, thumbs, values["comment"] or None,
+                   json.dumps(tags, ensure_ascii=False), values["ideal_answer"] or None]
+            if stored is None:
+                rating_id = int(db.execute(
+                    "INSERT INTO ratings (interaction_id, reviewer, stars, thumbs, comment, tags,"
+                    " ideal_answer, source, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [interaction_id, reviewer, *row, API_SOURCE, stamp, stamp]).lastrowid)
+            else:
+                rating_id = int(stored["id"])
+                db.execute(
+                    "UPDATE ratings SET stars = ?, thumbs = ?, comment = ?, tags = ?,"
+                    " ideal_answer = ?, updated_at = ? WHERE id = ?", [*row, stamp, rating_id])
+            db.execute("DELETE FROM rating_tags WHERE rating_id = ?", [rating_id])
+            db.conn.executemany(
+                "INSERT INTO rating_tags (rating_id, interaction_id, tag) VALUES (?, ?, ?)",
+                [(rating_id, interaction_id, tag) for tag in tags])
+            return rating_id
+
+    def feedback_batches(self, after_id: int = 0, limit: int = 50, *,
+                         batch_chars: int = BATCH_CHARS,
+                         batch_rows: int = BATCH_ROWS) -> Iterator[list[dict[str, Any]]]:
+        """Up to ``limit`` interactions with their ratings, oldest first, after an id (keyset
+        pagination), read a batch at a time: each batch holds about ``batch_chars`` characters
+        of text (an interaction larger than that comes alone), so memory stays flat however
+        large the rows; the database is not held between batches."""
+        last, left = after_id, limit
+        while left > 0:
+            sizes = self._rows(_SIZES, [last, min(left, batch_rows)])
+            if not sizes:
+                return
+            group: list[int] = []
+            chars = 0
+            for item in sizes:
+                if group and chars + item["size"] > batch_chars:
+                    yield self._feedback_rows(group)
+                    group, chars = [], 0
+                group.append(item["id"])
+                chars += item["size"]
+            yield self._feedback_rows(group)
+            last = sizes[-1]["id"]
+            left -= len(sizes)
+
     def feedback_page(self, after_id: int = 0, limit: int = 50) -> list[dict[str, Any]]:
         """Interactions with their ratings, oldest first, after an id (keyset pagination)."""
+        return [row for batch in self.feedback_batches(after_id, limit) for row in batch]
+
+    def _feedback_rows(self, ids: list[int]) -> list[dict[str, Any]]:
         rows = self._rows(
             "SELECT id, conversation_id, turn, question, answer, model, source, external_id,"
-            " error, created_at FROM interactions WHERE id > ? ORDER BY id LIMIT ?",
-            [after_id, limit],
-        )
-        if not rows:
-            return rows
-        ids = [row["id"] for row in rows]
+            f" error, created_at FROM interactions WHERE id IN ({_marks(ids)}) ORDER BY id", ids)
         ratings = self._rows(
             "SELECT interaction_id, reviewer, stars, thumbs, comment, tags, ideal_answer, updated_at"
-            f" FROM ratings WHERE interaction_id IN ({', '.join('?' for _ in ids)}) ORDER BY id",
-            ids,
-        )
+            f" FROM ratings WHERE interaction_id IN ({_marks(ids)}) ORDER BY id", ids)
         by_item: dict[int, list[dict[str, Any]]] = {}
         for rating in ratings:
             rating["tags"] = json.loads(rating["tags"] or "[]")
@@ -43,3 +165,8 @@ class ApiMixin:
         for row in rows:
             row["ratings"] = by_item.get(row["id"], [])
         return rows
+
+
+def _account_refusal(name: str) -> str:
+    return (f"{name!r} is a dashboard account, and an API token never writes as a dashboard"
+            " reviewer: rate under another reviewer name.")

@@ -385,7 +385,8 @@ class Store(
         tags: list[str] | None = None,
         ideal_answer: str | None = None,
     ) -> int:
-        """Create or replace this reviewer's rating of an interaction; return the rating id."""
+        """Create or replace this reviewer's rating of an interaction (as written on the
+        dashboard); return the rating id."""
         reviewer = (reviewer or "").strip()
         if not reviewer:
             raise ValueError("a rating needs the reviewer's name")
@@ -398,10 +399,12 @@ class Store(
         with self.write() as db:
             db.execute(
                 "INSERT INTO ratings (interaction_id, reviewer, stars, thumbs, comment, tags,"
-                " ideal_answer, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ideal_answer, source, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, 'dashboard', ?, ?)"
                 " ON CONFLICT (interaction_id, reviewer) DO UPDATE SET stars = excluded.stars,"
                 " thumbs = excluded.thumbs, comment = excluded.comment, tags = excluded.tags,"
-                " ideal_answer = excluded.ideal_answer, updated_at = excluded.updated_at",
+                " ideal_answer = excluded.ideal_answer, source = excluded.source,"
+                " updated_at = excluded.updated_at",
                 [
                     interaction_id,
                     reviewer,

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from store.store_text import now_iso
+
+# What a token may do when nothing else is said (also the default of tokens made before scopes).
+WRITE_ONLY = ("feedback:write",)
 
 # Ended sessions are kept this long (for the record), then purged when a new one starts.
 _KEEP_ENDED_DAYS = 30
@@ -30,6 +33,13 @@ def _iso_at(epoch: float) -> str:
 def _epoch(iso: str) -> float:
     """The Unix time of ISO 8601 UTC text in now_iso's format."""
     return datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp()
+
+
+def _with_scopes(token: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A token row with its space-separated scopes as a list."""
+    if token is not None:
+        token["scopes"] = (token.get("scopes") or "").split()
+    return token
 
 
 class UsersMixin:
@@ -271,20 +281,24 @@ class UsersMixin:
 
     # -- API tokens ---------------------------------------------------------------
 
-    def add_token(self, name: str, digest: str, rate: str | None, created_by: str | None) -> int:
-        """Remember an API token by its digest."""
+    def add_token(self, name: str, digest: str, rate: str | None, created_by: str | None,
+                  scopes: Iterable[str] = WRITE_ONLY) -> int:
+        """Remember an API token by its digest, with what it may do (``scopes``)."""
+        scope_text = " ".join(dict.fromkeys(s.strip() for s in scopes if s.strip()))
+        if not scope_text:
+            raise ValueError("a token needs at least one scope")
         with self.write() as db:
             return int(db.execute(
-                "INSERT INTO api_tokens (name, digest, rate, created_by, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                [name, digest, rate, created_by, now_iso()],
+                "INSERT INTO api_tokens (name, digest, rate, scopes, created_by, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [name, digest, rate, scope_text, created_by, now_iso()],
             ).lastrowid)
 
     def token_by_digest(self, digest: str) -> dict[str, Any] | None:
         """A live (not revoked) token by digest."""
-        return self._one(
+        return _with_scopes(self._one(
             "SELECT * FROM api_tokens WHERE digest = ? AND revoked_at IS NULL", [digest]
-        )
+        ))
 
     def touch_token(self, token_id: int, *, every: float = 60.0) -> None:
         """Note when a token was last used (to within ``every`` seconds, so that busy clients
@@ -296,11 +310,11 @@ class UsersMixin:
                        [now, token_id, _iso_after(-every, now)])
 
     def list_tokens(self) -> list[dict[str, Any]]:
-        """Tokens without their digests."""
-        return self._rows(
-            "SELECT id, name, rate, created_by, created_at, last_used_at, revoked_at"
+        """Tokens without their digests; ``scopes`` as a list."""
+        return [_with_scopes(row) for row in self._rows(
+            "SELECT id, name, scopes, rate, created_by, created_at, last_used_at, revoked_at"
             " FROM api_tokens ORDER BY id"
-        )
+        )]
 
     def revoke_token(self, token_id: int) -> bool:
         """Revoke a token; whether it was live."""

@@ -227,9 +227,11 @@ def test_tokens_are_listed_and_revoked_in_the_page(env):
     [shown] = [c.value for c in at.code]
     assert shown.startswith("loupe_")
     table = at.dataframe[-1].value
-    assert list(table.columns) == ["name", "rate", "created by", "created", "last used", "revoked"]
+    assert list(table.columns) == ["name", "rate", "created by", "created", "last used", "revoked",
+                                   "scopes"]
     assert (table["name"][0], table["rate"][0], table["created by"][0], table["last used"][0],
-            table["revoked"][0]) == ("support widget", "5/minute", "ada", "never", "")
+            table["revoked"][0], table["scopes"][0]) == (
+        "support widget", "5/minute", "ada", "never", "", "feedback:write")
 
     at.run()
     assert not at.code  # shown once
@@ -255,7 +257,7 @@ def test_the_api_notes_when_a_token_was_last_used(tmp_path):
 
     with Store(tmp_path / "api.db") as store:
         token = new_token()
-        store.add_token("widget", token_digest(token), "100/minute", "ada")
+        store.add_token("widget", token_digest(token), "100/minute", "ada", ["feedback:read"])
         assert store.list_tokens()[0]["last_used_at"] is None
         client = TestClient(create_app(store))
         response = client.get("/feedback/", headers={"Authorization": f"Bearer {token}"})

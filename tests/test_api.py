@@ -12,6 +12,7 @@ from schemathesis.checks import not_a_server_error
 
 from dashboard.api import create_app
 from dashboard.auth import new_token, token_digest
+from dashboard.scopes import SCOPES
 from store import Store
 
 
@@ -19,7 +20,7 @@ from store import Store
 def api(tmp_path):
     store = Store(tmp_path / "api.db")
     token = new_token()
-    store.add_token("tests", token_digest(token), "1000/minute", "ada")
+    store.add_token("tests", token_digest(token), "1000/minute", "ada", SCOPES)
     client = TestClient(create_app(store, max_body=200_000))
     client.headers["Authorization"] = f"Bearer {token}"
     yield client, store, token
@@ -90,8 +91,8 @@ def test_revoked_token_is_refused(api):
 def test_too_many_requests_is_429_per_token(tmp_path):
     store = Store(tmp_path / "rate.db")
     free, paid = new_token(), new_token()
-    store.add_token("free", token_digest(free), "5/minute", "ada")
-    store.add_token("paid", token_digest(paid), "100/minute", "ada")
+    store.add_token("free", token_digest(free), "5/minute", "ada", SCOPES)
+    store.add_token("paid", token_digest(paid), "100/minute", "ada", SCOPES)
     client = TestClient(create_app(store))
     statuses = [client.get("/feedback/", headers={"Authorization": f"Bearer {free}"}).status_code
                 for _ in range(6)]
@@ -121,7 +122,7 @@ def _schema():
 
     store = Store(Path(tempfile.mkdtemp()) / "fuzz.db")
     token = new_token()
-    store.add_token("fuzz", token_digest(token), "100000/minute", "ada")
+    store.add_token("fuzz", token_digest(token), "100000/minute", "ada", SCOPES)
     loaded = schemathesis.openapi.from_asgi("/openapi.json", create_app(store))
     return loaded, token
 

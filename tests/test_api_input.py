@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from dashboard import api as api_module
 from dashboard.api import create_app
 from dashboard.auth import new_token, token_digest
+from dashboard.scopes import SCOPES
 from dashboard.ratelimit import RateLimiter
 from store import Store
 
@@ -19,7 +20,7 @@ from store import Store
 def api(tmp_path):
     store = Store(tmp_path / "api.db")
     token = new_token()
-    store.add_token("tests", token_digest(token), "100000/minute", "ada")
+    store.add_token("tests", token_digest(token), "100000/minute", "ada", SCOPES)
     client = TestClient(create_app(store), raise_server_exceptions=False)
     client.headers["Authorization"] = f"Bearer {token}"
     client.headers["Content-Type"] = "application/json"
@@ -139,7 +140,7 @@ def test_retry_after_is_long_enough(monkeypatch, tmp_path):
     store = Store(tmp_path / "rate.db")
     for rate in ("5/minute", "7/minute", "3/second", "100/hour", "11/minute"):
         token = new_token()
-        store.add_token(rate, token_digest(token), rate, "ada")
+        store.add_token(rate, token_digest(token), rate, "ada", SCOPES)
         client = TestClient(create_app(store))
         client.headers["Authorization"] = f"Bearer {token}"
         limit = int(rate.split("/")[0])

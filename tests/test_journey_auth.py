@@ -235,15 +235,17 @@ def test_the_first_admin_signs_in_and_nothing_typed_next_is_dropped(browser, ser
         assert (row["name"], row["created_by"], row["last_used_at"]) == (
             "support widget", "ana", None)
         client = TestClient(create_app(store))
-        answer = client.get("/feedback/", headers={"Authorization": f"Bearer {token}"})
-        assert answer.status_code == 200
+        answer = client.post("/submit_feedback/", json={"question": "Where is my parcel?"},
+                             headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 201
         used = store.list_tokens()[0]["last_used_at"]
         assert used is not None
     page.reload()
     page.get_by_text("Signed in as ana · admin").wait_for(timeout=20_000)
     _wait_for_run(page)
-    assert _table(page, 1, 6) == ["support widget", "60/minute", "ana", row["created_at"][:16]
-                               .replace("T", " "), used[:16].replace("T", " "), ""]
+    assert _table(page, 1, 7) == ["support widget", "60/minute", "ana", row["created_at"][:16]
+                               .replace("T", " "), used[:16].replace("T", " "), "",
+                               "feedback:write"]
     screenshot(page, "journey_auth_users_page")
     revoke = page.get_by_test_id("stForm").filter(has_text="Revoke token")
     _select(page, revoke, "Token", f"support widget (#{row['id']})")

@@ -12,6 +12,7 @@ import streamlit as st
 from dashboard.auth import ROLES, Session, hash_password, new_token, token_digest
 from dashboard.ratelimit import parse_rate
 from dashboard.safe_text import plain_text
+from dashboard.scopes import DEFAULT, SCOPES, parse_scopes
 from dashboard.ui.auth import begin_session, identity_providers, this_page_path
 from store import Store
 
@@ -23,7 +24,7 @@ ADD_NAME, ADD_ROLE, ADD_EMAIL, ADD_PASSWORD = (
     "users.add.name", "users.add.role", "users.add.email", "users.add.password")
 EDIT_TARGET, EDIT_ROLE, EDIT_PASSWORD = "users.edit.target", "users.edit.role", "users.edit.password"
 REMOVE_TARGET, REMOVE_CONFIRM = "users.remove.target", "users.remove.confirm"
-TOKEN_NAME, TOKEN_RATE = "users.token.name", "users.token.rate"
+TOKEN_NAME, TOKEN_RATE, TOKEN_SCOPES = "users.token.name", "users.token.rate", "users.token.scopes"
 REVOKE_ID = "users.revoke.id"
 
 ROLE_HELP = ("viewer: browse and read; annotator: also chat, rate and vote; "
@@ -69,6 +70,7 @@ def tokens_table(tokens: list[dict[str, Any]]) -> pd.DataFrame:
         "created": _when(t["created_at"]),
         "last used": _when(t["last_used_at"]) or "never",
         "revoked": _when(t["revoked_at"]),
+        "scopes": ", ".join(t["scopes"]),
     } for t in tokens])
 
 
@@ -171,13 +173,15 @@ def create_token(store: Store, me: Session | None) -> None:
     rate = (state.get(TOKEN_RATE) or "").strip()
     try:
         parse_rate(rate)
+        scopes = parse_scopes(state.get(TOKEN_SCOPES) or [])
     except ValueError as exc:
         _flash("error", f"{str(exc).capitalize()}.")
         return
     token = new_token()
-    store.add_token(name, token_digest(token), rate, me.name if me else None)
+    store.add_token(name, token_digest(token), rate, me.name if me else None, scopes)
     state[TOKEN_NAME] = ""
-    state[NEW_TOKEN_KEY] = (name, token)
+    state[TOKEN_SCOPES] = list(DEFAULT)  # the next token starts from the least again
+    state[NEW_TOKEN_KEY] = (name, token, scopes)
 
 
 def revoke_token(store: Store) -> None:
@@ -235,8 +239,11 @@ def token_forms(store: Store, me: Session | None) -> None:
     """The token just created (once), the tokens, and the forms to create and revoke one."""
     fresh = st.session_state.pop(NEW_TOKEN_KEY, None)
     if fresh:
-        st.success(f"Created the token {plain_text(fresh[0])}. Copy it now: it is not shown again.")
+        st.success(f"Created the token {plain_text(fresh[0])} ({', '.join(fresh[2])}). Copy it now:"
+                   " it is not shown again.")
         st.code(fresh[1], language=None)
+    st.caption("Each token does only what its scopes allow: " + "; ".join(
+        f"`{name}` {what}" for name, what in SCOPES.items()) + ".")
     tokens = store.list_tokens()
     if tokens:
         st.dataframe(tokens_table(tokens), hide_index=True, width="stretch")
@@ -247,6 +254,9 @@ def token_forms(store: Store, me: Session | None) -> None:
         st.text_input("Token name", placeholder="e.g. support widget", key=TOKEN_NAME)
         st.text_input("Rate limit", value="60/minute", key=TOKEN_RATE,
                       help="e.g. 5/minute for a free tier")
+        st.session_state.setdefault(TOKEN_SCOPES, list(DEFAULT))
+        st.multiselect("Scopes", list(SCOPES), key=TOKEN_SCOPES,
+                       help="\n\n".join(f"`{name}`: {what}" for name, what in SCOPES.items()))
         st.form_submit_button("Create token", on_click=create_token, args=(store, me))
     live = {t["id"]: t["name"] for t in tokens if not t["revoked_at"]}
     if live:
