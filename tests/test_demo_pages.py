@@ -90,7 +90,8 @@ def test_results_page_shows_win_rates_and_leaderboard_of_the_demo_votes(env):
     assert not any("No votes yet" in i.value for i in at.info)
     assert [s.value for s in at.subheader] == ["Win rates", "Leaderboard", "Bias checks"]
     assert len(at.get("plotly_chart")) == 2
-    [table] = at.dataframe
+    table, board = at.dataframe
+    assert list(board.value["variant"])[0] == "concise v2"
     rows = table.value.set_index(["variant_b", "variant_a"])
     assert len(rows) == 3
     assert rows.loc[("concise v2", "baseline v1"), "p_value"] < 0.01

@@ -151,7 +151,7 @@ def test_report_has_the_cli_contract(store, experiment, fake_ollama):
     run_experiment(store, experiment, backend_for=_backend_for(fake_ollama))
     for choice in ("left", "right", "tie"):
         cast_vote(store, next_blind_pair(store, experiment, "ana"), choice, "ana")
-    report = pairwise_report(store, resamples=20)
+    report = pairwise_report(store)
     [pair] = report["pairs"]
     assert set(pair) >= {"variant_a", "variant_b", "n", "a_wins", "b_wins", "ties", "both_bad",
                          "a_win_rate", "b_win_rate", "ci_low", "ci_high", "p_value"}
