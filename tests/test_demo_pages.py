@@ -60,9 +60,10 @@ def test_experiments_page_shows_the_finished_demo_experiment(env):
     assert "Reference answer:" in text
     assert "No answers yet" not in text
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Pairs judged"] == "99"
-    assert 0 < int(metrics["Verdicts that flipped with position"]) < 99
-    assert metrics["Agreement with human votes"].endswith("%")
+    assert metrics["Verdicts read"] == "99 of 99"
+    assert metrics["Pairs with no verdict"] == "0"
+    assert 0 < int(metrics["Flips when the answers swap"].rstrip("%")) < 100
+    assert metrics["Agrees with the human majority"].endswith("%")
     [verdicts] = [d for d in at.dataframe if "judge_model" in d.value.columns]
     assert set(verdicts.value["judge_model"]) == {demo.JUDGE_MODEL}
 

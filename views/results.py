@@ -5,10 +5,12 @@ import streamlit as st
 
 from dashboard.charts import leaderboard_figure, leaderboard_table, win_rate_figure
 from dashboard.experiments import pairwise_report
+from dashboard.judge import judge_summaries
 from dashboard.pairwise import votes_needed
 from dashboard.safe_text import plain_text
 from dashboard.ui.auth import require
 from dashboard.ui.common import get_store, reviewer_input
+from dashboard.ui.experiments import judge_report
 
 store = get_store()
 reviewer_input()
@@ -77,3 +79,13 @@ for column, name, what in ((left, "position_bias", "the answer shown on the left
         column.metric(f"Wins by {what}", f"{check['share']:.0%}",
                       help=f"{check['n']} decisive votes; 95% interval {check['ci_low']:.0%}–"
                            f"{check['ci_high']:.0%}; p = {check['p_value']:.3f} against 50%.")
+
+if scope is not None:
+    summaries = judge_summaries(store.judgments(scope), store.votes(scope))
+    if summaries:
+        st.subheader("LLM judge")
+        st.caption("The judge's verdicts against the human majority on the same pairs; judge "
+                   "verdicts never count as votes above. Unreadable replies can be retried on the "
+                   "Experiments page.")
+        for n, summary in enumerate(summaries):
+            judge_report(summary, key=f"results.judge.{n}")
