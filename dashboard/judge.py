@@ -154,6 +154,8 @@ def judge_pair(
     problems = [f"{order}: {reading.problem}" for order, reading in
                 (("Answer A shown first", read_first), ("Answer B shown first", read_second))
                 if reading.problem]
+    if read_first.problem and read_first.problem == read_second.problem:
+        problems = [f"Both orders: {read_first.problem}"]
     if problems:
         return JudgeResult(None, a_first, b_first, rationale, None, **replies,
                            problem=" ".join(problems))

@@ -172,14 +172,17 @@ def variant_label_of(row: dict[str, Any]) -> str:
     return variant_label({"name": row["variant_name"], "version": row["variant_version"]})
 
 
+_PAIR_COLUMNS = {"variant_a": "variant A", "variant_b": "variant B"}
+
+
 def _percent(rate: dict[str, float] | None) -> str:
     return "n/a" if rate is None else f"{rate['rate']:.0%}"
 
 
-def _interval(rate: dict[str, float] | None) -> str:
+def _interval(rate: dict[str, float] | None, what: str) -> str:
     if rate is None:
-        return "nothing to count yet"
-    return f"95% interval {rate['low']:.0%}–{rate['high']:.0%}, {rate['n']} pairs"
+        return f"no {what} yet"
+    return f"95% interval {rate['low']:.0%}–{rate['high']:.0%} over {rate['n']} {what}"
 
 
 def judge_report(summary: dict[str, Any], key: str, retry: bool = False) -> bool:
@@ -196,8 +199,8 @@ def judge_report(summary: dict[str, Any], key: str, retry: bool = False) -> bool
                      help="Pairs where the verdict changed with the order of the answers "
                           "(counted as ties).")
         agreement.metric("Agrees with the human majority", _percent(summary["agreement"]))
-        lines = [f"Flips: {_interval(summary['flip_rate'])}.",
-                 f"Agreement: {_interval(summary['agreement'])} that humans also voted on."]
+        lines = [f"Flips: {_interval(summary['flip_rate'], 'pairs read in both orders')}.",
+                 f"Agreement: {_interval(summary['agreement'], 'pairs humans also voted on')}."]
         if summary["kappa"] is not None:
             low, high = summary["kappa_interval"]
             lines.append(f"Cohen's kappa {summary['kappa']:.2f} (95% interval {low:.2f} to "
@@ -208,7 +211,8 @@ def judge_report(summary: dict[str, Any], key: str, retry: bool = False) -> bool
         if summary["unreadable"]:
             st.warning(f"{len(summary['unreadable'])} pairs have no verdict: the reply could not "
                        "be read or the call failed. The reason and the raw replies are below.")
-            st.dataframe(pd.DataFrame(summary["unreadable"]), hide_index=True, width="stretch")
+            st.dataframe(pd.DataFrame(summary["unreadable"]).rename(columns=_PAIR_COLUMNS),
+                         hide_index=True, width="stretch")
             if retry:
                 pressed = st.button("Retry the unreadable pairs", icon=":material/replay:",
                                     key=f"{key}.retry")
@@ -224,7 +228,8 @@ def judge_report(summary: dict[str, Any], key: str, retry: bool = False) -> bool
             with st.expander(f"Pairs where the judge and the humans disagree "
                              f"({len(disagreements)})", expanded=False):
                 if disagreements:
-                    st.dataframe(pd.DataFrame(disagreements), hide_index=True, width="stretch")
+                    st.dataframe(pd.DataFrame(disagreements).rename(columns=_PAIR_COLUMNS),
+                                 hide_index=True, width="stretch")
                 else:
                     st.caption("None: the judge agrees with the human majority on every pair.")
     return pressed
