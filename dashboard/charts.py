@@ -19,7 +19,7 @@ PALETTE = (
     "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#555555",
     "#882255", "#117733", "#AA4499", "#332288", "#999933",
 )
-MS_TICKS = [m * 10**e for e in range(0, 7) for m in (1, 2, 5)]
+MS_TICKS = [m * 10**e for e in range(7) for m in (1, 2, 5)]
 STAR_COLORS = {1: "#B2182B", 2: "#EF8A62", 3: "#A6A6A6", 4: "#67A9CF", 5: "#2166AC"}
 PERIOD_TITLES = {"day": "Day (UTC)", "week": "Week (UTC, starting Monday)"}
 _LAYOUT = dict(
@@ -251,23 +251,44 @@ def win_rate_figure(pairs: list[dict[str, Any]]) -> go.Figure:
 
 
 def leaderboard_figure(rows: list[dict[str, Any]]) -> go.Figure:
-    """Bradley-Terry scores (Elo scale) with bootstrap 95% intervals, best at the top."""
+    """Leaderboard scores (Elo scale) with their 95% intervals, best at the top."""
     rows = list(reversed(rows))
     figure = go.Figure(
         _interval_trace(
             [r["score"] for r in rows], [label(r["variant"]) for r in rows],
             [r["ci_low"] for r in rows], [r["ci_high"] for r in rows], "#6b8f3b",
-            hovertemplate="%{y}: %{x:.0f}<extra></extra>",
+            customdata=[[r["ci_low"], r["ci_high"], rank_range(r)] for r in rows],
+            hovertemplate="%{y}: %{x:.0f} (95% %{customdata[0]:.0f}–%{customdata[1]:.0f}), "
+                          "rank %{customdata[2]}<extra></extra>",
         )
     )
     figure.add_vline(x=1000, line_dash="dash", line_color="#8a8a8a")
     figure.update_layout(
-        xaxis={"title": "Bradley-Terry score (Elo scale, 1000 = average)"},
+        xaxis={"title": "score (Elo scale, 1000 = the average variant)"},
         yaxis={"title": None, "automargin": True},
         height=120 + 45 * len(rows),
         margin={"l": 10, "r": 10, "t": 10, "b": 40},
     )
     return figure
+
+
+def rank_range(row: dict[str, Any]) -> str:
+    """'1' when the votes fix a variant's rank, '1–3' when they allow several."""
+    best, worst = row.get("rank_best"), row.get("rank_worst")
+    if best is None or worst is None:
+        return ""
+    return str(best) if best == worst else f"{best}–{worst}"
+
+
+def leaderboard_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The leaderboard as the page lists it: rank range, variant, score, interval, votes."""
+    return pd.DataFrame({
+        "rank": [rank_range(r) for r in rows],
+        "variant": [str(r["variant"]) for r in rows],
+        "score": [round(r["score"]) for r in rows],
+        "95% interval": [f"{r['ci_low']:.0f} – {r['ci_high']:.0f}" for r in rows],
+        "votes": [r["votes"] for r in rows],
+    }, columns=["rank", "variant", "score", "95% interval", "votes"])
 
 
 def _interval_trace(

@@ -18,7 +18,7 @@ from dashboard.llm import (
     GenerationOptions,
     OllamaBackend,
 )
-from dashboard.pairwise import Vote, leaderboard, length_bias, pair_stats, position_bias
+from dashboard.pairwise import Vote, length_bias, pair_stats, position_bias, ranking
 from store import Store
 
 CHOICES = ("left", "right", "tie", "both_bad")
@@ -335,16 +335,15 @@ def votes_from_rows(rows: list[dict[str, Any]]) -> list[Vote]:
 
 
 def pairwise_report(
-    store: Store,
-    experiment_id: int | None = None,
-    sources: tuple[str, ...] = (),
-    resamples: int = 200,
+    store: Store, experiment_id: int | None = None, sources: tuple[str, ...] = ()
 ) -> dict[str, Any]:
-    """Pair statistics, the Bradley-Terry leaderboard and the bias checks, as plain data."""
+    """Pair statistics, the leaderboard (with what it can show) and the bias checks."""
     votes = votes_from_rows(store.votes(experiment_id=experiment_id, sources=sources))
+    board = ranking(votes).as_dict()
     return {
         "pairs": [p.as_dict() for p in pair_stats(votes)],
-        "leaderboard": [row.as_dict() for row in leaderboard(votes, resamples=resamples)],
+        "leaderboard": board.pop("rows"),
+        "ranking": board,
         "position_bias": position_bias(votes).as_dict(),
         "length_bias": length_bias(votes).as_dict(),
         "n_votes": len(votes),

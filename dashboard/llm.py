@@ -180,9 +180,13 @@ class OllamaBackend:
         }
         if options.seed is not None:
             settings["seed"] = options.seed
+        # Ollama constrains the answer to a JSON schema passed as ``format``.
+        structured: dict[str, Any] = (
+            {"format": options.json_schema} if options.json_schema is not None else {}
+        )
         try:
             for part in self._client.chat(
-                model=model, messages=messages, stream=True, options=settings
+                model=model, messages=messages, stream=True, options=settings, **structured
             ):
                 if part.message is not None and part.message.content:
                     yield part.message.content
@@ -301,6 +305,9 @@ class EmbeddedBackend:
             }
             if options.seed is not None:
                 kwargs["seed"] = options.seed
+            if options.json_schema is not None:
+                # llama.cpp turns the schema into a grammar that constrains every token.
+                kwargs["response_format"] = {"type": "json_object", "schema": options.json_schema}
             try:
                 chunks = llm.create_chat_completion(**kwargs)
                 generated = 0

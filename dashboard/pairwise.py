@@ -1,17 +1,20 @@
 """Honest statistics for blind pairwise votes between prompt variants.
 
 A vote says which of two answers was better: ``a``, ``b``, ``tie`` or ``both_bad``. Win rates count
-ties and both-bad votes as half a win for each side; intervals are 95% Wilson score intervals; the
-sign test uses decisive votes only; the leaderboard is a Bradley-Terry fit with bootstrap intervals.
+ties and both-bad votes as half a win for each side; intervals are exact (Clopper-Pearson) 95%
+intervals; the sign test uses decisive votes only; the leaderboard is a Bradley-Terry fit with ties
+(Davidson) under a weak prior, with 95% intervals from its posterior.
 """
 
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from statistics import NormalDist
+
+import numpy as np
+from scipy.stats import beta
 
 WINNERS = ("a", "b", "tie", "both_bad")
 Z95 = NormalDist().inv_cdf(0.975)
@@ -63,15 +66,28 @@ class PairStats:
         return asdict(self)
 
 
-def wilson_interval(successes: float, n: float, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval of a proportion (successes may be fractional: ties count half)."""
+def exact_interval(successes: float, n: float, level: float = 0.95) -> tuple[float, float]:
+    """Clopper-Pearson interval of a proportion, the inversion of the exact binomial test.
+
+    ``successes`` may be fractional (ties count half). Unlike the Wilson interval it never
+    covers less than its level: with 4 votes out of 4, Wilson's 95% interval leaves out 50%
+    although the sign test's p is 0.125.
+    """
     if n <= 0:
         return (0.0, 1.0)
-    p = successes / n
-    denominator = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denominator
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    low, high = exact_bounds(np.asarray(successes, dtype=float), np.asarray(n, dtype=float), level)
+    return (float(low), float(high))
+
+
+def exact_bounds(
+    successes: np.ndarray, n: np.ndarray, level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """``exact_interval`` for arrays of counts at once (n > 0)."""
+    tail = (1 - level) / 2
+    with np.errstate(invalid="ignore"):
+        low = np.where(successes > 0, beta.ppf(tail, successes, n - successes + 1), 0.0)
+        high = np.where(successes < n, beta.ppf(1 - tail, successes + 1, n - successes), 1.0)
+    return low, high
 
 
 def sign_test(wins: int, losses: int) -> float:
@@ -109,7 +125,7 @@ def pair_stats(votes: Iterable[Vote]) -> list[PairStats]:
     for (a, b), (a_wins, b_wins, ties, both_bad) in sorted(tallies.items()):
         n = a_wins + b_wins + ties + both_bad
         half = 0.5 * (ties + both_bad)
-        low, high = wilson_interval(b_wins + half, n)
+        low, high = exact_interval(b_wins + half, n)
         result.append(
             PairStats(
                 variant_a=a,
@@ -129,101 +145,208 @@ def pair_stats(votes: Iterable[Vote]) -> list[PairStats]:
     return result
 
 
-# -- Bradley-Terry --------------------------------------------------------------
+# -- leaderboard: Bradley-Terry with ties (Davidson), a Gaussian prior, Laplace intervals ----
+
+ELO = 400 / math.log(10)  # Elo points per unit of log-strength
+PRIOR_SD = 2.0  # prior sd of a variant's log-strength: about 350 Elo points, weak
+TIE_PRIOR = (math.log(0.5), 1.5)  # prior mean and sd of log(nu), Davidson's tie parameter
+METHOD = (
+    "Bradley–Terry with ties (Davidson's model) fitted to every vote, with a weak Gaussian "
+    "prior on each variant's log-strength (sd 2, about 350 Elo points) so unanimous or tiny "
+    "samples stay finite; 95% intervals come from the posterior (Laplace approximation)."
+)
 
 
-def bradley_terry(
-    votes: Sequence[Vote], prior: float = 0.5, iterations: int = 500, tolerance: float = 1e-10
-) -> dict[str, float]:
-    """Bradley-Terry strengths by the MM algorithm (ties and both-bad count half a win each).
+@dataclass(frozen=True)
+class PairCounts:
+    """Votes of a set of tables, one row per replicate: outcomes per pair of variants (i < j)."""
 
-    Strengths are normalized to a geometric mean of 1. The prior adds ``2 * prior`` tied games
-    against a virtual opponent of strength 1, which keeps undefeated or winless variants finite;
-    ``prior=0`` is the plain maximum-likelihood fit.
+    first: np.ndarray  # (pairs,) index of variant i
+    second: np.ndarray  # (pairs,) index of variant j
+    wins: np.ndarray  # (replicates, pairs): i won
+    losses: np.ndarray  # (replicates, pairs): j won
+    ties: np.ndarray  # (replicates, pairs): tie or both bad
+
+
+def fit_strengths(
+    counts: PairCounts, size: int, prior_sd: float = PRIOR_SD, iterations: int = 60
+) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior mode of the log-strengths and their centred covariance, for many tables at once.
+
+    Davidson's model: P(i beats j) = s_i / D, P(tie) = nu * sqrt(s_i s_j) / D, with
+    D = s_i + s_j + nu * sqrt(s_i s_j); log s ~ N(0, prior_sd^2), log nu ~ N(TIE_PRIOR).
+    Newton's method on the log posterior (concave); the covariance is the inverse of its
+    negative Hessian at the mode (Laplace), centred so that scores average zero.
+    Returns (replicates, size) modes and (replicates, size, size) covariances.
     """
-    names = sorted({v.variant_a for v in votes} | {v.variant_b for v in votes})
-    if not names:
-        return {}
-    wins = {name: float(prior) for name in names}
-    games: dict[tuple[str, str], float] = {}
-    for vote in votes:
-        if vote.variant_a == vote.variant_b:
-            continue
-        share_a = {"a": 1.0, "b": 0.0}.get(vote.winner, 0.5)
-        wins[vote.variant_a] += share_a
-        wins[vote.variant_b] += 1 - share_a
-        key = tuple(sorted((vote.variant_a, vote.variant_b)))
-        games[key] = games.get(key, 0.0) + 1
-    strength = {name: 1.0 for name in names}
+    first, second = counts.first, counts.second
+    wins, losses, ties = (np.asarray(a, dtype=float) for a in (counts.wins, counts.losses,
+                                                                counts.ties))
+    replicates = wins.shape[0]
+    n = wins + losses + ties
+    tie_mean, tie_sd = TIE_PRIOR
+    x = np.zeros((replicates, size + 1))
+    x[:, size] = tie_mean
+    diagonal = np.arange(size)
     for _ in range(iterations):
-        updated = {}
-        for name in names:
-            denominator = 2 * prior / (strength[name] + 1.0)
-            for (x, y), count in games.items():
-                if name in (x, y):
-                    other = y if name == x else x
-                    denominator += count / (strength[name] + strength[other])
-            updated[name] = wins[name] / denominator
-        scale = math.exp(sum(math.log(s) for s in updated.values()) / len(updated))
-        updated = {name: s / scale for name, s in updated.items()}
-        change = max(abs(updated[n] - strength[n]) for n in names)
-        strength = updated
-        if change < tolerance:
+        theta, log_nu = x[:, :size], x[:, size]
+        half = (theta[:, first] - theta[:, second]) / 2
+        logits = np.stack([half, -half, np.broadcast_to(log_nu[:, None], half.shape)], axis=-1)
+        logits -= logits.max(axis=-1, keepdims=True)
+        p = np.exp(logits)
+        p /= p.sum(axis=-1, keepdims=True)
+        p_win, p_loss, p_tie = p[..., 0], p[..., 1], p[..., 2]
+        lead = p_win - p_loss
+        grad_half = (wins - losses) - n * lead
+        gradient = np.zeros((replicates, size + 1))
+        np.add.at(gradient.T, first, 0.5 * grad_half.T)
+        np.add.at(gradient.T, second, -0.5 * grad_half.T)
+        gradient[:, :size] -= theta / prior_sd**2
+        gradient[:, size] = (ties - n * p_tie).sum(axis=1) - (log_nu - tie_mean) / tie_sd**2
+        # negative Hessian: n times the covariance of the outcome's sufficient statistics
+        var_half = n * (p_win + p_loss - lead**2) / 4
+        cross = -n * lead * p_tie / 2
+        hessian = np.zeros((replicates, size + 1, size + 1))
+        for k, (i, j) in enumerate(zip(first, second)):
+            hessian[:, i, i] += var_half[:, k]
+            hessian[:, j, j] += var_half[:, k]
+            hessian[:, i, j] -= var_half[:, k]
+            hessian[:, j, i] -= var_half[:, k]
+            hessian[:, i, size] += cross[:, k]
+            hessian[:, size, i] += cross[:, k]
+            hessian[:, j, size] -= cross[:, k]
+            hessian[:, size, j] -= cross[:, k]
+        hessian[:, size, size] += (n * p_tie * (1 - p_tie)).sum(axis=1) + 1 / tie_sd**2
+        hessian[:, diagonal, diagonal] += 1 / prior_sd**2
+        step = np.clip(np.linalg.solve(hessian, gradient[..., None])[..., 0], -2.0, 2.0)
+        x += step
+        if np.abs(step).max() < 1e-10:
             break
-    return strength
-
-
-def elo_scale(strength: float) -> float:
-    """A Bradley-Terry strength on the familiar Elo scale (1000 = average, +400 = 10x odds)."""
-    return 1000 + 400 * math.log10(strength)
+    covariance = np.linalg.inv(hessian)[:, :size, :size]
+    centre = np.eye(size) - 1.0 / size
+    theta = x[:, :size] - x[:, :size].mean(axis=1, keepdims=True)
+    return theta, centre @ covariance @ centre
 
 
 @dataclass(frozen=True)
 class LeaderboardRow:
-    """One variant's Bradley-Terry score (Elo scale) with its bootstrap 95% interval."""
+    """One variant's score (Elo scale, 1000 = the average variant) with its 95% interval.
+
+    ``rank_best``..``rank_worst`` are the ranks the votes allow: another variant counts as
+    above (or below) only when the difference between the two is shown (see ``Ranking``).
+    """
 
     variant: str
     score: float
     ci_low: float
     ci_high: float
     votes: int
+    rank_best: int
+    rank_worst: int
 
     def as_dict(self) -> dict[str, object]:
         """Plain dict, as `stats pairwise --json` prints it."""
         return asdict(self)
 
 
-def leaderboard(votes: Sequence[Vote], resamples: int = 200, seed: int = 0) -> list[LeaderboardRow]:
-    """Variants ranked by Bradley-Terry score, with percentile bootstrap intervals over votes."""
+@dataclass(frozen=True)
+class Ranking:
+    """The leaderboard, the differences it shows, and whether the votes rank anything yet."""
+
+    rows: list[LeaderboardRow]
+    shown: list[tuple[str, str]]  # (better, worse) pairs the votes support
+    decisive: int
+
+    @property
+    def enough(self) -> bool:
+        """Whether at least one variant is shown to be better than another."""
+        return bool(self.shown)
+
+    def sentence(self) -> str:
+        """What the leaderboard can and cannot say, in one sentence."""
+        if not self.rows:
+            return "No votes yet."
+        if not self.enough:
+            return (f"Not enough votes to rank: after {self.decisive} decisive votes no variant "
+                    "is ahead of another by more than the uncertainty.")
+        pairs = "; ".join(f"{better} above {worse}" for better, worse in self.shown)
+        return f"The votes show: {pairs}. Variants sharing a rank range are not told apart yet."
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain data for pages and the command line."""
+        return {"rows": [row.as_dict() for row in self.rows], "shown": self.shown,
+                "decisive": self.decisive, "enough": self.enough, "sentence": self.sentence(),
+                "method": METHOD}
+
+
+def leaderboard(votes: Sequence[Vote]) -> list[LeaderboardRow]:
+    """Variants ranked by score, with 95% posterior intervals."""
+    return ranking(votes).rows
+
+
+def ranking(votes: Sequence[Vote]) -> Ranking:
+    """The leaderboard of these votes and the differences between variants it can show.
+
+    A variant is shown above another when the 95% interval of their difference excludes zero
+    and, where the two met directly, their own votes agree (two-sided sign test p < 0.05, the
+    test the pairwise table shows), so the leaderboard never claims what that table does not.
+    """
     votes = [v for v in votes if v.variant_a != v.variant_b]
-    point = bradley_terry(votes)
-    if not point:
-        return []
-    rng = random.Random(seed)
-    samples: dict[str, list[float]] = {name: [] for name in point}
-    for _ in range(resamples):
-        resampled = [votes[rng.randrange(len(votes))] for _ in votes]
-        fitted = bradley_terry(resampled, iterations=200, tolerance=1e-8)
-        for name in point:
-            # a variant missing from a resample has no information: it sits at the average
-            samples[name].append(elo_scale(fitted.get(name, 1.0)))
-    counts = {name: 0 for name in point}
+    names = sorted({v.variant_a for v in votes} | {v.variant_b for v in votes})
+    if not names:
+        return Ranking([], [], 0)
+    index = {name: k for k, name in enumerate(names)}
+    first, second = np.triu_indices(len(names), 1)
+    slot = {(int(i), int(j)): k for k, (i, j) in enumerate(zip(first, second))}
+    tally = np.zeros((3, len(first)))
+    played = {name: 0 for name in names}
     for vote in votes:
-        counts[vote.variant_a] += 1
-        counts[vote.variant_b] += 1
-    rows = []
-    for name, strength in point.items():
-        ordered = sorted(samples[name])
-        rows.append(
-            LeaderboardRow(
-                variant=name,
-                score=elo_scale(strength),
-                ci_low=_percentile(ordered, 0.025),
-                ci_high=_percentile(ordered, 0.975),
-                votes=counts[name],
-            )
+        i, j = index[vote.variant_a], index[vote.variant_b]
+        winner = vote.winner
+        if i > j:
+            i, j = j, i
+            winner = {"a": "b", "b": "a"}.get(winner, winner)
+        tally[{"a": 0, "b": 1}.get(winner, 2), slot[(i, j)]] += 1
+        played[vote.variant_a] += 1
+        played[vote.variant_b] += 1
+    counts = PairCounts(first, second, tally[0][None], tally[1][None], tally[2][None])
+    theta, covariance = fit_strengths(counts, len(names))
+    theta, covariance = theta[0], covariance[0]
+    spread = np.sqrt(np.diag(covariance))
+    shown = []
+    for i in range(len(names)):
+        for j in range(len(names)):
+            if i == j:
+                continue
+            sd = math.sqrt(max(covariance[i, i] + covariance[j, j] - 2 * covariance[i, j], 0.0))
+            if theta[i] - theta[j] <= Z95 * sd:
+                continue
+            k = slot[(min(i, j), max(i, j))]
+            own_wins, own_losses = (tally[0, k], tally[1, k]) if i < j else (tally[1, k],
+                                                                               tally[0, k])
+            if own_wins + own_losses and (own_wins <= own_losses
+                                          or sign_test(int(own_wins), int(own_losses)) >= 0.05):
+                continue
+            shown.append((i, j))
+    above = {k: sum(1 for _, worse in shown if worse == k) for k in range(len(names))}
+    below = {k: sum(1 for better, _ in shown if better == k) for k in range(len(names))}
+    rows = [
+        LeaderboardRow(
+            variant=name,
+            score=1000 + ELO * float(theta[k]),
+            ci_low=1000 + ELO * float(theta[k] - Z95 * spread[k]),
+            ci_high=1000 + ELO * float(theta[k] + Z95 * spread[k]),
+            votes=played[name],
+            rank_best=1 + above[k],
+            rank_worst=len(names) - below[k],
         )
-    return sorted(rows, key=lambda row: row.score, reverse=True)
+        for k, name in enumerate(names)
+    ]
+    rows.sort(key=lambda row: row.score, reverse=True)
+    order = {row.variant: n for n, row in enumerate(rows)}
+    pairs = sorted(((names[i], names[j]) for i, j in shown),
+                   key=lambda pair: (order[pair[0]], order[pair[1]]))
+    return Ranking(rows, pairs, int(tally[0].sum() + tally[1].sum()))
 
 
 # -- biases -----------------------------------------------------------------------
@@ -247,7 +370,7 @@ class BiasCheck:
 def _bias(hits: int, n: int) -> BiasCheck:
     if n == 0:
         return BiasCheck(0, None, None, None, None)
-    low, high = wilson_interval(hits, n)
+    low, high = exact_interval(hits, n)
     return BiasCheck(n, hits / n, low, high, sign_test(hits, n - hits))
 
 
@@ -269,12 +392,3 @@ def length_bias(votes: Iterable[Vote]) -> BiasCheck:
     ]
     longer_won = sum((v.length_a > v.length_b) == (v.winner == "a") for v in usable)
     return _bias(longer_won, len(usable))
-
-
-def _percentile(ordered: list[float], q: float) -> float:
-    if not ordered:
-        return float("nan")
-    position = q * (len(ordered) - 1)
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)

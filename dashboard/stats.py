@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from itertools import combinations
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -236,3 +237,42 @@ def disagreements(ratings: pd.DataFrame, top: int = 20) -> pd.DataFrame:
     )
     table["stars"] = stars.reindex(table.index).fillna("")
     return table.reset_index()[columns]
+
+
+def kappa_interval(
+    a: Sequence[Any], b: Sequence[Any], *, labels: Sequence[Any] | None = None,
+    level: float = 0.95,
+) -> tuple[float, float]:
+    """An interval for Cohen's (unweighted) kappa that stays honest on few items.
+
+    The union of two intervals: the large-sample one (Fleiss, Cohen and Everitt's standard
+    error) and the exact Clopper-Pearson interval of the observed agreement mapped through
+    the chance agreement. The first alone shrinks to a point when two raters always agree;
+    the second alone ignores that the chance agreement is estimated too.
+    """
+    from dashboard.pairwise import exact_interval
+
+    if len(a) != len(b):
+        raise ValueError("both raters must label the same items")
+    kappa = cohen_kappa(a, b, labels=labels)
+    if not len(a) or math.isnan(kappa):
+        return (math.nan, math.nan)
+    labels = list(labels) if labels is not None else sorted(set(a) | set(b))
+    index = {label: k for k, label in enumerate(labels)}
+    table = np.zeros((len(labels), len(labels)))
+    np.add.at(table, (_positions(a, index), _positions(b, index)), 1)
+    n = table.sum()
+    p = table / n
+    rows, columns = p.sum(axis=1), p.sum(axis=0)
+    chance = float(rows @ columns)
+    observed = float(np.trace(p))
+    diagonal = float((np.diag(p) * (1 - (rows + columns) * (1 - kappa)) ** 2).sum())
+    spread = np.add.outer(columns, rows)  # p_.i + p_j. at [i, j]
+    off = p * (1 - np.eye(len(labels)))
+    variance = (diagonal + (1 - kappa) ** 2 * float((off * spread**2).sum())
+                - (kappa - chance * (1 - kappa)) ** 2) / (n * (1 - chance) ** 2)
+    z = NormalDist().inv_cdf(0.5 + level / 2)
+    half = z * math.sqrt(max(variance, 0.0))
+    low, high = exact_interval(observed * n, n, level)
+    mapped = ((low - chance) / (1 - chance), (high - chance) / (1 - chance))
+    return (max(-1.0, min(kappa - half, mapped[0])), min(1.0, max(kappa + half, mapped[1])))

@@ -396,9 +396,12 @@ class ExperimentsMixin:
             )
 
     def judgments(self, experiment_id: int) -> list[dict[str, Any]]:
-        """Judge verdicts of an experiment."""
+        """Judge verdicts of an experiment, each with its question."""
         return self._rows(
-            "SELECT * FROM judgments WHERE experiment_id = ? ORDER BY id", [experiment_id]
+            "SELECT j.*, i.question FROM judgments j"
+            " LEFT JOIN question_set_items i ON i.id = j.item_id"
+            " WHERE j.experiment_id = ? ORDER BY j.id",
+            [experiment_id],
         )
 
 

@@ -5,6 +5,13 @@ transfer encoding, a final chunk with done, done_reason, counts and durations in
 object with stream false), /api/embed (a deterministic bag-of-words vector per input), and 404
 {"error": "model 'x' not found"} for an unknown model.
 A test can make it stall, slow its tokens, or change what it answers.
+
+Structured output: a request's ``format`` (a JSON schema, or "json") is honoured as Ollama's
+constrained decoding does: the answer is JSON that follows the schema. A ``reply`` may then
+return a dict (checked against the schema) or text; text that is not such JSON is replaced by
+the schema's first valid instance, as a constrained model could not have written it. A test
+that wants what a server ignoring ``format`` would send (junk, empty, hostile text) sets
+``honour_format=False``.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -46,12 +53,14 @@ class FakeOllama:
     def __init__(
         self,
         models: tuple[str, ...] = (DEFAULT_MODEL,),
-        reply: Callable[[list[dict[str, Any]]], str] = _echo_reply,
+        reply: Callable[[list[dict[str, Any]]], str | dict[str, Any]] = _echo_reply,
         token_delay: float = 0.0,
         stall_seconds: float = 0.0,
+        honour_format: bool = True,
     ) -> None:
         self.models = list(models)
         self.reply = reply
+        self.honour_format = honour_format
         self.token_delay = token_delay
         self.stall_seconds = stall_seconds
         self.requests: list[dict[str, Any]] = []
@@ -128,7 +137,7 @@ class FakeOllama:
                     time.sleep(fake.stall_seconds)
                 started = time.perf_counter_ns()
                 messages = body.get("messages") or []
-                text = fake.reply(messages)
+                text = _formatted(fake.reply(messages), body.get("format"), fake.honour_format)
                 pieces = _tokens(text)
                 limit = (body.get("options") or {}).get("num_predict")
                 if isinstance(limit, int) and limit > 0:
@@ -195,6 +204,56 @@ class FakeOllama:
         return Handler
 
 
+def _formatted(reply: str | dict[str, Any], form: Any, honour: bool) -> str:
+    """The answer text for a reply under a request's ``format`` (see the module docstring)."""
+    if not form or not honour:
+        return reply if isinstance(reply, str) else json.dumps(reply)
+    schema = form if isinstance(form, dict) else {}
+    if isinstance(reply, str):
+        try:
+            value = json.loads(reply)
+        except ValueError:
+            return json.dumps(_instance(schema) if schema else {"text": reply})
+        return json.dumps(value if _follows(value, schema) else _instance(schema))
+    if not _follows(reply, schema):
+        raise ValueError(f"the test's reply {reply!r} does not follow the schema {schema!r}")
+    return json.dumps(reply)
+
+
+def _follows(value: Any, schema: dict[str, Any]) -> bool:
+    """Whether a value follows the parts of JSON Schema a structured-output request uses."""
+    if "enum" in schema and value not in schema["enum"]:
+        return False
+    kind = schema.get("type")
+    checks = {"object": dict, "string": str, "array": list, "boolean": bool, "null": type(None)}
+    if kind in checks and not isinstance(value, checks[kind]):
+        return False
+    if kind in ("integer", "number") and (isinstance(value, bool) or not isinstance(
+            value, int if kind == "integer" else (int, float))):
+        return False
+    if kind == "object":
+        properties = schema.get("properties", {})
+        if any(name not in value for name in schema.get("required", [])):
+            return False
+        if schema.get("additionalProperties") is False and set(value) - set(properties):
+            return False
+        return all(_follows(value[k], s) for k, s in properties.items() if k in value)
+    if kind == "array":
+        return all(_follows(item, schema.get("items", {})) for item in value)
+    return True
+
+
+def _instance(schema: dict[str, Any]) -> Any:
+    """The first value a constrained decoder could produce for a schema."""
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type")
+    if kind == "object":
+        return {name: _instance(s) for name, s in schema.get("properties", {}).items()}
+    return {"string": "", "integer": 0, "number": 0, "boolean": False, "array": [],
+            "null": None}.get(kind, None)
+
+
 EMBEDDING_SIZE = 64
 
 
@@ -213,7 +272,7 @@ def _embedding(text: str) -> list[float]:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _model_entry(name: str) -> dict[str, Any]:

@@ -60,9 +60,10 @@ def test_experiments_page_shows_the_finished_demo_experiment(env):
     assert "Reference answer:" in text
     assert "No answers yet" not in text
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Pairs judged"] == "99"
-    assert 0 < int(metrics["Verdicts that flipped with position"]) < 99
-    assert metrics["Agreement with human votes"].endswith("%")
+    assert metrics["Verdicts read"] == "99 of 99"
+    assert metrics["Pairs with no verdict"] == "0"
+    assert 0 < int(metrics["Flips when the answers swap"].rstrip("%")) < 100
+    assert metrics["Agrees with the human majority"].endswith("%")
     [verdicts] = [d for d in at.dataframe if "judge_model" in d.value.columns]
     assert set(verdicts.value["judge_model"]) == {demo.JUDGE_MODEL}
 
@@ -90,7 +91,8 @@ def test_results_page_shows_win_rates_and_leaderboard_of_the_demo_votes(env):
     assert not any("No votes yet" in i.value for i in at.info)
     assert [s.value for s in at.subheader] == ["Win rates", "Leaderboard", "Bias checks"]
     assert len(at.get("plotly_chart")) == 2
-    [table] = at.dataframe
+    table, board = at.dataframe
+    assert list(board.value["variant"])[0] == "concise v2"
     rows = table.value.set_index(["variant_b", "variant_a"])
     assert len(rows) == 3
     assert rows.loc[("concise v2", "baseline v1"), "p_value"] < 0.01

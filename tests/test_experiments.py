@@ -151,7 +151,7 @@ def test_report_has_the_cli_contract(store, experiment, fake_ollama):
     run_experiment(store, experiment, backend_for=_backend_for(fake_ollama))
     for choice in ("left", "right", "tie"):
         cast_vote(store, next_blind_pair(store, experiment, "ana"), choice, "ana")
-    report = pairwise_report(store, resamples=20)
+    report = pairwise_report(store)
     [pair] = report["pairs"]
     assert set(pair) >= {"variant_a", "variant_b", "n", "a_wins", "b_wins", "ties", "both_bad",
                          "a_win_rate", "b_win_rate", "ci_low", "ci_high", "p_value"}
@@ -167,7 +167,8 @@ def test_parse_verdict():
 
 def test_judge_counts_position_flips_as_ties(store, experiment):
     # a judge that always prefers whatever it reads first: pure position bias
-    with FakeOllama(reply=lambda messages: "VERDICT: 1\nThe first is better.") as server:
+    with FakeOllama(reply=lambda messages: {"verdict": "1", "reason": "The first is better."}
+                    ) as server:
         run_experiment(store, experiment, backend_for=_backend_for(server))
         judged = run_judge(store, experiment, OllamaBackend(host=server.url, timeout=5),
                            DEFAULT_MODEL, "accuracy")
@@ -184,7 +185,7 @@ def test_judge_agreement_with_humans(store, experiment):
         if "Answer 1:" not in text:
             return f"You asked: {text}"
         first = text.split("Answer 1:")[1].split("Answer 2:")[0]
-        return "VERDICT: 1" if "briefly" in first else "VERDICT: 2"
+        return {"verdict": "1" if "briefly" in first else "2", "reason": "brief wins"}
 
     with FakeOllama(reply=prefer_brief) as server:
         run_experiment(store, experiment, backend_for=_backend_for(server))

@@ -4,13 +4,18 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.experiments import variant_label
-from dashboard.judge import DEFAULT_RUBRIC, judge_human_agreement, run_judge
+from dashboard.judge import DEFAULT_RUBRIC, judge_summaries, run_judge
 from dashboard.llm import BackendError
 from dashboard.safe_text import plain_text
-from dashboard.ui.chat import make_backend, model_catalog
 from dashboard.ui.auth import require
+from dashboard.ui.chat import make_backend, model_catalog
 from dashboard.ui.common import get_store, reviewer_input
-from dashboard.ui.experiments import EXPERIMENT_KEY, experiment_runner, side_by_side
+from dashboard.ui.experiments import (
+    EXPERIMENT_KEY,
+    experiment_runner,
+    judge_report,
+    side_by_side,
+)
 from dashboard.ui.guard import permitted
 
 store = get_store()
@@ -113,7 +118,9 @@ else:
 
 st.subheader("LLM judge")
 st.caption("A judge model compares each pair twice, with the answers swapped; a verdict that flips "
-           "with the position counts as a tie. Judge verdicts are kept apart from human votes.")
+           "with the position counts as a tie. The judge is asked for JSON that follows a schema "
+           "(Ollama and the embedded model are held to it); its raw replies are kept. Judge "
+           "verdicts are kept apart from human votes.")
 catalog = model_catalog()
 judge_models = [(b, m) for b, models in catalog.items() for m in models]
 if not judge_models:
@@ -128,7 +135,7 @@ else:
         bar = st.progress(0.0, text="Judging…")
         try:
             count = run_judge(store, experiment_id, make_backend(backend_name), model, rubric,
-                              on_progress=lambda n, total: bar.progress(
+                              on_progress=lambda n, total, bar=bar: bar.progress(
                                   n / total, text=f"Judged {n} of {total} pairs"))
         except BackendError as exc:
             st.error(f"The judge could not run: {plain_text(exc)}")
@@ -136,15 +143,30 @@ else:
             st.success(f"Judged {count} new pairs." if count else "Every pair is already judged.")
         finally:
             bar.empty()
-    judgments = store.judgments(experiment_id)
-    if judgments:
-        agreement = judge_human_agreement(judgments, store.votes(experiment_id))
-        a, b, c = st.columns(3)
-        a.metric("Pairs judged", agreement["judged"])
-        b.metric("Verdicts that flipped with position", agreement["position_flips"])
-        c.metric("Agreement with human votes",
-                 "n/a" if agreement["agreement"] is None else f"{agreement['agreement']:.0%}",
-                 help=f"On {agreement['pairs']} pairs that humans also voted on (majority vote).")
-        st.dataframe(pd.DataFrame(judgments)[["variant_a", "variant_b", "verdict", "verdict_a_first",
-                                              "verdict_b_first", "judge_model", "rationale", "error"]],
-                     hide_index=True, width="stretch")
+for n, summary in enumerate(judge_summaries(store.judgments(experiment_id),
+                                            store.votes(experiment_id))):
+    if judge_report(summary, key=f"experiments.judge.{n}", retry=True) and permitted(
+            store, "experiments"):
+        bar = st.progress(0.0, text="Asking the judge again…")
+        try:
+            run_judge(store, experiment_id, make_backend(summary["judge_backend"] or "embedded"),
+                      summary["judge_model"], summary["criteria"] or DEFAULT_RUBRIC,
+                      only_unreadable=True,
+                      on_progress=lambda n, total, bar=bar: bar.progress(
+                          n / total, text=f"Judged {n} of {total} pairs again"))
+        except BackendError as exc:
+            st.error(f"The judge could not run: {plain_text(exc)}")
+        else:
+            st.rerun()
+        finally:
+            bar.empty()
+judgments = store.judgments(experiment_id)
+if judgments:
+    with st.expander(f"Every verdict ({len(judgments)}), with the judge's raw replies"):
+        st.dataframe(
+            pd.DataFrame(judgments)[["question", "variant_a", "variant_b", "verdict",
+                                     "verdict_a_first", "verdict_b_first", "judge_model",
+                                     "rationale", "problem", "error", "reply_a_first",
+                                     "reply_b_first"]],
+            hide_index=True, width="stretch",
+        )

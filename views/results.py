@@ -3,19 +3,22 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard.charts import leaderboard_figure, win_rate_figure
+from dashboard.charts import leaderboard_figure, leaderboard_table, win_rate_figure
 from dashboard.experiments import pairwise_report
+from dashboard.judge import judge_summaries
 from dashboard.pairwise import votes_needed
+from dashboard.safe_text import plain_text
 from dashboard.ui.auth import require
 from dashboard.ui.common import get_store, reviewer_input
+from dashboard.ui.experiments import judge_report
 
 store = get_store()
 reviewer_input()
 require(store, "view")
 st.title("Results")
 st.caption("Win rates count ties and both-bad votes as half a win for each side. Intervals are 95% "
-           "(Wilson for win rates, bootstrap for the leaderboard); the p-value is a two-sided sign "
-           "test on decisive votes.")
+           "(exact Clopper–Pearson for win rates and bias checks, the posterior for the "
+           "leaderboard); the p-value is a two-sided sign test on decisive votes.")
 
 
 @st.cache_data(show_spinner="Computing statistics…", max_entries=16, ttl="1h")
@@ -54,9 +57,16 @@ st.dataframe(
 )
 
 st.subheader("Leaderboard")
-st.caption("Bradley-Terry fit over every pair, on the Elo scale: +400 means ten times the odds of "
-           "winning. Overlapping intervals mean the data cannot tell the variants apart yet.")
+ranked = data["ranking"]
+st.caption(f"{ranked['method']} On the Elo scale: 1000 is the average variant, +400 means ten "
+           "times the odds of winning. A variant ranks above another only when their "
+           "difference is clear and their own votes agree (the sign test above).")
+if ranked["enough"]:
+    st.info(plain_text(ranked["sentence"]), icon=":material/leaderboard:")
+else:
+    st.warning(plain_text(ranked["sentence"]), icon=":material/hourglass_empty:")
 st.plotly_chart(leaderboard_figure(data["leaderboard"]), width="stretch")
+st.dataframe(leaderboard_table(data["leaderboard"]), hide_index=True, width="stretch")
 
 st.subheader("Bias checks")
 left, right = st.columns(2)
@@ -69,3 +79,13 @@ for column, name, what in ((left, "position_bias", "the answer shown on the left
         column.metric(f"Wins by {what}", f"{check['share']:.0%}",
                       help=f"{check['n']} decisive votes; 95% interval {check['ci_low']:.0%}–"
                            f"{check['ci_high']:.0%}; p = {check['p_value']:.3f} against 50%.")
+
+if scope is not None:
+    summaries = judge_summaries(store.judgments(scope), store.votes(scope))
+    if summaries:
+        st.subheader("LLM judge")
+        st.caption("The judge's verdicts against the human majority on the same pairs; judge "
+                   "verdicts never count as votes above. Unreadable replies can be retried on the "
+                   "Experiments page.")
+        for n, summary in enumerate(summaries):
+            judge_report(summary, key=f"results.judge.{n}")

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from dashboard.evaluate import answer_metrics
-from dashboard.filters import Filters
 from dashboard.experiments import ExperimentRunner, parse_questions, variant_label
+from dashboard.filters import Filters
 from dashboard.llm import EMBEDDED_MODEL
 from dashboard.safe_text import inert_markdown, plain_text
 from dashboard.ui.chat import model_catalog
@@ -169,3 +170,66 @@ def side_by_side(rows: list[dict[str, Any]], labels: list[str]) -> None:
 def variant_label_of(row: dict[str, Any]) -> str:
     """The label of the variant that produced an experiment answer row."""
     return variant_label({"name": row["variant_name"], "version": row["variant_version"]})
+
+
+_PAIR_COLUMNS = {"variant_a": "variant A", "variant_b": "variant B"}
+
+
+def _percent(rate: dict[str, float] | None) -> str:
+    return "n/a" if rate is None else f"{rate['rate']:.0%}"
+
+
+def _interval(rate: dict[str, float] | None, what: str) -> str:
+    if rate is None:
+        return f"no {what} yet"
+    return f"95% interval {rate['low']:.0%}–{rate['high']:.0%} over {rate['n']} {what}"
+
+
+def judge_report(summary: dict[str, Any], key: str, retry: bool = False) -> bool:
+    """One judge's record: readable verdicts, unreadable replies with the reason, position flips,
+    and calibration against the human majority. Returns True when "Retry" was pressed."""
+    pressed = False
+    with st.container(border=True):
+        st.markdown(f"**{plain_text(summary['judge_model'])}**")
+        read, failed, flips, agreement = st.columns(4)
+        read.metric("Verdicts read", f"{summary['readable']} of {summary['judged']}")
+        failed.metric("Pairs with no verdict", len(summary["unreadable"]),
+                      help="A reply could not be read, or the model call failed.")
+        flips.metric("Flips when the answers swap", _percent(summary["flip_rate"]),
+                     help="Pairs where the verdict changed with the order of the answers "
+                          "(counted as ties).")
+        agreement.metric("Agrees with the human majority", _percent(summary["agreement"]))
+        lines = [f"Flips: {_interval(summary['flip_rate'], 'pairs read in both orders')}.",
+                 f"Agreement: {_interval(summary['agreement'], 'pairs humans also voted on')}."]
+        if summary["kappa"] is not None:
+            low, high = summary["kappa_interval"]
+            lines.append(f"Cohen's kappa {summary['kappa']:.2f} (95% interval {low:.2f} to "
+                         f"{high:.2f}): agreement beyond chance, 0 = chance, 1 = always.")
+        elif summary["pairs"]:
+            lines.append("Kappa needs at least 5 pairs that humans voted on, with some variety.")
+        st.caption(" ".join(lines))
+        if summary["unreadable"]:
+            st.warning(f"{len(summary['unreadable'])} pairs have no verdict: the reply could not "
+                       "be read or the call failed. The reason and the raw replies are below.")
+            st.dataframe(pd.DataFrame(summary["unreadable"]).rename(columns=_PAIR_COLUMNS),
+                         hide_index=True, width="stretch")
+            if retry:
+                pressed = st.button("Retry the unreadable pairs", icon=":material/replay:",
+                                    key=f"{key}.retry")
+        if summary["pairs"]:
+            table = pd.DataFrame(summary["confusion"]).T
+            names = {"a": "A better", "b": "B better", "tie": "tie"}
+            table.index = [f"humans: {names[k]}" for k in table.index]
+            table.columns = [f"judge: {names[k]}" for k in table.columns]
+            st.markdown("Humans (rows) against the judge (columns), on the pairs both judged; "
+                        "A and B are the two variants as named in each pair.")
+            st.dataframe(table, width="stretch")
+            disagreements = summary["disagreements"]
+            with st.expander(f"Pairs where the judge and the humans disagree "
+                             f"({len(disagreements)})", expanded=False):
+                if disagreements:
+                    st.dataframe(pd.DataFrame(disagreements).rename(columns=_PAIR_COLUMNS),
+                                 hide_index=True, width="stretch")
+                else:
+                    st.caption("None: the judge agrees with the human majority on every pair.")
+    return pressed
