@@ -474,6 +474,7 @@ def cmd_stats_pairwise(args: argparse.Namespace) -> int:
         report = pairwise_report(store, experiment_id=args.experiment, sources=tuple(args.source))
     if args.json:
         print(json.dumps({"pairs": report["pairs"], "leaderboard": report["leaderboard"],
+                          "ranking": report["ranking"],
                           "position_bias": report["position_bias"],
                           "length_bias": report["length_bias"]}))
         return 0
@@ -484,8 +485,13 @@ def cmd_stats_pairwise(args: argparse.Namespace) -> int:
         print(f"{pair['variant_b']} vs {pair['variant_a']}: win rate {pair['b_win_rate']:.1%} "
               f"(95% {pair['ci_low']:.1%}-{pair['ci_high']:.1%}), {pair['n']} votes, "
               f"sign test p = {pair['p_value']:.3f}")
-    for rank, row in enumerate(report["leaderboard"], 1):
-        print(f"{rank}. {row['variant']}: {row['score']:.0f} (95% {row['ci_low']:.0f}-{row['ci_high']:.0f})")
+    for row in report["leaderboard"]:
+        best, worst = row["rank_best"], row["rank_worst"]
+        rank = f"{best}" if best == worst else f"{best}-{worst}"
+        print(f"rank {rank}. {row['variant']}: {row['score']:.0f} "
+              f"(95% {row['ci_low']:.0f}-{row['ci_high']:.0f})")
+    print(report["ranking"]["sentence"])
+    print(report["ranking"]["method"])
     return 0
 
 

@@ -112,3 +112,22 @@ def test_users_tokens_backup_and_restore(tmp_path):
     assert restored.returncode == 0, restored.stderr
     assert Store(db).summary()["interactions"] == 1
     assert cli("restore", str(tmp_path / "missing.db"), "--yes", "--db", db).returncode == 1
+
+
+def test_stats_pairwise_says_three_unanimous_votes_rank_nothing(tmp_path):
+    db = str(tmp_path / "l.db")
+    votes = tmp_path / "three.jsonl"
+    votes.write_text("".join(
+        json.dumps({"question": f"Question {n}?", "answer_a": f"Short {n}.",
+                    "answer_b": f"A friendly answer {n}.", "variant_a": "concise",
+                    "variant_b": "friendly", "winner": "a"}) + "\n" for n in range(3)),
+        encoding="utf-8")
+    assert cli("import", str(votes), "--format", "pairwise", "--db", db).returncode == 0
+    text = cli("stats", "pairwise", "--db", db)
+    assert text.returncode == 0, text.stderr
+    assert "rank 1-2. concise" in text.stdout and "rank 1-2. friendly" in text.stdout
+    assert "Not enough votes to rank" in text.stdout
+    report = json.loads(cli("stats", "pairwise", "--json", "--db", db).stdout)
+    assert report["ranking"]["enough"] is False
+    [low, high] = sorted(report["leaderboard"], key=lambda row: row["score"])
+    assert low["ci_high"] > high["ci_low"]  # the intervals overlap
