@@ -17,6 +17,7 @@ from dashboard.llm import (
     EmbeddedBackend,
     GenerationOptions,
     OllamaBackend,
+    backend_named,
 )
 from dashboard.pairwise import Vote, leaderboard, length_bias, pair_stats, position_bias
 from store import Store
@@ -49,8 +50,13 @@ def generation_options(variant: dict[str, Any]) -> GenerationOptions:
     )
 
 
-def default_backend_for(model: str | None) -> Backend:
-    """The embedded backend for the embedded model, else Ollama."""
+def backend_for_variant(variant: dict[str, Any]) -> Backend:
+    """The backend a variant names in its params (e.g. 'openai:vllm'); without one, the
+    embedded backend for the embedded model, else Ollama."""
+    named = (variant.get("params") or {}).get("backend")
+    if named:
+        return backend_named(named)
+    model = variant.get("model")
     if not model or model == EMBEDDED_MODEL:
         return EmbeddedBackend()
     return OllamaBackend()
@@ -117,7 +123,7 @@ def run_experiment(
     store: Store,
     experiment_id: int,
     *,
-    backend_for: Callable[[str | None], Backend] = default_backend_for,
+    backend_for: Callable[[dict[str, Any]], Backend] = backend_for_variant,
     retry_failed: bool = False,
     on_progress: Callable[[RunProgress], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
@@ -140,7 +146,7 @@ def run_experiment(
             progress.stopped = True
             break
         variant = variants[run["variant_id"]]
-        backend = backend_for(variant.get("model"))
+        backend = backend_for(variant)
         model = variant.get("model") or EMBEDDED_MODEL
         options = generation_options(variant)
         result = ChatStream(backend, model, render_messages(variant, run["question"]), options).run()
