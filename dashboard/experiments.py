@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dashboard.llm import (
+    EMBEDDED,
     EMBEDDED_MODEL,
+    OLLAMA,
     Backend,
     ChatStream,
-    EmbeddedBackend,
     GenerationOptions,
-    OllamaBackend,
     backend_named,
 )
 from dashboard.pairwise import Vote, leaderboard, length_bias, pair_stats, position_bias
@@ -50,16 +50,19 @@ def generation_options(variant: dict[str, Any]) -> GenerationOptions:
     )
 
 
-def backend_for_variant(variant: dict[str, Any]) -> Backend:
-    """The backend a variant names in its params (e.g. 'openai:vllm'); without one, the
-    embedded backend for the embedded model, else Ollama."""
+def variant_backend_name(variant: dict[str, Any]) -> str:
+    """The backend a variant runs on: the one its params name (e.g. 'openai:vllm'); without
+    one, 'embedded' for the embedded model, else 'ollama'."""
     named = (variant.get("params") or {}).get("backend")
     if named:
-        return backend_named(named)
+        return str(named)
     model = variant.get("model")
-    if not model or model == EMBEDDED_MODEL:
-        return EmbeddedBackend()
-    return OllamaBackend()
+    return EMBEDDED if not model or model == EMBEDDED_MODEL else OLLAMA
+
+
+def backend_for_variant(variant: dict[str, Any]) -> Backend:
+    """The backend object for a variant (see variant_backend_name)."""
+    return backend_named(variant_backend_name(variant))
 
 
 # -- question sets ------------------------------------------------------------------

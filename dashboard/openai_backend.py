@@ -157,7 +157,7 @@ class OpenAIBackend:
         try:
             listing = self._client().models.list()
             return sorted({m.id for m in listing.data if m.id})
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise BackendError(self._explain(exc, model=None)) from exc
 
     def stream(
@@ -194,7 +194,7 @@ class OpenAIBackend:
                 stream.close()
         except GeneratorExit:
             raise
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise BackendError(self._explain(exc, model=model)) from exc
 
     def _explain(self, exc: Exception, model: str | None) -> str:

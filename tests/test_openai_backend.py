@@ -8,7 +8,12 @@ import pytest
 
 from dashboard.chat import ChatTurn, backend_label, describe_answer
 from dashboard.experiments import backend_for_variant
-from dashboard.llm import ChatStream, GenerationOptions, available_backends, backend_named
+from dashboard.llm import (
+    ChatStream,
+    GenerationOptions,
+    available_backends,
+    backend_named,
+)
 from dashboard.openai_backend import Endpoint, OpenAIBackend, openai_endpoints
 from tests.conftest import free_port
 from tests.fake_openai import DEFAULT_KEY, DEFAULT_MODEL, FakeOpenAI

@@ -9,9 +9,19 @@ from typing import Any
 import streamlit as st
 
 from dashboard.chat import backend_label, describe_answer
-from dashboard.experiments import generation_options, variant_label
+from dashboard.experiments import (
+    generation_options,
+    variant_backend_name,
+    variant_label,
+)
+from dashboard.llm import (
+    EMBEDDED_MODEL,
+    Backend,
+    GenerationOptions,
+    available_backends,
+    backend_named,
+)
 from dashboard.ratelimit import RateLimiter
-from dashboard.llm import EMBEDDED_MODEL, Backend, EmbeddedBackend, GenerationOptions, OllamaBackend
 from dashboard.safe_text import inert_markdown, plain_text
 from dashboard.ui.rating import rating_widget
 from dashboard.ui.text import show_markdown
@@ -51,27 +61,21 @@ def ollama_timeout() -> float:
 
 
 def make_backend(name: str) -> Backend:
-    """A backend object by name."""
-    if name == "ollama":
-        return OllamaBackend(timeout=ollama_timeout())
-    return EmbeddedBackend()
+    """A backend object by its stored name ('ollama', 'embedded', 'openai:<endpoint>')."""
+    return backend_named(name, ollama_timeout=ollama_timeout())
 
 
 @st.cache_data(ttl=30, show_spinner="Looking for models…")
 def model_catalog() -> dict[str, list[str]]:
     """Backend name -> models it can answer with, for the backends that answer now."""
     catalog: dict[str, list[str]] = {}
-    ollama = OllamaBackend(timeout=ollama_timeout())
-    if ollama.is_up():
+    for backend in available_backends(ollama_timeout=ollama_timeout()):
         try:
-            models = ollama.models()
+            models = backend.models()
         except Exception:  # noqa: BLE001 - a server that fails its listing is not offered
             models = []
         if models:
-            catalog["ollama"] = models
-    embedded = EmbeddedBackend()
-    if embedded.is_up():
-        catalog["embedded"] = embedded.models()
+            catalog[backend.name] = models
     return catalog
 
 
@@ -111,8 +115,7 @@ def model_picker(store: Store) -> ChatSettings | None:
         )
         if chosen is not None:
             variant = next(v for v in variants if v["id"] == chosen)
-            embedded = variant["model"] in (None, "", EMBEDDED_MODEL)
-            backend = make_backend("embedded" if embedded else "ollama")
+            backend = make_backend(variant_backend_name(variant))
             st.sidebar.caption(
                 f"{backend_label(backend.name)} · {plain_text(variant['model'])} · temperature "
                 f"{variant['params'].get('temperature', 0.7)}"
@@ -121,8 +124,9 @@ def model_picker(store: Store) -> ChatSettings | None:
                                 variant.get("system_prompt"), generation_options(variant), variant)
     if not catalog:
         st.sidebar.error(
-            "No model is available: start Ollama (`ollama serve`) or install the embedded "
-            "model with `make run`."
+            "No model is available: start Ollama (`ollama serve`), configure an "
+            "OpenAI-compatible endpoint (see the README), or install the embedded model with "
+            "`make run`."
         )
         return None
     name = st.sidebar.selectbox(
