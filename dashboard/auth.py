@@ -30,6 +30,7 @@ ACTIONS: dict[str, str] = {
     "import": "admin",
     "export": "admin",
     "users": "admin",
+    "prices": "admin",
 }
 
 SESSION_SECONDS = 8 * 3600
