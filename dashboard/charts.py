@@ -330,6 +330,6 @@ def cost_chart(
             hovertemplate="$%{y:,.4f}<extra>%{fullData.name}</extra>",
         ))
     fig.update_layout(barmode="stack", legend_title_text=group_title)
-    fig.update_yaxes(tickprefix="$", rangemode="tozero")
+    fig.update_yaxes(tickprefix="$", tickformat=",.4~f", rangemode="tozero")
     _date_axis(fig, frame["period"], period)
     return fig
