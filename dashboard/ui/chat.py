@@ -17,11 +17,13 @@ from dashboard.experiments import (
 from dashboard.llm import (
     EMBEDDED_MODEL,
     Backend,
+    BackendError,
     GenerationOptions,
     available_backends,
     backend_named,
 )
 from dashboard.ratelimit import RateLimiter
+from dashboard.openai_backend import OpenAIBackend, openai_endpoints
 from dashboard.safe_text import inert_markdown, plain_text
 from dashboard.ui.rating import rating_widget
 from dashboard.ui.text import show_markdown
@@ -79,6 +81,26 @@ def model_catalog() -> dict[str, list[str]]:
     return catalog
 
 
+@st.cache_data(ttl=30, show_spinner=False)
+def endpoint_problems() -> dict[str, str]:
+    """Configured OpenAI-compatible endpoints that are not offered, each with why (a sentence)."""
+    catalog = model_catalog()
+    problems: dict[str, str] = {}
+    for endpoint in openai_endpoints().values():
+        if endpoint.backend_name in catalog:
+            continue
+        try:
+            models = OpenAIBackend(endpoint, timeout=3).models()
+        except BackendError as exc:
+            problems[endpoint.backend_name] = str(exc)
+        else:
+            if not models:
+                problems[endpoint.backend_name] = (
+                    f"The OpenAI-compatible endpoint '{endpoint.name}' lists no model: load one "
+                    "on the server.")
+    return problems
+
+
 @dataclass
 class ChatSettings:
     """What the next question is sent with."""
@@ -104,6 +126,8 @@ def model_picker(store: Store) -> ChatSettings | None:
     """Sidebar settings (free, or "as" a variant); None when no model can answer."""
     catalog = model_catalog()
     st.sidebar.subheader("Model")
+    for problem in endpoint_problems().values():
+        st.sidebar.warning(plain_text(problem), icon=":material/cloud_off:")
     variants = store.list_variants()
     if variants:
         labels = {v["id"]: variant_label(v) for v in variants}
@@ -145,6 +169,7 @@ def model_picker(store: Store) -> ChatSettings | None:
     )
     if st.sidebar.button("Look for models again", icon=":material/refresh:"):
         model_catalog.clear()
+        endpoint_problems.clear()
         st.rerun()
     options = GenerationOptions(temperature=float(temperature), max_tokens=int(max_tokens))
     return ChatSettings(make_backend(name), model, system_prompt, options)
