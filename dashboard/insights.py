@@ -566,8 +566,9 @@ def usage_over_time(store: Store, filters: Filters, by: str = "model") -> pd.Dat
     rows = store.insight_usage(filters, period=period_for(filters), by=[by])
     frame = _usage_frame(rows, ["period"], by)
     frame["period"] = pd.to_datetime(frame["period"])
-    return frame.groupby(["period", "group"], as_index=False).agg(
-        {**{c: "sum" for c in (*USAGE_SUMS, "priced")}, "cost": lambda c: c.sum(min_count=1)})
+    # min_count: a group with no priced row keeps no cost (NaN), rather than $0
+    return frame.groupby(["period", "group"], as_index=False)[
+        [*USAGE_SUMS, "priced", "cost"]].sum(min_count=1)
 
 
 def usage_breakdown(store: Store, filters: Filters, by: str = "model") -> pd.DataFrame:
@@ -576,8 +577,8 @@ def usage_breakdown(store: Store, filters: Filters, by: str = "model") -> pd.Dat
     if by not in USAGE_BY:
         raise ValueError(f"usage is grouped by one of {USAGE_BY}, not {by!r}")
     frame = _usage_frame(store.insight_usage(filters, by=[by]), [], by)
-    frame = frame.groupby("group", as_index=False).agg(
-        {**{c: "sum" for c in (*USAGE_SUMS, "priced")}, "cost": lambda c: c.sum(min_count=1)})
+    frame = frame.groupby("group", as_index=False)[[*USAGE_SUMS, "priced", "cost"]].sum(
+        min_count=1)
     frame["uncounted"] = frame["calls"] - frame["counted"]
     for column in ("prompt_tokens", "completion_tokens"):
         frame[column] = frame[column].astype(object).where(frame["counted"] > 0, None)

@@ -195,3 +195,42 @@ def test_admin_sets_a_price_on_the_page(page, db_path):
                 if p["model"] == "m2"] == [("m2", 10.0)]
     finally:
         store.close()
+
+
+def test_only_admins_change_prices(monkeypatch, db_path):
+    import time as clock
+
+    from dashboard.auth import Session, hash_password
+    from dashboard.ui.auth import SESSION_KEY
+
+    store = Store(db_path)
+    fill(store, prices=False)
+    for name, role in (("vic", "viewer"), ("ada", "admin"), ("abe", "admin")):
+        store.add_user(name, role, hash_password(f"{name}-password"))
+    store.close()
+    monkeypatch.setenv("LOUPE_DB", str(db_path))
+
+    def as_(name: str, role: str) -> AppTest:
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        at.session_state[SESSION_KEY] = Session(name, role, clock.time())
+        at.run()
+        at.switch_page("views/insights.py").run()
+        assert not at.exception, at.exception
+        return at
+
+    viewer = as_("vic", "viewer")
+    assert "Only admins can change prices." in [c.value for c in viewer.caption]
+    assert not [b for b in viewer.button if b.label == "Save price"]
+
+    admin = as_("ada", "admin")
+    admin.text_input(key="insights.price_model").input("m1")
+    admin.number_input(key="insights.price_in").set_value(5.0)
+    with Store(db_path) as changed:
+        changed.set_user("ada", role="viewer")  # demoted while the form is on screen
+    [save] = [b for b in admin.button if b.label == "Save price"]
+    save.click().run()
+    assert not admin.exception, admin.exception
+    with Store(db_path) as after:
+        assert after.model_prices() == []
