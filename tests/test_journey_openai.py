@@ -84,7 +84,7 @@ def test_a_refused_key_is_one_sentence_without_the_key(journey):
 
 
 def test_a_variant_runs_on_the_server_in_an_experiment(journey):
-    page, fake, db_path = journey
+    page, _, db_path = journey
     page.get_by_role("link", name="Variants").click()
     form = page.get_by_test_id("stForm").first
     form.get_by_role("textbox", name="Name").fill("remote")
@@ -103,8 +103,7 @@ def test_a_variant_runs_on_the_server_in_an_experiment(journey):
     store = Store(db_path)
     plain = store.add_variant("plain", model=DEFAULT_MODEL,
                               params={"temperature": 0.2, "backend": "openai:default"})
-    remote = store.list_variants()[0]["id"] if store.list_variants()[0]["name"] == "remote" \
-        else store.list_variants()[1]["id"]
+    [remote] = [v["id"] for v in store.list_variants() if v["name"] == "remote"]
     set_id = store.create_question_set("support", [{"question": "Where is my parcel?"},
                                                    {"question": "Can I get a refund?"}])
     store.create_experiment("plain vs remote", set_id, [plain, remote])
@@ -129,7 +128,7 @@ def test_a_variant_runs_on_the_server_in_an_experiment(journey):
 
 
 def test_insights_show_the_tokens_and_cost(journey):
-    page, fake, db_path = journey
+    page, _, db_path = journey
     [totals] = _rows(db_path, "SELECT COUNT(*) AS calls, SUM(prompt_tokens) AS tin,"
                               " SUM(completion_tokens) AS tout FROM interactions")
     store = Store(db_path)

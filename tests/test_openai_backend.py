@@ -196,7 +196,7 @@ def test_chat_page_names_an_endpoint_that_refuses_its_key(monkeypatch, db_path, 
     from tests.shown import shown
 
     warnings = [shown(w.value) for w in at.sidebar.warning]
-    assert warnings == [
+    assert warnings == [(
         f"The OpenAI-compatible endpoint 'default' at {fake_openai.base_url} refused the API "
-        "key: set a valid key in the environment variable OPENAI_API_KEY and restart Loupe."]
+        "key: set a valid key in the environment variable OPENAI_API_KEY and restart Loupe.")]
     assert "OpenAI-compatible (default)" not in (at.selectbox(key="chat.backend").options or [])
