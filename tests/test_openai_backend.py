@@ -200,3 +200,25 @@ def test_chat_page_names_an_endpoint_that_refuses_its_key(monkeypatch, db_path, 
         f"The OpenAI-compatible endpoint 'default' at {fake_openai.base_url} refused the API "
         "key: set a valid key in the environment variable OPENAI_API_KEY and restart Loupe.")]
     assert "OpenAI-compatible (default)" not in (at.selectbox(key="chat.backend").options or [])
+
+
+def test_the_judge_and_theme_naming_run_on_an_endpoint():
+    from dashboard.clustering import name_theme
+    from dashboard.judge import judge_pair
+
+    def reply(messages):
+        text = messages[-1]["content"]
+        if "VERDICT" in text:  # the better answer mentions a refund, wherever it is shown
+            second = text.split("Answer 2:")[1]
+            return f"VERDICT: {'2' if 'refund' in second else '1'}\nIt answers the question."
+        return "Refund requests"
+
+    with FakeOpenAI(reply=reply) as server:
+        backend = backend_for(server)
+        result = judge_pair(backend, DEFAULT_MODEL, "", "Can I get my money back?",
+                            "Yes, ask for a refund in Orders.", "Maybe.")
+        assert (result.verdict, result.verdict_a_first, result.verdict_b_first, result.error) == (
+            "a", "a", "a", None)
+        theme = {"id": 1, "members": [1], "top_terms": ["refund"]}
+        items = {1: {"question": "How do I get a refund?", "answer": "", "stars": 1}}
+        assert name_theme(backend, DEFAULT_MODEL, theme, items) == "Refund requests"
