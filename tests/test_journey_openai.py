@@ -34,6 +34,10 @@ def journey(tmp_path_factory):
             name = page.get_by_label("Your name", exact=True)
             name.fill("ana")
             name.press("Enter")
+            time.sleep(0.3)  # the name is kept once that run ends
+            page.wait_for_function(
+                "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+                timeout=60_000)
             yield page, fake, db_path
             browser.close()
 
