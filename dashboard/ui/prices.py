@@ -24,7 +24,7 @@ def price_editor(store: Store, models: list[str], editor: str) -> None:
     if prices:
         st.dataframe(
             pd.DataFrame(prices)[["model", "effective_from", "input_per_million",
-                                  "output_per_million", "created_by"]],
+                                  "output_per_million", "created_by"]].fillna({"created_by": ""}),
             hide_index=True, width="stretch",
             column_config={
                 "model": "Model", "effective_from": "Applies from (UTC day)",
