@@ -31,6 +31,7 @@ ACTIONS: dict[str, str] = {
     "import": "admin",
     "export": "admin",
     "users": "admin",
+    "prices": "admin",
 }
 
 SESSION_SECONDS = 8 * 3600

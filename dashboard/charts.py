@@ -302,3 +302,55 @@ def _interval_trace(
                  "arrayminus": [v - lo for v, lo in zip(x, low)]},
         **extra,
     )
+
+
+def usage_chart(
+    frame: pd.DataFrame,
+    *,
+    group_title: str = "Model",
+    period: str = "day",
+    colors: dict[str, str] | None = None,
+) -> go.Figure:
+    """Input and output tokens per period, stacked by model (variant, backend)."""
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
+                        subplot_titles=("Input tokens", "Output tokens"))
+    colors = colors or color_map(frame["group"])
+    for group, rows in frame.sort_values("period").groupby("group", sort=True):
+        for row, column in ((1, "prompt_tokens"), (2, "completion_tokens")):
+            fig.add_trace(go.Bar(
+                x=rows["period"], y=rows[column], name=label(group), legendgroup=label(group),
+                showlegend=row == 1, marker_color=colors.get(str(group)),
+                hovertemplate="%{y:,} tokens<extra>%{fullData.name}</extra>",
+            ), row=row, col=1)
+    per = "day" if period == "day" else "week"
+    fig.update_layout(title=dict(text=f"Tokens per {per}"), barmode="stack",
+                      legend_title_text=group_title, **{**_LAYOUT, "height": 460})
+    fig.update_xaxes(title_text=PERIOD_TITLES[period], row=2, col=1)
+    _date_axis(fig, frame["period"], period)
+    fig.update_yaxes(title_text=f"Tokens per {per}", row=1, col=1)
+    fig.update_yaxes(title_text=f"Tokens per {per}", row=2, col=1)
+    return fig
+
+
+def cost_chart(
+    frame: pd.DataFrame,
+    *,
+    group_title: str = "Model",
+    period: str = "day",
+    colors: dict[str, str] | None = None,
+) -> go.Figure:
+    """Estimated cost per period in dollars, stacked by model (variant, backend); groups
+    without a price are left out."""
+    per = "day" if period == "day" else "week"
+    fig = _figure(f"Estimated cost per {per}", PERIOD_TITLES[period], f"Dollars per {per}")
+    priced = frame.dropna(subset=["cost"])
+    colors = colors or color_map(frame["group"])
+    for group, rows in priced.sort_values("period").groupby("group", sort=True):
+        fig.add_trace(go.Bar(
+            x=rows["period"], y=rows["cost"], name=label(group), marker_color=colors.get(str(group)),
+            hovertemplate="$%{y:,.4f}<extra>%{fullData.name}</extra>",
+        ))
+    fig.update_layout(barmode="stack", legend_title_text=group_title)
+    fig.update_yaxes(tickprefix="$", tickformat=",.4~f", rangemode="tozero")
+    _date_axis(fig, frame["period"], period)
+    return fig

@@ -101,4 +101,6 @@ def describe_answer(turn: dict[str, Any]) -> str:
 
 def backend_label(name: str | None) -> str:
     """The name a user reads for a backend."""
+    if name and name.startswith("openai:"):
+        return f"OpenAI-compatible ({name[len('openai:'):]})"
     return {"ollama": "Ollama", "embedded": "Embedded llama.cpp"}.get(name or "", name or "?")

@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dashboard.llm import (
+    EMBEDDED,
     EMBEDDED_MODEL,
+    OLLAMA,
     Backend,
     ChatStream,
-    EmbeddedBackend,
     GenerationOptions,
-    OllamaBackend,
+    backend_named,
 )
 from dashboard.pairwise import Vote, length_bias, pair_stats, position_bias, ranking
 from store import Store
@@ -49,11 +50,19 @@ def generation_options(variant: dict[str, Any]) -> GenerationOptions:
     )
 
 
-def default_backend_for(model: str | None) -> Backend:
-    """The embedded backend for the embedded model, else Ollama."""
-    if not model or model == EMBEDDED_MODEL:
-        return EmbeddedBackend()
-    return OllamaBackend()
+def variant_backend_name(variant: dict[str, Any]) -> str:
+    """The backend a variant runs on: the one its params name (e.g. 'openai:vllm'); without
+    one, 'embedded' for the embedded model, else 'ollama'."""
+    named = (variant.get("params") or {}).get("backend")
+    if named:
+        return str(named)
+    model = variant.get("model")
+    return EMBEDDED if not model or model == EMBEDDED_MODEL else OLLAMA
+
+
+def backend_for_variant(variant: dict[str, Any]) -> Backend:
+    """The backend object for a variant (see variant_backend_name)."""
+    return backend_named(variant_backend_name(variant))
 
 
 # -- question sets ------------------------------------------------------------------
@@ -117,7 +126,7 @@ def run_experiment(
     store: Store,
     experiment_id: int,
     *,
-    backend_for: Callable[[str | None], Backend] = default_backend_for,
+    backend_for: Callable[[dict[str, Any]], Backend] = backend_for_variant,
     retry_failed: bool = False,
     on_progress: Callable[[RunProgress], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
@@ -140,7 +149,7 @@ def run_experiment(
             progress.stopped = True
             break
         variant = variants[run["variant_id"]]
-        backend = backend_for(variant.get("model"))
+        backend = backend_for(variant)
         model = variant.get("model") or EMBEDDED_MODEL
         options = generation_options(variant)
         result = ChatStream(backend, model, render_messages(variant, run["question"]), options).run()

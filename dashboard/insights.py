@@ -15,7 +15,13 @@ Definitions (shown on the page too):
   has a Levenshtein normalised similarity of at least ``REASK_THRESHOLD`` with the previous
   question of the same conversation; re-ask rate is re-asks out of all interactions;
 - latency and time to first token are those of answered calls, and their percentiles come from
-  log-spaced histogram buckets: within ``PERCENTILE_ERROR`` of the exact value.
+  log-spaced histogram buckets: within ``PERCENTILE_ERROR`` of the exact value;
+- calls are interactions (answered or failed); token sums are over the calls that carry both
+  counts (input and output), and the others are reported as such, never as zero tokens;
+- estimated cost: each (day, model)'s tokens times that model's price on that day (the newest
+  price whose day is not after it), per million tokens; models without a price are named and
+  left out; cost per rated answer and per thumbs-up divide the period's estimated cost by its
+  interactions with at least one rating, and by its thumbs up.
 """
 
 from __future__ import annotations
@@ -31,17 +37,19 @@ from typing import Any
 import pandas as pd
 import textdistance
 
+from dashboard.chat import backend_label
 from dashboard.dates import EARLIEST, latest
 from dashboard.filters import Filters
 from store import Store
-from store.insights import BUCKETS_PER_DECADE, DAILY_SUMS
+from store.insights import BUCKETS_PER_DECADE, DAILY_SUMS, USAGE_SUMS
 
 REASK_THRESHOLD = 0.8
 DEFAULT_DAYS = 30
 WEEKLY_AFTER_DAYS = 92  # longer ranges are shown per week
 PERCENTILE_ERROR = 10 ** (1 / (2 * BUCKETS_PER_DECADE)) - 1  # 5.9%: half a bucket, relative
 REFRESH_BATCH = 50_000
-NO_NAME = {"model": "(no model)", "variant": "(no variant)", "source": "(no source)"}
+NO_NAME = {"model": "(no model)", "variant": "(no variant)", "source": "(no source)",
+           "backend": "(no backend)"}
 EMPTY_HINT = (
     "There is nothing to show yet. Chat with a model on the Chat page, import a feedback file "
     "with `python -m dashboard import FILE`, or load demo data with `python -m dashboard demo`."
@@ -467,6 +475,117 @@ def top_tags(
     return tags[["tag", "group", "items", "share"]]
 
 
+# -- usage and cost -----------------------------------------------------------------------
+
+USAGE_BY = ("model", "variant", "backend")
+
+
+def format_cost(value: float | None) -> str:
+    """An estimated cost in dollars ('—' when nothing could be priced)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return f"${value:,.4f}" if abs(value) < 1 else f"${value:,.2f}"
+
+
+@dataclass(frozen=True)
+class UsageSummary:
+    """Calls, tokens and estimated cost of a period, with what they could not count."""
+
+    calls: int
+    counted: int  # calls carrying both token counts
+    prompt_tokens: int
+    completion_tokens: int
+    priced: int  # counted calls whose model has a price on their day
+    cost: float | None
+    rated: int
+    thumbs_up: int
+    unpriced_models: tuple[str, ...]
+
+    @property
+    def uncounted(self) -> int:
+        """Calls without token counts (failed calls and backends that report none)."""
+        return self.calls - self.counted
+
+    @property
+    def cost_per_rated(self) -> float | None:
+        """Estimated cost divided by the interactions that got at least one rating."""
+        return self.cost / self.rated if self.cost is not None and self.rated else None
+
+    @property
+    def cost_per_thumbs_up(self) -> float | None:
+        """Estimated cost divided by the thumbs up given."""
+        return self.cost / self.thumbs_up if self.cost is not None and self.thumbs_up else None
+
+    def tokens_text(self, which: str) -> str:
+        """Input or output token total, '—' when no call carries counts (never a made-up 0)."""
+        return f"{getattr(self, which):,}" if self.counted else "—"
+
+    def gaps(self) -> list[str]:
+        """Sentences saying what the totals leave out ([] when nothing is missing)."""
+        notes = []
+        if self.uncounted:
+            notes.append(f"{self.uncounted:,} of {self.calls:,} answers carry no token counts "
+                         "(failed calls, or a backend or import that reported none): they are "
+                         "left out of the token totals and the cost, not counted as zero.")
+        if self.unpriced_models:
+            names = ", ".join(self.unpriced_models)
+            notes.append(f"No price is set for {names} on some of these days: those tokens are "
+                         "not in the estimated cost. An admin can add a price below.")
+        return notes
+
+
+def usage_summary(store: Store, filters: Filters) -> UsageSummary:
+    """Totals of usage and estimated cost for the filters, with the ratings they bought."""
+    [row] = store.insight_usage(filters)
+    [ratings] = store.insight_sums(filters)
+    return UsageSummary(
+        calls=int(row["calls"] or 0),
+        counted=int(row["counted"] or 0),
+        prompt_tokens=int(row["prompt_tokens"] or 0),
+        completion_tokens=int(row["completion_tokens"] or 0),
+        priced=int(row["priced"] or 0),
+        cost=row["cost"],
+        rated=int(ratings["rated"] or 0),
+        thumbs_up=int(ratings["thumbs_up"] or 0),
+        unpriced_models=tuple(store.insight_unpriced_models(filters)),
+    )
+
+
+def _usage_frame(rows: list[dict[str, Any]], columns: list[str], by: str) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=[*columns, by, *USAGE_SUMS, "priced", "cost"])
+    frame = _named(frame, by)
+    if by == "backend":
+        frame[by] = frame[by].map(lambda b: b if b == NO_NAME["backend"] else backend_label(b))
+    return frame.rename(columns={by: "group"})
+
+
+def usage_over_time(store: Store, filters: Filters, by: str = "model") -> pd.DataFrame:
+    """Per period and model (variant, backend): calls, counted calls, tokens, estimated cost."""
+    if by not in USAGE_BY:
+        raise ValueError(f"usage is grouped by one of {USAGE_BY}, not {by!r}")
+    rows = store.insight_usage(filters, period=period_for(filters), by=[by])
+    frame = _usage_frame(rows, ["period"], by)
+    frame["period"] = pd.to_datetime(frame["period"])
+    # min_count: a group with no priced row keeps no cost (NaN), rather than $0
+    return frame.groupby(["period", "group"], as_index=False)[
+        [*USAGE_SUMS, "priced", "cost"]].sum(min_count=1)
+
+
+def usage_breakdown(store: Store, filters: Filters, by: str = "model") -> pd.DataFrame:
+    """One row per model (variant, backend) over the period: calls, calls without counts,
+    tokens and estimated cost ('tokens' columns are None where no call carries counts)."""
+    if by not in USAGE_BY:
+        raise ValueError(f"usage is grouped by one of {USAGE_BY}, not {by!r}")
+    frame = _usage_frame(store.insight_usage(filters, by=[by]), [], by)
+    frame = frame.groupby("group", as_index=False)[[*USAGE_SUMS, "priced", "cost"]].sum(
+        min_count=1)
+    frame["uncounted"] = frame["calls"] - frame["counted"]
+    for column in ("prompt_tokens", "completion_tokens"):
+        frame[column] = frame[column].astype(object).where(frame["counted"] > 0, None)
+    return frame[["group", "calls", "uncounted", "prompt_tokens", "completion_tokens",
+                  "cost"]].reset_index(drop=True)
+
+
 def filter_options(store: Store, filters: Filters | None = None) -> dict[str, list[str]]:
     """Models, variants and sources to choose from."""
     return store.insight_options()
@@ -482,4 +601,7 @@ INSIGHT_QUERIES: dict[str, Callable[[Store, Filters], Any]] = {
     "volume": volume,
     "top_tags": top_tags,
     "filter_options": filter_options,
+    "usage_summary": usage_summary,
+    "usage_over_time": usage_over_time,
+    "usage_breakdown": usage_breakdown,
 }

@@ -1,4 +1,5 @@
-"""Chat backends behind one small interface: Ollama when it answers, else the embedded model.
+"""Chat backends behind one small interface: Ollama and OpenAI-compatible servers when they
+answer, and the embedded model.
 
 A backend streams an answer as text chunks. ``ChatStream`` wraps that stream, measures it
 (latency, time to first token, token counts) and turns every failure into a ``ChatResult.error``
@@ -348,15 +349,64 @@ def _count_prompt_tokens(llm: Any, messages: list[dict[str, str]]) -> int | None
 
 
 def available_backends(ollama_timeout: float = 60.0) -> list[Backend]:
-    """The backends that can answer now: Ollama first when its server answers."""
+    """The backends that can answer now: Ollama first when its server answers, then each
+    configured OpenAI-compatible endpoint that answers, then the embedded model."""
+    from dashboard.openai_backend import OpenAIBackend, openai_endpoints
+
     found: list[Backend] = []
     ollama_backend = OllamaBackend(timeout=ollama_timeout)
     if ollama_backend.is_up():
         found.append(ollama_backend)
+    for endpoint in openai_endpoints().values():
+        remote = OpenAIBackend(endpoint)
+        if remote.is_up():
+            found.append(remote)
     embedded = EmbeddedBackend()
     if embedded.is_up():
         found.append(embedded)
     return found
+
+
+@dataclass
+class UnavailableBackend:
+    """A backend named by a variant or a page that is not configured here: every call says so."""
+
+    name: str
+    reason: str
+
+    def models(self) -> list[str]:
+        raise BackendError(self.reason)
+
+    def stream(
+        self, model: str, messages: list[dict[str, str]], options: GenerationOptions, usage: Usage
+    ) -> Iterator[str]:
+        raise BackendError(self.reason)
+
+
+def backend_named(name: str | None, ollama_timeout: float = 60.0) -> Backend:
+    """The backend stored under ``name`` ('ollama', 'embedded', 'openai:<endpoint>')."""
+    from dashboard.openai_backend import PREFIX, OpenAIBackend, openai_endpoints
+
+    if name == OLLAMA:
+        return OllamaBackend(timeout=ollama_timeout)
+    if name and name.startswith(PREFIX):
+        endpoint = openai_endpoints().get(name[len(PREFIX):])
+        if endpoint is None:
+            return UnavailableBackend(name, (
+                f"No OpenAI-compatible endpoint named '{name[len(PREFIX):]}' is configured: add "
+                f"[loupe.openai.{name[len(PREFIX):]}] to .streamlit/secrets.toml, or choose "
+                "another backend."))
+        return OpenAIBackend(endpoint)
+    return EmbeddedBackend()
+
+
+def __getattr__(name: str) -> Any:
+    """``OpenAIBackend``, ``Endpoint`` and ``openai_endpoints`` live in dashboard.openai_backend."""
+    if name in ("OpenAIBackend", "Endpoint", "openai_endpoints"):
+        from dashboard import openai_backend
+
+        return getattr(openai_backend, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def build_messages(

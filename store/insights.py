@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import sqlite3
 from collections.abc import Iterable
+from datetime import date
 from typing import Any
 
 BUCKETS_PER_DECADE = 20
@@ -28,6 +29,16 @@ _FAILED = "COALESCE(i.error, '') != ''"
 _PERIODS = {"day": "d.day", "week": "date(d.day, 'weekday 0', '-6 days')"}
 # Dimensions a caller may group by, and the SQL behind each.
 _DIMENSIONS = {"model": "d.model", "variant": "COALESCE(v.name, '')", "source": "d.source"}
+
+USAGE_SUMS = ("calls", "counted", "prompt_tokens", "completion_tokens")
+# Usage rows can also be grouped by the backend that answered.
+_USAGE_DIMENSIONS = {**_DIMENSIONS, "backend": "d.backend"}
+# The price that applies to a usage row `d`: its model's latest price from a day up to d.day.
+_PRICE_JOIN = (
+    " LEFT JOIN model_prices p ON p.id = (SELECT q.id FROM model_prices q"
+    " WHERE q.model = d.model AND q.effective_from <= d.day"
+    " ORDER BY q.effective_from DESC LIMIT 1)"
+)
 
 DAILY_SUMS = (
     "interactions", "failures", "reasks", "rated", "ratings", "starred", "stars_sum",
@@ -138,7 +149,7 @@ class InsightsMixin:
                 "SELECT interactions_done, ratings_done FROM insight_state WHERE id = 1"
             ).fetchone()
             for day, model in pairs:
-                for table in ("insight_daily", "insight_timing", "insight_tags"):
+                for table in ("insight_daily", "insight_timing", "insight_tags", "insight_usage"):
                     db.execute(f"DELETE FROM {table} WHERE day = ? AND model = ?", [day, model])
                 # A prefix range and the model keep an index usable; substr() keeps it exact.
                 # Unary + keeps the planner off a scan of the whole id range.
@@ -191,7 +202,7 @@ class InsightsMixin:
         """Forget the rollups and re-ask analysis: the next refresh recounts every row."""
         with self.write() as db:
             for table in ("insight_daily", "insight_timing", "insight_tags", "insight_turns",
-                          "insight_dirty"):
+                          "insight_dirty", "insight_usage"):
                 db.execute(f"DELETE FROM {table}")
             db.execute(
                 "UPDATE insight_state SET turns_done = 0, interactions_done = 0, ratings_done = 0"
@@ -219,6 +230,17 @@ class InsightsMixin:
             f" WHERE {condition} AND {value} IS NOT NULL AND NOT {_FAILED}"
             " GROUP BY 1, 2, 3, 4, 5, 6"
             f" ON CONFLICT ({_KEY_COLUMNS}, metric, bucket) DO UPDATE SET n = n + excluded.n",
+            params,
+        )
+        # Token sums only over calls that carry both counts: a missing count is unknown, not 0.
+        both = "i.prompt_tokens IS NOT NULL AND i.completion_tokens IS NOT NULL"
+        self.db.execute(
+            f"INSERT INTO insight_usage ({_KEY_COLUMNS}, backend, {', '.join(USAGE_SUMS)})"
+            f" SELECT {_KEY_SQL}, COALESCE(i.backend, ''), COUNT(*), SUM({both}),"
+            f" COALESCE(SUM(CASE WHEN {both} THEN i.prompt_tokens END), 0),"
+            f" COALESCE(SUM(CASE WHEN {both} THEN i.completion_tokens END), 0)"
+            f" FROM interactions i WHERE {condition} GROUP BY 1, 2, 3, 4, 5"
+            f" ON CONFLICT ({_KEY_COLUMNS}, backend) DO UPDATE SET {_upsert_adding(USAGE_SUMS)}",
             params,
         )
 
@@ -375,17 +397,98 @@ class InsightsMixin:
             params,
         )
 
+    def insight_usage(
+        self, filters: Any, *, period: str | None = None, by: Iterable[str] = ()
+    ) -> list[dict[str, Any]]:
+        """Calls, calls carrying token counts, token sums and the estimated cost per period
+        ('day'/'week') and dimensions in `by` (model, variant, source, backend).
+
+        ``priced`` counts the calls with token counts whose model has a price on their day;
+        ``cost`` sums their tokens times that price (None when none is priced).
+        """
+        groups = self._groups(period, by, _USAGE_DIMENSIONS)
+        where, params = _rollup_where(filters)
+        select = "".join(f"{sql} AS {name}, " for name, sql in groups)
+        numbers = ", ".join(str(n + 1) for n in range(len(groups)))
+        group_by = f" GROUP BY {numbers}" if groups else ""
+        sums = ", ".join(f"SUM(d.{c}) AS {c}" for c in USAGE_SUMS)
+        return self._rows(
+            f"SELECT {select}{sums}, SUM(CASE WHEN p.id IS NOT NULL THEN d.counted END) AS priced,"
+            " SUM(d.prompt_tokens * p.input_per_million"
+            "     + d.completion_tokens * p.output_per_million) / 1e6 AS cost"
+            f" FROM insight_usage d{_PRICE_JOIN}{_variant_join(groups)}"
+            f" WHERE {where}{group_by} ORDER BY {numbers or '1'}",
+            params,
+        )
+
+    def insight_unpriced_models(self, filters: Any) -> list[str]:
+        """Models with token counts in the filters' range that have no price on some day."""
+        where, params = _rollup_where(filters)
+        return [r["model"] for r in self._rows(
+            f"SELECT DISTINCT d.model FROM insight_usage d{_PRICE_JOIN}"
+            f" WHERE {where} AND d.counted > 0 AND p.id IS NULL ORDER BY d.model",
+            params,
+        )]
+
+    # -- prices -----------------------------------------------------------------
+
+    def model_prices(self) -> list[dict[str, Any]]:
+        """Every price: model, effective_from (UTC day), per million input and output tokens."""
+        return self._rows(
+            "SELECT id, model, effective_from, input_per_million, output_per_million,"
+            " created_by, created_at FROM model_prices ORDER BY model, effective_from"
+        )
+
+    def set_model_price(
+        self,
+        model: str,
+        effective_from: str,
+        input_per_million: float,
+        output_per_million: float,
+        created_by: str | None = None,
+    ) -> None:
+        """Set a model's price from a UTC day on (replacing a price set for that same day)."""
+        model = model.strip()
+        if not model:
+            raise ValueError("name the model the price is for")
+        try:
+            effective_from = date.fromisoformat(str(effective_from)).isoformat()
+        except ValueError:
+            raise ValueError("give the day the price applies from as YYYY-MM-DD") from None
+        for value in (input_per_million, output_per_million):
+            if not math.isfinite(value) or value < 0:
+                raise ValueError("a price must be a number of at least 0")
+        with self.write() as db:
+            db.execute(
+                "INSERT INTO model_prices (model, effective_from, input_per_million,"
+                " output_per_million, created_by, created_at) VALUES (?, ?, ?, ?, ?,"
+                " strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
+                " ON CONFLICT (model, effective_from) DO UPDATE SET"
+                " input_per_million = excluded.input_per_million,"
+                " output_per_million = excluded.output_per_million,"
+                " created_by = excluded.created_by, created_at = excluded.created_at",
+                [model, effective_from, float(input_per_million), float(output_per_million),
+                 created_by],
+            )
+
+    def delete_model_price(self, price_id: int) -> None:
+        """Remove one price; the one before it (if any) applies again."""
+        with self.write() as db:
+            db.execute("DELETE FROM model_prices WHERE id = ?", [price_id])
+
     @staticmethod
-    def _groups(period: str | None, by: Iterable[str]) -> list[tuple[str, str]]:
+    def _groups(
+        period: str | None, by: Iterable[str], dimensions: dict[str, str] = _DIMENSIONS
+    ) -> list[tuple[str, str]]:
         groups = []
         if period is not None:
             if period not in _PERIODS:
                 raise ValueError(f"period must be one of {sorted(_PERIODS)}, not {period!r}")
             groups.append(("period", _PERIODS[period]))
         for name in by:
-            if name not in _DIMENSIONS:
-                raise ValueError(f"cannot group by {name!r}: choose from {sorted(_DIMENSIONS)}")
-            groups.append((name, _DIMENSIONS[name]))
+            if name not in dimensions:
+                raise ValueError(f"cannot group by {name!r}: choose from {sorted(dimensions)}")
+            groups.append((name, dimensions[name]))
         return groups
 
 

@@ -161,3 +161,4 @@ from store import migrations_review_mean  # noqa: E402,F401
 from store import migrations_token_scopes  # noqa: E402,F401
 from store import migrations_sign_in  # noqa: E402,F401
 from store import migrations_judge  # noqa: E402,F401
+from store import migrations_usage  # noqa: E402,F401

@@ -30,7 +30,8 @@ def test_password_hash_is_salted_slow_and_verifiable():
 @pytest.mark.parametrize("role,allowed", [
     ("viewer", {"view"}),
     ("annotator", {"view", "rate", "chat", "vote"}),
-    ("admin", {"view", "rate", "chat", "vote", "variants", "experiments", "import", "export", "users"}),
+    ("admin", {"view", "rate", "chat", "vote", "variants", "experiments", "import", "export", "users",
+               "prices"}),
 ])
 def test_each_role_may_do_exactly_its_actions(role, allowed):
     from dashboard.auth import ACTIONS

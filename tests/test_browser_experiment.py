@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from store import Store
@@ -33,6 +35,10 @@ def test_run_a_tiny_experiment_and_vote(tmp_path):
         name = page.get_by_label("Your name", exact=True)
         name.fill("ana")
         name.press("Enter")
+        # the name is kept once that run ends; a page left before then forgets it
+        time.sleep(0.3)
+        page.wait_for_function(
+            "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
         page.get_by_role("link", name="Experiments").click()
         page.get_by_role("button", name="Run").click()
         page.get_by_text("4 of 4 answers").wait_for(timeout=30_000)

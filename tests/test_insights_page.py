@@ -69,6 +69,9 @@ def test_headline_numbers_charts_and_captions(open_page, small_db):
         "Interactions": "4", "Ratings": "4", "Rated": "75.0%", "Mean stars": "3.25 / 5",
         "Thumbs up": "33.3%", "Failure rate": "25.0%", "Re-ask rate": "0.0%",
         "p95 latency": "422 ms",  # 400 ms, read from its histogram bucket
+        # no interaction here carries token counts: nothing is shown as zero tokens
+        "Calls": "4", "Input tokens": "—", "Output tokens": "—", "Estimated cost": "—",
+        "Cost per rated answer": "—", "Cost per thumbs-up": "—",
     }
     assert len(at.get("plotly_chart")) == 9
     captions = _captions(at)

@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from dashboard.chat import backend_label
 from dashboard.experiments import variant_label
 from dashboard.judge import DEFAULT_RUBRIC, judge_summaries, run_judge
 from dashboard.llm import BackendError
@@ -127,7 +128,8 @@ if not judge_models:
     st.warning("No model is available to judge: start Ollama or install the embedded model.")
 else:
     choice = st.selectbox("Judge model", range(len(judge_models)),
-                          format_func=lambda i: f"{judge_models[i][1]} ({judge_models[i][0]})")
+                          format_func=lambda i: f"{judge_models[i][1]} · "
+                                                f"{backend_label(judge_models[i][0])}")
     rubric = st.text_area("Rubric", value=experiment.get("rubric") or DEFAULT_RUBRIC)
     if st.button("Judge the answered pairs", icon=":material/gavel:", disabled=not answers
                  ) and permitted(store, "experiments"):

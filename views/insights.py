@@ -8,26 +8,35 @@ from dashboard.insights import (
     NO_NAME,
     PERCENTILE_ERROR,
     REASK_THRESHOLD,
+    USAGE_BY,
     data_span,
+    format_cost,
     period_days,
     period_for,
     previous_period,
 )
 from dashboard.ui.auth import require
 from dashboard.ui.common import get_store, reviewer_input
-from dashboard.ui.insight_filters import insight, insight_filter_bar, refresh_with_progress
+from dashboard.ui.insight_filters import (
+    insight,
+    insight_filter_bar,
+    refresh_with_progress,
+)
+from dashboard.ui.prices import price_editor
 
 GROUP_KEY = "insights.ratings_by"
 STARS_KEY = "insights.stars_by"
 STACK_KEY = "insights.volume_by"
 TAGS_KEY = "insights.tags_by"
+USAGE_KEY = "insights.usage_by"
 
-reviewer_input()
+name = reviewer_input()
 store = get_store()
 require(store, "view")
 st.title("Insights")
-st.caption("Ratings, speed, failures and re-asks over time. Days are UTC; every number follows "
-           "the filters below, and the link in your address bar shares this exact view.")
+st.caption("Ratings, speed, failures, re-asks, usage and cost over time. Days are UTC; every "
+           "number follows the filters below, and the link in your address bar shares this "
+           "exact view.")
 
 refresh_with_progress()
 span = data_span(store)
@@ -151,3 +160,59 @@ else:
         hide_index=True,
         column_config={"Share of rated": st.column_config.NumberColumn(format="%.1f%%")},
     )
+
+# -- usage and cost ----------------------------------------------------------------------
+st.subheader("Usage and cost")
+usage = insight("usage_summary", filters)
+cells = [*st.columns(3), *st.columns(3)]
+for col, (label, value, text) in zip(cells, [
+    ("Calls", f"{usage.calls:,}", "Questions sent to a model in the period (answered or failed)."),
+    ("Input tokens", usage.tokens_text("prompt_tokens"),
+     "Prompt tokens of the calls that carry token counts."),
+    ("Output tokens", usage.tokens_text("completion_tokens"),
+     "Answer tokens of the calls that carry token counts."),
+    ("Estimated cost", format_cost(usage.cost),
+     "Each day's tokens times the model's price on that day (per million tokens)."),
+    ("Cost per rated answer", format_cost(usage.cost_per_rated),
+     "Estimated cost divided by the interactions that got at least one rating."),
+    ("Cost per thumbs-up", format_cost(usage.cost_per_thumbs_up),
+     "Estimated cost divided by the thumbs up given to the period's answers."),
+]):
+    col.metric(label, value, help=text, border=True)
+for note in usage.gaps():
+    st.caption(note)
+usage_by = st.segmented_control("Split by", list(USAGE_BY), default="model", key=USAGE_KEY,
+                                format_func=str.capitalize, required=True) or "model"
+usage_trend = insight("usage_over_time", filters, by=usage_by)
+usage_colors = model_colors if usage_by == "model" else None
+if usage.counted:
+    left, right = st.columns(2)
+    left.plotly_chart(charts.usage_chart(usage_trend, group_title=usage_by.capitalize(),
+                                         period=period, colors=usage_colors))
+    left.caption(f"Input and output tokens per {per}, stacked by {usage_by}; calls without "
+                 "token counts are not in these bars.")
+    if usage.cost is not None:
+        right.plotly_chart(charts.cost_chart(usage_trend, group_title=usage_by.capitalize(),
+                                             period=period, colors=usage_colors))
+        right.caption(f"Estimated cost per {per}, stacked by {usage_by}, from the price table "
+                      "below.")
+    else:
+        right.info("No model of this period has a price yet, so there is no cost to show. "
+                   "An admin can add prices below.")
+else:
+    st.info("No call in this period carries token counts, so there are no token totals or "
+            "costs to show.")
+breakdown = insight("usage_breakdown", filters, by=usage_by)
+st.dataframe(
+    breakdown.assign(cost=breakdown["cost"].map(format_cost)),
+    hide_index=True, width="stretch",
+    column_config={
+        "group": usage_by.capitalize(), "calls": "Calls",
+        "uncounted": st.column_config.NumberColumn("Without token counts",
+                                                   help="Shown apart, never as zero tokens."),
+        "prompt_tokens": "Input tokens", "completion_tokens": "Output tokens",
+        "cost": "Estimated cost",
+    },
+)
+with st.expander("Prices per million tokens", icon=":material/payments:"):
+    price_editor(store, options["models"], name)

@@ -3,7 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard.experiments import variant_label
+from dashboard.chat import backend_label
+from dashboard.experiments import variant_backend_name, variant_label
 from dashboard.safe_text import plain_text
 from dashboard.ui.auth import require
 from dashboard.ui.common import get_store, reviewer_input
@@ -31,7 +32,8 @@ with variants_tab:
     if variants:
         st.dataframe(
             pd.DataFrame([{
-                "variant": variant_label(v), "model": v["model"], "versions": v["versions"],
+                "variant": variant_label(v), "model": v["model"],
+                "backend": backend_label(variant_backend_name(v)), "versions": v["versions"],
                 "system prompt": v["system_prompt"] or "", "template": v["template"],
                 "temperature": v["params"].get("temperature"), "archived": bool(v["archived"]),
                 "created": v["created_at"][:16].replace("T", " "),

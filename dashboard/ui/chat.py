@@ -9,9 +9,21 @@ from typing import Any
 import streamlit as st
 
 from dashboard.chat import backend_label, describe_answer
-from dashboard.experiments import generation_options, variant_label
+from dashboard.experiments import (
+    generation_options,
+    variant_backend_name,
+    variant_label,
+)
+from dashboard.llm import (
+    EMBEDDED_MODEL,
+    Backend,
+    BackendError,
+    GenerationOptions,
+    available_backends,
+    backend_named,
+)
 from dashboard.ratelimit import RateLimiter
-from dashboard.llm import EMBEDDED_MODEL, Backend, EmbeddedBackend, GenerationOptions, OllamaBackend
+from dashboard.openai_backend import OpenAIBackend, openai_endpoints
 from dashboard.safe_text import inert_markdown, plain_text
 from dashboard.ui.rating import rating_widget
 from dashboard.ui.text import show_markdown
@@ -51,28 +63,42 @@ def ollama_timeout() -> float:
 
 
 def make_backend(name: str) -> Backend:
-    """A backend object by name."""
-    if name == "ollama":
-        return OllamaBackend(timeout=ollama_timeout())
-    return EmbeddedBackend()
+    """A backend object by its stored name ('ollama', 'embedded', 'openai:<endpoint>')."""
+    return backend_named(name, ollama_timeout=ollama_timeout())
 
 
 @st.cache_data(ttl=30, show_spinner="Looking for models…")
 def model_catalog() -> dict[str, list[str]]:
     """Backend name -> models it can answer with, for the backends that answer now."""
     catalog: dict[str, list[str]] = {}
-    ollama = OllamaBackend(timeout=ollama_timeout())
-    if ollama.is_up():
+    for backend in available_backends(ollama_timeout=ollama_timeout()):
         try:
-            models = ollama.models()
+            models = backend.models()
         except Exception:  # noqa: BLE001 - a server that fails its listing is not offered
             models = []
         if models:
-            catalog["ollama"] = models
-    embedded = EmbeddedBackend()
-    if embedded.is_up():
-        catalog["embedded"] = embedded.models()
+            catalog[backend.name] = models
     return catalog
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def endpoint_problems() -> dict[str, str]:
+    """Configured OpenAI-compatible endpoints that are not offered, each with why (a sentence)."""
+    catalog = model_catalog()
+    problems: dict[str, str] = {}
+    for endpoint in openai_endpoints().values():
+        if endpoint.backend_name in catalog:
+            continue
+        try:
+            models = OpenAIBackend(endpoint, timeout=3).models()
+        except BackendError as exc:
+            problems[endpoint.backend_name] = str(exc)
+        else:
+            if not models:
+                problems[endpoint.backend_name] = (
+                    f"The OpenAI-compatible endpoint '{endpoint.name}' lists no model: load one "
+                    "on the server.")
+    return problems
 
 
 @dataclass
@@ -100,6 +126,8 @@ def model_picker(store: Store) -> ChatSettings | None:
     """Sidebar settings (free, or "as" a variant); None when no model can answer."""
     catalog = model_catalog()
     st.sidebar.subheader("Model")
+    for problem in endpoint_problems().values():
+        st.sidebar.warning(plain_text(problem), icon=":material/cloud_off:")
     variants = store.list_variants()
     if variants:
         labels = {v["id"]: variant_label(v) for v in variants}
@@ -111,8 +139,7 @@ def model_picker(store: Store) -> ChatSettings | None:
         )
         if chosen is not None:
             variant = next(v for v in variants if v["id"] == chosen)
-            embedded = variant["model"] in (None, "", EMBEDDED_MODEL)
-            backend = make_backend("embedded" if embedded else "ollama")
+            backend = make_backend(variant_backend_name(variant))
             st.sidebar.caption(
                 f"{backend_label(backend.name)} · {plain_text(variant['model'])} · temperature "
                 f"{variant['params'].get('temperature', 0.7)}"
@@ -121,8 +148,9 @@ def model_picker(store: Store) -> ChatSettings | None:
                                 variant.get("system_prompt"), generation_options(variant), variant)
     if not catalog:
         st.sidebar.error(
-            "No model is available: start Ollama (`ollama serve`) or install the embedded "
-            "model with `make run`."
+            "No model is available: start Ollama (`ollama serve`), configure an "
+            "OpenAI-compatible endpoint (see the README), or install the embedded model with "
+            "`make run`."
         )
         return None
     name = st.sidebar.selectbox(
@@ -141,6 +169,7 @@ def model_picker(store: Store) -> ChatSettings | None:
     )
     if st.sidebar.button("Look for models again", icon=":material/refresh:"):
         model_catalog.clear()
+        endpoint_problems.clear()
         st.rerun()
     options = GenerationOptions(temperature=float(temperature), max_tokens=int(max_tokens))
     return ChatSettings(make_backend(name), model, system_prompt, options)

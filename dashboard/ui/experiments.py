@@ -8,10 +8,16 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from dashboard.chat import backend_label
 from dashboard.evaluate import answer_metrics
-from dashboard.experiments import ExperimentRunner, parse_questions, variant_label
+from dashboard.experiments import (
+    ExperimentRunner,
+    parse_questions,
+    variant_backend_name,
+    variant_label,
+)
 from dashboard.filters import Filters
-from dashboard.llm import EMBEDDED_MODEL
+from dashboard.llm import EMBEDDED, EMBEDDED_MODEL, OLLAMA
 from dashboard.safe_text import inert_markdown, plain_text
 from dashboard.ui.chat import model_catalog
 from dashboard.ui.guard import permitted
@@ -27,10 +33,10 @@ def experiment_runner() -> ExperimentRunner:
     return ExperimentRunner()
 
 
-def known_models() -> list[str]:
-    """Models the backends offer now (the embedded one always listed)."""
-    models = [m for models in model_catalog().values() for m in models]
-    return list(dict.fromkeys([*models, EMBEDDED_MODEL]))
+def known_models() -> list[tuple[str, str]]:
+    """(backend, model) pairs the backends offer now (the embedded model always listed)."""
+    pairs = [(b, m) for b, models in model_catalog().items() for m in models]
+    return list(dict.fromkeys([*pairs, (EMBEDDED, EMBEDDED_MODEL)]))
 
 
 def variant_form(key: str, current: dict[str, Any] | None = None) -> dict[str, Any] | None:
@@ -38,13 +44,16 @@ def variant_form(key: str, current: dict[str, Any] | None = None) -> dict[str, A
     current = current or {}
     params = current.get("params") or {}
     models = known_models()
-    if current.get("model") and current["model"] not in models:
-        models.append(current["model"])
+    mine = (variant_backend_name(current), current["model"]) if current.get("model") else None
+    if mine and mine not in models:
+        models.append(mine)
     with st.form(key, border=True, clear_on_submit=not current):
         name = st.text_input("Name", value=current.get("name", ""), disabled=bool(current),
                              placeholder="e.g. concise")
-        model = st.selectbox("Model", models,
-                             index=models.index(current["model"]) if current.get("model") else 0)
+        backend, model = st.selectbox(
+            "Model", models, index=models.index(mine) if mine else 0,
+            format_func=lambda pair: f"{pair[1]} · {backend_label(pair[0])}",
+            help="The model and the backend that serves it.")
         system_prompt = st.text_area("System prompt", value=current.get("system_prompt") or "")
         template = st.text_area(
             "Template", value=current.get("template") or "{question}",
@@ -65,7 +74,9 @@ def variant_form(key: str, current: dict[str, Any] | None = None) -> dict[str, A
         "system_prompt": system_prompt.strip() or None,
         "template": template,
         "params": {"temperature": float(temperature), "max_tokens": int(max_tokens)}
-        | ({"seed": int(seed)} if seed else {}),
+        | ({"seed": int(seed)} if seed else {})
+        # Ollama and the embedded model are told apart by the model; others are named.
+        | ({"backend": backend} if backend not in (OLLAMA, EMBEDDED) else {}),
         "description": description.strip() or None,
     }
     if not fields["name"]:

@@ -24,6 +24,7 @@ WHAT = {
     "import": "importing feedback",
     "export": "exporting training data",
     "users": "managing users and tokens",
+    "prices": "changing model prices",
 }
 
 
