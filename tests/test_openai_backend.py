@@ -208,9 +208,10 @@ def test_the_judge_and_theme_naming_run_on_an_endpoint():
 
     def reply(messages):
         text = messages[-1]["content"]
-        if "VERDICT" in text:  # the better answer mentions a refund, wherever it is shown
+        if "Answer 2:" in text:  # the better answer mentions a refund, wherever it is shown
             second = text.split("Answer 2:")[1]
-            return f"VERDICT: {'2' if 'refund' in second else '1'}\nIt answers the question."
+            verdict = "2" if "refund" in second else "1"
+            return json.dumps({"verdict": verdict, "reason": "It answers the question."})
         return "Refund requests"
 
     with FakeOpenAI(reply=reply) as server:
