@@ -56,8 +56,21 @@ def _metric(page, label: str) -> str:
     return metric.get_by_test_id("stMetricValue").inner_text().strip()
 
 
-def _grid(page, header: str) -> list[dict[str, str]]:
-    """The rows of the table that has a column ``header`` (from the grid's accessible copy)."""
+def _grid(page, header: str, seconds: float = 30) -> list[dict[str, str]]:
+    """The rows of the table that has a column ``header`` (from the grid's accessible copy),
+    once the grid has drawn them."""
+    deadline = time.monotonic() + seconds
+    while True:
+        rows = _grid_now(page, header)
+        if rows or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    if rows is None:
+        raise AssertionError(f"no table with a column {header!r}")
+    return rows
+
+
+def _grid_now(page, header: str) -> list[dict[str, str]] | None:
     for grid in page.get_by_test_id("stDataFrame").all():
         headers = grid.locator("[role=columnheader]").all_text_contents()
         if header in [h.strip() for h in headers]:
@@ -67,7 +80,7 @@ def _grid(page, header: str) -> list[dict[str, str]]:
                 if cells:
                     rows.append(dict(zip([h.strip() for h in headers][-len(cells):], cells)))
             return rows
-    raise AssertionError(f"no table with a column {header!r}")
+    return None
 
 
 def _no_live_markup(page) -> None:
