@@ -63,7 +63,7 @@ SVD_SAMPLE = 20_000  # items the SVD directions are fitted on (then every item i
 FIT_SAMPLE = 5_000  # items Ward's clustering runs on at most (the others join the nearest theme)
 NEIGHBOURS = 10  # nearest items an item is smoothed towards
 SILHOUETTE_SAMPLE = 2_000  # items the silhouette is computed on
-K_TOLERANCE = 0.005  # a smaller k wins when its silhouette is this close to the best
+K_TOLERANCE = 0.02  # a smaller k wins when its silhouette is this close to the best
 REFINE_STEPS = 2  # k-means steps over every item after Ward's clustering of a sample
 TERMS_SAMPLE = 30_000  # items whose phrases name the themes at most
 MAP_POINTS = 5_000  # points drawn on the map at most
@@ -300,7 +300,7 @@ def smooth(points: np.ndarray, neighbours: int = NEIGHBOURS, block: int = 1024) 
 
 def k_max_for(n: int) -> int:
     """The largest number of themes tried automatically for n items."""
-    return max(2, min(MAX_THEMES, round(math.sqrt(n))))
+    return max(2, min(MAX_THEMES, n // 5))
 
 
 def min_theme_size(n: int) -> int:
@@ -493,6 +493,15 @@ CONTRACTIONS = frozenset(
     "hasn hasnt hadn hadnt won wont wouldn wouldnt couldn couldnt shouldn shouldnt can cant "
     "cannot im ive id ill youre youve theyre thats whats ain".split()
 )
+# Verbs and fillers that questions use whatever their topic: a phrase neither starts nor ends
+# with one ("does it mean", "getting").
+QUESTION_WORDS = frozenset(
+    "does did doing done get gets getting got let lets want wants wanted need needs needed "
+    "tried try trying mean means meant say says said tell told know knew like just really also "
+    "still even way thing things something anything use using used make makes made happen "
+    "happens happened possible able work works worked please yes going go went come came "
+    "provide provides look looking help".split()
+)
 PHRASE_WORDS = 3  # longest phrase
 
 
@@ -505,7 +514,7 @@ def _phrase_word(token: str) -> tuple[str, bool]:
         return word, False
     word = _strip_particle(word)
     content = (len(word) > 1 and not word.isdigit() and word not in stop_words()
-               and word not in CONTRACTIONS)
+               and word not in CONTRACTIONS and word not in QUESTION_WORDS)
     return word, content
 
 
