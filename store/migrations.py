@@ -158,3 +158,4 @@ from store import migrations_clusters  # noqa: E402,F401
 from store import migrations_users  # noqa: E402,F401
 from store import migrations_sessions  # noqa: E402,F401
 from store import migrations_review_mean  # noqa: E402,F401
+from store import migrations_saved_themes  # noqa: E402,F401

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard.clustering import LOW_RATED_TEXT, OTHER_ID, summary_sentence
+from dashboard.clustering import OTHER_ID, summary_sentence
 from dashboard.filters import Filters
 from dashboard.llm import BackendError
 from dashboard.safe_text import plain_text
