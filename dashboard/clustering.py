@@ -65,7 +65,7 @@ NEIGHBOURS = 10  # nearest items an item is smoothed towards
 SILHOUETTE_SAMPLE = 2_000  # items the silhouette is computed on
 K_TOLERANCE = 0.02  # a smaller k wins when its silhouette is this close to the best
 REFINE_STEPS = 2  # k-means steps over every item after Ward's clustering of a sample
-TERMS_SAMPLE = 30_000  # items whose phrases name the themes at most
+TERMS_SAMPLE = 15_000  # items whose phrases name the themes at most
 MAP_POINTS = 5_000  # points drawn on the map at most
 QUEUE_LIMIT = 300  # ids sent to the annotation queue at most (the most typical)
 QUESTION_SET_LIMIT = 200  # questions put in a question set at most (the most typical)
@@ -463,7 +463,7 @@ def map_coordinates(points: np.ndarray, labels: np.ndarray, centres: np.ndarray)
         if len(members) < 2:
             continue
         residuals = points[members] - centres[cluster]
-        _, _, vt = np.linalg.svd(residuals[:2_000], full_matrices=False)
+        _, _, vt = np.linalg.svd(residuals[:300], full_matrices=False)  # directions: a few hundred tell
         local = residuals @ vt[:2].T
         scale = 2 * local.std(axis=0)  # each direction on its own, so a theme looks round
         spread[members, : local.shape[1]] = local / np.where(scale == 0, 1, scale)
@@ -731,7 +731,21 @@ def _buckets(first: date, last: date, period: str) -> list[date]:
 
 def _dated(rows: Sequence[dict[str, Any]]) -> list[str]:
     """The rows' stored times that are real dates in the accepted range, sorted."""
-    return sorted(r["created_at"] for r in rows if stored_day(r.get("created_at")) is not None)
+    days = _days(rows)
+    return sorted(r["created_at"] for r, day in zip(rows, days) if day is not None)
+
+
+def _days(rows: Sequence[dict[str, Any]]) -> list[date | None]:
+    """The day of each row's stored time (None when unreadable), read once per distinct day."""
+    seen: dict[str, date | None] = {}
+    out: list[date | None] = []
+    for row in rows:
+        text = row.get("created_at")
+        key = text[:10] if isinstance(text, str) and len(text) >= 10 else ""
+        if key not in seen:
+            seen[key] = stored_day(text) if key else None
+        out.append(seen[key])
+    return out
 
 
 def _top(values: list[Any], size: int, top: int = 3) -> list[dict[str, Any]]:
@@ -748,10 +762,12 @@ def describe_themes(rows: Sequence[dict[str, Any]], clustering: Clustering) -> l
     if not n:
         return []
     labels = clustering.labels
-    stamps = _dated(rows)
-    period = trend_period(stamps[0] if stamps else None, stamps[-1] if stamps else None)
-    ends = (_bucket(stamps[0], period), _bucket(stamps[-1], period)) if stamps else (None, None)
-    grid = _buckets(ends[0], ends[1], period) if ends[0] and ends[1] else []
+    days = _days(rows)
+    dated = sorted(d for d in days if d is not None)
+    period = trend_period(dated[0].isoformat(), dated[-1].isoformat()) if dated else "day"
+    step = (lambda d: d) if period == "day" else (lambda d: d - timedelta(days=d.weekday()))
+    buckets = [step(d) if d is not None else None for d in days]
+    grid = _buckets(step(dated[0]), step(dated[-1]), period) if dated else []
     themes = sorted(set(labels.tolist()), key=lambda t: (t == OTHER_ID, t))
     names = _distinct_labels(clustering.terms)
     described = []
@@ -760,7 +776,7 @@ def describe_themes(rows: Sequence[dict[str, Any]], clustering: Clustering) -> l
         order = where[np.argsort(-clustering.typicality[where], kind="stable")]
         members = [rows[i] for i in order]
         stars = [r["stars_mean"] for r in members if r.get("stars_mean") is not None]
-        trend = Counter(_bucket(r.get("created_at"), period) for r in members)
+        trend = Counter(buckets[i] for i in order.tolist())
         terms = clustering.terms.get(theme, [])
         described.append({
             "id": int(theme),
@@ -840,8 +856,8 @@ def find_themes(
                                embed=embed, progress=progress)
     started = time.perf_counter()
     clusters = describe_themes(rows, clustering)
-    stamps = _dated(rows)
-    period = trend_period(stamps[0], stamps[-1]) if stamps else "day"
+    dated = sorted(d for d in _days(rows) if d is not None)
+    period = trend_period(dated[0].isoformat(), dated[-1].isoformat()) if dated else "day"
     items = {
         int(r["id"]): {
             "question": r["question"], "stars_mean": r.get("stars_mean"),
@@ -990,8 +1006,32 @@ def clean_theme_name(text: str, limit: int = 60) -> str:
     return line[: limit - 1].rstrip() + "…" if len(line) > limit else line
 
 
+_NOT_A_NAME = re.compile(
+    r"^(i\b|i'|sorry|as an\b|here\b|sure\b|certainly|the (common )?(topic|name|theme) (is|of)\b|"
+    r"these questions|this (group|theme)|okay\b|ok\b|answer\b)",
+    re.IGNORECASE,
+)
+NAME_WORDS = 7  # longest name accepted from a model, in words
+
+
+def acceptable_name(name: str, theme: dict[str, Any], items: dict[int, dict[str, Any]]) -> bool:
+    """Whether a model's name reads as a name of this theme: short, made of words, not a
+    sentence about itself, and sharing at least one word (stemmed) with its questions or phrases."""
+    words = re.findall(r"(?u)\w+", name.lower())
+    if not words or len(words) > NAME_WORDS or len(name) > 60 or _NOT_A_NAME.search(name.strip()):
+        return False
+    letters = sum(ch.isalpha() or ch.isspace() for ch in name)
+    if letters < 0.8 * len(name):
+        return False
+    said = " ".join([*(items.get(i, {}).get("question") or "" for i in theme["members"][:50]),
+                     *theme.get("top_terms", [])]).lower()
+    known = {stem(_strip_particle(w)) for w in re.findall(r"(?u)\w+", said)}
+    return any(stem(_strip_particle(w)) in known for w in words if len(w) > 2 and w not in stop_words())
+
+
 def name_theme(backend: Any, model: str, theme: dict[str, Any], items: dict[int, dict[str, Any]]) -> str:
-    """A one-line name for a theme written by a chat model; raises BackendError on failure."""
+    """A one-line name for a theme written by a chat model; raises BackendError when the model
+    fails or its reply does not read as a name of the theme (see ``acceptable_name``)."""
     from dashboard.llm import BackendError, ChatStream, GenerationOptions
 
     result = ChatStream(
@@ -1002,7 +1042,30 @@ def name_theme(backend: Any, model: str, theme: dict[str, Any], items: dict[int,
     name = clean_theme_name(result.text)
     if not name:
         raise BackendError(f"{model} gave no name for this theme: try again or another model.")
+    if not acceptable_name(name, theme, items):
+        raise BackendError(f"{model} answered “{name[:60]}”, which does not read as a name of these "
+                           "questions, so the theme keeps its phrase name.")
     return name
+
+
+def name_themes(
+    backend: Any, model: str, report: ThemeReport, *, limit: int = 40, progress: Progress | None = None
+) -> tuple[dict[int, str], int]:
+    """Model-written names for the largest ``limit`` themes ('other' left out), and how many
+    replies were refused (those themes keep their phrase names)."""
+    from dashboard.llm import BackendError
+
+    themes = [t for t in report.clusters if t["id"] != OTHER_ID][:limit]
+    names: dict[int, str] = {}
+    refused = 0
+    for done, theme in enumerate(themes):
+        if progress:
+            progress(f"Naming theme {done + 1} of {len(themes)}", done / max(1, len(themes)))
+        try:
+            names[theme["id"]] = name_theme(backend, model, theme, report.items)
+        except BackendError:
+            refused += 1
+    return names, refused
 
 
 # -- what the page shows ------------------------------------------------------
@@ -1027,8 +1090,12 @@ def sorted_themes(clusters: Sequence[dict[str, Any]], sort: str = "size") -> lis
     return sorted(clusters, key=key)
 
 
-def themes_frame(report: ThemeReport, sort: str = "size", names: dict[int, str] | None = None) -> Any:
-    """The themes table: one row per theme, indexed by theme id."""
+def themes_frame(
+    report: ThemeReport, sort: str = "size", names: dict[int, str] | None = None,
+    continues: dict[int, str] | None = None,
+) -> Any:
+    """The themes table: one row per theme, indexed by theme id; with ``continues`` (theme id ->
+    saved theme name), a column naming the saved theme each one continues."""
     import pandas as pd
 
     rows = []
@@ -1043,8 +1110,11 @@ def themes_frame(report: ThemeReport, sort: str = "size", names: dict[int, str] 
             "Thumbs down": theme["thumbs_down_share"] * 100,
             "Most hit model": f"{top_model['name']} ({top_model['share']:.0%})" if top_model else "",
             "Trend": [point["count"] for point in theme["trend"]],
+            "Saved theme": (continues or {}).get(theme["id"], "new" if theme["id"] != OTHER_ID else ""),
         })
     columns = ["id", "Theme", "Items", "Share", "Mean stars", "Thumbs down", "Most hit model", "Trend"]
+    if continues is not None:
+        columns.append("Saved theme")
     return pd.DataFrame(rows, columns=columns).set_index("id")
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,8 +26,6 @@ WORDLLAMA = "wordllama"
 WEIGHTS_FILE = "weights/l2_supercat_256.safetensors"
 TOKENIZER_FILE = "tokenizers/l2_supercat_tokenizer_config.json"
 TENSOR = "embedding.weight"
-MAX_TOKENS = 128  # tokens of a text that count (questions are short; long ones are cut)
-BATCH = 4096
 
 
 class EmbeddingUnavailable(RuntimeError):
@@ -63,27 +62,38 @@ class StaticEmbedder:
         return self.embed_with_coverage(texts)[0]
 
     def embed_with_coverage(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Sentence vectors, and per text the share of its characters the model reads as words."""
-        out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
-        coverage = np.zeros(len(texts), dtype=np.float32)
-        top = len(self.vectors) - 1
-        for start in range(0, len(texts), BATCH):
-            chunk = [t or "" for t in texts[start:start + BATCH]]
-            encoded = self.tokenizer.encode_batch(chunk, add_special_tokens=False)  # type: ignore[attr-defined]
-            ids = [e.ids[:MAX_TOKENS] for e in encoded]
-            lengths = np.fromiter((len(i) for i in ids), dtype=np.int64, count=len(ids))
-            filled = np.flatnonzero(lengths)
-            if not len(filled):
-                continue
-            flat = np.fromiter((t for i in ids for t in i), dtype=np.int64, count=int(lengths.sum()))
-            np.clip(flat, 0, top, out=flat)
-            starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])[filled]
-            sums = np.add.reduceat(self.vectors[flat], starts, axis=0)
-            norms = np.linalg.norm(sums, axis=1, keepdims=True)
-            out[start + filled] = sums / np.where(norms == 0, 1, norms)
-            read = np.add.reduceat(self.chars[flat], starts)
-            coverage[start + filled] = np.add.reduceat(self.known[flat], starts) / np.where(read == 0, 1, read)
-        return out, coverage
+        """Sentence vectors, and per text the share of its characters the model reads as words.
+
+        The tokenizer's pieces never cross a space, so each distinct word is tokenized once and
+        a text's vector is the sum of its words' token vectors (then scaled to unit length).
+        """
+        from scipy import sparse
+
+        index: dict[str, int] = {}
+        indptr, indices = [0], []
+        for text in texts:
+            indices.extend(index.setdefault(word, len(index)) for word in (text or "").split())
+            indptr.append(len(indices))
+        n = len(texts)
+        if not index:
+            return np.zeros((n, self.dimensions), dtype=np.float32), np.zeros(n, dtype=np.float32)
+        encoded = self.tokenizer.encode_batch(list(index), add_special_tokens=False)  # type: ignore[attr-defined]
+        token_ptr = np.zeros(len(encoded) + 1, dtype=np.int64)
+        token_ptr[1:] = np.cumsum([len(e.ids) for e in encoded])
+        tokens = np.fromiter(itertools.chain.from_iterable(e.ids for e in encoded), dtype=np.int64,
+                             count=int(token_ptr[-1]))
+        np.clip(tokens, 0, len(self.vectors) - 1, out=tokens)
+        words = sparse.csr_matrix((np.ones(len(tokens), dtype=np.float32), tokens, token_ptr),
+                                  shape=(len(encoded), len(self.vectors)))
+        per_text = sparse.csr_matrix(
+            (np.ones(len(indices), dtype=np.float32), np.asarray(indices, dtype=np.int64), indptr),
+            shape=(n, len(encoded)),
+        ) @ words  # texts x vocabulary: how often each token occurs
+        sums = np.asarray(per_text @ self.vectors, dtype=np.float32)
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        read = per_text @ self.chars
+        coverage = (per_text @ self.known) / np.where(read == 0, 1, read)
+        return sums / np.where(norms == 0, 1, norms), coverage.astype(np.float32)
 
 
 @functools.cache

@@ -152,7 +152,9 @@ def test_an_embedding_model_on_the_server_is_offered_as_vectorizer(monkeypatch, 
     with FakeOllama(models=(DEFAULT_MODEL, "nomic-embed-text:latest")) as server:
         at = _open(monkeypatch, db_path, server.url)
         box = at.selectbox(key="clusters.vectorizer")
-        assert box.options == ["TF-IDF (words and characters)", "Ollama · nomic-embed-text:latest"]
+        assert box.options == ["Embedded model (WordLlama, no server)", "Embedded model + TF-IDF",
+                               "TF-IDF (words and characters)", "Ollama · nomic-embed-text:latest"]
+        assert box.value == "wordllama"  # the embedded model is the default
         assert "nomic-embed-text:latest (ollama)" not in at.selectbox(key="clusters.namer").options
         box.set_value("ollama:nomic-embed-text:latest").run()
         assert not at.exception, at.exception
