@@ -979,30 +979,51 @@ def ollama_embedder(
     return embed
 
 
+NAME_SCHEMA = {
+    "type": "object",
+    "properties": {"name": {"type": "string", "minLength": 3, "maxLength": 48}},
+    "required": ["name"],
+}
+
+
 def naming_prompt(
     theme: dict[str, Any], items: dict[int, dict[str, Any]], examples: int = 8
 ) -> list[dict[str, str]]:
-    """Chat messages asking a model for a short name of a theme."""
+    """Chat messages asking a model for a short name of a theme, from its most typical questions."""
     questions = [
         " ".join((items.get(i, {}).get("question") or "").split())[:200]
         for i in theme["members"][:examples]
     ]
     listing = "\n".join(f"- {q}" for q in questions if q)
     return [
-        {"role": "system", "content": "You name groups of customer questions. Reply with the name only."},
+        {"role": "system", "content": (
+            "You name groups of customer questions with a short noun phrase of two to five words, "
+            "like a help-center section title. Reply with the name only, as JSON: "
+            '{"name": "..."}. Example: questions "Where is my new card?" and "My card has not '
+            'arrived yet" are named {"name": "New card not arrived"}.')},
         {"role": "user", "content": (
-            "These questions received poor answers. Give their common topic a short name "
-            f"(at most six words).\nFrequent terms: {', '.join(theme.get('top_terms', [])[:6])}\n"
+            "These questions received poor answers. Name their common topic "
+            f"(at most six words).\nFrequent phrases: {', '.join(theme.get('top_terms', [])[:6])}\n"
             f"Questions:\n{listing}"
         )},
     ]
 
 
 def clean_theme_name(text: str, limit: int = 60) -> str:
-    """The first line of a model's reply, without quotes, labels or trailing dots."""
-    line = next((part.strip() for part in (text or "").splitlines() if part.strip()), "")
+    """The name in a model's reply (JSON {"name": ...} or its first line), without quotes,
+    labels, list marks or trailing dots."""
+    import json
+
+    text = (text or "").strip()
+    try:
+        parsed = json.loads(text[text.index("{"): text.rindex("}") + 1]) if "{" in text else None
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict) and isinstance(parsed.get("name"), str):
+        text = parsed["name"]
+    line = next((part.strip() for part in text.splitlines() if part.strip()), "")
     line = re.sub(r"^(name|topic|theme)\s*:\s*", "", line, flags=re.IGNORECASE)
-    line = line.strip(" \"'`*#.").strip()
+    line = line.strip(" \"'`*#.-•").strip()
     return line[: limit - 1].rstrip() + "…" if len(line) > limit else line
 
 
@@ -1035,7 +1056,8 @@ def name_theme(backend: Any, model: str, theme: dict[str, Any], items: dict[int,
     from dashboard.llm import BackendError, ChatStream, GenerationOptions
 
     result = ChatStream(
-        backend, model, naming_prompt(theme, items), GenerationOptions(temperature=0.2, max_tokens=24, seed=0)
+        backend, model, naming_prompt(theme, items),
+        GenerationOptions(temperature=0.2, max_tokens=32, seed=0, json_schema=NAME_SCHEMA),
     ).run()
     if result.error:
         raise BackendError(result.error)

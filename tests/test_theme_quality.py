@@ -144,3 +144,45 @@ def test_theme_phrases_are_deduplicated_and_name_the_topic():
     for found in terms.values():
         words = [w for term in found for w in term.split()]
         assert len(words) == len(set(words)), found  # no word twice ("card · new card")
+
+
+# -- model-written names: checked, and the phrase name kept when the reply is junk ----
+
+
+CARD_THEME = {"id": 0, "top_terms": ["new card", "arrive"], "members": [1, 2, 3]}
+CARD_ITEMS = {1: {"question": "Where is my new card?"}, 2: {"question": "My card has not arrived"},
+              3: {"question": "When will the card arrive?"}}
+
+
+@pytest.mark.parametrize("reply, name", [
+    ('{"name": "Card delivery delays"}', "Card delivery delays"),
+    ("- password reset emails", None),  # real words, but not those of these questions
+    ("- New card not arrived\n- New card not arrived", "New card not arrived"),
+    ("The questions you've asked are all about cards that have not arrived yet.", None),
+    ("I'm sorry, I cannot help with that.", None),
+    ("Sure", None),
+    ("Banana smoothie recipes", None),
+    ("#### ???? 1234 !!!", None),
+])
+def test_a_model_name_is_kept_only_when_it_reads_as_a_name_of_the_questions(reply, name):
+    from dashboard.clustering import acceptable_name, clean_theme_name
+
+    cleaned = clean_theme_name(reply)
+    assert (cleaned if acceptable_name(cleaned, CARD_THEME, CARD_ITEMS) else None) == name
+
+
+def test_junk_from_a_model_leaves_the_phrase_names(monkeypatch):
+    from dashboard.clustering import name_themes
+    from dashboard.llm import OllamaBackend
+    from tests.fake_ollama import DEFAULT_MODEL, FakeOllama
+
+    texts, _ = banking77()
+    rows = [{"id": i + 1, "question": t, "created_at": None} for i, t in enumerate(texts[:400])]
+    report = find_themes(rows, ThemeOptions(k=4))
+    replies = iter(['{"name": "Card arrival"}', "I'm sorry, as an AI I cannot name this.",
+                    '{"name": "Card arrival"}', "The answers to these questions are:"])
+    with FakeOllama(reply=lambda messages: next(replies)) as server:
+        names, refused = name_themes(OllamaBackend(host=server.url, timeout=5), DEFAULT_MODEL, report)
+    assert refused == 2 and list(names.values()) == ["Card arrival", "Card arrival"]
+    kept = [t for t in report.clusters if t["id"] not in names and t["id"] >= 0]
+    assert len(kept) == 2 and all(t["label"] and t["label"][0].isupper() for t in kept)
