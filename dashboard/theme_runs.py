@@ -224,3 +224,88 @@ def propose_mapping(
             out[theme["id"]] = {"saved_id": int(saved[best]["id"]), "name": saved[best]["name"],
                                 "how": "centre", "value": round(float(sims[best]), 3)}
     return out
+
+
+# -- the command line -----------------------------------------------------------
+
+
+def followed_json(store: Any, filters: Any, run: dict[str, Any]) -> dict[str, Any]:
+    """A saved run's themes week by week (items, share, mean stars), new items placed."""
+    rows = store.cluster_items(filters, low_rated=True)
+    saved = store.saved_themes(run["id"])
+    themes = placed(rows, saved, store.saved_theme_members(run["id"]))
+    frame = weekly(rows, themes, saved)
+    out = []
+    for theme_id, name in [(t["id"], t["name"]) for t in saved] + [(UNASSIGNED_ID, UNASSIGNED)]:
+        part = frame[frame["theme_id"] == theme_id].sort_values("week")
+        out.append({
+            "id": theme_id, "name": name,
+            "weeks": [{"week": week.date().isoformat(), "items": int(items), "share": round(float(share), 4),
+                       "mean_stars": None if stars != stars else round(float(stars), 3)}
+                      for week, items, share, stars in zip(part["week"], part["items"], part["share"],
+                                                           part["mean_stars"])],
+        })
+    return {"run": {k: run[k] for k in ("id", "name", "created_at", "created_by", "n_items", "themes")},
+            "themes": out}
+
+
+def chat_backend(spec: str, ollama_timeout: float = 60.0) -> tuple[Any, str]:
+    """The backend and model that ``spec`` names: 'auto' (the first that answers), 'embedded',
+    or 'ollama:MODEL'; raises ValueError with a sentence when none answers."""
+    from dashboard.clustering import embedding_models
+    from dashboard.llm import EmbeddedBackend, OllamaBackend, available_backends
+
+    if spec.startswith("ollama:"):
+        return OllamaBackend(timeout=ollama_timeout), spec[len("ollama:"):]
+    backends = [EmbeddedBackend()] if spec == "embedded" else available_backends(ollama_timeout)
+    if spec not in ("auto", "embedded"):
+        raise ValueError(f"unknown model {spec!r}: use auto, embedded or ollama:MODEL")
+    for backend in backends:
+        try:
+            models = [m for m in backend.models() if m not in embedding_models([m])]
+        except Exception:  # noqa: BLE001 - a backend that cannot list models is skipped
+            models = []
+        if models and (spec != "embedded" or backend.is_up()):
+            return backend, models[0]
+    raise ValueError("no chat model answers now: start Ollama or install the embedded model")
+
+
+def cluster_command(
+    store: Any, filters: Any, *, k: int | None = None, seed: int = 0, with_answers: bool = False,
+    vectorizer: str = "wordllama", low_rated: bool = True, max_items: int = 200_000,
+    name_with: str | None = None, save_as: str | None = None, created_by: str | None = None,
+) -> dict[str, Any]:
+    """The themes as JSON with their names (model-written with ``name_with``), the saved theme
+    each continues and the latest saved run week by week; ``save_as`` saves them as a run."""
+    import time
+
+    from dashboard.clustering import ThemeOptions, find_themes, name_themes
+
+    started = time.perf_counter()
+    total = store.cluster_source(filters, low_rated=low_rated)["count"]
+    rows = store.cluster_items(filters, low_rated=low_rated, with_answers=with_answers, limit=max_items)
+    fetch = time.perf_counter() - started
+    options = ThemeOptions(k=k, seed=seed, with_answers=with_answers, vectorizer=vectorizer)
+    report = find_themes(rows, options, total=total)
+    report.timings = {"fetch": fetch, **report.timings}
+    names: dict[int, str] = {}
+    out = report.to_json()
+    if name_with:
+        backend, model = chat_backend(name_with)
+        names, refused = name_themes(backend, model, report)
+        out["naming"] = {"model": model, "named": len(names), "refused": refused}
+    runs = store.theme_runs()
+    mapping = {}
+    if runs:
+        mapping = propose_mapping(report, store.saved_themes(runs[0]["id"]),
+                                  store.saved_theme_members(runs[0]["id"]))
+    for cluster in out["clusters"]:
+        cluster["name"] = names.get(cluster["id"]) or cluster["label"]
+        cluster["saved_theme"] = mapping.get(cluster["id"])
+    if save_as:
+        run, themes = run_to_save(report, names, name=save_as, created_by=created_by,
+                                  vectorizer=vectorizer, settings={"k": k, "seed": seed, "low_rated": low_rated})
+        out["saved_run"] = {"id": store.save_theme_run(run, themes), "name": save_as, "themes": len(themes)}
+        runs = store.theme_runs()
+    out["followed"] = followed_json(store, filters, runs[0]) if runs else None
+    return out
