@@ -490,8 +490,8 @@ def save_run(store: Store, report: ThemeReport, names: dict[int, str], settings:
     if notice := st.session_state.pop(SAVED_KEY, None):
         st.success(notice, icon=":material/check:")
     with st.form("clusters.save", border=False):
-        name = st.text_input("Run name", value=st.session_state.get(RUN_NAME_KEY) or "",
-                             placeholder="e.g. Week of 2 March", max_chars=80, disabled=not can)
+        name = st.text_input("Run name", key=RUN_NAME_KEY, placeholder="e.g. Week of 2 March",
+                             max_chars=80, disabled=not can)
         done = st.form_submit_button(f"Save these {themes} themes", icon=":material/bookmark_add:",
                                      width="stretch", disabled=not can,
                                      help="Keeps each theme's name, its members and its centre, "
