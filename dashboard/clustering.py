@@ -466,7 +466,8 @@ def map_coordinates(points: np.ndarray, labels: np.ndarray, centres: np.ndarray)
         _, _, vt = np.linalg.svd(residuals[:300], full_matrices=False)  # directions: a few hundred tell
         local = residuals @ vt[:2].T
         scale = 2 * local.std(axis=0)  # each direction on its own, so a theme looks round
-        spread[members, : local.shape[1]] = local / np.where(scale == 0, 1, scale)
+        # A theme of near-identical questions stays a tight knot (its spread is float noise).
+        spread[members, : local.shape[1]] = local / np.maximum(scale, 0.05)
     coords = places[labels] + spread * radius
     # A fixed orientation, so that the same data always draws the same map.
     signs = np.sign(coords.sum(axis=0))
@@ -1050,11 +1051,18 @@ def acceptable_name(name: str, theme: dict[str, Any], items: dict[int, dict[str,
     return any(stem(_strip_particle(w)) in known for w in words if len(w) > 2 and w not in stop_words())
 
 
-def name_theme(backend: Any, model: str, theme: dict[str, Any], items: dict[int, dict[str, Any]]) -> str:
+def name_theme(
+    backend: Any, model: str, theme: dict[str, Any], items: dict[int, dict[str, Any]], *,
+    check: bool | None = None,
+) -> str:
     """A one-line name for a theme written by a chat model; raises BackendError when the model
-    fails or its reply does not read as a name of the theme (see ``acceptable_name``)."""
-    from dashboard.llm import BackendError, ChatStream, GenerationOptions
+    fails or, with ``check``, when its reply does not read as a name of the theme (see
+    ``acceptable_name``). ``check`` defaults to on for the small embedded model, whose replies
+    often ramble; a server's model is taken at its word (and shown inert like any text)."""
+    from dashboard.llm import BackendError, ChatStream, EmbeddedBackend, GenerationOptions
 
+    if check is None:
+        check = isinstance(backend, EmbeddedBackend)
     result = ChatStream(
         backend, model, naming_prompt(theme, items),
         GenerationOptions(temperature=0.2, max_tokens=32, seed=0, json_schema=NAME_SCHEMA),
@@ -1064,14 +1072,15 @@ def name_theme(backend: Any, model: str, theme: dict[str, Any], items: dict[int,
     name = clean_theme_name(result.text)
     if not name:
         raise BackendError(f"{model} gave no name for this theme: try again or another model.")
-    if not acceptable_name(name, theme, items):
+    if check and not acceptable_name(name, theme, items):
         raise BackendError(f"{model} answered “{name[:60]}”, which does not read as a name of these "
                            "questions, so the theme keeps its phrase name.")
     return name
 
 
 def name_themes(
-    backend: Any, model: str, report: ThemeReport, *, limit: int = 40, progress: Progress | None = None
+    backend: Any, model: str, report: ThemeReport, *, limit: int = 40, progress: Progress | None = None,
+    check: bool | None = None,
 ) -> tuple[dict[int, str], int]:
     """Model-written names for the largest ``limit`` themes ('other' left out), and how many
     replies were refused (those themes keep their phrase names)."""
@@ -1084,7 +1093,7 @@ def name_themes(
         if progress:
             progress(f"Naming theme {done + 1} of {len(themes)}", done / max(1, len(themes)))
         try:
-            names[theme["id"]] = name_theme(backend, model, theme, report.items)
+            names[theme["id"]] = name_theme(backend, model, theme, report.items, check=check)
         except BackendError:
             refused += 1
     return names, refused

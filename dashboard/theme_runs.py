@@ -144,9 +144,17 @@ def weekly(
     return out[columns]
 
 
+def week_title(week: Any) -> str:
+    """'Week of 23 Feb' for a week's Monday."""
+    import pandas as pd
+
+    return f"Week of {pd.Timestamp(week).day} {pd.Timestamp(week):%b}"
+
+
 def latest_week(frame: Any, saved: Sequence[dict[str, Any]]) -> Any:
     """One row per saved theme (and the unassigned): items, share and mean stars of the last
-    week, and the items of the week before."""
+    week of the data, the items of the week before, and the items of every week. The first
+    columns are named after their weeks ('Week of 23 Feb'); they are ``LAST``, ``SHARE``..."""
     import pandas as pd
 
     columns = ["Theme", "Last week", "Share", "Mean stars", "Week before", "All weeks"]
@@ -170,18 +178,37 @@ def latest_week(frame: Any, saved: Sequence[dict[str, Any]]) -> Any:
             and theme_id in before.index else None,
             "All weeks": history,
         })
-    return pd.DataFrame(rows, columns=columns)
+    out = pd.DataFrame(rows, columns=columns)
+    out.attrs["weeks"] = [week_title(w) for w in weeks[-2:]][::-1]  # last, before
+    return out
+
+
+def busiest(frame: Any, saved: Sequence[dict[str, Any]], count: int = 6) -> list[str]:
+    """The names of the saved themes with the most items over the last four weeks."""
+    if frame.empty:
+        return []
+    weeks = sorted(frame["week"].unique())[-4:]
+    recent = frame[frame["week"].isin(weeks) & (frame["theme_id"] != UNASSIGNED_ID)]
+    totals = recent.groupby("theme")["items"].sum().sort_values(ascending=False, kind="stable")
+    order = {t["name"]: i for i, t in enumerate(saved)}
+    ranked = sorted(totals.index, key=lambda name: (-totals[name], order.get(name, 0)))
+    return ranked[:count]
 
 
 def weekly_figure(frame: Any) -> Any:
-    """Weekly items per saved theme (lines), with share and mean stars on hover."""
+    """Weekly items per saved theme (lines), with share and mean stars on hover; theme names are
+    HTML-escaped, as plotly reads tags in legend and hover text."""
+    import html
+
     import plotly.express as px
 
     data = frame.copy()
+    data["theme"] = data["theme"].map(html.escape)
+    order = list(dict.fromkeys(data["theme"]))
     data["share_text"] = (data["share"] * 100).round(1).astype(str) + " %"
     data["stars_text"] = data["mean_stars"].map(lambda v: "—" if v != v or v is None else f"{v:.2f} ★")
     figure = px.line(data, x="week", y="items", color="theme", markers=True,
-                     custom_data=["share_text", "stars_text"],
+                     custom_data=["share_text", "stars_text"], category_orders={"theme": order},
                      labels={"week": "Week", "items": "Low-rated items", "theme": "Saved theme"})
     figure.update_traces(hovertemplate="%{x|%d %b %Y}: %{y} items · %{customdata[0]} of the week"
                                        " · mean %{customdata[1]}<extra>%{fullData.name}</extra>")

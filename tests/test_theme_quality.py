@@ -171,6 +171,22 @@ def test_a_model_name_is_kept_only_when_it_reads_as_a_name_of_the_questions(repl
     assert (cleaned if acceptable_name(cleaned, CARD_THEME, CARD_ITEMS) else None) == name
 
 
+def test_the_embedded_model_is_checked_and_a_server_model_taken_at_its_word():
+    from dashboard.clustering import name_theme
+    from dashboard.llm import EmbeddedBackend, OllamaBackend
+    from tests.fake_ollama import DEFAULT_MODEL, FakeOllama
+
+    class Rambling(EmbeddedBackend):
+        def stream(self, model, messages, options, usage):
+            yield "The questions you have asked are all about many different things."
+
+    with pytest.raises(Exception, match="does not read as a name"):
+        name_theme(Rambling(), "SmolLM2-135M-Instruct", CARD_THEME, CARD_ITEMS)
+    with FakeOllama(reply=lambda messages: "Parcel woes") as server:
+        assert name_theme(OllamaBackend(host=server.url, timeout=5), DEFAULT_MODEL, CARD_THEME,
+                          CARD_ITEMS) == "Parcel woes"
+
+
 def test_junk_from_a_model_leaves_the_phrase_names(monkeypatch):
     from dashboard.clustering import name_themes
     from dashboard.llm import OllamaBackend
@@ -182,7 +198,16 @@ def test_junk_from_a_model_leaves_the_phrase_names(monkeypatch):
     replies = iter(['{"name": "Card arrival"}', "I'm sorry, as an AI I cannot name this.",
                     '{"name": "Card arrival"}', "The answers to these questions are:"])
     with FakeOllama(reply=lambda messages: next(replies)) as server:
-        names, refused = name_themes(OllamaBackend(host=server.url, timeout=5), DEFAULT_MODEL, report)
+        names, refused = name_themes(OllamaBackend(host=server.url, timeout=5), DEFAULT_MODEL, report,
+                                     check=True)  # as for the embedded model
     assert refused == 2 and list(names.values()) == ["Card arrival", "Card arrival"]
     kept = [t for t in report.clusters if t["id"] not in names and t["id"] >= 0]
     assert len(kept) == 2 and all(t["label"] and t["label"][0].isupper() for t in kept)
+
+
+def test_the_map_keeps_themes_of_identical_questions_in_view(demo_rows):
+    # The demo asks many questions word for word: such a theme's spread is float noise, which
+    # once blew its dots 250,000 units away and squeezed every other theme into one line.
+    report = find_themes(demo_rows, ThemeOptions())
+    xy = np.array([[p["x"], p["y"]] for p in report.points])
+    assert np.isfinite(xy).all() and np.abs(xy).max() < 10 * np.median(np.abs(xy)) + 1

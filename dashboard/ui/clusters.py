@@ -14,7 +14,7 @@ from dashboard.clustering import (
     name_themes, queue_ids, question_set_items, share_text, theme_title, themes_frame, trend_frame,
 )
 from dashboard.theme_runs import (
-    UNASSIGNED, latest_week, placed, propose_mapping, run_to_save, weekly, weekly_figure,
+    UNASSIGNED, busiest, latest_week, placed, propose_mapping, run_to_save, weekly, weekly_figure,
 )
 from dashboard.filters import Filters
 from dashboard.llm import BackendError
@@ -43,6 +43,7 @@ NOTICE_KEY = "clusters.notice"
 RENAMED_KEY = "clusters.renamed"  # set when a theme got a new name: the picker shows it
 RUN_KEY = "clusters.run"  # the saved run followed week by week
 RUN_NAME_KEY = "clusters.run_name"
+DRAWN_KEY = "clusters.drawn"  # followed by ".<run id>": the saved themes drawn on the chart
 SAVED_KEY = "clusters.saved"  # the sentence shown once after a run was saved
 AUTO = 0  # the "number of themes" choice meaning automatic
 
@@ -445,7 +446,7 @@ def followed_themes(store: Store, filters: Filters) -> dict[str, Any] | None:
         st.session_state[RUN_KEY] = ids[0]
     titles = {r["id"]: f"{r['name']} · {r['created_at'][:10]} · {r['themes']} themes of "
                        f"{r['n_items']:,} items" for r in runs}
-    run_id = st.selectbox("Saved run", ids, key=RUN_KEY, format_func=lambda i: plain_text(titles[i]))
+    run_id = st.selectbox("Saved run", ids, key=RUN_KEY, format_func=titles.get)  # options show as text
     source = theme_source(store, filters, True)
     with st.spinner("Placing new items in the saved themes…"):
         data = _followed(store, store.path, source["fingerprint"], run_id, filters)
@@ -453,18 +454,27 @@ def followed_themes(store: Store, filters: Filters) -> dict[str, Any] | None:
     if frame.empty:
         st.info("No low-rated item with a readable date matches these filters.", icon=":material/inbox:")
         return data
-    figure = weekly_figure(frame.assign(theme=frame["theme"].map(plain_text)))
-    st.plotly_chart(figure, width="stretch", config={"displaylogo": False}, key="clusters.weekly")
-    table = latest_week(frame, data["saved"])
-    table["Theme"] = table["Theme"].map(plain_text)
+    every = [t["name"] for t in data["saved"]] + [UNASSIGNED]
+    drawn_key = f"{DRAWN_KEY}.{run_id}"
+    if drawn_key not in st.session_state:
+        st.session_state[drawn_key] = busiest(frame, data["saved"])
+    drawn = st.multiselect("Themes drawn", every, key=drawn_key,
+                           help="The saved themes with the most items over the last four weeks "
+                                "are drawn first; add or remove any.")
+    if drawn:
+        figure = weekly_figure(frame[frame["theme"].isin(drawn)])
+        st.plotly_chart(figure, width="stretch", config={"displaylogo": False}, key="clusters.weekly")
+    table = latest_week(frame, data["saved"])  # a data frame shows its text as text
+    last, before = (table.attrs.get("weeks", []) + ["Last week", "Week before"])[:2]
     st.dataframe(
         table, hide_index=True, width="stretch", key="clusters.followed",
         column_config={
             "Theme": st.column_config.TextColumn(width="large"),
-            "Last week": st.column_config.NumberColumn(help="Low-rated items in the last week of the data"),
-            "Share": st.column_config.NumberColumn(format="%.1f%%", help="Share of that week's low-rated items"),
-            "Mean stars": st.column_config.NumberColumn(format="%.2f ★"),
-            "Week before": st.column_config.NumberColumn(help="Low-rated items the week before"),
+            "Last week": st.column_config.NumberColumn(
+                last, help="Low-rated items in the last week of the data (it may not be over)"),
+            "Share": st.column_config.NumberColumn(format="%.1f%%", help=f"Share of the low-rated items of the {last.lower()}"),
+            "Mean stars": st.column_config.NumberColumn(format="%.2f ★", help=f"Mean stars of its items of the {last.lower()}"),
+            "Week before": st.column_config.NumberColumn(before, help="Low-rated items the week before"),
             "All weeks": st.column_config.LineChartColumn("Items per week"),
         },
     )
