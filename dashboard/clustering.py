@@ -896,7 +896,7 @@ def cluster_report(
     k: int | None = None,
     seed: int = 0,
     with_answers: bool = False,
-    vectorizer: str = TFIDF,
+    vectorizer: str = DEFAULT_VECTORIZER,
     low_rated: bool = True,
     max_items: int = DEFAULT_MAX_ITEMS,
 ) -> dict[str, Any]:

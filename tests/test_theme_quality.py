@@ -211,3 +211,17 @@ def test_the_map_keeps_themes_of_identical_questions_in_view(demo_rows):
     report = find_themes(demo_rows, ThemeOptions())
     xy = np.array([[p["x"], p["y"]] for p in report.points])
     assert np.isfinite(xy).all() and np.abs(xy).max() < 10 * np.median(np.abs(xy)) + 1
+
+
+def test_the_typical_questions_shown_first_are_the_most_central():
+    texts, _ = banking77()
+    rows = [{"id": i + 1, "question": t, "created_at": None} for i, t in enumerate(texts[:600])]
+    report = find_themes(rows, ThemeOptions(k=6))
+    for theme in report.clusters:
+        if theme["id"] < 0:
+            continue
+        vectors = embed_texts([texts[i - 1] for i in theme["members"]])
+        centre = vectors.mean(axis=0)
+        closeness = vectors @ (centre / np.linalg.norm(centre))
+        assert list(np.diff(closeness) <= 1e-5).count(False) == 0  # members run most central first
+        assert theme["examples"] == theme["members"][:5]

@@ -3,8 +3,6 @@ unassigned, the weekly figures of each saved theme, and the mapping of a new run
 
 from __future__ import annotations
 
-import numpy as np
-
 from dashboard.clustering import OTHER_ID, ThemeOptions, find_themes
 from dashboard.filters import Filters
 from dashboard.theme_runs import (
@@ -23,10 +21,6 @@ def _save(store, report, names=None):
     run, themes = run_to_save(report, names, name="March", created_by="ana", vectorizer="wordllama",
                               settings={"k": None})
     return store.save_theme_run(run, themes)
-
-
-def _topic_of(theme, texts_by_id, topics_by_id):
-    return {topics_by_id[i] for i in theme["members"]}
 
 
 def test_a_saved_run_keeps_its_themes_names_and_members(store):
