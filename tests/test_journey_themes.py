@@ -110,4 +110,8 @@ def test_themes_are_named_saved_and_followed_week_by_week(browser, tmp_path):
         # The six saved themes with most items lately are drawn, by the names they were saved with.
         assert len(legend) == 6 and set(legend) <= {t["name"] for t in saved}
         screenshot(page, "journey_themes_saved")
+        page.get_by_role("heading", name="Themes", exact=True).scroll_into_view_if_needed()
+        screenshot(page, "journey_themes_table")
+        page.get_by_role("heading", name="A theme up close").scroll_into_view_if_needed()
+        screenshot(page, "journey_themes_detail")
         page.close()
