@@ -181,6 +181,7 @@ def test_saving_a_run_follows_its_themes_week_by_week(monkeypatch, themed_db):
     save.click().run()
     assert not at.exception, at.exception
     assert any("Saved run #1 “Week 9” with 3 themes" in s.value for s in at.success)
+    assert at.text_input(key="clusters.run_name").value == ""
     store = Store(db_path)
     try:
         [run] = store.theme_runs()

@@ -499,6 +499,7 @@ def save_run(store: Store, report: ThemeReport, names: dict[int, str], settings:
     themes = sum(1 for t in report.clusters if t["id"] != OTHER_ID)
     if notice := st.session_state.pop(SAVED_KEY, None):
         st.success(notice, icon=":material/check:")
+        st.session_state[RUN_NAME_KEY] = ""  # saved: the box is ready for the next run's name
     with st.form("clusters.save", border=False):
         name = st.text_input("Run name", key=RUN_NAME_KEY, placeholder="e.g. Week of 2 March",
                              max_chars=80, disabled=not can)
