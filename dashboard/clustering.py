@@ -1022,6 +1022,8 @@ def clean_theme_name(text: str, limit: int = 60) -> str:
         parsed = None
     if isinstance(parsed, dict) and isinstance(parsed.get("name"), str):
         text = parsed["name"]
+    elif quoted := re.search(r"[\"“]([^\"“”\n]{3,60})[\"”]", text):  # 'were named "Annual plan savings"'
+        text = quoted.group(1)
     line = next((part.strip() for part in text.splitlines() if part.strip()), "")
     line = re.sub(r"^(name|topic|theme)\s*:\s*", "", line, flags=re.IGNORECASE)
     line = line.strip(" \"'`*#.-•").strip()
@@ -1030,7 +1032,8 @@ def clean_theme_name(text: str, limit: int = 60) -> str:
 
 _NOT_A_NAME = re.compile(
     r"^(i\b|i'|sorry|as an\b|here\b|sure\b|certainly|the (common )?(topic|name|theme) (is|of)\b|"
-    r"these questions|this (group|theme)|okay\b|ok\b|answer\b)",
+    r"these questions|this (group|theme)|okay\b|ok\b|answer\b|question\b|"
+    r"(how|what|why|when|where|which|who|can|could|do|does|is|are)\b.*\?)",
     re.IGNORECASE,
 )
 NAME_WORDS = 7  # longest name accepted from a model, in words

@@ -161,6 +161,7 @@ CARD_ITEMS = {1: {"question": "Where is my new card?"}, 2: {"question": "My card
     ("The questions you've asked are all about cards that have not arrived yet.", None),
     ("I'm sorry, I cannot help with that.", None),
     ("Sure", None),
+    ('The questions "How do I get my new card?" are all alike.', None),  # a question, not a name
     ("Banana smoothie recipes", None),
     ("#### ???? 1234 !!!", None),
 ])
@@ -225,3 +226,11 @@ def test_the_typical_questions_shown_first_are_the_most_central():
         closeness = vectors @ (centre / np.linalg.norm(centre))
         assert list(np.diff(closeness) <= 1e-5).count(False) == 0  # members run most central first
         assert theme["examples"] == theme["members"][:5]
+
+
+def test_a_name_quoted_inside_a_rambling_reply_is_taken():
+    from dashboard.clustering import acceptable_name, clean_theme_name
+
+    reply = 'The questions were named "Card arrival delays" and asked about the cards.'
+    assert clean_theme_name(reply) == "Card arrival delays"
+    assert acceptable_name(clean_theme_name(reply), CARD_THEME, CARD_ITEMS)
