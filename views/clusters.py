@@ -69,7 +69,8 @@ st.subheader("Map")
 theme_map(report, names)
 
 st.subheader("Themes")
-picked = theme_table(report, names, continued_themes(report, followed) if followed else None)
+continues = continued_themes(store, report, followed, filters, settings, source) if followed else None
+picked = theme_table(report, names, continues)
 
 st.subheader("A theme up close")
 theme = theme_picker(report, names, picked)

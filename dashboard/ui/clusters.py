@@ -484,12 +484,20 @@ def followed_themes(store: Store, filters: Filters) -> dict[str, Any] | None:
     return data
 
 
-def continued_themes(report: ThemeReport, followed: dict[str, Any] | None) -> dict[int, str]:
-    """For each theme of this report, the name of the saved theme it continues."""
+@st.cache_data(show_spinner=False, max_entries=8)
+def _continued(_report: ThemeReport, _followed: dict[str, Any], key: Any) -> dict[int, str]:
+    mapping = propose_mapping(_report, _followed["saved"], _followed["members"])
+    return {theme_id: found["name"] for theme_id, found in mapping.items()}
+
+
+def continued_themes(store: Store, report: ThemeReport, followed: dict[str, Any] | None,
+                     filters: Filters, settings: Settings, source: dict[str, Any]) -> dict[int, str]:
+    """For each theme of this report, the name of the saved theme it continues (cached until
+    the items, the settings or the saved run change)."""
     if not followed:
         return {}
-    mapping = propose_mapping(report, followed["saved"], followed["members"])
-    return {theme_id: found["name"] for theme_id, found in mapping.items()}
+    run = (st.session_state.get(RUN_KEY), tuple((t["id"], t["name"]) for t in followed["saved"]))
+    return _continued(report, followed, (store.path, source["fingerprint"], filters, settings, run))
 
 
 def save_run(store: Store, report: ThemeReport, names: dict[int, str], settings: Settings,
