@@ -194,6 +194,8 @@ def _char_tfidf(tokens: Sequence[list[str]]) -> Any:
     ).transform([" ".join(words) for words in tokens])
     if len(tokens) >= 20:
         hashed = hashed[:, np.flatnonzero(hashed.getnnz(axis=0) >= 2)]  # like min_df=2
+    if not hashed.shape[1]:  # no word at all (only punctuation, digits or stop words)
+        return hashed
     return TfidfTransformer(sublinear_tf=True).fit_transform(hashed)
 
 
@@ -207,7 +209,8 @@ def tfidf_vectors(tokens: Sequence[list[str]], counts: Any) -> Any:
     if counts.shape[1]:
         parts.insert(0, TfidfTransformer(sublinear_tf=True).fit_transform(counts))
     weight = math.sqrt(1 / len(parts))
-    return normalize(sparse.hstack([p * weight for p in parts], format="csr"))
+    joined = sparse.hstack([p * weight for p in parts], format="csr")
+    return normalize(joined) if joined.shape[1] else joined
 
 
 def reduce(vectors: Any, seed: int, dimensions: int = SVD_DIMENSIONS) -> np.ndarray:
@@ -264,7 +267,6 @@ def vectorize(
         rows = np.flatnonzero(~read)
     if not len(rows):
         return embedded
-    lexical = np.zeros((n, 0), np.float32)
     part = _tfidf_points([texts[i] for i in rows.tolist()], seed)
     lexical = np.zeros((n, part.shape[1]), np.float32)
     lexical[rows] = part
@@ -276,6 +278,8 @@ def _tfidf_points(texts: Sequence[str], seed: int) -> np.ndarray:
     tokens = [content_tokens(text) for text in texts]
     counts, _ = _word_counts(tokens)
     vectors = tfidf_vectors(tokens, counts)
+    if not vectors.shape[1]:  # not one word to go by: every such text is alike
+        return np.zeros((len(texts), 1), dtype=np.float32)
     return reduce(vectors, seed) if len(texts) >= 3 else _small(vectors, len(texts))
 
 
