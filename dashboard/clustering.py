@@ -227,7 +227,8 @@ def reduce(vectors: Any, seed: int, dimensions: int = SVD_DIMENSIONS) -> np.ndar
         return normalize(dense.astype(np.float32))
     svd = TruncatedSVD(n_components=size, algorithm="randomized", n_iter=4, random_state=seed)
     if n <= SVD_SAMPLE:
-        return normalize(svd.fit_transform(vectors).astype(np.float32))
+        with np.errstate(invalid="ignore", divide="ignore"):  # explained variance of all-alike rows
+            return normalize(svd.fit_transform(vectors).astype(np.float32))
     # The main directions of a large random sample are those of the whole: fit there.
     sample = np.sort(np.random.default_rng(seed).choice(n, SVD_SAMPLE, replace=False))
     svd.fit(vectors[sample])

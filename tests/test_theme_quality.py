@@ -238,8 +238,8 @@ def test_a_name_quoted_inside_a_rambling_reply_is_taken():
 
 @pytest.mark.parametrize("vectorizer", [WORDLLAMA, COMBINED, TFIDF])
 def test_questions_without_a_single_word_still_make_themes(vectorizer):
-    # "?", "ok" and empty questions once stopped the page: no feature was left to weigh.
-    questions = ["", "?", "ok", "!!!", "1234"] * 6
+    # "?", "ok", "thanks" and empty questions once stopped the page: no feature was left to weigh.
+    questions = ["", "?", "ok", "!!!", "thanks"] * 6
     report = find_themes([{"id": i, "question": q, "created_at": None} for i, q in enumerate(questions, 1)],
                          ThemeOptions(vectorizer=vectorizer))
     assert sum(c["size"] for c in report.clusters) == len(questions)
