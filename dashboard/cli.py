@@ -126,6 +126,13 @@ def build_parser() -> argparse.ArgumentParser:
     cluster.add_argument("--all", action="store_true",
                          help="every matching item, not only the low-rated ones")
     cluster.add_argument("--max-items", type=int, default=200_000)
+    cluster.add_argument("--vectorizer", default="wordllama", metavar="NAME",
+                         help="wordllama (the embedded model, default), wordllama+tfidf, tfidf, "
+                              "or ollama:MODEL (an Ollama embedding model such as bge-m3)")
+    cluster.add_argument("--name-with", metavar="MODEL",
+                         help="names written by a chat model: auto, embedded or ollama:MODEL "
+                              "(replies that do not read as names keep the phrase names)")
+    cluster.add_argument("--save", metavar="NAME", help="save the themes as a run to follow week by week")
     cluster.set_defaults(func=cmd_cluster)
 
     users = commands.add_parser("users", help="accounts (once one exists, sign-in is required)")
@@ -496,16 +503,24 @@ def cmd_stats_pairwise(args: argparse.Namespace) -> int:
 
 
 def cmd_cluster(args: argparse.Namespace) -> int:
-    """Print the themes of (low-rated) questions."""
-    from dashboard.clustering import cluster_report
+    """Print the themes of (low-rated) questions, and the latest saved run week by week."""
+    import os
+
+    from dashboard.embedding import EmbeddingUnavailable
+    from dashboard.llm import BackendError
+    from dashboard.theme_runs import cluster_command
 
     store = open_store(args)
     try:
-        report = cluster_report(store, filters_from(args), k=args.k, seed=args.seed,
-                                with_answers=args.with_answers, low_rated=not args.all,
-                                max_items=args.max_items)
-    except ValueError as exc:
-        print(f"{str(exc).capitalize()}.", file=sys.stderr)
+        report = cluster_command(
+            store, filters_from(args), k=args.k, seed=args.seed, with_answers=args.with_answers,
+            vectorizer=args.vectorizer, low_rated=not args.all, max_items=args.max_items,
+            name_with=args.name_with, save_as=" ".join((args.save or "").split()) or None,
+            created_by=os.environ.get("USER"),
+        )
+    except (ValueError, BackendError, EmbeddingUnavailable) as exc:
+        text = str(exc).rstrip(".")
+        print(f"{text[:1].upper()}{text[1:]}.", file=sys.stderr)
         return 1
     finally:
         store.close()
@@ -515,7 +530,10 @@ def cmd_cluster(args: argparse.Namespace) -> int:
     print(f"{report['n_items']:,} items in {len(report['clusters'])} themes")
     for cluster in report["clusters"]:
         stars = "" if cluster["mean_stars"] is None else f", mean {cluster['mean_stars']:.1f} stars"
-        print(f"- {cluster['label']}: {cluster['size']:,} items{stars}")
+        saved = f" (continues “{cluster['saved_theme']['name']}”)" if cluster.get("saved_theme") else ""
+        print(f"- {cluster['name']}: {cluster['size']:,} items{stars}{saved}")
+    if report.get("saved_run"):
+        print(f"Saved as run #{report['saved_run']['id']} “{report['saved_run']['name']}”.")
     return 0
 
 

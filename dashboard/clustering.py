@@ -2,22 +2,26 @@
 
 The pipeline, deterministic for a given seed:
 
-1. **Vectorize** each question (optionally followed by its answer) with TF-IDF over word 1-2
-   grams *and* character 2-4 grams within words, so that short questions, typos and languages
-   without spaces between every word (Korean included) still share features. An Ollama
-   embedding model can replace TF-IDF.
-2. **Reduce** with TruncatedSVD to at most 100 dimensions, rows normalized (cosine geometry).
-3. **Choose k** (unless given): k-means for every k from 2 to ``k_max`` on a sample of at most
-   5,000 items, scored by the silhouette of at most 2,000 of them; the best score wins, and a
-   smaller k wins when its score is within ``K_TOLERANCE`` of the best (fewer themes are easier
-   to read). ``k_max`` is sqrt(n / 2) (a common rule of thumb for the number of clusters), at
-   least 2 and at most 30.
-4. **Cluster** every item with MiniBatchKMeans (exact k-means up to 5,000 items, where it is
-   as fast and steadier); clusters smaller than ``min_theme_size(n)`` (0.5 % of the items, at
-   least 3) are folded into one "other" theme (id -1).
-5. **Describe** each theme: its distinguishing terms (class-based TF-IDF over the word counts of
-   its items against all items), its most typical items (closest to the centre), ratings,
-   the models and variants it hits, and its trend over time.
+1. **Vectorize** each question (optionally followed by its answer). The default is the embedded
+   static embedding model (WordLlama, ``dashboard/embedding.py``: no server, no download), which
+   puts questions that mean the same thing close together even when they share no word. TF-IDF
+   over word 1-2 grams and character 2-4 grams within words stays available (it also handles
+   typos and Korean), alone or side by side with the embeddings; an Ollama embedding model
+   (``bge-m3`` is multilingual) can replace both. Rows end up of unit length (cosine geometry);
+   TF-IDF is first reduced with TruncatedSVD to at most 100 dimensions.
+2. **Smooth**: each item moves towards the mean of its ``NEIGHBOURS`` nearest items, so that the
+   few words of a short question weigh less than what its neighbours agree on.
+3. **Cluster** with Ward's agglomerative clustering on at most ``FIT_SAMPLE`` items (a random
+   sample beyond that); the theme centres are the mean of their items, and every item joins the
+   nearest centre (two k-means steps over all items follow on a sample).
+4. **Choose k** (unless given): Ward's tree is cut at every k from 2 to ``k_max`` and each cut
+   is scored by the silhouette of at most ``SILHOUETTE_SAMPLE`` items in the unsmoothed space; the
+   best score wins, and a smaller k wins when its score is within ``K_TOLERANCE`` of the best
+   (fewer themes are easier to read). ``k_max`` is sqrt(n), at least 2 and at most
+   ``MAX_THEMES``. Themes smaller than ``min_theme_size(n)`` are folded into "other" (id -1).
+5. **Describe** each theme: a readable name (the phrase of 1-3 words from its questions that sets
+   it apart most, by class-based TF-IDF, with near-duplicates dropped), its most typical items
+   (closest to the centre), ratings, the models and variants it hits, and its trend over time.
 """
 
 from __future__ import annotations
@@ -36,27 +40,39 @@ import numpy as np
 
 from dashboard.dates import stored_day
 
-LOW_RATED_TEXT = "rated 2 stars or fewer by someone, or given a thumbs down"
 DEFAULT_MAX_ITEMS = 200_000
-MAX_THEMES = 30
+MAX_THEMES = 150
 OTHER_ID = -1
 OTHER_LABEL = "other"
 TFIDF = "tfidf"
+WORDLLAMA = "wordllama"
+COMBINED = "wordllama+tfidf"
+DEFAULT_VECTORIZER = WORDLLAMA
 OLLAMA_PREFIX = "ollama:"
+VECTORIZERS = {
+    WORDLLAMA: "Embedded model (WordLlama, no server)",
+    COMBINED: "Embedded model + TF-IDF",
+    TFIDF: "TF-IDF (words and characters)",
+}
+COVERAGE_MIN = 0.5  # share of a text's characters the embedded model must read as words
+EMBEDDED_WEIGHT = 0.85  # share of the embedded model in the combined vectors (the rest TF-IDF)
 EXAMPLES = 5  # most typical items shown per theme
 TOP_TERMS = 8
 SVD_DIMENSIONS = 100
 SVD_SAMPLE = 20_000  # items the SVD directions are fitted on (then every item is projected)
-FULL_KMEANS_MAX = 5_000  # up to this many items k-means runs exactly; beyond, in mini-batches
-K_SAMPLE = 5_000  # items k-means is tried on while choosing k
+FIT_SAMPLE = 4_000  # items Ward's clustering runs on at most (the others join the nearest theme)
+NEIGHBOURS = 10  # nearest items an item is smoothed towards
 SILHOUETTE_SAMPLE = 2_000  # items the silhouette is computed on
-K_TOLERANCE = 0.005  # a smaller k wins when its silhouette is this close to the best
+K_TOLERANCE = 0.02  # a smaller k wins when its silhouette is this close to the best
+REFINE_STEPS = 2  # k-means steps over every item after Ward's clustering of a sample
+TERMS_SAMPLE = 15_000  # items whose phrases name the themes at most
 MAP_POINTS = 5_000  # points drawn on the map at most
 QUEUE_LIMIT = 300  # ids sent to the annotation queue at most (the most typical)
 QUESTION_SET_LIMIT = 200  # questions put in a question set at most (the most typical)
 ANSWER_WEIGHT_CHARS = 1_000  # characters of an answer added to its question's text
 
 Progress = Callable[[str, float], None]
+Embed = Callable[[list[str]], np.ndarray]
 
 # Names that embedding models on Ollama usually carry.
 _EMBEDDING_NAME = re.compile(
@@ -72,7 +88,7 @@ class ThemeOptions:
     k: int | None = None
     seed: int = 0
     with_answers: bool = False
-    vectorizer: str = TFIDF  # "tfidf" or "ollama:<embedding model>"
+    vectorizer: str = DEFAULT_VECTORIZER  # see VECTORIZERS, or "ollama:<embedding model>"
 
 
 @dataclass
@@ -80,10 +96,10 @@ class Clustering:
     """Where each item landed, and how the clustering was chosen."""
 
     labels: np.ndarray  # theme id per item, OTHER_ID for the folded ones
-    typicality: np.ndarray  # cosine similarity to the centre of the item's k-means cluster
+    typicality: np.ndarray  # cosine similarity to the centre of the item's cluster
     coords: np.ndarray  # n x 2 map position
-    terms: dict[int, list[str]]  # theme id -> distinguishing terms, best first
-    k: int  # k-means clusters before folding small ones
+    terms: dict[int, list[str]]  # theme id -> distinguishing phrases, best first
+    k: int  # clusters before folding small ones
     auto: bool  # k was chosen automatically
     k_scores: dict[int, float] = field(default_factory=dict)  # silhouette per tried k
     min_size: int = 0
@@ -178,6 +194,8 @@ def _char_tfidf(tokens: Sequence[list[str]]) -> Any:
     ).transform([" ".join(words) for words in tokens])
     if len(tokens) >= 20:
         hashed = hashed[:, np.flatnonzero(hashed.getnnz(axis=0) >= 2)]  # like min_df=2
+    if not hashed.shape[1]:  # no word at all (only punctuation, digits or stop words)
+        return hashed
     return TfidfTransformer(sublinear_tf=True).fit_transform(hashed)
 
 
@@ -191,7 +209,8 @@ def tfidf_vectors(tokens: Sequence[list[str]], counts: Any) -> Any:
     if counts.shape[1]:
         parts.insert(0, TfidfTransformer(sublinear_tf=True).fit_transform(counts))
     weight = math.sqrt(1 / len(parts))
-    return normalize(sparse.hstack([p * weight for p in parts], format="csr"))
+    joined = sparse.hstack([p * weight for p in parts], format="csr")
+    return normalize(joined) if joined.shape[1] else joined
 
 
 def reduce(vectors: Any, seed: int, dimensions: int = SVD_DIMENSIONS) -> np.ndarray:
@@ -208,11 +227,77 @@ def reduce(vectors: Any, seed: int, dimensions: int = SVD_DIMENSIONS) -> np.ndar
         return normalize(dense.astype(np.float32))
     svd = TruncatedSVD(n_components=size, algorithm="randomized", n_iter=4, random_state=seed)
     if n <= SVD_SAMPLE:
-        return normalize(svd.fit_transform(vectors).astype(np.float32))
+        with np.errstate(invalid="ignore", divide="ignore"):  # explained variance of all-alike rows
+            return normalize(svd.fit_transform(vectors).astype(np.float32))
     # The main directions of a large random sample are those of the whole: fit there.
     sample = np.sort(np.random.default_rng(seed).choice(n, SVD_SAMPLE, replace=False))
     svd.fit(vectors[sample])
     return normalize(svd.transform(vectors).astype(np.float32))
+
+
+# -- points: vectors of unit length --------------------------------------------
+
+
+def vectorize(
+    texts: Sequence[str], vectorizer: str = DEFAULT_VECTORIZER, *, seed: int = 0, embed: Embed | None = None
+) -> np.ndarray:
+    """Unit-length vectors of the texts (n x d, float32) by the chosen vectorizer.
+
+    With the embedded model, a text it hardly reads (``COVERAGE_MIN``: mostly Korean or Chinese,
+    whose words its vocabulary lacks) gets TF-IDF vectors in dimensions of their own instead.
+    """
+    from sklearn.preprocessing import normalize
+
+    n = len(texts)
+    if not n:
+        return np.zeros((0, 2), np.float32)
+    if embed is not None:
+        return normalize(np.asarray(embed(list(texts)), dtype=np.float32))
+    if vectorizer not in VECTORIZERS:
+        raise ValueError(f"unknown vectorizer {vectorizer!r}: use one of {', '.join(VECTORIZERS)}")
+    if vectorizer == TFIDF:
+        return _tfidf_points(texts, seed)
+    from dashboard.embedding import wordllama
+
+    embedded, coverage = wordllama().embed_with_coverage(list(texts))
+    read = coverage >= COVERAGE_MIN
+    weight = np.where(read, EMBEDDED_WEIGHT if vectorizer == COMBINED else 1.0, 0.0).astype(np.float32)
+    if vectorizer == COMBINED:
+        rows = np.arange(n)
+    else:
+        rows = np.flatnonzero(~read)
+    if not len(rows):
+        return embedded
+    part = _tfidf_points([texts[i] for i in rows.tolist()], seed)
+    lexical = np.zeros((n, part.shape[1]), np.float32)
+    lexical[rows] = part
+    joined = np.hstack([embedded * np.sqrt(weight)[:, None], lexical * np.sqrt(1 - weight)[:, None]])
+    return normalize(joined).astype(np.float32)
+
+
+def _tfidf_points(texts: Sequence[str], seed: int) -> np.ndarray:
+    tokens = [content_tokens(text) for text in texts]
+    counts, _ = _word_counts(tokens)
+    vectors = tfidf_vectors(tokens, counts)
+    if not vectors.shape[1]:  # not one word to go by: every such text is alike
+        return np.zeros((len(texts), 1), dtype=np.float32)
+    return reduce(vectors, seed) if len(texts) >= 3 else _small(vectors, len(texts))
+
+
+def smooth(points: np.ndarray, neighbours: int = NEIGHBOURS, block: int = 1024) -> np.ndarray:
+    """Each point moved halfway towards the mean of its nearest points (itself among them)."""
+    from sklearn.preprocessing import normalize
+
+    n = len(points)
+    if n < 3:
+        return points
+    k = min(neighbours, n - 1)
+    out = np.empty_like(points)
+    for start in range(0, n, block):
+        rows = points[start:start + block]
+        nearest = np.argpartition(-(rows @ points.T), k, axis=1)[:, : k + 1]
+        out[start:start + block] = rows + points[nearest].mean(axis=1)
+    return normalize(out)
 
 
 # -- choosing k and clustering ------------------------------------------------
@@ -220,71 +305,135 @@ def reduce(vectors: Any, seed: int, dimensions: int = SVD_DIMENSIONS) -> np.ndar
 
 def k_max_for(n: int) -> int:
     """The largest number of themes tried automatically for n items."""
-    return max(2, min(MAX_THEMES, round(math.sqrt(n / 2))))
+    return max(2, min(MAX_THEMES, n // 5))
 
 
 def min_theme_size(n: int) -> int:
-    """Themes smaller than this are folded into 'other': 0.5 % of the items, at least 3."""
-    return max(3, math.ceil(n * 0.005))
+    """Themes smaller than this are folded into 'other': 0.2 % of the items, at least 3."""
+    return max(3, math.ceil(n * 0.002))
 
 
-def _kmeans(k: int, seed: int, n: int, n_init: int = 3) -> Any:
-    from sklearn.cluster import KMeans, MiniBatchKMeans
+def _k_candidates(k_max: int) -> list[int]:
+    """Every k up to 40, then steps of about 5 %."""
+    ks, k = [], 2
+    while k <= k_max:
+        ks.append(k)
+        k += 1 if k < 40 else max(1, round(k * 0.05))
+    if ks and ks[-1] != k_max:
+        ks.append(k_max)
+    return ks
 
-    if n <= FULL_KMEANS_MAX:  # small enough for exact k-means: steadier, and as fast
-        return KMeans(n_clusters=k, random_state=seed, n_init=n_init)
-    return MiniBatchKMeans(
-        n_clusters=k, random_state=seed, n_init=n_init, batch_size=min(4096, max(256, n)),
-        max_iter=100, reassignment_ratio=0.01,
-    )
+
+def ward_tree(points: np.ndarray) -> np.ndarray:
+    """Ward's agglomerative tree (scipy linkage) of the smoothed points."""
+    from scipy.cluster.hierarchy import linkage
+
+    return linkage(smooth(points).astype(np.float64), method="ward")
+
+
+def cut(tree: np.ndarray, k: int) -> np.ndarray:
+    """Labels 0..k-1 of the tree cut into k clusters."""
+    from scipy.cluster.hierarchy import fcluster
+
+    return fcluster(tree, k, criterion="maxclust").astype(np.int64) - 1
 
 
 def choose_k(
-    points: np.ndarray, *, seed: int = 0, k_max: int | None = None, progress: Progress | None = None
+    points: np.ndarray,
+    tree: np.ndarray,
+    *,
+    seed: int = 0,
+    k_max: int | None = None,
+    n_total: int | None = None,
+    progress: Progress | None = None,
 ) -> tuple[int, dict[int, float]]:
     """The number of clusters with the best silhouette (smaller k on near ties) and every score."""
     from sklearn.metrics import silhouette_score
 
     n = len(points)
-    k_max = min(k_max or k_max_for(n), n - 1)
+    k_max = min(k_max or k_max_for(n_total or n), n - 1)
     if k_max < 2:
         return 1, {}
     rng = np.random.default_rng(seed)
-    sample = points[np.sort(rng.choice(n, K_SAMPLE, replace=False))] if n > K_SAMPLE else points
-    scored = rng.choice(len(sample), min(len(sample), SILHOUETTE_SAMPLE), replace=False)
-    scored.sort()
+    scored = np.sort(rng.choice(n, min(n, SILHOUETTE_SAMPLE), replace=False))
+    sample = points[scored]
+    distances = np.clip(1.0 - sample @ sample.T, 0.0, 2.0)
+    np.fill_diagonal(distances, 0.0)
     scores: dict[int, float] = {}
-    # Three restarts per k on small samples; one on large ones, where k-means++ seeding is steady.
-    n_init = 3 if len(sample) <= 2_000 else 1
-    for k in range(2, k_max + 1):
-        labels = _kmeans(k, seed, len(sample), n_init).fit_predict(sample)[scored]
+    candidates = _k_candidates(k_max)
+    for i, k in enumerate(candidates):
+        labels = cut(tree, k)[scored]
         distinct = len(set(labels.tolist()))
         scores[k] = (
-            float(silhouette_score(sample[scored], labels)) if 1 < distinct < len(scored) else -1.0
+            float(silhouette_score(distances, labels, metric="precomputed"))
+            if 1 < distinct < len(scored) else -1.0
         )
         if progress:
-            progress(f"Trying {k} themes of at most {k_max}", (k - 1) / (k_max - 1))
+            progress(f"Trying {k} themes of at most {k_max}", (i + 1) / len(candidates))
     best = max(scores.values())
     chosen = min(k for k, score in scores.items() if score >= best - K_TOLERANCE)
     return chosen, scores
 
 
-def cluster_points(
-    points: np.ndarray, k: int, seed: int = 0
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """k-means labels, each item's cosine similarity to its centre, and the centres."""
+def centres_of(points: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    """The unit-length mean of each cluster's points (zeros for an empty cluster)."""
+    from scipy import sparse
     from sklearn.preprocessing import normalize
 
+    membership = sparse.csr_matrix(
+        (np.ones(len(labels), dtype=np.float32), (labels, np.arange(len(labels)))),
+        shape=(k, len(labels)),
+    )
+    return normalize(np.asarray(membership @ points, dtype=np.float32))
+
+
+def nearest(points: np.ndarray, centres: np.ndarray, block: int = 20_000) -> tuple[np.ndarray, np.ndarray]:
+    """Each point's nearest centre and its cosine similarity to it."""
+    labels = np.empty(len(points), dtype=np.int64)
+    similarity = np.empty(len(points), dtype=np.float32)
+    for start in range(0, len(points), block):
+        sims = points[start:start + block] @ centres.T
+        labels[start:start + block] = sims.argmax(axis=1)
+        similarity[start:start + block] = sims.max(axis=1)
+    return labels, similarity
+
+
+def fit_sample(n: int, seed: int, size: int = FIT_SAMPLE) -> np.ndarray:
+    """The items Ward's clustering runs on: all of them, or a random sample."""
+    if n <= size:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size, replace=False))
+
+
+def cluster_points(
+    points: np.ndarray, k: int, seed: int = 0, tree: np.ndarray | None = None,
+    sample: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Labels, each item's cosine similarity to its centre, and the centres."""
     n = len(points)
     if k <= 1 or n < 2:
-        centre = normalize(points.mean(axis=0, keepdims=True)) if n else np.zeros((1, 1))
+        centre = centres_of(points, np.zeros(n, dtype=np.int64), 1) if n else np.zeros((1, 1))
         labels = np.zeros(n, dtype=np.int64)
+        typicality = points @ centre[0] if n else np.zeros(0)
+        return labels, typicality.astype(np.float32), centre
+    sample = fit_sample(n, seed) if sample is None else sample
+    tree = ward_tree(points[sample]) if tree is None else tree
+    fitted = cut(tree, k)
+    k = int(fitted.max()) + 1
+    centres = centres_of(points[sample], fitted, k)
+    if len(sample) == n:
+        labels = fitted
     else:
-        model = _kmeans(k, seed, n).fit(points)
-        labels = model.labels_.astype(np.int64)
-        centre = normalize(model.cluster_centers_)
-    typicality = np.einsum("ij,ij->i", points, centre[labels]) if n else np.zeros(0)
-    return labels, typicality.astype(np.float32), centre
+        labels, _ = nearest(points, centres)
+        for _ in range(REFINE_STEPS):  # k-means steps over every item
+            moved = centres_of(points, labels, k)
+            empty = ~moved.any(axis=1)
+            moved[empty] = centres[empty]
+            centres = moved
+            labels, _ = nearest(points, centres)
+    centres = centres_of(points, labels, k)
+    typicality = np.einsum("ij,ij->i", points, centres[labels])
+    return labels, typicality.astype(np.float32), centres
 
 
 def map_coordinates(points: np.ndarray, labels: np.ndarray, centres: np.ndarray) -> np.ndarray:
@@ -319,10 +468,11 @@ def map_coordinates(points: np.ndarray, labels: np.ndarray, centres: np.ndarray)
         if len(members) < 2:
             continue
         residuals = points[members] - centres[cluster]
-        _, _, vt = np.linalg.svd(residuals[:2_000], full_matrices=False)
+        _, _, vt = np.linalg.svd(residuals[:300], full_matrices=False)  # directions: a few hundred tell
         local = residuals @ vt[:2].T
         scale = 2 * local.std(axis=0)  # each direction on its own, so a theme looks round
-        spread[members, : local.shape[1]] = local / np.where(scale == 0, 1, scale)
+        # A theme of near-identical questions stays a tight knot (its spread is float noise).
+        spread[members, : local.shape[1]] = local / np.maximum(scale, 0.05)
     coords = places[labels] + spread * radius
     # A fixed orientation, so that the same data always draws the same map.
     signs = np.sign(coords.sum(axis=0))
@@ -339,10 +489,81 @@ def _fold(labels: np.ndarray, min_size: int) -> np.ndarray:
     return np.array([mapping.get(c, OTHER_ID) for c in labels.tolist()], dtype=np.int64)
 
 
+# -- names: phrases that set a theme apart ------------------------------------
+
+_PHRASE_TOKEN = re.compile(r"(?u)\w+(?:['’]\w+)*")
+# What is left of a contraction when the apostrophe is dropped ("doesn't" typed "doesnt" or
+# split at the apostrophe): never a topic.
+CONTRACTIONS = frozenset(
+    "doesn doesnt didn didnt don dont isn isnt wasn wasnt aren arent weren werent haven havent "
+    "hasn hasnt hadn hadnt won wont wouldn wouldnt couldn couldnt shouldn shouldnt can cant "
+    "cannot im ive id ill youre youve theyre thats whats ain".split()
+)
+# Verbs and fillers that questions use whatever their topic: a phrase neither starts nor ends
+# with one ("does it mean", "getting").
+QUESTION_WORDS = frozenset(
+    "does did doing done get gets getting got let lets want wants wanted need needs needed "
+    "tried try trying mean means meant say says said tell told know knew like just really also "
+    "still even way thing things something anything use using used make makes made happen "
+    "happens happened possible able work works worked please yes going go went come came "
+    "provide provides look looking help".split()
+)
+PHRASE_WORDS = 3  # longest phrase
+
+
+def _phrase_word(token: str) -> tuple[str, bool]:
+    """A token of a phrase, and whether it can carry a topic (start or end a phrase)."""
+    word = token.lower().replace("’", "'")
+    if word.endswith("'s"):
+        word = word[:-2]
+    if "'" in word:  # a contraction: I'm, doesn't, we've
+        return word, False
+    word = _strip_particle(word)
+    content = (len(word) > 1 and not word.isdigit() and word not in stop_words()
+               and word not in CONTRACTIONS and word not in QUESTION_WORDS)
+    return word, content
+
+
+def phrases(text: str) -> list[str]:
+    """The phrases of 1-3 words in a text that start and end with a word that can carry a topic."""
+    words = [_phrase_word(t) for t in _PHRASE_TOKEN.findall(text or "")]
+    out = []
+    for i, (word, content) in enumerate(words):
+        if not content:
+            continue
+        out.append(word)
+        for size in range(2, PHRASE_WORDS + 1):
+            window = words[i:i + size]
+            if len(window) == size and window[-1][1] and "'" not in "".join(w for w, _ in window):
+                out.append(" ".join(w for w, _ in window))
+    return out
+
+
+def stem(word: str) -> str:
+    """A crude stem, so that 'charge', 'charged' and 'charges' count as one word."""
+    for suffix in ("ing", "ed", "es", "s", "e"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def _phrase_counts(texts: Sequence[str]) -> tuple[Any, np.ndarray]:
+    """Counts of every phrase found in at least two texts (one when there are few)."""
+    from scipy import sparse
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    vectorizer = CountVectorizer(analyzer=phrases, min_df=2 if len(texts) >= 20 else 1, dtype=np.float32)
+    try:
+        return vectorizer.fit_transform(texts), vectorizer.get_feature_names_out()
+    except ValueError:  # no phrase at all (only stop words, digits or punctuation)
+        return sparse.csr_matrix((len(texts), 0), dtype=np.float32), np.array([], dtype=object)
+
+
 def theme_terms(
     counts: Any, vocabulary: np.ndarray, labels: np.ndarray, top: int = TOP_TERMS
 ) -> dict[int, list[str]]:
-    """The distinguishing terms of each theme, by class-based TF-IDF, best first."""
+    """The distinguishing phrases of each theme by class-based TF-IDF, best first, with a
+    phrase left out when it shares a word with a better one."""
     from scipy import sparse
 
     themes = sorted(set(labels.tolist()))
@@ -355,40 +576,55 @@ def theme_terms(
         shape=(len(themes), len(rows)),
     )
     per_theme = np.asarray((membership @ counts).todense(), dtype=np.float64)
-    totals = per_theme.sum(axis=1, keepdims=True)
-    tf = per_theme / np.where(totals == 0, 1, totals)
-    average_words = totals.mean()
+    sizes = np.bincount(rows, minlength=len(themes)).astype(np.float64)[:, None]
+    # Share of the theme's questions holding the phrase, against its frequency everywhere;
+    # longer phrases are preferred a little, as they read better.
+    tf = per_theme / np.where(sizes == 0, 1, sizes)
     frequency = per_theme.sum(axis=0)
-    idf = np.log(1 + average_words / np.where(frequency == 0, 1, frequency))
-    scores = tf * idf
+    idf = np.log(1 + sizes.mean() / np.where(frequency == 0, 1, frequency))
+    length = np.array([1.0 + 0.15 * (str(v).count(" ")) for v in vocabulary])
+    scores = tf * idf * length
     result: dict[int, list[str]] = {}
     for theme, i in index.items():
-        order = np.argsort(-scores[i], kind="stable")
-        result[theme] = [str(vocabulary[j]) for j in order[: top * 3] if per_theme[i, j] > 0][: top * 3]
-    return {t: _distinct_terms(terms, top) for t, terms in result.items()}
+        order = np.argsort(-scores[i], kind="stable")[: top * 8]
+        candidates = [str(vocabulary[j]) for j in order if per_theme[i, j] > 0]
+        result[theme] = _distinct_terms(candidates, top)
+    return result
 
 
 def _distinct_terms(terms: list[str], top: int) -> list[str]:
-    """Drop a word already inside a chosen phrase, and a phrase whose words are all chosen."""
+    """Terms in order, without one that shares a (stemmed) word with a term kept before it."""
     chosen: list[str] = []
+    taken: set[str] = set()
     for term in terms:
-        words = term.split()
-        taken = {w for c in chosen for w in c.split()}
-        if len(words) == 1 and words[0] in taken:
+        stems = {stem(w) for w in term.split()}
+        if stems & taken:
             continue
-        if len(words) > 1 and all(w in taken for w in words):
-            continue
-        if len(words) > 1:
-            chosen = [c for c in chosen if c not in words]
         chosen.append(term)
+        taken |= stems
         if len(chosen) >= top:
             break
     return chosen
 
 
-def theme_label(terms: list[str], count: int = 3) -> str:
-    """A readable label from the top terms, e.g. 'card · arrive · new card'."""
-    return " · ".join(terms[:count]) or "(no common words)"
+def theme_label(terms: list[str]) -> str:
+    """A readable name from a theme's best phrase, e.g. 'New card not arrived'."""
+    if not terms:
+        return "(no common words)"
+    return terms[0][:1].upper() + terms[0][1:]
+
+
+def _distinct_labels(terms: dict[int, list[str]]) -> dict[int, str]:
+    """Labels for the themes, with the second phrase added where two would read the same."""
+    labels = {t: theme_label(words) for t, words in terms.items()}
+    counted = Counter(labels.values())
+    for theme, label in labels.items():
+        if counted[label] > 1 and len(terms[theme]) > 1:
+            labels[theme] = f"{label} · {terms[theme][1]}"
+    return labels
+
+
+# -- the whole clustering -----------------------------------------------------
 
 
 def cluster_texts(
@@ -396,23 +632,25 @@ def cluster_texts(
     *,
     k: int | None = None,
     seed: int = 0,
-    embed: Callable[[list[str]], np.ndarray] | None = None,
+    vectorizer: str = DEFAULT_VECTORIZER,
+    embed: Embed | None = None,
     progress: Progress | None = None,
 ) -> Clustering:
     """Cluster texts into themes (k None: chosen automatically); see the module docstring."""
     from threadpoolctl import threadpool_limits
 
-    # On a small machine that is busy, threads of k-means (OpenMP) and of the linear algebra
-    # (BLAS) spend more time waiting for each other than working: one thread is 3-10x faster.
+    # On a small machine that is busy, threads of the linear algebra (BLAS) spend more time
+    # waiting for each other than working: one thread is several times faster.
     with threadpool_limits(limits=1):
-        return _cluster_texts(texts, k, seed, embed, progress)
+        return _cluster_texts(texts, k, seed, vectorizer, embed, progress)
 
 
 def _cluster_texts(
     texts: Sequence[str],
     k: int | None,
     seed: int,
-    embed: Callable[[list[str]], np.ndarray] | None,
+    vectorizer: str,
+    embed: Embed | None,
     progress: Progress | None,
 ) -> Clustering:
     report = progress or (lambda stage, fraction: None)
@@ -426,36 +664,36 @@ def _cluster_texts(
         clock = now
 
     n = len(texts)
-    report("Reading the words of every question", 0.0)
-    tokens = [content_tokens(text) for text in texts]
-    counts, vocabulary = _word_counts(tokens)
-    if embed is None:
-        vectors = tfidf_vectors(tokens, counts) if n else None
-    else:
-        vectors = embed(list(texts)) if n else None
+    report("Reading every question", 0.0)
+    points = vectorize(texts, vectorizer, seed=seed, embed=embed)
     lap("vectorize")
-    report("Reducing to the main directions", 0.25)
-    points = reduce(vectors, seed) if n >= 3 else _small(vectors, n)
-    lap("svd")
     auto = k is None
     scores: dict[int, float] = {}
-    if auto:
-        k, scores = choose_k(
-            points, seed=seed,
-            progress=lambda stage, f: report(stage, 0.3 + 0.5 * f),
-        )
-    k = max(1, min(int(k), n)) if n else 0
-    lap("choose_k")
-    report(f"Grouping into {k} themes", 0.8)
-    raw, typicality, centres = cluster_points(points, k, seed) if n else (
-        np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), np.zeros((0, 2))
-    )
+    if n < 3:
+        k = 0 if not n else 1
+        raw, typicality, centres = cluster_points(points, k, seed)
+    else:
+        report("Grouping similar questions", 0.3)
+        sample = fit_sample(n, seed)
+        tree = ward_tree(points[sample])
+        lap("tree")
+        if auto:
+            k, scores = choose_k(points[sample], tree, seed=seed, n_total=n,
+                                 progress=lambda stage, f: report(stage, 0.4 + 0.3 * f))
+        k = max(1, min(int(k or 1), len(sample)))
+        lap("choose_k")
+        report(f"Grouping into {k} themes", 0.7)
+        raw, typicality, centres = cluster_points(points, k, seed, tree, sample)
     size = min_theme_size(n)
     labels = _fold(raw, size) if n else raw
     coords = map_coordinates(points, raw, centres) if n else np.zeros((0, 2), dtype=np.float32)
     lap("cluster")
-    report("Naming the themes", 0.9)
-    terms = theme_terms(counts, vocabulary, labels)
+    report("Naming the themes", 0.85)
+    named = fit_sample(n, seed, TERMS_SAMPLE)
+    counts, vocabulary = _phrase_counts([texts[i] for i in named.tolist()])
+    terms = theme_terms(counts, vocabulary, labels[named])
+    for theme in set(labels.tolist()) - set(terms):  # no member in the sample
+        terms[theme] = []
     lap("terms")
     return Clustering(labels, typicality, coords, terms, k, auto, scores, size, timings)
 
@@ -499,7 +737,21 @@ def _buckets(first: date, last: date, period: str) -> list[date]:
 
 def _dated(rows: Sequence[dict[str, Any]]) -> list[str]:
     """The rows' stored times that are real dates in the accepted range, sorted."""
-    return sorted(r["created_at"] for r in rows if stored_day(r.get("created_at")) is not None)
+    days = _days(rows)
+    return sorted(r["created_at"] for r, day in zip(rows, days) if day is not None)
+
+
+def _days(rows: Sequence[dict[str, Any]]) -> list[date | None]:
+    """The day of each row's stored time (None when unreadable), read once per distinct day."""
+    seen: dict[str, date | None] = {}
+    out: list[date | None] = []
+    for row in rows:
+        text = row.get("created_at")
+        key = text[:10] if isinstance(text, str) and len(text) >= 10 else ""
+        if key not in seen:
+            seen[key] = stored_day(text) if key else None
+        out.append(seen[key])
+    return out
 
 
 def _top(values: list[Any], size: int, top: int = 3) -> list[dict[str, Any]]:
@@ -516,22 +768,25 @@ def describe_themes(rows: Sequence[dict[str, Any]], clustering: Clustering) -> l
     if not n:
         return []
     labels = clustering.labels
-    stamps = _dated(rows)
-    period = trend_period(stamps[0] if stamps else None, stamps[-1] if stamps else None)
-    ends = (_bucket(stamps[0], period), _bucket(stamps[-1], period)) if stamps else (None, None)
-    grid = _buckets(ends[0], ends[1], period) if ends[0] and ends[1] else []
+    days = _days(rows)
+    dated = sorted(d for d in days if d is not None)
+    period = trend_period(dated[0].isoformat(), dated[-1].isoformat()) if dated else "day"
+    step = (lambda d: d) if period == "day" else (lambda d: d - timedelta(days=d.weekday()))
+    buckets = [step(d) if d is not None else None for d in days]
+    grid = _buckets(step(dated[0]), step(dated[-1]), period) if dated else []
     themes = sorted(set(labels.tolist()), key=lambda t: (t == OTHER_ID, t))
+    names = _distinct_labels(clustering.terms)
     described = []
     for theme in themes:
         where = np.flatnonzero(labels == theme)
         order = where[np.argsort(-clustering.typicality[where], kind="stable")]
         members = [rows[i] for i in order]
         stars = [r["stars_mean"] for r in members if r.get("stars_mean") is not None]
-        trend = Counter(_bucket(r.get("created_at"), period) for r in members)
+        trend = Counter(buckets[i] for i in order.tolist())
         terms = clustering.terms.get(theme, [])
         described.append({
             "id": int(theme),
-            "label": OTHER_LABEL if theme == OTHER_ID else theme_label(terms),
+            "label": OTHER_LABEL if theme == OTHER_ID else names.get(theme, theme_label(terms)),
             "size": len(members),
             "share": len(members) / n,
             "mean_stars": round(float(np.mean(stars)), 3) if stars else None,
@@ -603,11 +858,12 @@ def find_themes(
     texts = [item_text(r["question"], r.get("answer"), options.with_answers) for r in rows]
     if embed is None and options.vectorizer.startswith(OLLAMA_PREFIX):
         embed = ollama_embedder(options.vectorizer[len(OLLAMA_PREFIX):], progress=progress)
-    clustering = cluster_texts(texts, k=options.k, seed=options.seed, embed=embed, progress=progress)
+    clustering = cluster_texts(texts, k=options.k, seed=options.seed, vectorizer=options.vectorizer,
+                               embed=embed, progress=progress)
     started = time.perf_counter()
     clusters = describe_themes(rows, clustering)
-    stamps = _dated(rows)
-    period = trend_period(stamps[0], stamps[-1]) if stamps else "day"
+    dated = sorted(d for d in _days(rows) if d is not None)
+    period = trend_period(dated[0].isoformat(), dated[-1].isoformat()) if dated else "day"
     items = {
         int(r["id"]): {
             "question": r["question"], "stars_mean": r.get("stars_mean"),
@@ -645,7 +901,7 @@ def cluster_report(
     k: int | None = None,
     seed: int = 0,
     with_answers: bool = False,
-    vectorizer: str = TFIDF,
+    vectorizer: str = DEFAULT_VECTORIZER,
     low_rated: bool = True,
     max_items: int = DEFAULT_MAX_ITEMS,
 ) -> dict[str, Any]:
@@ -729,46 +985,126 @@ def ollama_embedder(
     return embed
 
 
+NAME_SCHEMA = {
+    "type": "object",
+    "properties": {"name": {"type": "string", "minLength": 3, "maxLength": 48}},
+    "required": ["name"],
+}
+
+
 def naming_prompt(
     theme: dict[str, Any], items: dict[int, dict[str, Any]], examples: int = 8
 ) -> list[dict[str, str]]:
-    """Chat messages asking a model for a short name of a theme."""
+    """Chat messages asking a model for a short name of a theme, from its most typical questions."""
     questions = [
         " ".join((items.get(i, {}).get("question") or "").split())[:200]
         for i in theme["members"][:examples]
     ]
     listing = "\n".join(f"- {q}" for q in questions if q)
     return [
-        {"role": "system", "content": "You name groups of customer questions. Reply with the name only."},
+        {"role": "system", "content": (
+            "You name groups of customer questions with a short noun phrase of two to five words, "
+            "like a help-center section title. Reply with the name only, as JSON: "
+            '{"name": "..."}. Example: questions "Where is my new card?" and "My card has not '
+            'arrived yet" are named {"name": "New card not arrived"}.')},
         {"role": "user", "content": (
-            "These questions received poor answers. Give their common topic a short name "
-            f"(at most six words).\nFrequent terms: {', '.join(theme.get('top_terms', [])[:6])}\n"
+            "These questions received poor answers. Name their common topic "
+            f"(at most six words).\nFrequent phrases: {', '.join(theme.get('top_terms', [])[:6])}\n"
             f"Questions:\n{listing}"
         )},
     ]
 
 
 def clean_theme_name(text: str, limit: int = 60) -> str:
-    """The first line of a model's reply, without quotes, labels or trailing dots."""
-    line = next((part.strip() for part in (text or "").splitlines() if part.strip()), "")
+    """The name in a model's reply (JSON {"name": ...} or its first line), without quotes,
+    labels, list marks or trailing dots."""
+    import json
+
+    text = (text or "").strip()
+    try:
+        parsed = json.loads(text[text.index("{"): text.rindex("}") + 1]) if "{" in text else None
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict) and isinstance(parsed.get("name"), str):
+        text = parsed["name"]
+    elif quoted := re.search(r"[\"“]([^\"“”\n]{3,60})[\"”]", text):  # 'were named "Annual plan savings"'
+        text = quoted.group(1)
+    line = next((part.strip() for part in text.splitlines() if part.strip()), "")
     line = re.sub(r"^(name|topic|theme)\s*:\s*", "", line, flags=re.IGNORECASE)
-    line = line.strip(" \"'`*#.").strip()
+    line = line.strip(" \"'`*#.-•").strip()
     return line[: limit - 1].rstrip() + "…" if len(line) > limit else line
 
 
-def name_theme(backend: Any, model: str, theme: dict[str, Any], items: dict[int, dict[str, Any]]) -> str:
-    """A one-line name for a theme written by a chat model; raises BackendError on failure."""
-    from dashboard.llm import BackendError, ChatStream, GenerationOptions
+_NOT_A_NAME = re.compile(
+    r"^(i\b|i'|sorry|as an\b|here\b|sure\b|certainly|the (common )?(topic|name|theme) (is|of)\b|"
+    r"these questions|this (group|theme)|okay\b|ok\b|answer\b|question\b|"
+    r"(how|what|why|when|where|which|who|can|could|do|does|is|are)\b.*\?)",
+    re.IGNORECASE,
+)
+NAME_WORDS = 7  # longest name accepted from a model, in words
 
+
+def acceptable_name(name: str, theme: dict[str, Any], items: dict[int, dict[str, Any]]) -> bool:
+    """Whether a model's name reads as a name of this theme: short, made of words, not a
+    sentence about itself, and sharing at least one word (stemmed) with its questions or phrases."""
+    words = re.findall(r"(?u)\w+", name.lower())
+    if not words or len(words) > NAME_WORDS or len(name) > 60 or _NOT_A_NAME.search(name.strip()):
+        return False
+    letters = sum(ch.isalpha() or ch.isspace() for ch in name)
+    if letters < 0.8 * len(name):
+        return False
+    said = " ".join([*(items.get(i, {}).get("question") or "" for i in theme["members"][:50]),
+                     *theme.get("top_terms", [])]).lower()
+    known = {stem(_strip_particle(w)) for w in re.findall(r"(?u)\w+", said)}
+    return any(stem(_strip_particle(w)) in known for w in words if len(w) > 2 and w not in stop_words())
+
+
+def name_theme(
+    backend: Any, model: str, theme: dict[str, Any], items: dict[int, dict[str, Any]], *,
+    check: bool | None = None,
+) -> str:
+    """A one-line name for a theme written by a chat model; raises BackendError when the model
+    fails or, with ``check``, when its reply does not read as a name of the theme (see
+    ``acceptable_name``). ``check`` defaults to on for the small embedded model, whose replies
+    often ramble; a server's model is taken at its word (and shown inert like any text)."""
+    from dashboard.llm import BackendError, ChatStream, EmbeddedBackend, GenerationOptions
+
+    if check is None:
+        check = isinstance(backend, EmbeddedBackend)
     result = ChatStream(
-        backend, model, naming_prompt(theme, items), GenerationOptions(temperature=0.2, max_tokens=24, seed=0)
+        backend, model, naming_prompt(theme, items),
+        GenerationOptions(temperature=0.2, max_tokens=32, seed=0, json_schema=NAME_SCHEMA),
     ).run()
     if result.error:
         raise BackendError(result.error)
     name = clean_theme_name(result.text)
     if not name:
         raise BackendError(f"{model} gave no name for this theme: try again or another model.")
+    if check and not acceptable_name(name, theme, items):
+        raise BackendError(f"{model} answered “{name[:60]}”, which does not read as a name of these "
+                           "questions, so the theme keeps its phrase name.")
     return name
+
+
+def name_themes(
+    backend: Any, model: str, report: ThemeReport, *, limit: int = 40, progress: Progress | None = None,
+    check: bool | None = None,
+) -> tuple[dict[int, str], int]:
+    """Model-written names for the largest ``limit`` themes ('other' left out), and how many
+    replies were refused (those themes keep their phrase names)."""
+    from dashboard.llm import BackendError
+
+    themes = [t for t in report.clusters if t["id"] != OTHER_ID][:limit]
+    names: dict[int, str] = {}
+    refused = 0
+    for done, theme in enumerate(themes):
+        if progress:
+            progress(f"Naming theme {done + 1} of {len(themes)}", done / max(1, len(themes)))
+        try:
+            names[theme["id"]] = name_theme(backend, model, theme, report.items, check=check)
+        except BackendError:
+            refused += 1
+    return names, refused
 
 
 # -- what the page shows ------------------------------------------------------
@@ -793,8 +1129,12 @@ def sorted_themes(clusters: Sequence[dict[str, Any]], sort: str = "size") -> lis
     return sorted(clusters, key=key)
 
 
-def themes_frame(report: ThemeReport, sort: str = "size", names: dict[int, str] | None = None) -> Any:
-    """The themes table: one row per theme, indexed by theme id."""
+def themes_frame(
+    report: ThemeReport, sort: str = "size", names: dict[int, str] | None = None,
+    continues: dict[int, str] | None = None,
+) -> Any:
+    """The themes table: one row per theme, indexed by theme id; with ``continues`` (theme id ->
+    saved theme name), a column naming the saved theme each one continues."""
     import pandas as pd
 
     rows = []
@@ -809,8 +1149,11 @@ def themes_frame(report: ThemeReport, sort: str = "size", names: dict[int, str] 
             "Thumbs down": theme["thumbs_down_share"] * 100,
             "Most hit model": f"{top_model['name']} ({top_model['share']:.0%})" if top_model else "",
             "Trend": [point["count"] for point in theme["trend"]],
+            "Saved theme": (continues or {}).get(theme["id"], "new" if theme["id"] != OTHER_ID else ""),
         })
     columns = ["id", "Theme", "Items", "Share", "Mean stars", "Thumbs down", "Most hit model", "Trend"]
+    if continues is not None:
+        columns.append("Saved theme")
     return pd.DataFrame(rows, columns=columns).set_index("id")
 
 

@@ -1,17 +1,24 @@
 """Clusters queries of the Store (a mixin: uses the Store's _rows, _one, _scalar and write).
 
-The failure-themes page clusters the questions of low-rated interactions. "Low-rated" reads the
-rating summary columns that migration m003 keeps: someone gave 2 stars or fewer
-(``stars_min <= 2``) or someone gave a thumbs down (``thumbs_down > 0``).
+The failure-themes page clusters the questions of low-rated interactions. This module is the one
+home of what "low-rated" means: it reads the rating summary columns that migration m003 keeps,
+someone gave ``LOW_RATED_STARS`` stars or fewer (``stars_min``) or a thumbs down
+(``thumbs_down > 0``); ``LOW_RATED_TEXT`` says the same to people.
+
+Saved theme runs (migration m016) keep themes, their names and members, so that new items can
+join the nearest saved theme and a theme's trend can be followed week after week.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from store.filtering import where_clause
+from store.store_text import now_iso
 
 LOW_RATED_STARS = 2  # an interaction is low-rated when someone gave it this many stars or fewer
+LOW_RATED_TEXT = f"rated {LOW_RATED_STARS} stars or fewer by someone, or given a thumbs down"
 ANSWER_CHARS = 2000  # characters of an answer fetched for clustering (answers can be long)
 
 
@@ -70,3 +77,70 @@ class ClustersMixin:
             "count": count,
             "fingerprint": (count, row.get("ids"), row.get("ratings"), row.get("last")),
         }
+
+    # -- saved theme runs -----------------------------------------------------
+
+    def save_theme_run(self, run: dict[str, Any], themes: list[dict[str, Any]]) -> int:
+        """Keep a run and its themes with their members, in one transaction; returns its id.
+
+        ``run``: name, created_by, vectorizer, embedding, settings (dict), n_items.
+        Each theme: name, label, terms (list), centre (bytes), threshold, and members as
+        (interaction id, similarity) pairs, most typical first.
+        """
+        with self.write() as db:
+            cursor = db.execute(
+                "INSERT INTO theme_runs (name, created_at, created_by, vectorizer, embedding,"
+                " settings, n_items) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [run["name"], now_iso(), run.get("created_by"), run["vectorizer"], run["embedding"],
+                 json.dumps(run.get("settings") or {}, sort_keys=True), int(run["n_items"])],
+            )
+            run_id = int(cursor.lastrowid)
+            for position, theme in enumerate(themes):
+                theme_id = int(db.execute(
+                    "INSERT INTO saved_themes (run_id, position, name, label, terms, size, centre,"
+                    " threshold) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [run_id, position, theme["name"], theme["label"], json.dumps(theme.get("terms") or []),
+                     len(theme["members"]), theme["centre"], float(theme["threshold"])],
+                ).lastrowid)
+                db.conn.executemany(
+                    "INSERT INTO saved_theme_members (theme_id, interaction_id, similarity)"
+                    " VALUES (?, ?, ?)",
+                    [(theme_id, int(i), float(sim)) for i, sim in theme["members"]],
+                )
+        return run_id
+
+    def theme_runs(self) -> list[dict[str, Any]]:
+        """Saved runs, newest first: id, name, created_at, created_by, vectorizer, n_items, themes."""
+        rows = self._rows(
+            "SELECT r.id, r.name, r.created_at, r.created_by, r.vectorizer, r.embedding, r.settings,"
+            " r.n_items, (SELECT COUNT(*) FROM saved_themes t WHERE t.run_id = r.id) AS themes"
+            " FROM theme_runs r ORDER BY r.id DESC"
+        )
+        for row in rows:
+            row["settings"] = json.loads(row["settings"] or "{}")
+        return rows
+
+    def saved_themes(self, run_id: int) -> list[dict[str, Any]]:
+        """A run's themes in their order: id, position, name, label, terms, size, centre, threshold."""
+        rows = self._rows(
+            "SELECT id, position, name, label, terms, size, centre, threshold FROM saved_themes"
+            " WHERE run_id = ? ORDER BY position",
+            [int(run_id)],
+        )
+        for row in rows:
+            row["terms"] = json.loads(row["terms"] or "[]")
+        return rows
+
+    def saved_theme_members(self, run_id: int) -> dict[int, int]:
+        """interaction id -> saved theme id, for a run's members."""
+        rows = self._rows(
+            "SELECT m.interaction_id, m.theme_id FROM saved_theme_members m"
+            " JOIN saved_themes t ON t.id = m.theme_id WHERE t.run_id = ?",
+            [int(run_id)],
+        )
+        return {int(r["interaction_id"]): int(r["theme_id"]) for r in rows}
+
+    def rename_saved_theme(self, theme_id: int, name: str) -> None:
+        """Give a saved theme a new name."""
+        with self.write() as db:
+            db.execute("UPDATE saved_themes SET name = ? WHERE id = ?", [name, int(theme_id)])

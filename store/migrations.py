@@ -162,3 +162,4 @@ from store import migrations_token_scopes  # noqa: E402,F401
 from store import migrations_sign_in  # noqa: E402,F401
 from store import migrations_judge  # noqa: E402,F401
 from store import migrations_usage  # noqa: E402,F401
+from store import migrations_saved_themes  # noqa: E402,F401

@@ -36,7 +36,7 @@ def themed_db(db_path):
 
 
 def _theme_rows(at: AppTest):
-    [table] = [df for df in at.dataframe if "Theme" in df.value.columns]
+    [table] = [df for df in at.dataframe if "Items" in df.value.columns]
     return table.value
 
 
@@ -152,7 +152,9 @@ def test_an_embedding_model_on_the_server_is_offered_as_vectorizer(monkeypatch, 
     with FakeOllama(models=(DEFAULT_MODEL, "nomic-embed-text:latest")) as server:
         at = _open(monkeypatch, db_path, server.url)
         box = at.selectbox(key="clusters.vectorizer")
-        assert box.options == ["TF-IDF (words and characters)", "Ollama · nomic-embed-text:latest"]
+        assert box.options == ["Embedded model (WordLlama, no server)", "Embedded model + TF-IDF",
+                               "TF-IDF (words and characters)", "Ollama · nomic-embed-text:latest"]
+        assert box.value == "wordllama"  # the embedded model is the default
         assert "nomic-embed-text:latest (ollama)" not in at.selectbox(key="clusters.namer").options
         box.set_value("ollama:nomic-embed-text:latest").run()
         assert not at.exception, at.exception
@@ -163,3 +165,36 @@ def test_an_embedding_model_on_the_server_is_offered_as_vectorizer(monkeypatch, 
         assert at.selectbox(key="clusters.k").value == 3 and at.number_input(key="clusters.seed").value == 5
         assert at.selectbox(key="clusters.vectorizer").value == "ollama:nomic-embed-text:latest"
         assert any("60 low-rated items in 3 themes (k = 3, fixed)" in m.value for m in at.markdown)
+
+
+def test_saving_a_run_follows_its_themes_week_by_week(monkeypatch, themed_db):
+    db_path, ids = themed_db
+    at = _open(monkeypatch, db_path)
+    assert any("No run is saved yet" in c.value for c in at.caption)
+    at.text_input(key="app.reviewer").set_value("ana").run()
+    names = list(_theme_rows(at)["Theme"])
+    [save] = [b for b in at.button if b.label == "Save these 3 themes"]
+    save.click().run()  # no name yet
+    assert any("Give the run a name" in e.value for e in at.error)
+    at.text_input(key="clusters.run_name").set_value("Week 9")
+    [save] = [b for b in at.button if b.label == "Save these 3 themes"]
+    save.click().run()
+    assert not at.exception, at.exception
+    assert any("Saved run #1 “Week 9” with 3 themes" in s.value for s in at.success)
+    assert at.text_input(key="clusters.run_name").value == ""
+    store = Store(db_path)
+    try:
+        [run] = store.theme_runs()
+        assert run["name"] == "Week 9" and run["created_by"] == "ana" and run["themes"] == 3
+        assert [t["name"] for t in store.saved_themes(run["id"])] == names
+        assert sorted(store.saved_theme_members(run["id"])) == ids
+    finally:
+        store.close()
+    # The run is followed at the top: each saved theme week by week, and the themes table says
+    # which saved theme each current theme continues.
+    assert at.selectbox(key="clusters.run").value == 1
+    followed = next(df.value for df in at.dataframe if "Last week" in df.value.columns)
+    assert set(names) <= set(followed["Theme"])
+    assert list(_theme_rows(at)["Saved theme"]) == names
+    charts = at.get("plotly_chart")
+    assert len(charts) == 2  # the weekly chart and the map

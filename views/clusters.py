@@ -2,14 +2,15 @@
 
 import streamlit as st
 
-from dashboard.clustering import LOW_RATED_TEXT, OTHER_ID, summary_sentence
+from dashboard.clustering import OTHER_ID, summary_sentence
+from store.clusters import LOW_RATED_TEXT
 from dashboard.filters import Filters
 from dashboard.llm import BackendError
 from dashboard.safe_text import plain_text
 from dashboard.ui.clusters import (
-    Settings, make_question_set, name_with_model, reset_settings, send_to_queue, settings_row,
-    theme_detail, theme_map, theme_names, theme_picker, theme_report, theme_source, theme_table,
-    view_params,
+    Settings, continued_themes, followed_themes, make_question_set, name_all_with_model,
+    name_with_model, reset_settings, save_run, send_to_queue, settings_row, theme_detail, theme_map,
+    theme_names, theme_picker, theme_report, theme_source, theme_table, view_params,
 )
 from dashboard.ui.auth import require
 from dashboard.ui.common import get_store, reviewer_input
@@ -49,20 +50,27 @@ if source["count"] == 0:
             "the **Chat** or **Annotate** pages, or widen the filters.", icon=":material/inbox:")
     st.stop()
 
+# The saved run comes first: it stays on screen while a large clustering below works.
+st.subheader("Saved themes, week by week")
+followed = followed_themes(store, filters)
+
+st.subheader("Themes now")
 try:
     report = theme_report(store, filters, settings, source)
-except BackendError as exc:
+except (BackendError, RuntimeError) as exc:
     st.error(f"{plain_text(exc)} Pick the TF-IDF vectorizer under Options to go on without it.")
     st.stop()
 
 names = theme_names(report)
 st.markdown(summary_sentence(report, settings.low_rated))
+save_run(store, report, names, settings, filters)
 
 st.subheader("Map")
 theme_map(report, names)
 
 st.subheader("Themes")
-picked = theme_table(report, names)
+continues = continued_themes(store, report, followed, filters, settings, source) if followed else None
+picked = theme_table(report, names, continues)
 
 st.subheader("A theme up close")
 theme = theme_picker(report, names, picked)
@@ -83,3 +91,4 @@ with actions:
     make_question_set(store, report, theme, names)
     st.divider()
     name_with_model(store, report, theme)
+    name_all_with_model(store, report)

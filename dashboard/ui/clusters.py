@@ -8,10 +8,13 @@ from typing import Any
 import streamlit as st
 
 from dashboard.clustering import (
-    DEFAULT_MAX_ITEMS, EXAMPLES, MAX_THEMES, OLLAMA_PREFIX, OTHER_ID, QUESTION_SET_LIMIT,
-    QUEUE_LIMIT, SORTS, TFIDF, ThemeOptions, ThemeReport, distinct_question_count, embedding_models,
-    find_themes, map_figure, map_frame, name_theme, queue_ids, question_set_items, share_text,
-    theme_title, themes_frame, trend_frame,
+    DEFAULT_MAX_ITEMS, DEFAULT_VECTORIZER, EXAMPLES, MAX_THEMES, OLLAMA_PREFIX, OTHER_ID,
+    QUESTION_SET_LIMIT, QUEUE_LIMIT, SORTS, VECTORIZERS, ThemeOptions, ThemeReport,
+    distinct_question_count, embedding_models, find_themes, map_figure, map_frame, name_theme,
+    name_themes, queue_ids, question_set_items, share_text, theme_title, themes_frame, trend_frame,
+)
+from dashboard.theme_runs import (
+    UNASSIGNED, busiest, latest_week, placed, propose_mapping, run_to_save, weekly, weekly_figure,
 )
 from dashboard.filters import Filters
 from dashboard.llm import BackendError
@@ -19,8 +22,10 @@ from dashboard.review import ITEM_PARAM, preview, stars_mean_text
 from dashboard.safe_text import inert_markdown, plain_text
 from dashboard.ui.auth import allowed
 from dashboard.ui.chat import make_backend, model_catalog
+from dashboard.ui.common import reviewer
 from dashboard.ui.guard import permitted
 from store import Store
+from store.clusters import LOW_RATED_TEXT
 
 K_KEY = "clusters.k"
 ANSWERS_KEY = "clusters.answers"
@@ -36,6 +41,10 @@ NAMER_KEY = "clusters.namer"
 SET_NAME_KEY = "clusters.set_name"  # followed by ".<theme id>"
 NOTICE_KEY = "clusters.notice"
 RENAMED_KEY = "clusters.renamed"  # set when a theme got a new name: the picker shows it
+RUN_KEY = "clusters.run"  # the saved run followed week by week
+RUN_NAME_KEY = "clusters.run_name"
+DRAWN_KEY = "clusters.drawn"  # followed by ".<run id>": the saved themes drawn on the chart
+SAVED_KEY = "clusters.saved"  # the sentence shown once after a run was saved
 AUTO = 0  # the "number of themes" choice meaning automatic
 
 REVIEW_PAGE = "views/review.py"
@@ -60,6 +69,8 @@ class Settings:
             params["answers"] = "1"
         if not self.low_rated:
             params["scope"] = "all"
+        if self.options.vectorizer != DEFAULT_VECTORIZER:
+            params["vectors"] = self.options.vectorizer
         return params
 
     @classmethod
@@ -76,9 +87,15 @@ class Settings:
             ThemeOptions(
                 k=number("themes", 2, MAX_THEMES), seed=number("seed", 0, 10**6) or 0,
                 with_answers=params.get("answers") == "1",
+                vectorizer=_vectorizer_param(params.get("vectors")),
             ),
             low_rated=params.get("scope") != "all",
         )
+
+
+def _vectorizer_param(value: Any) -> str:
+    value = str(value or "")
+    return value if value in VECTORIZERS or value.startswith(OLLAMA_PREFIX) else DEFAULT_VECTORIZER
 
 
 def view_params(filters: Filters, settings: Settings) -> dict[str, str | list[str]]:
@@ -93,6 +110,7 @@ def reset_settings(settings: Settings) -> None:
     state[SEED_KEY] = settings.options.seed
     state[ANSWERS_KEY] = settings.options.with_answers
     state[LOW_RATED_KEY] = settings.low_rated
+    state[VECTORIZER_KEY] = settings.options.vectorizer
 
 
 # -- cached reads -------------------------------------------------------------
@@ -136,12 +154,13 @@ def theme_report(store: Store, filters: Filters, settings: Settings, source: dic
 
 
 def vectorizer_choices() -> list[str]:
-    """TF-IDF, and every embedding model the Ollama server lists."""
-    return [TFIDF] + [OLLAMA_PREFIX + m for m in embedding_models(model_catalog().get("ollama", []))]
+    """The embedded model, with TF-IDF or alone, TF-IDF, and every embedding model the Ollama
+    server lists."""
+    return [*VECTORIZERS] + [OLLAMA_PREFIX + m for m in embedding_models(model_catalog().get("ollama", []))]
 
 
 def _vectorizer_label(value: str) -> str:
-    return "TF-IDF (words and characters)" if value == TFIDF else f"Ollama · {value[len(OLLAMA_PREFIX):]}"
+    return VECTORIZERS.get(value) or f"Ollama · {value[len(OLLAMA_PREFIX):]}"
 
 
 def settings_row() -> Settings:
@@ -151,15 +170,17 @@ def settings_row() -> Settings:
     state.setdefault(LOW_RATED_KEY, True)
     state.setdefault(ANSWERS_KEY, False)
     state.setdefault(SEED_KEY, 0)
+    state.setdefault(VECTORIZER_KEY, DEFAULT_VECTORIZER)
     count, scope, more = st.columns([2, 3, 2], vertical_alignment="bottom")
     count.selectbox(
         "Number of themes", [AUTO, *range(2, MAX_THEMES + 1)], key=K_KEY,
         format_func=lambda k: "Automatic" if k == AUTO else str(k),
-        help="Automatic tries 2 to 30 themes (fewer for little data) and keeps the count whose "
-             "themes are best separated (highest silhouette), preferring fewer on a near tie.",
+        help=f"Automatic tries 2 to {MAX_THEMES} themes (at most one per 5 items) and keeps the "
+             "count whose themes are best separated (highest silhouette), preferring fewer on a "
+             "near tie.",
     )
     scope.toggle("Low-rated only", key=LOW_RATED_KEY,
-                 help="Low-rated: someone gave 2 stars or fewer, or a thumbs down. "
+                 help=f"Low-rated: {LOW_RATED_TEXT}. "
                       "Turn off to find themes among every item the filters match.")
     with more.popover("Options", icon=":material/tune:", width="stretch"):
         st.toggle("Include the answers", key=ANSWERS_KEY,
@@ -168,10 +189,12 @@ def settings_row() -> Settings:
                         help="The same seed and data always give the same themes.")
         choices = vectorizer_choices()
         if state.get(VECTORIZER_KEY) not in choices:
-            state[VECTORIZER_KEY] = TFIDF
+            state[VECTORIZER_KEY] = DEFAULT_VECTORIZER
         st.selectbox("Vectorizer", choices, key=VECTORIZER_KEY, format_func=_vectorizer_label,
-                     help="How questions become vectors. Embedding models appear when the "
-                          "Ollama server lists one (e.g. nomic-embed-text).")
+                     help="How questions become vectors. The embedded model needs no server and "
+                          "groups questions by meaning; TF-IDF by shared words and spellings. "
+                          "Embedding models appear when the Ollama server lists one (bge-m3 "
+                          "puts Korean and English questions on one topic together).")
     options = ThemeOptions(
         k=int(state[K_KEY]) or None, seed=int(state[SEED_KEY] or 0),
         with_answers=bool(state[ANSWERS_KEY]), vectorizer=state[VECTORIZER_KEY],
@@ -203,11 +226,12 @@ def theme_map(report: ThemeReport, names: dict[int, str]) -> None:
                f"are{note}. Hover a dot to read its question.")
 
 
-def theme_table(report: ThemeReport, names: dict[int, str]) -> int | None:
+def theme_table(report: ThemeReport, names: dict[int, str],
+                continues: dict[int, str] | None = None) -> int | None:
     """The themes table with its sort order; returns the theme id of a newly selected row."""
     sort = st.segmented_control("Sort", list(SORTS), key=SORT_KEY, format_func=SORTS.get,
                                 default="size", label_visibility="collapsed") or "size"
-    frame = themes_frame(report, sort, names)
+    frame = themes_frame(report, sort, names, continues)
     event = st.dataframe(
         frame, key=f"{TABLE_KEY}.{sort}", on_select="rerun", selection_mode="single-row", hide_index=True,
         width="stretch",
@@ -218,6 +242,9 @@ def theme_table(report: ThemeReport, names: dict[int, str]) -> int | None:
             "Thumbs down": st.column_config.NumberColumn(format="%.0f%%", help="Items with a thumbs down"),
             "Trend": st.column_config.LineChartColumn(
                 f"Items per {report.period}", help="From the first to the last day of the data"),
+            "Saved theme": st.column_config.TextColumn(
+                help="The saved theme this one continues: the one holding most of its items, or "
+                     "else the one whose centre is near enough; “new” when none is."),
         },
     )
     rows = event.selection.rows if event and event.selection else []
@@ -334,6 +361,8 @@ def chat_models() -> list[tuple[str, str]]:
 def name_with_model(store: Store, report: ThemeReport, theme: dict[str, Any]) -> None:
     """A button asking a chat model for a one-line name of the theme."""
     can = allowed(store, "chat")
+    if notice := st.session_state.pop(NOTICE_KEY, None):
+        st.info(notice, icon=":material/info:")
     choices = chat_models() if can else []
     if can and not choices:
         st.caption("No chat model answers now, so themes keep their word labels.")
@@ -356,4 +385,150 @@ def name_with_model(store: Store, report: ThemeReport, theme: dict[str, Any]) ->
                 return
         st.session_state.setdefault(NAMES_KEY, {})[_name_key(theme)] = name
         st.session_state[RENAMED_KEY] = True
+        st.rerun()
+
+
+def name_all_with_model(store: Store, report: ThemeReport) -> None:
+    """A button asking the chosen chat model to name every theme (replies that do not read as
+    a name are refused, and those themes keep their phrase names)."""
+    if not allowed(store, "chat") or not st.session_state.get(NAMER_KEY):
+        return
+    count = sum(1 for t in report.clusters if t["id"] != OTHER_ID)
+    if st.button(f"Name all {min(count, 40)} themes", icon=":material/edit_note:", width="stretch",
+                 key="clusters.name_all",
+                 help="Asks the model above for a name of each of the largest 40 themes.",
+                 ) and permitted(store, "chat"):
+        backend, model = st.session_state[NAMER_KEY]
+        bar = st.progress(0.0, text="Naming the themes…")
+        try:
+            names, refused = name_themes(make_backend(backend), model, report,
+                                         progress=lambda text, f: bar.progress(f, text=text + "…"))
+        except BackendError as exc:
+            st.error(plain_text(exc))
+            return
+        finally:
+            bar.empty()
+        saved = st.session_state.setdefault(NAMES_KEY, {})
+        for theme in report.clusters:
+            if theme["id"] in names:
+                saved[_name_key(theme)] = names[theme["id"]]
+        if refused:
+            st.session_state[NOTICE_KEY] = (f"{refused} of the model's replies did not read as names of "
+                                            "their questions: those themes keep their phrase names.")
+        st.session_state[RENAMED_KEY] = True
+        st.rerun()
+
+
+# -- saved runs: themes followed week after week -------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _followed(_store: Store, path: str, fingerprint: Any, run_id: int, filters: Filters) -> dict[str, Any]:
+    rows = _store.cluster_items(filters, low_rated=True)
+    saved = _store.saved_themes(run_id)
+    members = _store.saved_theme_members(run_id)
+    themes = placed(rows, saved, members)
+    frame = weekly(rows, themes, saved)
+    return {"saved": saved, "members": members, "frame": frame,
+            "unassigned": sum(1 for t in themes if t == 0), "items": len(rows)}
+
+
+def followed_themes(store: Store, filters: Filters) -> dict[str, Any] | None:
+    """The saved run picked (the latest by default): its themes' weekly items, share and mean
+    stars, new items placed in the nearest saved theme. Returns the run's data, or None."""
+    runs = store.theme_runs()
+    if not runs:
+        st.caption("No run is saved yet. Save the themes below to follow each of them week "
+                   "after week; new low-rated items then join the nearest saved theme.")
+        return None
+    ids = [r["id"] for r in runs]
+    if st.session_state.get(RUN_KEY) not in ids:
+        st.session_state[RUN_KEY] = ids[0]
+    titles = {r["id"]: f"{r['name']} · {r['created_at'][:10]} · {r['themes']} themes of "
+                       f"{r['n_items']:,} items" for r in runs}
+    run_id = st.selectbox("Saved run", ids, key=RUN_KEY, format_func=titles.get)  # options show as text
+    source = theme_source(store, filters, True)
+    with st.spinner("Placing new items in the saved themes…"):
+        data = _followed(store, store.path, source["fingerprint"], run_id, filters)
+    frame = data["frame"]
+    if frame.empty:
+        st.info("No low-rated item with a readable date matches these filters.", icon=":material/inbox:")
+        return data
+    every = [t["name"] for t in data["saved"]] + [UNASSIGNED]
+    drawn_key = f"{DRAWN_KEY}.{run_id}"
+    if drawn_key not in st.session_state:
+        st.session_state[drawn_key] = busiest(frame, data["saved"])
+    drawn = st.multiselect("Themes drawn", every, key=drawn_key,
+                           help="The saved themes with the most items over the last four weeks "
+                                "are drawn first; add or remove any.")
+    if drawn:
+        figure = weekly_figure(frame[frame["theme"].isin(drawn)])
+        st.plotly_chart(figure, width="stretch", config={"displaylogo": False}, key="clusters.weekly")
+    table = latest_week(frame, data["saved"])  # a data frame shows its text as text
+    last, before = (table.attrs.get("weeks", []) + ["Last week", "Week before"])[:2]
+    st.dataframe(
+        table, hide_index=True, width="stretch", key="clusters.followed",
+        column_config={
+            "Theme": st.column_config.TextColumn(width="large"),
+            "Last week": st.column_config.NumberColumn(
+                last, help="Low-rated items in the last week of the data (it may not be over)"),
+            "Share": st.column_config.NumberColumn(format="%.1f%%", help=f"Share of the low-rated items of the {last.lower()}"),
+            "Mean stars": st.column_config.NumberColumn(format="%.2f ★", help=f"Mean stars of its items of the {last.lower()}"),
+            "Week before": st.column_config.NumberColumn(before, help="Low-rated items the week before"),
+            "All weeks": st.column_config.LineChartColumn("Items per week"),
+        },
+    )
+    st.caption(f"Items the run held stay in their theme; the {data['items']:,} low-rated items now "
+               "in scope that it did not hold join the saved theme whose centre is nearest, when "
+               f"near enough, else “{UNASSIGNED}” ({data['unassigned']:,} now).")
+    return data
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _continued(_report: ThemeReport, _followed: dict[str, Any], key: Any) -> dict[int, str]:
+    mapping = propose_mapping(_report, _followed["saved"], _followed["members"])
+    return {theme_id: found["name"] for theme_id, found in mapping.items()}
+
+
+def continued_themes(store: Store, report: ThemeReport, followed: dict[str, Any] | None,
+                     filters: Filters, settings: Settings, source: dict[str, Any]) -> dict[int, str]:
+    """For each theme of this report, the name of the saved theme it continues (cached until
+    the items, the settings or the saved run change)."""
+    if not followed:
+        return {}
+    run = (st.session_state.get(RUN_KEY), tuple((t["id"], t["name"]) for t in followed["saved"]))
+    return _continued(report, followed, (store.path, source["fingerprint"], filters, settings, run))
+
+
+def save_run(store: Store, report: ThemeReport, names: dict[int, str], settings: Settings,
+             filters: Filters) -> None:
+    """A form saving these themes (names and members) as a run to follow week after week."""
+    can = allowed(store, "rate")
+    themes = sum(1 for t in report.clusters if t["id"] != OTHER_ID)
+    if notice := st.session_state.pop(SAVED_KEY, None):
+        st.success(notice, icon=":material/check:")
+        st.session_state[RUN_NAME_KEY] = ""  # saved: the box is ready for the next run's name
+    with st.form("clusters.save", border=False):
+        name = st.text_input("Run name", key=RUN_NAME_KEY, placeholder="e.g. Week of 2 March",
+                             max_chars=80, disabled=not can)
+        done = st.form_submit_button(f"Save these {themes} themes", icon=":material/bookmark_add:",
+                                     width="stretch", disabled=not can,
+                                     help="Keeps each theme's name, its members and its centre, "
+                                          "so that new items can join it and its trend be followed.")
+    if done and permitted(store, "rate"):
+        name = " ".join(name.split())
+        if not name:
+            st.error("Give the run a name, then save it.")
+            return
+        with st.spinner("Saving the themes…"):
+            run, saved = run_to_save(
+                report, names, name=name, created_by=reviewer() or None,
+                vectorizer=settings.options.vectorizer,
+                settings={"filters": filters.to_query_params(), **settings.to_query_params()},
+            )
+            run_id = store.save_theme_run(run, saved)
+        st.session_state[RUN_KEY] = run_id
+        st.session_state[SAVED_KEY] = (f"Saved run #{run_id} “{plain_text(name)}” with {len(saved)} themes: "
+                                       "it is followed week by week at the top of this page.")
+        _followed.clear()
         st.rerun()
