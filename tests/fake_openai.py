@@ -140,8 +140,11 @@ class FakeOpenAI:
                 model = body["model"]
                 messages = body.get("messages") or []
                 text = fake.reply(messages)
-                if (body.get("response_format") or {}).get("type") == "json_schema":
-                    text = json.dumps({"answer": text})
+                form = body.get("response_format") or {}
+                if form.get("type") == "json_schema":
+                    text = _structured(text, (form.get("json_schema") or {}).get("schema") or {})
+                elif isinstance(text, dict):
+                    text = json.dumps(text)
                 pieces = _tokens(text)
                 limit = body.get("max_completion_tokens") or body.get("max_tokens")
                 if isinstance(limit, int) and limit > 0:
@@ -198,3 +201,19 @@ class FakeOpenAI:
                 self.wfile.flush()
 
         return Handler
+
+
+def _structured(reply: Any, schema: dict[str, Any]) -> str:
+    """The reply as a server that holds the model to ``schema`` sends it: a dict or JSON text
+    as it is, plain text put in the schema's first required text field."""
+    if isinstance(reply, dict):
+        return json.dumps(reply)
+    try:
+        json.loads(reply)
+        return reply
+    except ValueError:
+        pass
+    fields = schema.get("properties", {})
+    texts = [name for name in schema.get("required", [])
+             if fields.get(name, {}).get("type") == "string"]
+    return json.dumps({texts[0] if texts else "text": reply})

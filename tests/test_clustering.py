@@ -296,7 +296,9 @@ def test_an_ollama_embedding_model_can_replace_tfidf(monkeypatch):
 def test_a_chat_model_names_a_theme():
     theme = {"id": 0, "top_terms": ["card", "arrive"], "members": [1, 2]}
     items = {1: {"question": "Where is my card?"}, 2: {"question": "My card has not arrived"}}
-    with FakeOllama(reply=lambda messages: 'Name: "Card delivery delays."\nBecause...') as server:
+    # a server that ignores the schema: the name is still read from its text
+    with FakeOllama(reply=lambda messages: 'Name: "Card delivery delays."\nBecause...',
+                    honour_format=False) as server:
         name = name_theme(OllamaBackend(host=server.url, timeout=5), DEFAULT_MODEL, theme, items)
         assert name == "Card delivery delays"
         prompt = server.requests[-1]["body"]["messages"][-1]["content"]

@@ -138,7 +138,7 @@ def test_a_theme_becomes_a_question_set(monkeypatch, themed_db):
 
 def test_a_chat_model_names_a_theme(monkeypatch, themed_db):
     db_path, _ = themed_db
-    with FakeOllama(reply=lambda messages: "Refund troubles") as server:
+    with FakeOllama(reply=lambda messages: {"name": "Refund troubles"}) as server:
         at = _open(monkeypatch, db_path, server.url)
         assert at.selectbox(key="clusters.namer").value == ("ollama", DEFAULT_MODEL)
         [name] = [b for b in at.button if b.label == "Name this theme"]

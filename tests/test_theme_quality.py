@@ -183,7 +183,7 @@ def test_the_embedded_model_is_checked_and_a_server_model_taken_at_its_word():
 
     with pytest.raises(Exception, match="does not read as a name"):
         name_theme(Rambling(), "SmolLM2-135M-Instruct", CARD_THEME, CARD_ITEMS)
-    with FakeOllama(reply=lambda messages: "Parcel woes") as server:
+    with FakeOllama(reply=lambda messages: {"name": "Parcel woes"}) as server:
         assert name_theme(OllamaBackend(host=server.url, timeout=5), DEFAULT_MODEL, CARD_THEME,
                           CARD_ITEMS) == "Parcel woes"
 
