@@ -53,6 +53,14 @@ _RATING_INSERT = _insert(
     " updated_at",
 )
 _CONVERSATION_INSERT = _insert("conversations", "id, title, source, external_id, created_at")
+_VOTE_INTERACTION_INSERT = _insert(
+    "interactions", "id, question, answer, model, variant_id, source, meta, created_at"
+)
+_VOTE_INSERT = _insert(
+    "comparisons",
+    "question, interaction_a, interaction_b, variant_a, variant_b, winner, reason, reviewer,"
+    " source, created_at, length_a, length_b, external_id",
+)
 
 
 class ImportRating(NamedTuple):
@@ -90,6 +98,37 @@ class ImportRow(NamedTuple):
     rating: ImportRating | None = None
 
 
+class ImportVote(NamedTuple):
+    """One checked pairwise vote: two answers to one question and which one won."""
+
+    question: str
+    answer_a: str
+    answer_b: str
+    variant_a: str
+    variant_b: str
+    winner: str  # a, b, tie or both_bad
+    external_id: str  # given, or a digest of what the vote says
+    reviewer: str | None = None
+    reason: str | None = None
+    created_at: str | None = None  # normalized UTC text; None means "now"
+    model_a: str | None = None
+    model_b: str | None = None
+    meta: str | None = None  # JSON text of an object, kept on both answers
+
+    @property
+    def key(self) -> tuple:
+        """What makes two votes the same vote (their external id aside)."""
+        return vote_key(self._asdict())
+
+
+VOTE_PARTS = ("question", "answer_a", "answer_b", "variant_a", "variant_b", "winner", "reviewer")
+
+
+def vote_key(vote: dict[str, Any]) -> tuple:
+    """What makes two votes the same vote (their external id aside)."""
+    return tuple(vote.get(k) or None for k in VOTE_PARTS)
+
+
 @dataclass
 class BatchOutcome:
     """What one batch did: lines that added something, lines already there, lines refused."""
@@ -97,6 +136,7 @@ class BatchOutcome:
     added: int = 0
     present: int = 0
     conflicts: list[tuple[int, str]] = field(default_factory=list)  # (index in batch, reason)
+    added_at: set[int] = field(default_factory=set)  # indexes in the batch that added something
 
 
 @dataclass
@@ -107,6 +147,7 @@ class ImportTotals:
     ratings: int = 0
     conversations: int = 0
     variants: int = 0
+    votes: int = 0
 
 
 def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
@@ -170,6 +211,8 @@ class ImportSession:
         self._hashes: dict[int, str | None] = {}  # stored interaction -> its content hash
         self._texts: dict[int, tuple[bytes, ...]] = {}  # interaction -> _text_key of it
         self._lines: dict[int, int] = {}  # interaction added by this import -> its line
+        # vote external id -> (what the vote says, its line in this import or None when stored)
+        self._votes: dict[str, tuple[tuple, int | None]] = {}
 
     def _next_id(self, table: str) -> int:
         return int(self.conn.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}").fetchone()[0])
@@ -411,16 +454,12 @@ class ImportSession:
                 ))
                 tags.extend((rating_id, target, tag) for tag in rating.tags)
             outcome.added += 1
+            outcome.added_at.add(index)
 
         self._decide_bulk(len(rows), len(interactions))
         if interactions:
             self.conn.executemany(_INTERACTION_INSERT, interactions)
-            if self._fts_trigger is not None:
-                self.conn.execute(
-                    "INSERT INTO interactions_fts (rowid, question, answer)"
-                    " SELECT id, question, answer FROM interactions WHERE id >= ? AND id < ?",
-                    [first_id, self._next_interaction],
-                )
+            self._index_text(first_id)
         if new_ratings:
             self.conn.executemany(_RATING_INSERT, new_ratings)
         if tags:
@@ -428,6 +467,81 @@ class ImportSession:
         self.totals.interactions += len(interactions)
         self.totals.ratings += len(new_ratings)
         return outcome
+
+    def add_votes(
+        self, votes: Sequence[ImportVote], lines: Sequence[int] | None = None
+    ) -> BatchOutcome:
+        """Write one batch of pairwise votes (each answer becomes an interaction).
+
+        A vote is the same as a stored one when it carries the same external id; an external
+        id already used for a different vote (stored, or earlier in this import) is refused.
+        """
+        outcome = BatchOutcome()
+        if not votes:
+            return outcome
+        wanted = [v.external_id for v in votes if v.external_id not in self._votes]
+        for part in _chunks(list(dict.fromkeys(wanted))):
+            for row in self.conn.execute(
+                "SELECT c.external_id, c.question, a.answer, b.answer, c.variant_a, c.variant_b,"
+                " c.winner, c.reviewer FROM comparisons c"
+                " LEFT JOIN interactions a ON a.id = c.interaction_a"
+                " LEFT JOIN interactions b ON b.id = c.interaction_b"
+                f" WHERE c.external_id IN ({_marks(part)}) ORDER BY c.id DESC",
+                list(part),
+            ):
+                self._votes[row[0]] = (tuple(v or None for v in row[1:]), None)
+        interactions: list[tuple] = []
+        comparisons: list[tuple] = []
+        first_id = self._next_interaction
+        for index, vote in enumerate(votes):
+            known = self._votes.get(vote.external_id)
+            if known is not None:
+                if known[0] == vote.key:
+                    outcome.present += 1
+                else:
+                    where = (f"on line {known[1]}" if known[1] is not None
+                             else "by a different stored vote")
+                    outcome.conflicts.append((index, (
+                        f"external_id {vote.external_id!r} is already used {where}"
+                        f"{' for a different vote' if known[1] is not None else ''};"
+                        " give each vote its own external_id"
+                    )))
+                continue
+            self._votes[vote.external_id] = (vote.key, lines[index] if lines is not None else 0)
+            created = vote.created_at or self.stamp
+            ids = []
+            for answer, variant, model in ((vote.answer_a, vote.variant_a, vote.model_a),
+                                           (vote.answer_b, vote.variant_b, vote.model_b)):
+                iid = self._next_interaction
+                self._next_interaction += 1
+                ids.append(iid)
+                interactions.append((
+                    iid, vote.question, answer, model,
+                    self._variant_id(variant) if variant else None, self.source, vote.meta, created,
+                ))
+            comparisons.append((
+                vote.question, ids[0], ids[1], vote.variant_a, vote.variant_b, vote.winner,
+                vote.reason, vote.reviewer, self.source, created, len(vote.answer_a),
+                len(vote.answer_b), vote.external_id,
+            ))
+            outcome.added += 1
+            outcome.added_at.add(index)
+        if interactions:
+            self.conn.executemany(_VOTE_INTERACTION_INSERT, interactions)
+            self._index_text(first_id)
+            self.conn.executemany(_VOTE_INSERT, comparisons)
+        self.totals.interactions += len(interactions)
+        self.totals.votes += len(comparisons)
+        return outcome
+
+    def _index_text(self, first_id: int) -> None:
+        """Index the text of the interactions added since ``first_id`` when the trigger is off."""
+        if self._fts_trigger is not None and self._next_interaction > first_id:
+            self.conn.execute(
+                "INSERT INTO interactions_fts (rowid, question, answer)"
+                " SELECT id, question, answer FROM interactions WHERE id >= ? AND id < ?",
+                [first_id, self._next_interaction],
+            )
 
     def _interaction_tuple(self, iid: int, row: ImportRow, created: str) -> tuple:
         conversation_id = turn = None

@@ -25,7 +25,7 @@ from dashboard.exporting import (
     split_of,
 )
 from dashboard.filters import Filters
-from dashboard.pairwise_import import parse_pairwise_lines
+from dashboard.importing import import_file
 from store import Store
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -150,16 +150,15 @@ def test_dpo_from_ideal_answers_and_rating_gaps(filled, tmp_path):
 def test_imported_pairs_come_back_byte_for_byte(store, tmp_path):
     source = DATA / "hh_rlhf_dpo_300.jsonl"
     raw = source.read_bytes().splitlines()
-    parsed = parse_pairwise_lines(raw, source.name)
-    assert parsed.refused == []
-    inserted, already = store.insert_pairwise(parsed.records)
-    assert inserted + already == 300
+    report = import_file(store, source)
+    assert report.committed and report.refused == 0
+    assert report.votes_imported + report.votes_present == 300
     out = run_export(store, ExportOptions(format="dpo", dpo_sources=("votes",)), tmp_path / "rt.jsonl")
     exported = Path(out.path).read_bytes().splitlines()
     unique = list(dict.fromkeys(raw))
     assert exported == unique
-    again, present = store.insert_pairwise(parsed.records)
-    assert (again, present) == (0, 300)
+    again = import_file(store, source)
+    assert (again.votes_imported, again.votes_present) == (0, 300)
 
 
 def test_pii_scrubbing_exact_output():

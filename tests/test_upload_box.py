@@ -109,7 +109,7 @@ def test_a_pairwise_file_lands_as_votes(app, db_path):
 def test_a_pairwise_file_with_a_bad_line_lands_nothing(app, db_path):
     votes = b'{"prompt": "p", "chosen": "c", "rejected": "r"}\n{"prompt": "p2", "chosen": 1, "rejected": "r"}\n'
     at = upload(app, "votes.jsonl", votes)
-    assert any("nothing was imported" in e.value for e in at.error)
+    assert any("Nothing was imported" in e.value for e in at.error)
     store = Store(db_path)
     assert store.votes() == []
     store.close()
