@@ -545,9 +545,11 @@ class _Batch:
     rows: list[ImportRow] = field(default_factory=list)
     lines: list[int] = field(default_factory=list)
     raws: list[str] = field(default_factory=list)
+    items: list[int] = field(default_factory=list)  # which record of the file each row is from
     votes: list[ImportVote] = field(default_factory=list)
     vote_lines: list[int] = field(default_factory=list)
     vote_raws: list[str] = field(default_factory=list)
+    vote_items: list[int] = field(default_factory=list)
     refusals: list[Refusal] = field(default_factory=list)
     records: int = 0
     added_lines: dict[int, int] = field(default_factory=dict)  # line -> records it holds
@@ -559,9 +561,11 @@ class _Batch:
 def _batches(items: Iterator[_Item], counter: _Counter, parse: Callable[[Any], list[Any]]) -> Iterator[_Batch]:
     batch = _Batch()
     positions: dict[str, int] = {}
+    sequence = 0
     try:
         for line, raw, obj, reason, raw_bytes, truncated in items:
             batch.records += 1
+            sequence += 1
             records: list[Any] = []
             if reason is None:
                 numbered = isinstance(obj, _Numbered)
@@ -580,6 +584,7 @@ def _batches(items: Iterator[_Item], counter: _Counter, parse: Callable[[Any], l
                     batch.votes.append(record)
                     batch.vote_lines.append(line)
                     batch.vote_raws.append(raw)
+                    batch.vote_items.append(sequence)
                     continue
                 key = record.conversation_key
                 if key is not None:
@@ -588,6 +593,7 @@ def _batches(items: Iterator[_Item], counter: _Counter, parse: Callable[[Any], l
                 batch.rows.append(record)
                 batch.lines.append(line)
                 batch.raws.append(raw)
+                batch.items.append(sequence)
             if batch.records >= BATCH:
                 batch.bytes_read = counter.bytes
                 yield batch
@@ -689,37 +695,37 @@ def import_stream(
                 report.records += batch.records
                 report.empty += batch.empty
                 refusals = batch.refusals
-                added: dict[int, bool] = {}  # line -> whether it added something
-                refused_lines: set[int] = set()
-                for kind, records, lines, raws in (
-                    ("rows", batch.rows, batch.lines, batch.raws),
-                    ("votes", batch.votes, batch.vote_lines, batch.vote_raws),
+                added: dict[int, bool] = {}  # record of the file -> whether it added something
+                refused_items: set[int] = set()
+                for kind, records, lines, raws, numbers in (
+                    ("rows", batch.rows, batch.lines, batch.raws, batch.items),
+                    ("votes", batch.votes, batch.vote_lines, batch.vote_raws, batch.vote_items),
                 ):
                     if not records:
                         continue
                     outcome = (session.add(records, lines) if kind == "rows"
                                else session.add_votes(records, lines))
                     for index, reason in outcome.conflicts:
-                        if lines[index] not in refused_lines:
-                            refused_lines.add(lines[index])
+                        if numbers[index] not in refused_items:
+                            refused_items.add(numbers[index])
                             refusals.append(Refusal(lines[index], reason, raws[index].rstrip("\r\n")))
                     conflicted = {i for i, _ in outcome.conflicts}
-                    for index, line in enumerate(lines):
+                    for index, number in enumerate(numbers):
                         if index not in conflicted:
-                            added[line] = added.get(line, False) or index in outcome.added_at
+                            added[number] = added.get(number, False) or index in outcome.added_at
                     if kind == "votes":
                         report.votes_imported += outcome.added
                         report.votes_present += outcome.present
                     else:
                         report.rows_seen += len(records)
-                for line, did in added.items():
-                    if line in refused_lines:
+                for number, did in added.items():
+                    if number in refused_items:
                         continue
                     if did:
                         report.imported += 1
                     else:
                         report.already_present += 1
-                if refused_lines:
+                if refused_items:
                     refusals.sort(key=lambda r: r.line)
                 for refusal in refusals:
                     refuse(refusal)

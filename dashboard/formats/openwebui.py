@@ -7,7 +7,8 @@ writes (one object per rating, each with a snapshot of its chat).
 - ``data.rating`` 1/-1 -> thumbs up/down; ``data.details.rating`` (1-10; also read beside
   ``data``) -> stars, 1-2 -> 1, 3-4 -> 2, 5-6 -> 3, 7-8 -> 4, 9-10 -> 5; ``data.comment`` ->
   comment; ``data.reason`` and ``data.tags`` (or ``meta.tags``) -> tags; ``user_id`` ->
-  reviewer; ``data.model_id`` -> model; ``created_at`` (Unix seconds) -> the rating's time.
+  reviewer; ``data.model_id`` -> model; each message's ``timestamp`` (Unix seconds; else the
+  feedback's ``created_at``) -> created_at.
 - Arena feedback (``data.sibling_model_ids``) -> a pairwise vote against each sibling answer
   the snapshot holds (rating 1: the rated answer wins, -1: the sibling wins).
 """
