@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from dashboard.api_traces import traces_router
 from dashboard.auth import token_digest
 from dashboard.importing import check_record
 from dashboard.ratelimit import RateLimiter, retry_after
@@ -273,6 +274,8 @@ def create_app(store: Store, *, max_body: int = MAX_BODY, default_rate: str = DE
         """Interactions with their ratings, oldest first; pass `next_after` to get the next page."""
         rows = store.feedback_page(after, limit)
         return {"items": rows, "next_after": rows[-1]["id"] if len(rows) == limit else None}
+
+    app.include_router(traces_router(store, token, max_body=max_body))
 
     @app.get("/health")
     def health() -> dict[str, Any]:

@@ -64,12 +64,29 @@ def any_value(value: Any) -> Any:
     if "boolValue" in value:
         return bool(value["boolValue"])
     if "arrayValue" in value:
-        return [any_value(v) for v in (value["arrayValue"] or {}).get("values") or []]
+        values = _field(value["arrayValue"], "values", "arrayValue")
+        return [any_value(v) for v in _list(values, "arrayValue.values")]
     if "kvlistValue" in value:
-        return attributes((value["kvlistValue"] or {}).get("values"))
+        return attributes(_field(value["kvlistValue"], "values", "kvlistValue"))
     if "bytesValue" in value:
         return value["bytesValue"]
     return None
+
+
+def _field(obj: Any, name: str, where: str) -> Any:
+    if obj is None:
+        return None
+    if not isinstance(obj, dict):
+        raise Bad(f"{where} must be an object, not {kind_of(obj)}")
+    return obj.get(name)
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise Bad(f"{where} must be a list, not {kind_of(value)}")
+    return value
 
 
 def attributes(items: Any) -> dict[str, Any]:
@@ -96,9 +113,10 @@ def spans(payload: Any) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     for resource_span in resource_spans:
         if not isinstance(resource_span, dict):
             raise Bad("each of resourceSpans must be an object")
-        resource = attributes((resource_span.get("resource") or {}).get("attributes"))
-        for scope_span in resource_span.get("scopeSpans") or resource_span.get("instrumentationLibrarySpans") or []:
-            for span in (scope_span or {}).get("spans") or []:
+        resource = attributes(_field(resource_span.get("resource"), "attributes", "resource"))
+        scopes = resource_span.get("scopeSpans", resource_span.get("instrumentationLibrarySpans"))
+        for scope_span in _list(scopes, "scopeSpans"):
+            for span in _list(_field(scope_span, "spans", "each of scopeSpans"), "spans"):
                 if not isinstance(span, dict):
                     raise Bad("each span must be an object")
                 found.append((resource, span))
@@ -182,6 +200,8 @@ def _rating(event: dict[str, Any]) -> ImportRating | None:
     label = attrs.get("gen_ai.evaluation.score.label")
     value = attrs.get("gen_ai.evaluation.score.value")
     thumbs = stars = None
+    if label is not None and not isinstance(label, str):
+        raise Bad(f"gen_ai.evaluation.score.label must be text, not {kind_of(label)}")
     if isinstance(label, str):
         word = label.strip().lower().replace(" ", "_").replace("-", "_")
         thumbs = 1 if word in GOOD_LABELS else -1 if word in BAD_LABELS else None
@@ -249,6 +269,8 @@ def span_rows(resource: dict[str, Any], span: dict[str, Any]) -> list[ImportRow]
     created = checks.epoch_time(start, "startTimeUnixNano", 1e-9) if start else None
     latency = (end - start) / 1e6 if start and end and end >= start else None
     status = span.get("status") or {}
+    if not isinstance(status, dict):
+        raise Bad(f"status must be an object, not {kind_of(status)}")
     error = checks.text(attrs.get("error.type"), "error.type")
     if error is None and isinstance(status, dict) and status.get("code") in (STATUS_ERROR, "STATUS_CODE_ERROR"):
         error = checks.text(status.get("message"), "status.message") or "error"
@@ -257,7 +279,7 @@ def span_rows(resource: dict[str, Any], span: dict[str, Any]) -> list[ImportRow]
     trace, span_id = _ident(span.get("traceId")), _ident(span.get("spanId"))
     external = f"{trace}:{span_id}" if trace and span_id else None
 
-    ratings = [r for r in (_rating(e) for e in span.get("events") or []
+    ratings = [r for r in (_rating(e) for e in _list(span.get("events"), "events")
                            if isinstance(e, dict) and e.get("name") == "gen_ai.evaluation.result")
                if r is not None]
     meta: dict[str, Any] = {}
@@ -272,12 +294,13 @@ def span_rows(resource: dict[str, Any], span: dict[str, Any]) -> list[ImportRow]
     row = ImportRow(
         question=question,
         content_hash=checks.content_hash(question, answer, error, model, variant, created,
-                                         conversation, None),
+                                         conversation, len(pairs)),
         answer=answer, model=model, variant=variant, created_at=created, latency_ms=latency,
         prompt_tokens=checks.whole(prompt_tokens, "gen_ai.usage.input_tokens", 0, checks.MAX_TOKENS),
         completion_tokens=checks.whole(completion_tokens, "gen_ai.usage.output_tokens", 0,
                                        checks.MAX_TOKENS),
         system_prompt=system, backend=backend, error=error, conversation_key=conversation,
+        turn=len(pairs) if conversation else None,  # the user turns the call was sent
         external_id=external, meta=checks.meta_text(meta, "meta"),
         rating=ratings[0] if ratings else None,
     )
