@@ -76,11 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     exporter = commands.add_parser(
         "export", parents=[_db_parent(), _filter_parent()],
-        help="write curated fine-tuning data (sft, alpaca, input-output, dpo, kto)",
+        help="write curated fine-tuning data (sft, alpaca, input-output, dpo, kto,"
+        " openai-preference) as JSONL or Parquet",
         description="Write a fine-tuning file and its manifest (FILE.manifest.json).",
     )
     exporter.add_argument("--format", required=True, choices=FORMATS)
-    exporter.add_argument("--out", help="output file (default: exports/loupe-FORMAT.jsonl)")
+    exporter.add_argument("--out", help="output file (default: exports/loupe-FORMAT.jsonl); a .parquet"
+                                        " path writes Parquet")
     exporter.add_argument("--min-stars", type=float, default=None,
                           help="approve answers whose mean stars reach this (default: 4 for sft,"
                                " alpaca and input-output; none for kto, whose labels come from"
@@ -345,6 +347,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     from dashboard.exporting import (
         BY_FORMAT,
+        PAIR_FORMATS,
         ExportOptions,
         ExportRefused,
         OneSidedExport,
@@ -352,8 +355,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         run_export,
     )
 
-    if args.format == "dpo" and args.min_stars is not None:
-        print("--min-stars does not apply to dpo: pairs come from blind votes, ideal answers and"
+    if args.format in PAIR_FORMATS and args.min_stars is not None:
+        print(f"--min-stars does not apply to {args.format}: pairs come from blind votes, ideal answers and"
               " rating gaps (see --dpo-sources and --dpo-min-gap).", file=sys.stderr)
         return 2
     min_stars: float | str | None = None if args.any_rating else args.min_stars

@@ -34,13 +34,15 @@ from dashboard.formats.loupe import interaction as _interaction
 from dashboard.formats.registry import (
     CONTAINER_NAMES,
     CSV,
-    FORMATS as REGISTRY,
     JSON_ARRAY,
     JSONL,
     NAMES,
     PARQUET,
     Format,
     recognise,
+)
+from dashboard.formats.registry import (
+    FORMATS as REGISTRY,
 )
 from store.ingest import ImportRow, ImportTotals, ImportVote
 

@@ -70,9 +70,9 @@ def test_a_bad_span_is_refused_with_its_line_and_nothing_lands(store, tmp_path):
     path.write_text("\n".join([lines[0], json.dumps(broken), *lines[2:]]) + "\n")
     report = import_file(store, path)
     assert not report.committed
-    assert [r.where("traces.jsonl") for r in report.refusals] == [
+    assert [r.where("traces.jsonl") for r in report.refusals] == [(
         "traces.jsonl:2: span 1 (chat gpt-4o-mini): gen_ai.usage.input_tokens must be a whole"
-        " number from 0 to 1000000000, not -3"]
+        " number from 0 to 1000000000, not -3")]
     assert store.summary()["interactions"] == 0
 
 

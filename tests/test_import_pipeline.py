@@ -18,7 +18,8 @@ from tests.conftest import ROOT
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dashboard", *args], cwd=ROOT, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "dashboard", *args], check=False, cwd=ROOT,
+                          capture_output=True,
                           text=True, timeout=300, env={**os.environ})
 
 

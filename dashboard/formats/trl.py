@@ -27,6 +27,7 @@ def detect(first: dict[str, Any]) -> bool:
         isinstance(first.get("messages"), list)
         or {"chosen", "rejected"} <= set(first)
         or {"prompt", "completion"} <= set(first)
+        or {"instruction", "output"} <= set(first)
     )
 
 
@@ -49,6 +50,8 @@ def parse(obj: Any) -> list[ImportRow | ImportVote]:
         return conversation(obj)
     if "completion" in obj:
         return [completion(obj)]
+    if "instruction" in obj:
+        return [instruction(obj)]
     raise Bad("a dataset row needs messages, prompt and completion, or chosen and rejected")
 
 
@@ -198,4 +201,18 @@ def completion(obj: dict[str, Any]) -> ImportRow:
         question=question,
         content_hash=checks.content_hash(question, answer, None, model, None, None, None, None),
         answer=answer, model=model, system_prompt=system, rating=rating,
+    )
+
+
+def instruction(obj: dict[str, Any]) -> ImportRow:
+    """An Alpaca row (``instruction``, ``input``, ``output``) as an interaction."""
+    question = checks.required_text(obj.get("instruction"), "instruction")
+    extra = checks.text(obj.get("input"), "input")
+    if extra:
+        question = checks.size_check(f"{question}\n\n{extra}", "instruction and input")
+    answer = checks.text(obj.get("output"), "output")
+    return ImportRow(
+        question=question,
+        content_hash=checks.content_hash(question, answer, None, None, None, None, None, None),
+        answer=answer,
     )
