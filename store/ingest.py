@@ -26,6 +26,16 @@ FTS_AUTOMERGE_DEFAULT = 4  # FTS5's own default
 FTS_AUTOMERGE_IMPORT = 16  # fewer merge passes while a big import adds text
 BULK_MIN_ROWS = 20_000  # imports this big into a table no bigger rebuild indexes once at the end
 BULK_TABLES = ("interactions", "ratings", "rating_tags")
+# Per-row insert triggers a bulk import replaces by set-based work at the end of its transaction:
+# the rating summaries are recomputed for the interactions it rated, and the Insights triggers
+# only act on rows at or below their watermarks, which rows added by an import never are.
+DEFERRED_TRIGGERS = (
+    "ratings_summary_ai", "insight_interactions_ai", "insight_ratings_ai", "insight_rating_tags_ai",
+)
+_SUMMARY_COLUMNS = (
+    "rating_count, stars_count, stars_mean, stars_min, stars_max, thumbs_up, thumbs_down,"
+    " ideal_count"
+)
 # Indexes an import reads while it writes: never dropped.
 KEPT_INDEXES = frozenset({
     "idx_interactions_hash", "idx_interactions_external", "idx_interactions_conversation",
@@ -53,6 +63,15 @@ _RATING_INSERT = _insert(
     " updated_at",
 )
 _CONVERSATION_INSERT = _insert("conversations", "id, title, source, external_id, created_at")
+# A bulk import writes each new interaction with the summary of the rating it arrives with.
+_INTERACTION_SUMMARY_INSERT = _insert(
+    "interactions",
+    "id, conversation_id, turn, question, answer, system_prompt, model, backend, variant_id,"
+    " latency_ms, ttft_ms, prompt_tokens, completion_tokens, error, source, external_id,"
+    " content_hash, meta, created_at, rating_count, stars_count, stars_mean, stars_min,"
+    " stars_max, thumbs_up, thumbs_down, ideal_count",
+)
+_NO_SUMMARY = (0, 0, None, None, None, 0, 0, 0)
 _VOTE_INTERACTION_INSERT = _insert(
     "interactions", "id, question, answer, model, variant_id, source, meta, created_at"
 )
@@ -203,6 +222,11 @@ class ImportSession:
         self._fts_trigger: str | None = None
         self._automerge = FTS_AUTOMERGE_DEFAULT
         self._dropped_indexes: list[str] = []
+        self._dropped_triggers: list[str] = []
+        self._deferred = False  # a bulk import: text, summaries and rollups at the end
+        self._first_rating = self._next_rating
+        self._first_interaction = self._next_interaction
+        self._rated_again: set[int] = set()  # interactions rated after they were written
         expected = expected_rows or 0
         self.batch_fts = expected >= FTS_BATCH_MIN_ROWS
         self._expected = expected
@@ -255,8 +279,27 @@ class ImportSession:
                 if name not in KEPT_INDEXES and not sql.lstrip().upper().startswith("CREATE UNIQUE"):
                     self._dropped_indexes.append(sql)
                     self.conn.execute(f"DROP INDEX [{name}]")
+            if self._fts_trigger is not None:
+                self._deferred = True
+                for name, sql in self.conn.execute(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+                    f" AND name IN ({_marks(DEFERRED_TRIGGERS)}) ORDER BY name",
+                    DEFERRED_TRIGGERS,
+                ).fetchall():
+                    self._dropped_triggers.append(sql)
+                    self.conn.execute(f"DROP TRIGGER [{name}]")
 
     def _finish(self) -> None:
+        if self._deferred:
+            if self._stored_before == 0:  # every row is new: build the text index in one pass
+                self.conn.execute("INSERT INTO interactions_fts (interactions_fts) VALUES ('rebuild')")
+            else:
+                self._index_range(self._first_interaction)
+            self._summarize_ratings()
+            for sql in self._dropped_triggers:
+                self.conn.execute(sql)
+            self._dropped_triggers = []
+            self._deferred = False
         for sql in self._dropped_indexes:
             self.conn.execute(sql)
         self._dropped_indexes = []
@@ -396,6 +439,7 @@ class ImportSession:
         ratings = self._stored_ratings(known) if known else {}
 
         interactions: list[tuple] = []
+        summaries: list[tuple] = []
         new_ratings: list[tuple] = []
         tags: list[tuple] = []
         first_id = self._next_interaction
@@ -437,10 +481,17 @@ class ImportSession:
                 self._next_interaction += 1
                 candidates.append(target)
                 interactions.append(self._interaction_tuple(target, row, created))
+                summaries.append(_NO_SUMMARY if rating is None else (
+                    1, int(rating.stars is not None), rating.stars, rating.stars, rating.stars,
+                    int(rating.thumbs == 1), int(rating.thumbs == -1),
+                    int(rating.ideal_answer is not None),
+                ))
                 if row.external_id is not None:
                     self._texts[target] = _text_key(row.question, row.answer, row.error)
                     if lines is not None:
                         self._lines[target] = lines[index]
+            elif rating is not None:
+                self._rated_again.add(target)
             if rating is not None:
                 rating_id = self._next_rating
                 self._next_rating += 1
@@ -457,7 +508,10 @@ class ImportSession:
             outcome.added_at.add(index)
 
         self._decide_bulk(len(rows), len(interactions))
-        if interactions:
+        if interactions and self._deferred:
+            self.conn.executemany(_INTERACTION_SUMMARY_INSERT,
+                                  [i + s for i, s in zip(interactions, summaries)])
+        elif interactions:
             self.conn.executemany(_INTERACTION_INSERT, interactions)
             self._index_text(first_id)
         if new_ratings:
@@ -534,8 +588,29 @@ class ImportSession:
         self.totals.votes += len(comparisons)
         return outcome
 
+    def _summarize_ratings(self) -> None:
+        """The rating summary, from all its ratings, of every interaction rated after it was
+        written (new interactions were written with the summary of the rating they came with)."""
+        for part in _chunks(sorted(self._rated_again)):
+            self.conn.execute(
+                f"UPDATE interactions SET ({_SUMMARY_COLUMNS}) ="
+                " (s.n, s.n_stars, s.mean, s.lo, s.hi, s.up, s.down, s.ideal)"
+                " FROM (SELECT interaction_id, COUNT(*) AS n, COUNT(stars) AS n_stars,"
+                " AVG(stars) AS mean, MIN(stars) AS lo, MAX(stars) AS hi, TOTAL(thumbs = 1) AS up,"
+                " TOTAL(thumbs = -1) AS down, TOTAL(ideal_answer IS NOT NULL) AS ideal"
+                f" FROM ratings WHERE interaction_id IN ({_marks(part)}) GROUP BY interaction_id)"
+                " AS s WHERE interactions.id = s.interaction_id",
+                list(part),
+            )
+        self._rated_again = set()
+
     def _index_text(self, first_id: int) -> None:
-        """Index the text of the interactions added since ``first_id`` when the trigger is off."""
+        """Index the text of the interactions added since ``first_id`` when the trigger is off
+        (a bulk import indexes it all at the end)."""
+        if not self._deferred:
+            self._index_range(first_id)
+
+    def _index_range(self, first_id: int) -> None:
         if self._fts_trigger is not None and self._next_interaction > first_id:
             self.conn.execute(
                 "INSERT INTO interactions_fts (rowid, question, answer)"

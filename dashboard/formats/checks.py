@@ -9,10 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from datetime import datetime, timezone
+import time
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from dashboard.dates import kind_of, utc_moment, utc_text
+from dashboard.dates import EARLIEST, kind_of, latest, utc_moment, utc_text
 
 FIELD_LIMIT = 1024 * 1024  # bytes of UTF-8 text in one field (1 MB)
 DEFAULT_REVIEWER = "imported"
@@ -184,9 +185,38 @@ def meta_text(meta: dict[str, Any], name: str = "meta (with the extra fields)") 
     return size_check(result, name)
 
 
+_EARLIEST_TEXT = utc_text(EARLIEST)[:19]
+_latest_cache: list[Any] = [0.0, ""]  # (monotonic time it was computed, latest time as text)
+
+
+def _latest_text() -> str:
+    now = time.monotonic()
+    if now - _latest_cache[0] > 60:
+        _latest_cache[:] = [now, utc_text(latest() - timedelta(minutes=2))[:19]]
+    return _latest_cache[1]
+
+
+def _fast_time(value: str) -> str | None:
+    """Stored text for a UTC time already written the way Loupe writes times, else None."""
+    size = len(value)
+    if not ((size == 20 and value[19] == "Z") or (size == 24 and value[19] == "." and value[23] == "Z")):
+        return None
+    if value[10] != "T" or not _EARLIEST_TEXT <= value[:19] <= _latest_text():
+        return None
+    try:
+        datetime.fromisoformat(value[:19])  # a real date and time
+    except ValueError:
+        return None
+    return value if size == 24 else value[:19] + ".000Z"
+
+
 def normalize_time(value: Any, name: str = "created_at") -> str | None:
     """ISO 8601 text as UTC text like 2026-01-31T12:00:00.000Z (no zone means UTC); only times
     from 1970-01-01 to one day after now are accepted (see dashboard.dates)."""
+    if type(value) is str:
+        fast = _fast_time(value)
+        if fast is not None:
+            return fast
     if isinstance(value, datetime):
         value = value.isoformat()
     try:

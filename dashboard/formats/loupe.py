@@ -43,6 +43,30 @@ def parse(obj: Any) -> list[ImportRow]:
     return [interaction(obj)]
 
 
+_SHORT = checks.FIELD_LIMIT // 4  # characters that always fit in a field
+
+
+def _text(value: Any, name: str) -> str | None:
+    """checks.text, without a call for the usual short text."""
+    if value is None or (type(value) is str and 0 < len(value) <= _SHORT):
+        return value
+    return checks.text(value, name)
+
+
+def _count(value: Any, name: str, high: int) -> int | None:
+    """checks.whole from 0, without a call for the usual whole number."""
+    if value is None or (type(value) is int and 0 <= value <= high):
+        return value
+    return checks.whole(value, name, 0, high)
+
+
+def _latency(value: Any, name: str) -> float | None:
+    """checks.number, without a call for the usual number."""
+    if type(value) is float and 0 <= value < 1e300:
+        return value
+    return checks.number(value, name)
+
+
 def interaction(obj: Any) -> ImportRow:
     """One JSON object or CSV row as a checked ImportRow; raise Bad with the reason."""
     if not isinstance(obj, dict):
@@ -65,20 +89,22 @@ def interaction(obj: Any) -> ImportRow:
     question = checks.required_text(
         get("question"), "question", " (a question, input or prompt field is required)"
     )
-    answer = checks.text(get("answer"), "answer")
-    model = checks.text(get("model"), "model")
-    variant = checks.text(get("variant"), "variant")
-    error = checks.text(get("error"), "error")
+    answer = _text(get("answer"), "answer")
+    model = _text(get("model"), "model")
+    variant = _text(get("variant"), "variant")
+    error = _text(get("error"), "error")
     created_at = checks.normalize_time(get("created_at"))
     conversation = checks.key(get("conversation_id"), "conversation_id")
-    turn = checks.whole(get("turn"), "turn", 0, checks.MAX_TURN)
+    turn = _count(get("turn"), "turn", checks.MAX_TURN)
 
-    stars = checks.whole(get("rating"), "rating", 1, 5)
+    stars = get("rating")
+    if stars is not None and not (type(stars) is int and 1 <= stars <= 5):
+        stars = checks.whole(stars, "rating", 1, 5)
     thumbs = checks.thumbs(get("thumbs"))
-    comment = checks.text(get("comment"), "comment")
+    comment = _text(get("comment"), "comment")
     tags = checks.tags(get("tags"))
-    ideal = checks.text(get("ideal_answer"), "ideal_answer")
-    reviewer = (checks.text(get("reviewer"), "reviewer") or "").strip() or checks.DEFAULT_REVIEWER
+    ideal = _text(get("ideal_answer"), "ideal_answer")
+    reviewer = (_text(get("reviewer"), "reviewer") or "").strip() or checks.DEFAULT_REVIEWER
     rating = None
     if stars is not None or thumbs is not None or comment or tags or ideal:
         rating = ImportRating(reviewer, stars, thumbs, comment, tags, ideal)
@@ -97,14 +123,12 @@ def interaction(obj: Any) -> ImportRow:
         model=model,
         variant=variant,
         created_at=created_at,
-        latency_ms=checks.number(get("latency_ms"), "latency_ms"),
+        latency_ms=_latency(get("latency_ms"), "latency_ms"),
         ttft_ms=checks.number(get("ttft_ms"), "ttft_ms"),
-        prompt_tokens=checks.whole(get("prompt_tokens"), "prompt_tokens", 0, checks.MAX_TOKENS),
-        completion_tokens=checks.whole(
-            get("completion_tokens"), "completion_tokens", 0, checks.MAX_TOKENS
-        ),
-        system_prompt=checks.text(get("system_prompt"), "system_prompt"),
-        backend=checks.text(get("backend"), "backend"),
+        prompt_tokens=_count(get("prompt_tokens"), "prompt_tokens", checks.MAX_TOKENS),
+        completion_tokens=_count(get("completion_tokens"), "completion_tokens", checks.MAX_TOKENS),
+        system_prompt=_text(get("system_prompt"), "system_prompt"),
+        backend=_text(get("backend"), "backend"),
         error=error,
         conversation_key=conversation,
         turn=turn,
