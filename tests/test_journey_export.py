@@ -23,7 +23,8 @@ datasets = pytest.importorskip("datasets")
 
 COLUMNS = {"sft": ["messages"], "alpaca": ["input", "instruction", "output"],
            "input-output": ["input", "output"], "dpo": ["chosen", "prompt", "rejected"],
-           "kto": ["completion", "label", "prompt"]}
+           "kto": ["completion", "label", "prompt"],
+           "openai-preference": ["input", "non_preferred_output", "preferred_output"]}
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ import io
 import sqlite3
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from dashboard.formats.registry import FORMATS
@@ -95,7 +94,7 @@ def _show(result: dict[str, Any]) -> None:
         if report.refused:
             st.warning(
                 f"{report.refused:,} refused {'line was' if report.refused == 1 else 'lines were'}"
-                " left out: the table says why, and the download keeps their text.",
+                " left out: the list says why, and the download keeps their text.",
                 icon=":material/warning:",
             )
     else:
@@ -111,12 +110,9 @@ def _show(result: dict[str, Any]) -> None:
         shown = report.refusals[:SHOWN_REFUSALS]
         if report.refused > len(shown):
             st.caption(f"The first {len(shown)} of {report.refused:,} refused lines:")
-        st.dataframe(
-            pd.DataFrame({"line": [r.line for r in shown], "reason": [r.reason for r in shown]}),
-            hide_index=True,
-            column_config={"line": st.column_config.NumberColumn("Line", format="%d", width="small"),
-                           "reason": st.column_config.TextColumn("Why it was refused")},
-        )
+        # FILE:LINE: why, as the command line prints it (a code block shows data as plain text)
+        st.code("\n".join(r.where(result["name"]) for r in shown), language=None,
+                wrap_lines=True)
         st.download_button(
             "Download the refused lines (JSONL)",
             data=result["rejected"],
