@@ -241,14 +241,21 @@ def _pair(row: dict[str, Any]) -> None:
     def text(value: Any) -> str:  # standard layout: a string; conversational: a list of messages
         return value if isinstance(value, str) else "\n\n".join(m["content"] for m in value)
 
-    _turn("user", text(row["prompt"]), "prompt")
+    if "preferred_output" in row:  # OpenAI's preference layout
+        names = ("input.messages", "preferred_output", "non_preferred_output")
+        prompt, better, worse = (row["input"]["messages"], row["preferred_output"],
+                                 row["non_preferred_output"])
+    else:
+        names = ("prompt", "chosen", "rejected")
+        prompt, better, worse = row["prompt"], row["chosen"], row["rejected"]
+    _turn("user", text(prompt), names[0])
     chosen, rejected = st.columns(2)
     with chosen:
-        st.badge("chosen", icon=":material/thumb_up:", color="green")
-        _turn("assistant", text(row["chosen"]))
+        st.badge(names[1], icon=":material/thumb_up:", color="green")
+        _turn("assistant", text(better))
     with rejected:
-        st.badge("rejected", icon=":material/thumb_down:", color="red")
-        _turn("assistant", text(row["rejected"]))
+        st.badge(names[2], icon=":material/thumb_down:", color="red")
+        _turn("assistant", text(worse))
 
 
 # -- counts, build, result ------------------------------------------------------------------
