@@ -2,8 +2,10 @@
 
 Writes a realistic JSONL feedback file into a temporary directory, imports it with
 `dashboard.importing.import_file` into a fresh database, and compares the rate with a plain
-`sqlite3` `executemany` of the same, already parsed, rows into another fresh database with
-Loupe's schema (the same tables, indexes and triggers, FTS included). Prints the figures.
+`sqlite3` `executemany` of the same, already parsed, rows into plain tables (Loupe's tables as
+they are declared, keys and constraints included, without the further indexes and triggers)
+with the same FTS5 index, built once after the load ('rebuild'). Prints the figures: rows/s of
+each and their ratio (the import aims at 0.6 or more of the plain rate).
 """
 
 from __future__ import annotations
@@ -82,13 +84,25 @@ def write_file(path: Path, lines: int, seed: int = 11) -> int:
     return path.stat().st_size
 
 
-def plain_baseline(path: Path, db_path: Path) -> float:
-    """Seconds for plain executemany of the file's parsed rows (parsing not timed)."""
-    Store(db_path).close()  # Loupe's schema, triggers and all
+def plain_baseline(path: Path, db_path: Path) -> tuple[float, float]:
+    """Seconds for plain executemany of the file's parsed rows (parsing not timed), the FTS5
+    index built once after the load."""
+    schema_path = db_path.with_name("schema.db")
+    Store(schema_path).close()  # Loupe's schema, to copy its table declarations
+    schema = sqlite3.connect(schema_path)
+    tables = [sql for (sql,) in schema.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'"
+        " AND name NOT LIKE 'interactions_fts_%' AND name != '_migrations'"
+        " ORDER BY CASE name WHEN 'interactions_fts' THEN 1 ELSE 0 END, rowid")]
+    schema.close()
+    os.remove(schema_path)
     conn = sqlite3.connect(db_path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
-    elapsed = 0.0
+    for sql in tables:
+        conn.execute(sql)
+    elapsed = cpu = 0.0
     next_id = rating_id = conversation_id = 1
     conversations: dict[str, int] = {}
     stamp = "2026-01-01T00:00:00.000Z"
@@ -122,7 +136,7 @@ def plain_baseline(path: Path, db_path: Path) -> float:
                     tags.extend((rating_id, next_id, tag) for tag in r.tags)
                     rating_id += 1
                 next_id += 1
-            began = time.perf_counter()
+            began, cpu_began = time.perf_counter(), time.process_time()
             conn.executemany(
                 "INSERT INTO conversations (id, title, source, external_id, created_at)"
                 " VALUES (?, ?, ?, ?, ?)", new_conversations)
@@ -137,11 +151,14 @@ def plain_baseline(path: Path, db_path: Path) -> float:
             conn.executemany(
                 "INSERT INTO rating_tags (rating_id, interaction_id, tag) VALUES (?, ?, ?)", tags)
             elapsed += time.perf_counter() - began
-        began = time.perf_counter()
+            cpu += time.process_time() - cpu_began
+        began, cpu_began = time.perf_counter(), time.process_time()
+        conn.execute("INSERT INTO interactions_fts (interactions_fts) VALUES ('rebuild')")
         conn.execute("COMMIT")
         elapsed += time.perf_counter() - began
+        cpu += time.process_time() - cpu_began
     conn.close()
-    return elapsed
+    return elapsed, cpu
 
 
 def main(lines: int) -> None:
@@ -156,23 +173,24 @@ def main(lines: int) -> None:
 
         store = Store(folder / "import.db")
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         report = import_file(store, data)
-        seconds = time.perf_counter() - began
+        seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
         rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         assert report.committed, report.closing()
         counts = store.summary()
         store.close()
-        print(f"import:   {seconds:6.1f} s  {lines / seconds:>9,.0f} rows/s"
+        print(f"import:   {seconds:6.1f} s  {lines / seconds:>9,.0f} rows/s  (CPU {cpu:.1f} s)"
               f"  ({report.summary()}; {counts['interactions']:,} interactions,"
               f" {counts['ratings']:,} ratings)")
         print(f"memory:   peak resident size {rss_after / 1024:,.0f} MB"
               f" ({rss_before / 1024:,.0f} MB before the import)")
 
-        plain = plain_baseline(data, folder / "plain.db")
-        print(f"plain:    {plain:6.1f} s  {lines / plain:>9,.0f} rows/s"
-              "  (executemany of the parsed rows, parsing not timed)")
-        print(f"ratio import/plain: {plain / seconds:.2f}")
+        plain, plain_cpu = plain_baseline(data, folder / "plain.db")
+        print(f"plain:    {plain:6.1f} s  {lines / plain:>9,.0f} rows/s  (CPU {plain_cpu:.1f} s;"
+              " executemany of the parsed rows, parsing not timed; FTS5 built once after)")
+        print(f"ratio import/plain: {plain / seconds:.2f} (wall clock), {plain_cpu / cpu:.2f} (CPU"
+              " time, steadier on a shared machine); the aim is 0.6 or more")
 
         store = Store(folder / "import.db")
         began = time.perf_counter()

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from dashboard.api_traces import traces_router
 from dashboard.auth import token_digest
 from dashboard.importing import check_record
 from dashboard.ratelimit import RateLimiter, retry_after
@@ -347,6 +348,8 @@ def create_app(store: Store, *, max_body: int = MAX_BODY, default_rate: str = DE
         about 8 MB; pass `next_after` as `after` to get the next page (null: nothing more)."""
         return StreamingResponse(feedback_stream(store, after, limit, max_response),
                                  media_type="application/json")
+
+    app.include_router(traces_router(store, token, max_body=max_body))
 
     @app.get("/health")
     def health() -> dict[str, Any]:

@@ -12,6 +12,8 @@ import time
 from collections.abc import Sequence
 
 from dashboard.exporting import FORMATS
+from dashboard.formats.registry import FORMATS as IMPORT_REGISTRY
+from dashboard.formats.registry import NAMES as IMPORT_FORMATS
 from store import Store, default_db_path
 
 
@@ -40,16 +42,19 @@ def build_parser() -> argparse.ArgumentParser:
     importer = commands.add_parser(
         "import",
         parents=[_db_parent()],
-        help="import interactions and ratings from a JSONL or CSV file",
-        description="Import interactions (and their ratings) from a JSONL or CSV file. The file"
-        " lands whole or not at all; refused lines are listed as FILE:LINE: reason.",
+        help="import feedback: Loupe JSONL/CSV, pairwise votes, Hugging Face / TRL datasets,"
+        " Open WebUI's feedback export, OpenTelemetry spans (JSONL, CSV or Parquet)",
+        description="Import interactions, ratings and votes from a file in any format Loupe"
+        " reads (detected from its content). The file lands whole or not at all; refused lines"
+        " are listed as FILE:LINE: reason.",
     )
-    importer.add_argument("file", metavar="FILE", help="a .jsonl or .csv file")
+    importer.add_argument("file", metavar="FILE", help="a .jsonl, .json, .csv or .parquet file")
     importer.add_argument(
         "--format",
         default="auto",
-        choices=["auto", "jsonl", "csv", "pairwise"],
-        help="file format (default: from the file name, then its first bytes)",
+        choices=list(IMPORT_FORMATS),
+        help="file format (default: detected from the content; "
+        + "; ".join(f"{f.name}: {f.title}" for f in IMPORT_REGISTRY.values()) + ")",
     )
     importer.add_argument(
         "--skip-invalid",
@@ -71,11 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     exporter = commands.add_parser(
         "export", parents=[_db_parent(), _filter_parent()],
-        help="write curated fine-tuning data (sft, alpaca, input-output, dpo, kto)",
+        help="write curated fine-tuning data (sft, alpaca, input-output, dpo, kto,"
+        " openai-preference) as JSONL or Parquet",
         description="Write a fine-tuning file and its manifest (FILE.manifest.json).",
     )
     exporter.add_argument("--format", required=True, choices=FORMATS)
-    exporter.add_argument("--out", help="output file (default: exports/loupe-FORMAT.jsonl)")
+    exporter.add_argument("--out", help="output file (default: exports/loupe-FORMAT.jsonl); a .parquet"
+                                        " path writes Parquet")
     exporter.add_argument("--min-stars", type=float, default=None,
                           help="approve answers whose mean stars reach this (default: 4 for sft,"
                                " alpaca and input-output; none for kto, whose labels come from"
@@ -286,11 +293,8 @@ class ProgressBar:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    """Import a JSONL or CSV file; 0 when it landed, 1 when lines were refused, 2 on misuse."""
+    """Import a file in any format; 0 when it landed, 1 when lines were refused, 2 on misuse."""
     from dashboard.importing import ImportProblem, import_file
-
-    if _is_pairwise(args.file, args.format):
-        return cmd_import_pairwise(args)
 
     bar = ProgressBar()
 
@@ -352,64 +356,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _is_pairwise(path: str, fmt: str) -> bool:
-    from dashboard.importing import PAIRWISE_FIELDS
-
-    if fmt == "pairwise":
-        return True
-    if fmt not in ("auto", "jsonl"):
-        return False
-    try:
-        with open(path, "rb") as stream:
-            for raw in stream:
-                if raw.strip():
-                    record = json.loads(raw)
-                    return isinstance(record, dict) and any(p <= set(record) for p in PAIRWISE_FIELDS)
-    except (OSError, ValueError):
-        return False
-    return False
-
-
-def cmd_import_pairwise(args: argparse.Namespace) -> int:
-    """Import pairwise votes: all or nothing, refused lines as FILE:LINE: reason."""
-    from pathlib import Path
-
-    from dashboard.pairwise_import import parse_pairwise_lines, refuse_stored_clashes
-
-    try:
-        with open(args.file, "rb") as stream:
-            parsed = parse_pairwise_lines(stream, args.file)
-    except OSError as exc:
-        print(f"Cannot read {args.file}: {exc.strerror or exc}.", file=sys.stderr)
-        return 2
-    with open_store(args) as store:
-        refuse_stored_clashes(parsed, args.file,
-                              store.votes_by_external_id(v["external_id"] for v in parsed.records))
-    for line in parsed.refused:
-        print(line, file=sys.stderr)
-    if parsed.refused and not args.skip_invalid:
-        print(f"Nothing was imported: {len(parsed.refused):,} lines were refused. Fix them, or run"
-              " again with --skip-invalid to import the valid lines.", file=sys.stderr)
-        return 1
-    if parsed.refused_raw:
-        rejected = Path(f"{args.file}.rejected.jsonl")
-        with open(rejected, "w", encoding="utf-8") as out:
-            for number, reason, raw in parsed.refused_raw:
-                out.write(json.dumps({"line": number, "reason": reason, "raw": raw},
-                                     ensure_ascii=False) + "\n")
-        print(f"{len(parsed.refused_raw):,} refused lines written to {rejected}.", file=sys.stderr)
-    with open_store(args) as store:
-        inserted, present = store.insert_pairwise(parsed.records)
-    print(f"{inserted:,} votes imported, {present:,} already present.")
-    return 0
-
-
 def cmd_export(args: argparse.Namespace) -> int:
     """Write a fine-tuning file and its manifest."""
     from pathlib import Path
 
     from dashboard.exporting import (
         BY_FORMAT,
+        PAIR_FORMATS,
         ExportOptions,
         ExportRefused,
         OneSidedExport,
@@ -417,8 +370,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         run_export,
     )
 
-    if args.format == "dpo" and args.min_stars is not None:
-        print("--min-stars does not apply to dpo: pairs come from blind votes, ideal answers and"
+    if args.format in PAIR_FORMATS and args.min_stars is not None:
+        print(f"--min-stars does not apply to {args.format}: pairs come from blind votes, ideal answers and"
               " rating gaps (see --dpo-sources and --dpo-min-gap).", file=sys.stderr)
         return 2
     min_stars: float | str | None = None if args.any_rating else args.min_stars

@@ -22,7 +22,10 @@ from dashboard.evaluate import normalize
 from dashboard.filters import Filters
 from store import Store
 
-FORMATS = ("sft", "alpaca", "input-output", "dpo", "kto")
+FORMATS = ("sft", "alpaca", "input-output", "dpo", "kto", "openai-preference")
+# Formats made of preference pairs (a chosen and a rejected answer to the same question).
+PAIR_FORMATS = ("dpo", "openai-preference")
+FILE_TYPES = ("jsonl", "parquet")
 DPO_SOURCES = ("votes", "ideal", "ratings")
 # Formats whose rows are answers to learn from: only approved answers belong in them. KTO labels
 # each answer good or bad from its ratings and DPO pairs a better with a worse answer, so both
@@ -71,6 +74,7 @@ class ExportOptions:
     dpo_sources: tuple[str, ...] = DPO_SOURCES
     dpo_layout: str = "standard"  # or "conversational"
     dpo_min_gap: float = 1.0
+    file_type: str = "jsonl"  # or "parquet"
 
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
@@ -81,6 +85,8 @@ class ExportOptions:
             raise ValueError(f"the star threshold is a number, not '{self.min_stars}'")
         if not 0 <= self.validation_fraction < 1:
             raise ValueError("the validation share must be at least 0 and below 1")
+        if self.file_type not in FILE_TYPES:
+            raise ValueError(f"the file type is jsonl or parquet, not '{self.file_type}'")
         if self.leakage_action not in ("refuse", "warn"):
             raise ValueError("the leakage action is 'refuse' or 'warn'")
         unknown = set(self.dpo_sources) - set(DPO_SOURCES)
@@ -293,7 +299,7 @@ def _single_targets(store: Store, options: ExportOptions) -> Iterator[dict[str, 
 
 def _records(store: Store, options: ExportOptions, counts: ExportCounts) -> Iterator[tuple[str, dict]]:
     """(question, record) pairs in the chosen format, before cleaning."""
-    if options.format == "dpo":
+    if options.format in PAIR_FORMATS:
         yield from _dpo_records(store, options, counts)
         return
     for item in _single_targets(store, options):
@@ -350,8 +356,14 @@ def _dpo_records(store: Store, options: ExportOptions, counts: ExportCounts) -> 
             counts.dpo_identical += 1
             continue
         counts.candidates += 1
-        if options.dpo_layout == "conversational":
+        if options.format == "openai-preference":
             body: dict[str, Any] = {
+                "input": {"messages": [{"role": "user", "content": prompt}]},
+                "preferred_output": [{"role": "assistant", "content": chosen}],
+                "non_preferred_output": [{"role": "assistant", "content": rejected}],
+            }
+        elif options.dpo_layout == "conversational":
+            body = {
                 "prompt": [{"role": "user", "content": prompt}],
                 "chosen": [{"role": "assistant", "content": chosen}],
                 "rejected": [{"role": "assistant", "content": rejected}],
@@ -410,15 +422,16 @@ def run_export(
         kept = near_duplicate_keep(keys, options.dedupe_threshold)
         counts.duplicates_dropped = len(keys) - len(kept)
 
-    validation_path = out.with_name(out.stem + ".validation.jsonl") if options.validation_fraction else None
-    digest = hashlib.sha256()
-    validation_digest = hashlib.sha256()
+    file_type = "parquet" if out.suffix.lower() == ".parquet" else options.file_type
+    validation_path = (out.with_name(out.stem + f".validation.{file_type}")
+                       if options.validation_fraction else None)
     out.parent.mkdir(parents=True, exist_ok=True)
     temporary = out.with_name(out.name + ".partial")
     validation_temporary = validation_path.with_name(validation_path.name + ".partial") if validation_path else None
+    writer = _ParquetRows if file_type == "parquet" else _JsonLines
     try:
-        with open(temporary, "wb") as train_file, (
-            open(validation_temporary, "wb") if validation_temporary else _NullFile()
+        with writer(temporary) as train_file, (
+            writer(validation_temporary) if validation_temporary else _NullFile()
         ) as validation_file:
             for question, rec in _records(store, options, counts):
                 if kept is not None and rec["_id"] not in kept:
@@ -434,16 +447,13 @@ def run_export(
                     rec, replaced = _scrub_record(rec)
                     counts.pii_replacements += replaced
                     counts.rows_with_pii += replaced > 0
-                line = (json.dumps({k: v for k, v in rec.items() if not k.startswith("_")},
-                                   ensure_ascii=False) + "\n").encode("utf-8")
+                row = {k: v for k, v in rec.items() if not k.startswith("_")}
                 side = split_of(question, options.validation_fraction, options.seed)
                 if side == "validation":
-                    validation_file.write(line)
-                    validation_digest.update(line)
+                    validation_file.write(row)
                     counts.validation += 1
                 else:
-                    train_file.write(line)
-                    digest.update(line)
+                    train_file.write(row)
                     counts.train += 1
                 counts.written += 1
                 if options.format == "kto":
@@ -469,7 +479,7 @@ def run_export(
         warnings.append(one_sided)
     if counts.leaked:
         warnings.append(f"{counts.leaked} exported questions also appear in the evaluation set.")
-    result = ExportResult(str(out), digest.hexdigest(), counts, warnings,
+    result = ExportResult(str(out), _sha256(out), counts, warnings,
                           validation_path=str(validation_path) if validation_path else None)
     manifest = {
         "format": options.format,
@@ -478,7 +488,7 @@ def run_export(
         "sha256": result.sha256,
         "file": out.name,
         "validation_file": validation_path.name if validation_path else None,
-        "validation_sha256": validation_digest.hexdigest() if validation_path else None,
+        "validation_sha256": _sha256(validation_path) if validation_path else None,
         "who": who,
         "warnings": warnings,
     }
@@ -524,7 +534,7 @@ def one_sided_warning(options: ExportOptions, counts: ExportCounts, *, cli: bool
     page's.
     """
     filters_on = not options.filters.is_empty()
-    if options.format == "dpo":
+    if options.format in PAIR_FORMATS:
         if counts.written:
             return None
         found = (f" (the {counts.dpo_identical:,} found had the same text on both sides)"
@@ -613,5 +623,74 @@ class _NullFile:
     def __exit__(self, *exc: object) -> None:
         return None
 
-    def write(self, data: bytes) -> int:
+    def write(self, row: dict[str, Any]) -> None:
         raise ExportRefused("internal error: a validation row without a validation file")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class _JsonLines:
+    """Rows as JSON lines (UTF-8, one object per line)."""
+
+    def __init__(self, path: Path) -> None:
+        self.stream = open(path, "wb")  # noqa: SIM115 - closed by __exit__
+
+    def __enter__(self) -> _JsonLines:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stream.close()
+
+    def write(self, row: dict[str, Any]) -> None:
+        self.stream.write((json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8"))
+
+
+class _ParquetRows:
+    """Rows as a Parquet file (row groups of PARQUET_ROWS; columns typed from the first rows),
+    which ``datasets.load_dataset("parquet", ...)`` reads."""
+
+    PARQUET_ROWS = 10_000
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows: list[dict[str, Any]] = []
+        self.writer: Any = None
+        self.schema: Any = None
+
+    def __enter__(self) -> _ParquetRows:
+        return self
+
+    def write(self, row: dict[str, Any]) -> None:
+        self.rows.append(row)
+        if len(self.rows) >= self.PARQUET_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self.writer is None:
+            table = pa.Table.from_pylist(self.rows)
+            self.schema = table.schema
+            self.writer = pq.ParquetWriter(str(self.path), self.schema)
+        else:
+            table = pa.Table.from_pylist(self.rows, schema=self.schema)
+        self.writer.write_table(table)
+        self.rows = []
+
+    def __exit__(self, *exc: object) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self.rows or self.writer is None:
+            if self.writer is None and not self.rows:
+                pq.write_table(pa.table({}), str(self.path))
+                return
+            self._flush()
+        self.writer.close()

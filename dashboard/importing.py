@@ -1,67 +1,77 @@
-"""Import feedback files (JSONL or CSV): check every line, then land the file whole or not at all.
+"""Import feedback files through one pipeline: every format, the same checks and the same rules.
 
-One record per line (JSONL) or per row (CSV, same column names):
-
-- ``question`` (or ``input``, ``prompt``) is required; ``answer`` (or ``response``, ``output``).
-- A rating: ``rating`` (1-5, or ``stars``), ``thumbs`` (up/down, 1/-1, true/false), ``comment``,
-  ``tags`` (a list or comma-separated text), ``ideal_answer``, by ``reviewer`` (default
-  "imported").
-- ``model``, ``variant`` (a variant name), ``created_at`` (ISO 8601, stored in UTC),
-  ``latency_ms``, ``ttft_ms``, ``prompt_tokens``, ``completion_tokens``, ``system_prompt``,
-  ``backend``, ``error``, ``conversation_id`` and ``turn``, ``external_id``, ``meta`` (an object).
-- Any other field is kept inside ``meta``.
-
-Line numbers are physical lines of the file, counted from 1 (for CSV the header is line 1).
+A file's container (JSON lines, a JSON array, CSV with a header, Parquet) is read from its
+content; its format (dashboard.formats.registry: Loupe interactions, pairwise votes, Hugging
+Face / TRL datasets, OpenAI preference data, Open WebUI's feedback export, OpenTelemetry spans)
+is recognised from its first record or forced by name. Every record is checked, then the file
+lands whole or not at all (``skip_invalid`` lands the valid records and keeps the refused ones).
+Refusals name the line: physical lines counted from 1 (a CSV's header is line 1); in a JSON
+array the line where the item starts; in Parquet the row number.
 """
 
 from __future__ import annotations
 
 import base64
 import csv
-import hashlib
+import io
 import itertools
 import json
-import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from dashboard.dates import kind_of, utc_moment, utc_text
-from store.ingest import ImportRating, ImportRow, ImportTotals
+from dashboard.formats import checks
+from dashboard.formats.checks import (  # noqa: F401  (the names importers of this module use)
+    DEFAULT_REVIEWER,
+    FIELD_LIMIT,
+    Bad,
+    content_hash,
+)
+from dashboard.formats.loupe import QUESTION_NAMES
+from dashboard.formats.loupe import interaction as _interaction
+from dashboard.formats.registry import (
+    CONTAINER_NAMES,
+    CSV,
+    JSON_ARRAY,
+    JSONL,
+    NAMES,
+    PARQUET,
+    Format,
+    recognise,
+)
+from dashboard.formats.registry import (
+    FORMATS as REGISTRY,
+)
+from store.ingest import ImportRow, ImportTotals, ImportVote
 
 if TYPE_CHECKING:
     from store import Store
 
-FIELD_LIMIT = 1024 * 1024  # bytes of UTF-8 text in one field (1 MB)
 LINE_LIMIT = 16 * FIELD_LIMIT  # bytes in one physical line; longer lines are refused unread
-DEFAULT_REVIEWER = "imported"
-MAX_TURN = 1_000_000  # turns in one conversation
-MAX_TOKENS = 1_000_000_000  # tokens of one prompt or answer
+ARRAY_LIMIT = 1024 * 1024 * 1024  # bytes of a file holding one JSON array (read whole)
 BATCH = 5_000
 KEEP_REFUSALS = 1_000  # refusals kept in the report; every one still reaches on_refused
 RAW_KEEP = 10_000  # characters of a too-long line kept in the refusal
-FORMATS = ("auto", "jsonl", "csv", "pairwise")
+PARQUET_BATCH = 2_000  # rows read from a Parquet file at a time
+FORMATS = NAMES
 
 Progress = Callable[[int, int, int], None]  # (records read, bytes read, bytes in the file)
+_Bad = Bad
 
-KNOWN_FIELDS = frozenset({
-    "question", "answer", "rating", "thumbs", "comment", "tags", "ideal_answer", "reviewer",
-    "model", "variant", "created_at", "latency_ms", "ttft_ms", "prompt_tokens",
-    "completion_tokens", "system_prompt", "backend", "error", "conversation_id", "turn",
-    "external_id", "meta",
-})
-ALIASES = {
-    "input": "question", "prompt": "question",
-    "response": "answer", "output": "answer",
-    "stars": "rating",
-}
-QUESTION_NAMES = ("question", "input", "prompt")
-PAIRWISE_FIELDS = ({"answer_a", "answer_b"}, {"chosen", "rejected"})
-THUMBS = {
-    "up": 1, "down": -1, "1": 1, "-1": -1, "+1": 1, "true": 1, "false": -1,
-    "yes": 1, "no": -1, "👍": 1, "👎": -1,
-}
+
+def normalize_time(value: Any) -> str | None:
+    """ISO 8601 text as stored UTC text (see dashboard.formats.checks.normalize_time)."""
+    return checks.normalize_time(value)
+
+
+def check_record(obj: Any) -> ImportRow:
+    """One Loupe interaction record as a checked ImportRow; raise ValueError with the reason."""
+    try:
+        return _interaction(obj)
+    except Bad as bad:
+        raise ValueError(str(bad)) from None
 
 
 class ImportProblem(ValueError):
@@ -120,6 +130,10 @@ class ImportReport:
     committed: bool = False
     rejected_path: str | None = None
     totals: ImportTotals = field(default_factory=ImportTotals)
+    votes_imported: int = 0
+    votes_present: int = 0
+    rows_seen: int = 0  # interaction records read (votes aside)
+    empty: int = 0  # records holding nothing to import (spans that are not model calls)
 
     @property
     def valid(self) -> int:
@@ -127,8 +141,13 @@ class ImportReport:
         return self.records - self.refused
 
     def summary(self) -> str:
-        """``1,234 imported, 12 already present`` (what landed)."""
-        return f"{self.imported:,} imported, {self.already_present:,} already present"
+        """``1,234 imported, 12 already present`` (what landed; votes are counted as votes)."""
+        if not self.rows_seen and (self.votes_imported or self.votes_present):
+            return f"{self.votes_imported:,} votes imported, {self.votes_present:,} already present"
+        text = f"{self.imported:,} imported, {self.already_present:,} already present"
+        if self.empty:
+            text += f"; {_count(self.empty, 'line')} without a model call passed over"
+        return text
 
     def details(self) -> str:
         """The rows created, by table."""
@@ -138,6 +157,8 @@ class ImportReport:
             _count(t.ratings, "rating"),
             _count(t.conversations, "conversation"),
         ]
+        if t.votes:
+            parts.append(_count(t.votes, "vote"))
         if t.variants:
             parts.append(_count(t.variants, "new variant"))
         return "New rows: " + ", ".join(parts) + "."
@@ -177,240 +198,6 @@ class ImportReport:
 
 def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
-
-
-# -- checking one record -----------------------------------------------------------------------
-
-
-def _shown(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return repr(text[:40] + "…" if len(text) > 40 else text) if isinstance(value, str) else text[:40]
-
-
-def _size_check(text: str, name: str) -> str:
-    # A character takes at most 4 bytes: only long text needs encoding to be measured.
-    if len(text) * 4 > FIELD_LIMIT:
-        size = len(text.encode("utf-8", "surrogatepass"))
-        if size > FIELD_LIMIT:
-            raise _Bad(f"{name} is {size / 1_048_576:.1f} MB; a field may hold at most 1 MB")
-    return text
-
-
-def _text(value: Any, name: str) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise _Bad(f"{name} must be text, not {kind_of(value)}")
-    return _size_check(value, name) if value else None
-
-
-def _key(value: Any, name: str) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise _Bad(f"{name} must be text or a whole number, not {kind_of(value)}")
-    text = str(value).strip()
-    if len(text) > 1000:
-        raise _Bad(f"{name} is longer than 1,000 characters")
-    return text or None
-
-
-def _number(value: Any, name: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise _Bad(f"{name} must be a number, not {kind_of(value)}")
-    if isinstance(value, str):
-        if not value.strip():
-            return None
-        try:
-            number = float(value)
-        except ValueError:
-            raise _Bad(f"{name} must be a number, not {_shown(value)}") from None
-    else:
-        number = float(value)
-    if not math.isfinite(number) or number < 0:
-        raise _Bad(f"{name} must be a number of 0 or more, not {_shown(value)}")
-    return number
-
-
-def _whole(value: Any, name: str, low: int, high: int | None = None) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise _Bad(f"{name} must be a whole number, not {kind_of(value)}")
-    number: float | int = value
-    if isinstance(value, str):
-        if not value.strip():
-            return None
-        try:
-            number = float(value) if any(c in value for c in ".eE") else int(value)
-        except ValueError:
-            number = math.nan
-    if isinstance(number, float):
-        if not number.is_integer():
-            span = f"from {low} to {high}" if high is not None else f"of {low} or more"
-            raise _Bad(f"{name} must be a whole number {span}, not {_shown(value)}")
-        number = int(number)
-    if number < low or (high is not None and number > high):
-        span = f"from {low} to {high}" if high is not None else f"of {low} or more"
-        raise _Bad(f"{name} must be a whole number {span}, not {_shown(value)}")
-    return int(number)
-
-
-def _thumbs(value: Any) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return 1 if value else -1
-    if isinstance(value, (int, float)) and value in (1, -1):
-        return int(value)
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if not text:
-            return None
-        if text in THUMBS:
-            return THUMBS[text]
-    raise _Bad(f"thumbs must be up or down (or 1/-1, true/false), not {_shown(value)}")
-
-
-def _tags(value: Any) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            try:
-                value = json.loads(text)
-            except ValueError:
-                raise _Bad("tags look like a JSON list but are not valid JSON") from None
-        else:
-            value = text.split(",")
-    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
-        raise _Bad("tags must be a list of text or comma-separated text")
-    _size_check(",".join(value), "tags")
-    return tuple(sorted({t.strip() for t in value if t.strip()}))
-
-
-def _meta(value: Any) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if isinstance(value, str):
-        if not value.strip():
-            return {}
-        try:
-            value = json.loads(value)
-        except ValueError:
-            raise _Bad("meta must be a JSON object, and this text is not valid JSON") from None
-    if not isinstance(value, dict):
-        raise _Bad(f"meta must be an object, not {kind_of(value)}")
-    return value
-
-
-def normalize_time(value: Any) -> str | None:
-    """ISO 8601 text as UTC text like 2026-01-31T12:00:00.000Z (no zone means UTC); only times
-    from 1970-01-01 to one day after now are accepted (see dashboard.dates)."""
-    try:
-        moment = utc_moment(value, "created_at")
-    except ValueError as exc:
-        raise _Bad(str(exc)) from None
-    return None if moment is None else utc_text(moment)
-
-
-def content_hash(*parts: str | int | None) -> str:
-    """A short stable hash of the parts that make two interaction records the same."""
-    text = "\x1f".join(["\x00" if p is None else str(p) for p in parts])
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
-
-
-def check_record(obj: Any) -> ImportRow:
-    """One parsed JSON object or CSV row as a checked ImportRow; raise ValueError with the reason."""
-    try:
-        return _record(obj)
-    except _Bad as bad:
-        raise ValueError(str(bad)) from None
-
-
-def _record(obj: Any) -> ImportRow:
-    if not isinstance(obj, dict):
-        raise _Bad(f"each line must be a JSON object, not {kind_of(obj)}")
-    extras: dict[str, Any] = {}
-    if KNOWN_FIELDS.issuperset(obj):
-        fields = obj  # the usual case: every field known (a null value counts as absent)
-    else:
-        fields = {k: v for k, v in obj.items() if k in KNOWN_FIELDS and v is not None}
-        for key, value in obj.items():
-            if key in KNOWN_FIELDS:
-                continue
-            canonical = ALIASES.get(key)
-            if canonical is not None and canonical not in fields and value is not None:
-                fields[canonical] = value
-            else:
-                extras[key] = value
-
-    question = fields.get("question")
-    if question is None:
-        raise _Bad("no question (a question, input or prompt field is required)")
-    if not isinstance(question, str):
-        raise _Bad(f"question must be text, not {kind_of(question)}")
-    if not question.strip():
-        raise _Bad("question is empty")
-    _size_check(question, "question")
-    get = fields.get
-    answer = _text(get("answer"), "answer")
-    model = _text(get("model"), "model")
-    variant = _text(get("variant"), "variant")
-    error = _text(get("error"), "error")
-    created_at = normalize_time(get("created_at"))
-    conversation = _key(get("conversation_id"), "conversation_id")
-    turn = _whole(get("turn"), "turn", 0, MAX_TURN)
-
-    stars = _whole(get("rating"), "rating", 1, 5)
-    thumbs = _thumbs(get("thumbs"))
-    comment = _text(get("comment"), "comment")
-    tags = _tags(get("tags"))
-    ideal = _text(get("ideal_answer"), "ideal_answer")
-    reviewer = (_text(get("reviewer"), "reviewer") or "").strip() or DEFAULT_REVIEWER
-    rating = None
-    if stars is not None or thumbs is not None or comment or tags or ideal:
-        rating = ImportRating(reviewer, stars, thumbs, comment, tags, ideal)
-
-    meta = _meta(get("meta"))
-    if extras:
-        meta = dict(meta)
-        for key, value in extras.items():
-            meta[f"{key} (field)" if key in meta else key] = value
-    meta_text = None
-    if meta:
-        try:
-            meta_text = json.dumps(meta, ensure_ascii=False, allow_nan=False)
-        except ValueError:
-            raise _Bad(
-                "meta or an extra field holds NaN or Infinity, which JSON does not allow"
-            ) from None
-        _size_check(meta_text, "meta (with the extra fields)")
-
-    return ImportRow(
-        question=question,
-        content_hash=content_hash(question, answer, error, model, variant, created_at,
-                                  conversation, turn),
-        answer=answer,
-        model=model,
-        variant=variant,
-        created_at=created_at,
-        latency_ms=_number(get("latency_ms"), "latency_ms"),
-        ttft_ms=_number(get("ttft_ms"), "ttft_ms"),
-        prompt_tokens=_whole(get("prompt_tokens"), "prompt_tokens", 0, MAX_TOKENS),
-        completion_tokens=_whole(get("completion_tokens"), "completion_tokens", 0, MAX_TOKENS),
-        system_prompt=_text(get("system_prompt"), "system_prompt"),
-        backend=_text(get("backend"), "backend"),
-        error=error,
-        conversation_key=conversation,
-        turn=turn,
-        external_id=_key(get("external_id"), "external_id"),
-        meta=meta_text,
-        rating=rating,
-    )
 
 
 # -- reading files -----------------------------------------------------------------------------
@@ -519,7 +306,7 @@ def _sniff_delimiter(header: str) -> str:
     return ","
 
 
-def _csv_items(stream: IO[bytes], counter: _Counter) -> Iterator[_Item]:
+def _csv_items(stream: IO[bytes], counter: _Counter, header_out: list[str]) -> Iterator[_Item]:
     pending: list[tuple[int, str, bytes, str | None]] = []  # physical lines of the current row
 
     def texts() -> Iterator[str]:
@@ -565,10 +352,7 @@ def _csv_items(stream: IO[bytes], counter: _Counter) -> Iterator[_Item]:
         if name in seen and name:
             raise _FileRefused(1, f"the header names the column {name!r} twice")
         seen.add(name)
-    if not any(name in QUESTION_NAMES for name in columns):
-        raise _FileRefused(
-            1, "the header has no question column (question, input or prompt is required)"
-        )
+    header_out.extend(columns)
     width = len(columns)
     while True:
         try:
@@ -599,7 +383,101 @@ class _FileRefused(Exception):
         self.refusal = Refusal(line, reason)
 
 
-# -- format --------------------------------------------------------------------------------------
+
+
+def _array_items(stream: IO[bytes], counter: _Counter) -> Iterator[_Item]:
+    """Items of a file holding one JSON array (Open WebUI's export), each with its line."""
+    data = stream.read(ARRAY_LIMIT + 1)
+    counter.bytes += len(data)
+    if len(data) > ARRAY_LIMIT:
+        raise _FileRefused(0, f"the JSON array is larger than {ARRAY_LIMIT // 1_048_576:,} MB;"
+                              " split it into smaller files")
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _FileRefused(0, _decode(data)[1] or "not valid UTF-8") from None
+    decoder = json.JSONDecoder()
+    position = len(text) - len(text.lstrip())
+    if not text[position:].startswith("["):
+        raise _FileRefused(1, "not a JSON array")
+    position += 1
+    line = 1 + text.count("\n", 0, position)
+    counted = position
+    index = 0
+    while True:
+        while position < len(text) and text[position] in " \t\r\n":
+            position += 1
+        if position >= len(text):
+            raise _FileRefused(line, "the JSON array is not closed (the file may be cut short)")
+        if text[position] == "]":
+            return
+        if index:
+            if text[position] != ",":
+                raise _FileRefused(1 + text.count("\n", 0, position),
+                                   f"not valid JSON (a comma is missing after item {index})")
+            position += 1
+            while position < len(text) and text[position] in " \t\r\n":
+                position += 1
+        line += text.count("\n", counted, position)
+        counted = position
+        index += 1
+        try:
+            obj, end = decoder.raw_decode(text, position)
+        except json.JSONDecodeError as exc:
+            raise _FileRefused(exc.lineno, f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+        except RecursionError:
+            raise _FileRefused(line, "not valid JSON (nested too deeply)") from None
+        yield line, text[position:end], _Numbered(index, obj), None, None, False
+        position = end
+
+
+@dataclass
+class _Numbered:
+    """An item of a JSON array with its place (refusals say 'item N')."""
+
+    index: int
+    obj: Any
+
+
+def _plain(value: Any) -> Any:
+    """A value read from Parquet as JSON-ready Python (times as ISO text)."""
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value
+
+
+def _parquet_items(stream: IO[bytes], counter: _Counter, total: int) -> Iterator[_Item]:
+    """One item per row of a Parquet file (the row number stands for the line)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(stream)
+    except (pa.ArrowException, OSError) as exc:
+        raise _FileRefused(0, f"not a readable Parquet file ({exc})") from None
+    rows = parquet.metadata.num_rows or 1
+    number = 0
+    try:
+        for batch in parquet.iter_batches(batch_size=PARQUET_BATCH):
+            for row in batch.to_pylist():
+                number += 1
+                obj = {k: _plain(v) for k, v in row.items() if v is not None}
+                raw = json.dumps(obj, ensure_ascii=False, default=str)
+                counter.bytes = int(total * number / rows)
+                yield number, raw, obj, None, None, False
+    except (pa.ArrowException, OSError) as exc:
+        raise _FileRefused(number + 1, f"the Parquet file cannot be read here ({exc})") from None
+
+
+# -- container and format ------------------------------------------------------------------------
 
 
 def _peek(stream: IO[bytes], size: int = 65_536) -> bytes:
@@ -609,55 +487,52 @@ def _peek(stream: IO[bytes], size: int = 65_536) -> bytes:
     return head
 
 
+def container_of(name: str, head: bytes, forced: str = "auto") -> str:
+    """How the file is written: jsonl, json (one array), csv or parquet; from its content."""
+    if head.startswith(b"PAR1"):
+        return PARQUET
+    if forced == "csv":
+        return CSV
+    if forced == "jsonl":
+        return JSONL
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if start.startswith(b"["):
+        return JSON_ARRAY
+    suffix = Path(name).suffix.lower()
+    if start.startswith(b"{") or not start:
+        return JSONL
+    if suffix in (".csv", ".tsv") or _csv_header(start):
+        return CSV
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        return JSONL
+    if forced not in ("auto", None):
+        return CSV if CSV in REGISTRY[forced].containers else JSONL
+    raise ImportProblem(
+        f"Cannot tell whether {Path(name).name} is JSONL or CSV: name it .jsonl or .csv,"
+        " or pass --format jsonl or --format csv."
+    )
+
+
 def detect_format(name: str, fmt: str, head: bytes) -> str:
-    """``jsonl`` or ``csv`` for a file, from --format, its name, then its first bytes."""
+    """The container of a file (jsonl, json, csv or parquet); raise ImportProblem when the
+    requested format is unknown or cannot be written that way."""
     fmt = (fmt or "auto").lower()
-    if fmt == "pairwise":
+    if fmt not in NAMES:
+        raise ImportProblem(f"Unknown format {fmt!r}: choose one of {', '.join(NAMES)}.")
+    container = container_of(name, head, fmt)
+    if fmt != "auto" and container not in REGISTRY[fmt].containers:
+        written = " or ".join(CONTAINER_NAMES[c] for c in REGISTRY[fmt].containers)
         raise ImportProblem(
-            "Pairwise votes have their own importer: run `python -m dashboard import FILE"
-            " --format pairwise`."
+            f"{Path(name).name} is {CONTAINER_NAMES[container]}, but {REGISTRY[fmt].title} is"
+            f" written as {written}: check the file, or leave --format out to detect it."
         )
-    if fmt not in FORMATS:
-        raise ImportProblem(f"Unknown format {fmt!r}: choose auto, jsonl or csv.")
-    if fmt == "auto":
-        suffix = Path(name).suffix.lower()
-        start = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-        if suffix in (".jsonl", ".ndjson", ".json") or start.startswith((b"{", b"[")) or not start:
-            fmt = "jsonl"
-        elif suffix in (".csv", ".tsv") or _csv_header(start):
-            fmt = "csv"
-        else:
-            raise ImportProblem(
-                f"Cannot tell whether {Path(name).name} is JSONL or CSV: name it .jsonl or .csv,"
-                " or pass --format jsonl or --format csv."
-            )
-    _refuse_pairwise(name, fmt, head)
-    return fmt
+    return container
 
 
 def _csv_header(start: bytes) -> bool:
     line = start.split(b"\n", 1)[0].decode("utf-8", "replace").lower()
     cells = {c.strip().strip('"') for c in line.replace(";", ",").replace("\t", ",").split(",")}
-    return bool(cells & set(QUESTION_NAMES))
-
-
-def _refuse_pairwise(name: str, fmt: str, head: bytes) -> None:
-    first = head.lstrip(b"\xef\xbb\xbf \t\r\n").split(b"\n", 1)[0]
-    keys: set[str] = set()
-    if fmt == "jsonl":
-        try:
-            obj = json.loads(first)
-        except ValueError:
-            return
-        keys = set(obj) if isinstance(obj, dict) else set()
-    else:
-        line = first.decode("utf-8", "replace").lower()
-        keys = {c.strip().strip('"') for c in line.replace(";", ",").split(",")}
-    if any(pair <= keys for pair in PAIRWISE_FIELDS):
-        raise ImportProblem(
-            f"{Path(name).name} holds pairwise votes (two answers per line): import it with"
-            f" `python -m dashboard import {Path(name).name} --format pairwise`."
-        )
+    return bool(cells & {*QUESTION_NAMES, "answer_a", "chosen", "completion"})
 
 
 # -- the import ----------------------------------------------------------------------------------
@@ -672,36 +547,55 @@ class _Batch:
     rows: list[ImportRow] = field(default_factory=list)
     lines: list[int] = field(default_factory=list)
     raws: list[str] = field(default_factory=list)
+    items: list[int] = field(default_factory=list)  # which record of the file each row is from
+    votes: list[ImportVote] = field(default_factory=list)
+    vote_lines: list[int] = field(default_factory=list)
+    vote_raws: list[str] = field(default_factory=list)
+    vote_items: list[int] = field(default_factory=list)
     refusals: list[Refusal] = field(default_factory=list)
     records: int = 0
+    added_lines: dict[int, int] = field(default_factory=dict)  # line -> records it holds
+    empty: int = 0  # records that hold nothing to import (spans that are not model calls)
     bytes_read: int = 0
     fatal: Refusal | None = None
 
 
-def _batches(items: Iterator[_Item], counter: _Counter) -> Iterator[_Batch]:
+def _batches(items: Iterator[_Item], counter: _Counter, parse: Callable[[Any], list[Any]]) -> Iterator[_Batch]:
     batch = _Batch()
     positions: dict[str, int] = {}
-    record = _record
+    sequence = 0
     try:
         for line, raw, obj, reason, raw_bytes, truncated in items:
             batch.records += 1
+            sequence += 1
+            records: list[Any] = []
             if reason is None:
+                numbered = isinstance(obj, _Numbered)
                 try:
-                    row = record(obj)
-                except _Bad as bad:
-                    reason = str(bad)
+                    records = parse(obj.obj if numbered else obj)
+                except Bad as bad:
+                    reason = f"item {obj.index}: {bad}" if numbered else str(bad)
                 except RecursionError:
                     reason = "nested too deeply"
             if reason is not None:
                 batch.refusals.append(Refusal(line, reason, raw.rstrip("\r\n"), raw_bytes, truncated))
-            else:
-                key = row.conversation_key
+            elif not records:
+                batch.empty += 1
+            for record in records:
+                if isinstance(record, ImportVote):
+                    batch.votes.append(record)
+                    batch.vote_lines.append(line)
+                    batch.vote_raws.append(raw)
+                    batch.vote_items.append(sequence)
+                    continue
+                key = record.conversation_key
                 if key is not None:
                     positions[key] = position = positions.get(key, 0) + 1
-                    row = row._replace(position=position)
-                batch.rows.append(row)
+                    record = record._replace(position=position)
+                batch.rows.append(record)
                 batch.lines.append(line)
                 batch.raws.append(raw)
+                batch.items.append(sequence)
             if batch.records >= BATCH:
                 batch.bytes_read = counter.bytes
                 yield batch
@@ -710,6 +604,52 @@ def _batches(items: Iterator[_Item], counter: _Counter) -> Iterator[_Batch]:
         batch.fatal = refused.refusal
     batch.bytes_read = counter.bytes
     yield batch
+
+
+def _open_items(
+    container: str, stream: IO[bytes], counter: _Counter, total: int, header: list[str]
+) -> Iterator[_Item]:
+    if container == CSV:
+        return _csv_items(stream, counter, header)
+    if container == JSON_ARRAY:
+        return _array_items(stream, counter)
+    if container == PARQUET:
+        return _parquet_items(stream, counter, total)
+    return _jsonl_items(stream, counter)
+
+
+def _choose(
+    container: str, fmt: str, items: Iterator[_Item], header: list[str]
+) -> tuple[Format, Iterator[_Item]]:
+    """The format (forced, or recognised from the first record) and the items, unread."""
+    peeked: list[_Item] = []
+    fatal: _FileRefused | None = None
+    first: Any = None
+    try:
+        for item in items:
+            peeked.append(item)
+            if item[2] is not None:
+                first = item[2].obj if isinstance(item[2], _Numbered) else item[2]
+                break
+            if len(peeked) >= 100:
+                break
+    except _FileRefused as refused:
+        fatal = refused
+    chosen = REGISTRY[fmt] if fmt != "auto" else recognise(container, first)
+    if container == CSV and chosen.name == "csv" and header and fatal is None and not any(
+        name in QUESTION_NAMES for name in header
+    ):
+        fatal = _FileRefused(
+            1, "the header has no question column (question, input or prompt is required)"
+        )
+
+    def chained() -> Iterator[_Item]:
+        yield from peeked
+        if fatal is not None:
+            raise fatal
+        yield from items
+
+    return chosen, chained()
 
 
 def import_stream(
@@ -724,21 +664,25 @@ def import_stream(
     total_bytes: int | None = None,
     source: str = "import",
 ) -> ImportReport:
-    """Import a binary stream of JSONL or CSV records named ``name``; return the report.
+    """Import a binary stream named ``name`` in any registered format; return the report.
 
     All or nothing unless ``skip_invalid``: one refused line and nothing lands. Every refusal
     reaches ``on_refused`` in line order; ``progress`` hears (records, bytes read, bytes total)
     after each batch. Raises ImportProblem when the request itself cannot be served.
     """
     head = _peek(stream)
-    fmt = detect_format(name, fmt, head)
+    container = detect_format(name, fmt, head)
     if total_bytes is None:
         position = stream.tell()
         total_bytes = stream.seek(0, 2) - position
         stream.seek(position)
-    report = ImportReport(name=name, format=fmt, skip_invalid=skip_invalid)
     counter = _Counter()
-    items = _jsonl_items(stream, counter) if fmt == "jsonl" else _csv_items(stream, counter)
+    header: list[str] = []
+    chosen, items = _choose(
+        container, (fmt or "auto").lower(),
+        _open_items(container, stream, counter, total_bytes, header), header,
+    )
+    report = ImportReport(name=name, format=chosen.name, skip_invalid=skip_invalid)
 
     def refuse(refusal: Refusal) -> None:
         report.refused += 1
@@ -749,18 +693,42 @@ def import_stream(
 
     try:
         with store.import_session(source, _estimate_records(head, total_bytes)) as session:
-            for batch in _batches(items, counter):
+            for batch in _batches(items, counter, chosen.parse):
                 report.records += batch.records
+                report.empty += batch.empty
                 refusals = batch.refusals
-                if batch.rows:
-                    outcome = session.add(batch.rows, batch.lines)
-                    report.imported += outcome.added
-                    report.already_present += outcome.present
+                added: dict[int, bool] = {}  # record of the file -> whether it added something
+                refused_items: set[int] = set()
+                for kind, records, lines, raws, numbers in (
+                    ("rows", batch.rows, batch.lines, batch.raws, batch.items),
+                    ("votes", batch.votes, batch.vote_lines, batch.vote_raws, batch.vote_items),
+                ):
+                    if not records:
+                        continue
+                    outcome = (session.add(records, lines) if kind == "rows"
+                               else session.add_votes(records, lines))
                     for index, reason in outcome.conflicts:
-                        raw = batch.raws[index].rstrip("\r\n")
-                        refusals.append(Refusal(batch.lines[index], reason, raw))
-                    if outcome.conflicts:
-                        refusals.sort(key=lambda r: r.line)
+                        if numbers[index] not in refused_items:
+                            refused_items.add(numbers[index])
+                            refusals.append(Refusal(lines[index], reason, raws[index].rstrip("\r\n")))
+                    conflicted = {i for i, _ in outcome.conflicts}
+                    for index, number in enumerate(numbers):
+                        if index not in conflicted:
+                            added[number] = added.get(number, False) or index in outcome.added_at
+                    if kind == "votes":
+                        report.votes_imported += outcome.added
+                        report.votes_present += outcome.present
+                    else:
+                        report.rows_seen += len(records)
+                for number, did in added.items():
+                    if number in refused_items:
+                        continue
+                    if did:
+                        report.imported += 1
+                    else:
+                        report.already_present += 1
+                if refused_items:
+                    refusals.sort(key=lambda r: r.line)
                 for refusal in refusals:
                     refuse(refusal)
                 if progress is not None:
@@ -768,7 +736,7 @@ def import_stream(
                 if batch.fatal is not None:
                     report.fatal = batch.fatal
             if report.fatal is None and report.records == 0:
-                report.fatal = Refusal(0, _empty_reason(fmt, head))
+                report.fatal = Refusal(0, _empty_reason(container, head))
             if report.fatal is not None and on_refused is not None:
                 on_refused(report.fatal)
             if report.fatal is not None or (report.refused and not skip_invalid):
@@ -776,6 +744,7 @@ def import_stream(
             report.totals = session.totals
     except _Rollback:
         report.imported = report.already_present = 0
+        report.votes_imported = report.votes_present = 0
     else:
         report.committed = True
     return report
@@ -789,11 +758,15 @@ def _estimate_records(head: bytes, total_bytes: int) -> int:
     return int(total_bytes / (len(head[: head.rfind(b"\n") + 1]) / lines))
 
 
-def _empty_reason(fmt: str, head: bytes) -> str:
+def _empty_reason(container: str, head: bytes) -> str:
     if not head:
         return "the file is empty: there is nothing to import"
-    if fmt == "csv" and head.strip():
+    if container == CSV and head.strip():
         return "the file has a header but no rows: there is nothing to import"
+    if container == JSON_ARRAY:
+        return "the JSON array is empty: there is nothing to import"
+    if container == PARQUET:
+        return "the Parquet file has no rows: there is nothing to import"
     return "the file holds only blank lines: there is nothing to import"
 
 
@@ -821,7 +794,8 @@ def import_file(
     progress: Progress | None = None,
     on_refused: Callable[[Refusal], None] | None = None,
 ) -> ImportReport:
-    """Import one JSONL or CSV file; with ``skip_invalid`` refused lines go to FILE.rejected.jsonl."""
+    """Import one file in any registered format; with ``skip_invalid`` refused lines go to
+    FILE.rejected.jsonl."""
     path = Path(path)
     if not path.is_file():
         raise ImportProblem(f"No such file: {path}.")
@@ -851,3 +825,8 @@ def import_file(
     elif rejected is not None:
         rejected_path.unlink(missing_ok=True)  # nothing landed: the refused lines are not apart
     return report
+
+
+def import_bytes(store: Store, data: bytes, name: str, **options: Any) -> ImportReport:
+    """Import an in-memory file (an upload, a request body)."""
+    return import_stream(store, io.BytesIO(data), name, total_bytes=len(data), **options)

@@ -26,6 +26,16 @@ FTS_AUTOMERGE_DEFAULT = 4  # FTS5's own default
 FTS_AUTOMERGE_IMPORT = 16  # fewer merge passes while a big import adds text
 BULK_MIN_ROWS = 20_000  # imports this big into a table no bigger rebuild indexes once at the end
 BULK_TABLES = ("interactions", "ratings", "rating_tags")
+# Per-row insert triggers a bulk import replaces by set-based work at the end of its transaction:
+# the rating summaries are recomputed for the interactions it rated, and the Insights triggers
+# only act on rows at or below their watermarks, which rows added by an import never are.
+DEFERRED_TRIGGERS = (
+    "ratings_summary_ai", "insight_interactions_ai", "insight_ratings_ai", "insight_rating_tags_ai",
+)
+_SUMMARY_COLUMNS = (
+    "rating_count, stars_count, stars_mean, stars_min, stars_max, thumbs_up, thumbs_down,"
+    " ideal_count"
+)
 # Indexes an import reads while it writes: never dropped.
 KEPT_INDEXES = frozenset({
     "idx_interactions_hash", "idx_interactions_external", "idx_interactions_conversation",
@@ -53,6 +63,23 @@ _RATING_INSERT = _insert(
     " updated_at",
 )
 _CONVERSATION_INSERT = _insert("conversations", "id, title, source, external_id, created_at")
+# A bulk import writes each new interaction with the summary of the rating it arrives with.
+_INTERACTION_SUMMARY_INSERT = _insert(
+    "interactions",
+    "id, conversation_id, turn, question, answer, system_prompt, model, backend, variant_id,"
+    " latency_ms, ttft_ms, prompt_tokens, completion_tokens, error, source, external_id,"
+    " content_hash, meta, created_at, rating_count, stars_count, stars_mean, stars_min,"
+    " stars_max, thumbs_up, thumbs_down, ideal_count",
+)
+_NO_SUMMARY = (0, 0, None, None, None, 0, 0, 0)
+_VOTE_INTERACTION_INSERT = _insert(
+    "interactions", "id, question, answer, model, variant_id, source, meta, created_at"
+)
+_VOTE_INSERT = _insert(
+    "comparisons",
+    "question, interaction_a, interaction_b, variant_a, variant_b, winner, reason, reviewer,"
+    " source, created_at, length_a, length_b, external_id",
+)
 
 
 class ImportRating(NamedTuple):
@@ -90,6 +117,37 @@ class ImportRow(NamedTuple):
     rating: ImportRating | None = None
 
 
+class ImportVote(NamedTuple):
+    """One checked pairwise vote: two answers to one question and which one won."""
+
+    question: str
+    answer_a: str
+    answer_b: str
+    variant_a: str
+    variant_b: str
+    winner: str  # a, b, tie or both_bad
+    external_id: str  # given, or a digest of what the vote says
+    reviewer: str | None = None
+    reason: str | None = None
+    created_at: str | None = None  # normalized UTC text; None means "now"
+    model_a: str | None = None
+    model_b: str | None = None
+    meta: str | None = None  # JSON text of an object, kept on both answers
+
+    @property
+    def key(self) -> tuple:
+        """What makes two votes the same vote (their external id aside)."""
+        return vote_key(self._asdict())
+
+
+VOTE_PARTS = ("question", "answer_a", "answer_b", "variant_a", "variant_b", "winner", "reviewer")
+
+
+def vote_key(vote: dict[str, Any]) -> tuple:
+    """What makes two votes the same vote (their external id aside)."""
+    return tuple(vote.get(k) or None for k in VOTE_PARTS)
+
+
 @dataclass
 class BatchOutcome:
     """What one batch did: lines that added something, lines already there, lines refused."""
@@ -97,6 +155,7 @@ class BatchOutcome:
     added: int = 0
     present: int = 0
     conflicts: list[tuple[int, str]] = field(default_factory=list)  # (index in batch, reason)
+    added_at: set[int] = field(default_factory=set)  # indexes in the batch that added something
 
 
 @dataclass
@@ -107,6 +166,7 @@ class ImportTotals:
     ratings: int = 0
     conversations: int = 0
     variants: int = 0
+    votes: int = 0
 
 
 def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
@@ -162,6 +222,11 @@ class ImportSession:
         self._fts_trigger: str | None = None
         self._automerge = FTS_AUTOMERGE_DEFAULT
         self._dropped_indexes: list[str] = []
+        self._dropped_triggers: list[str] = []
+        self._deferred = False  # a bulk import: text, summaries and rollups at the end
+        self._first_rating = self._next_rating
+        self._first_interaction = self._next_interaction
+        self._rated_again: set[int] = set()  # interactions rated after they were written
         expected = expected_rows or 0
         self.batch_fts = expected >= FTS_BATCH_MIN_ROWS
         self._expected = expected
@@ -170,6 +235,8 @@ class ImportSession:
         self._hashes: dict[int, str | None] = {}  # stored interaction -> its content hash
         self._texts: dict[int, tuple[bytes, ...]] = {}  # interaction -> _text_key of it
         self._lines: dict[int, int] = {}  # interaction added by this import -> its line
+        # vote external id -> (what the vote says, its line in this import or None when stored)
+        self._votes: dict[str, tuple[tuple, int | None]] = {}
 
     def _next_id(self, table: str) -> int:
         return int(self.conn.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}").fetchone()[0])
@@ -212,8 +279,27 @@ class ImportSession:
                 if name not in KEPT_INDEXES and not sql.lstrip().upper().startswith("CREATE UNIQUE"):
                     self._dropped_indexes.append(sql)
                     self.conn.execute(f"DROP INDEX [{name}]")
+            if self._fts_trigger is not None:
+                self._deferred = True
+                for name, sql in self.conn.execute(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+                    f" AND name IN ({_marks(DEFERRED_TRIGGERS)}) ORDER BY name",
+                    DEFERRED_TRIGGERS,
+                ).fetchall():
+                    self._dropped_triggers.append(sql)
+                    self.conn.execute(f"DROP TRIGGER [{name}]")
 
     def _finish(self) -> None:
+        if self._deferred:
+            if self._stored_before == 0:  # every row is new: build the text index in one pass
+                self.conn.execute("INSERT INTO interactions_fts (interactions_fts) VALUES ('rebuild')")
+            else:
+                self._index_range(self._first_interaction)
+            self._summarize_ratings()
+            for sql in self._dropped_triggers:
+                self.conn.execute(sql)
+            self._dropped_triggers = []
+            self._deferred = False
         for sql in self._dropped_indexes:
             self.conn.execute(sql)
         self._dropped_indexes = []
@@ -353,6 +439,7 @@ class ImportSession:
         ratings = self._stored_ratings(known) if known else {}
 
         interactions: list[tuple] = []
+        summaries: list[tuple] = []
         new_ratings: list[tuple] = []
         tags: list[tuple] = []
         first_id = self._next_interaction
@@ -394,10 +481,17 @@ class ImportSession:
                 self._next_interaction += 1
                 candidates.append(target)
                 interactions.append(self._interaction_tuple(target, row, created))
+                summaries.append(_NO_SUMMARY if rating is None else (
+                    1, int(rating.stars is not None), rating.stars, rating.stars, rating.stars,
+                    int(rating.thumbs == 1), int(rating.thumbs == -1),
+                    int(rating.ideal_answer is not None),
+                ))
                 if row.external_id is not None:
                     self._texts[target] = _text_key(row.question, row.answer, row.error)
                     if lines is not None:
                         self._lines[target] = lines[index]
+            elif rating is not None:
+                self._rated_again.add(target)
             if rating is not None:
                 rating_id = self._next_rating
                 self._next_rating += 1
@@ -411,16 +505,15 @@ class ImportSession:
                 ))
                 tags.extend((rating_id, target, tag) for tag in rating.tags)
             outcome.added += 1
+            outcome.added_at.add(index)
 
         self._decide_bulk(len(rows), len(interactions))
-        if interactions:
+        if interactions and self._deferred:
+            self.conn.executemany(_INTERACTION_SUMMARY_INSERT,
+                                  [i + s for i, s in zip(interactions, summaries)])
+        elif interactions:
             self.conn.executemany(_INTERACTION_INSERT, interactions)
-            if self._fts_trigger is not None:
-                self.conn.execute(
-                    "INSERT INTO interactions_fts (rowid, question, answer)"
-                    " SELECT id, question, answer FROM interactions WHERE id >= ? AND id < ?",
-                    [first_id, self._next_interaction],
-                )
+            self._index_text(first_id)
         if new_ratings:
             self.conn.executemany(_RATING_INSERT, new_ratings)
         if tags:
@@ -428,6 +521,102 @@ class ImportSession:
         self.totals.interactions += len(interactions)
         self.totals.ratings += len(new_ratings)
         return outcome
+
+    def add_votes(
+        self, votes: Sequence[ImportVote], lines: Sequence[int] | None = None
+    ) -> BatchOutcome:
+        """Write one batch of pairwise votes (each answer becomes an interaction).
+
+        A vote is the same as a stored one when it carries the same external id; an external
+        id already used for a different vote (stored, or earlier in this import) is refused.
+        """
+        outcome = BatchOutcome()
+        if not votes:
+            return outcome
+        wanted = [v.external_id for v in votes if v.external_id not in self._votes]
+        for part in _chunks(list(dict.fromkeys(wanted))):
+            for row in self.conn.execute(
+                "SELECT c.external_id, c.question, a.answer, b.answer, c.variant_a, c.variant_b,"
+                " c.winner, c.reviewer FROM comparisons c"
+                " LEFT JOIN interactions a ON a.id = c.interaction_a"
+                " LEFT JOIN interactions b ON b.id = c.interaction_b"
+                f" WHERE c.external_id IN ({_marks(part)}) ORDER BY c.id DESC",
+                list(part),
+            ):
+                self._votes[row[0]] = (tuple(v or None for v in row[1:]), None)
+        interactions: list[tuple] = []
+        comparisons: list[tuple] = []
+        first_id = self._next_interaction
+        for index, vote in enumerate(votes):
+            known = self._votes.get(vote.external_id)
+            if known is not None:
+                if known[0] == vote.key:
+                    outcome.present += 1
+                else:
+                    where = (f"on line {known[1]}" if known[1] is not None
+                             else "by a different stored vote")
+                    outcome.conflicts.append((index, (
+                        f"external_id {vote.external_id!r} is already used {where}"
+                        f"{' for a different vote' if known[1] is not None else ''};"
+                        " give each vote its own external_id"
+                    )))
+                continue
+            self._votes[vote.external_id] = (vote.key, lines[index] if lines is not None else 0)
+            created = vote.created_at or self.stamp
+            ids = []
+            for answer, variant, model in ((vote.answer_a, vote.variant_a, vote.model_a),
+                                           (vote.answer_b, vote.variant_b, vote.model_b)):
+                iid = self._next_interaction
+                self._next_interaction += 1
+                ids.append(iid)
+                interactions.append((
+                    iid, vote.question, answer, model,
+                    self._variant_id(variant) if variant else None, self.source, vote.meta, created,
+                ))
+            comparisons.append((
+                vote.question, ids[0], ids[1], vote.variant_a, vote.variant_b, vote.winner,
+                vote.reason, vote.reviewer, self.source, created, len(vote.answer_a),
+                len(vote.answer_b), vote.external_id,
+            ))
+            outcome.added += 1
+            outcome.added_at.add(index)
+        if interactions:
+            self.conn.executemany(_VOTE_INTERACTION_INSERT, interactions)
+            self._index_text(first_id)
+            self.conn.executemany(_VOTE_INSERT, comparisons)
+        self.totals.interactions += len(interactions)
+        self.totals.votes += len(comparisons)
+        return outcome
+
+    def _summarize_ratings(self) -> None:
+        """The rating summary, from all its ratings, of every interaction rated after it was
+        written (new interactions were written with the summary of the rating they came with)."""
+        for part in _chunks(sorted(self._rated_again)):
+            self.conn.execute(
+                f"UPDATE interactions SET ({_SUMMARY_COLUMNS}) ="
+                " (s.n, s.n_stars, s.mean, s.lo, s.hi, s.up, s.down, s.ideal)"
+                " FROM (SELECT interaction_id, COUNT(*) AS n, COUNT(stars) AS n_stars,"
+                " AVG(stars) AS mean, MIN(stars) AS lo, MAX(stars) AS hi, TOTAL(thumbs = 1) AS up,"
+                " TOTAL(thumbs = -1) AS down, TOTAL(ideal_answer IS NOT NULL) AS ideal"
+                f" FROM ratings WHERE interaction_id IN ({_marks(part)}) GROUP BY interaction_id)"
+                " AS s WHERE interactions.id = s.interaction_id",
+                list(part),
+            )
+        self._rated_again = set()
+
+    def _index_text(self, first_id: int) -> None:
+        """Index the text of the interactions added since ``first_id`` when the trigger is off
+        (a bulk import indexes it all at the end)."""
+        if not self._deferred:
+            self._index_range(first_id)
+
+    def _index_range(self, first_id: int) -> None:
+        if self._fts_trigger is not None and self._next_interaction > first_id:
+            self.conn.execute(
+                "INSERT INTO interactions_fts (rowid, question, answer)"
+                " SELECT id, question, answer FROM interactions WHERE id >= ? AND id < ?",
+                [first_id, self._next_interaction],
+            )
 
     def _interaction_tuple(self, iid: int, row: ImportRow, created: str) -> tuple:
         conversation_id = turn = None

@@ -49,7 +49,8 @@ def test_pairwise_file_with_bad_lines_is_all_or_nothing(tmp_path):
                    ' "rejected": "r"}\n', encoding="utf-8")
     done = cli("import", str(src), "--format", "pairwise", "--db", db)
     assert done.returncode == 1
-    assert done.stderr.splitlines()[0] == f'{src}:2: "chosen" must be text, not int'
+    assert done.stderr.splitlines()[0] == (
+        f"{src}:2: chosen must be text or a list of messages, not a number")
     assert Store(db).summary()["comparisons"] == 0
     skipped = cli("import", str(src), "--format", "pairwise", "--skip-invalid", "--db", db)
     assert skipped.returncode == 0 and skipped.stdout.startswith("1 votes imported")

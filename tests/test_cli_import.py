@@ -121,7 +121,8 @@ def test_interactions_read_as_pairwise_are_refused_line_by_line(tmp_path):
     src = write_lines(tmp_path / "p.jsonl", GOOD)
     done = cli("import", str(src), "--format", "pairwise", "--db", str(tmp_path / "l.db"))
     assert done.returncode == 1
-    assert done.stderr.splitlines()[0] == f'{src}:1: missing "answer_a" or "answer_b"'
+    assert done.stderr.splitlines()[0] == (
+        f"{src}:1: no answer_a or answer_b (a vote needs question, answer_a, answer_b and winner)")
     assert "Nothing was imported" in done.stderr
 
 

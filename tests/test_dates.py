@@ -72,7 +72,7 @@ def test_a_pairwise_import_refuses_a_date_out_of_range_with_file_and_line(tmp_pa
     done = cli("import", str(path), "--db", str(db))
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
-    assert f"{path}:2: \"created_at\" '{created_at}' {says}" in done.stderr
+    assert f"{path}:2: created_at '{created_at}' {says}" in done.stderr
     assert Store(db).summary()["comparisons"] == 0
 
 

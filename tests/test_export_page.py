@@ -178,3 +178,17 @@ def test_the_preview_shows_ten_rows_and_more_on_demand(monkeypatch, db_path):
     assert not page.exception, page.exception
     assert len(page.chat_message) == 2 * 12
     assert [b.key for b in page.button if b.key == "export.preview_more"] == []
+
+
+def test_an_openai_preference_preview_shows_preferred_and_non_preferred_side_by_side(
+        monkeypatch, db_path):
+    page = _open(monkeypatch, db_path, [("Can I pay by card?", "Yes, any card.", 5),
+                                        ("Can I pay by card?", "No.", 1)])
+    page.segmented_control(key="export.format").set_value("openai-preference").run()
+    assert not page.exception, page.exception
+    assert [m.markdown[-1].value for m in page.chat_message] == [
+        "Can I pay by card?", "Yes, any card.", "No."]
+    badges = [m.value for m in page.markdown if "-badge[" in m.value]
+    assert [b.split("]")[0] for b in badges] == [
+        ":green-badge[:material/thumb_up: preferred_output",
+        ":red-badge[:material/thumb_down: non_preferred_output"]

@@ -25,7 +25,7 @@ from dashboard.exporting import (
     split_of,
 )
 from dashboard.filters import Filters
-from dashboard.pairwise_import import parse_pairwise_lines
+from dashboard.importing import import_file
 from store import Store
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -150,16 +150,15 @@ def test_dpo_from_ideal_answers_and_rating_gaps(filled, tmp_path):
 def test_imported_pairs_come_back_byte_for_byte(store, tmp_path):
     source = DATA / "hh_rlhf_dpo_300.jsonl"
     raw = source.read_bytes().splitlines()
-    parsed = parse_pairwise_lines(raw, source.name)
-    assert parsed.refused == []
-    inserted, already = store.insert_pairwise(parsed.records)
-    assert inserted + already == 300
+    report = import_file(store, source)
+    assert report.committed and report.refused == 0
+    assert report.votes_imported + report.votes_present == 300
     out = run_export(store, ExportOptions(format="dpo", dpo_sources=("votes",)), tmp_path / "rt.jsonl")
     exported = Path(out.path).read_bytes().splitlines()
     unique = list(dict.fromkeys(raw))
     assert exported == unique
-    again, present = store.insert_pairwise(parsed.records)
-    assert (again, present) == (0, 300)
+    again = import_file(store, source)
+    assert (again.votes_imported, again.votes_present) == (0, 300)
 
 
 def test_pii_scrubbing_exact_output():
@@ -254,7 +253,8 @@ def test_preview_shows_first_rows_without_writing(filled, tmp_path):
 
 def test_each_format_starts_with_the_curation_that_suits_it():
     assert {f: ExportOptions(format=f).min_stars for f in FORMATS} == {
-        "sft": 4.0, "alpaca": 4.0, "input-output": 4.0, "dpo": None, "kto": None}
+        "sft": 4.0, "alpaca": 4.0, "input-output": 4.0, "dpo": None, "kto": None,
+        "openai-preference": None}
     # an explicit choice, and what a recorded export says, are kept as they are
     assert ExportOptions(format="kto", min_stars=4).min_stars == 4
     assert ExportOptions(format="sft", min_stars=None).min_stars is None
@@ -423,7 +423,8 @@ def test_every_format_from_default_options_is_as_documented(demo, tmp_path):
                        for i in items if _documented_label(i) is not None)
     columns = {"sft": ["messages"], "alpaca": ["input", "instruction", "output"],
                "input-output": ["input", "output"], "dpo": ["chosen", "prompt", "rejected"],
-               "kto": ["completion", "label", "prompt"]}
+               "kto": ["completion", "label", "prompt"],
+               "openai-preference": ["input", "non_preferred_output", "preferred_output"]}
     for fmt in FORMATS:
         result = run_export(demo, ExportOptions(format=fmt), tmp_path / f"{fmt}.jsonl",
                             refuse_one_sided=True)
@@ -439,6 +440,9 @@ def test_every_format_from_default_options_is_as_documented(demo, tmp_path):
         elif fmt == "dpo":
             assert all(row["chosen"] != row["rejected"] for row in rows)
             assert all(isinstance(row[k], str) for row in rows for k in ("prompt", "chosen", "rejected"))
+        elif fmt == "openai-preference":
+            assert all(row["preferred_output"] != row["non_preferred_output"] for row in rows)
+            assert all(row["input"]["messages"][-1]["role"] == "user" for row in rows)
         elif fmt == "sft":
             assert all(m["role"] in ("system", "user", "assistant") for r in rows for m in r["messages"])
             last = Counter((r["messages"][-2]["content"], r["messages"][-1]["content"]) for r in rows)

@@ -530,21 +530,19 @@ def test_csv_reimport_adds_nothing(store, tmp_path):
 # -- formats --------------------------------------------------------------------------------------
 
 
-def test_pairwise_format_is_left_to_the_pairwise_importer(store, tmp_path):
-    path = write(tmp_path, "p.jsonl", [GOOD])
-    with pytest.raises(ImportProblem) as problem:
-        import_file(store, path, fmt="pairwise")
-    assert problem.value.usage
-    assert str(problem.value) == (
-        "Pairwise votes have their own importer: run `python -m dashboard import FILE"
-        " --format pairwise`.")
-
-
-def test_a_pairwise_file_is_recognised_and_refused(store, tmp_path):
-    path = write(tmp_path, "votes.jsonl", [{"question": "q", "answer_a": "a", "answer_b": "b", "winner": "a"}])
-    with pytest.raises(ImportProblem, match="holds pairwise votes .*--format pairwise"):
-        import_file(store, path)
+def test_interactions_forced_as_pairwise_are_refused_line_by_line(store, tmp_path):
+    report, refused = run(store, write(tmp_path, "p.jsonl", [GOOD]), fmt="pairwise")
+    assert not report.committed
+    assert refused == [
+        (1, "no answer_a or answer_b (a vote needs question, answer_a, answer_b and winner)")]
     assert count(store, "interactions") == 0
+
+
+def test_a_pairwise_file_is_recognised_and_lands_as_votes(store, tmp_path):
+    path = write(tmp_path, "votes.jsonl", [{"question": "q", "answer_a": "a", "answer_b": "b", "winner": "a"}])
+    report, _ = run(store, path)
+    assert report.format == "pairwise" and report.summary() == "1 votes imported, 0 already present"
+    assert count(store, "comparisons") == 1 and count(store, "interactions") == 2
 
 
 def test_format_from_content_when_the_name_says_nothing(store, tmp_path):

@@ -23,7 +23,8 @@ datasets = pytest.importorskip("datasets")
 
 COLUMNS = {"sft": ["messages"], "alpaca": ["input", "instruction", "output"],
            "input-output": ["input", "output"], "dpo": ["chosen", "prompt", "rejected"],
-           "kto": ["completion", "label", "prompt"]}
+           "kto": ["completion", "label", "prompt"],
+           "openai-preference": ["input", "non_preferred_output", "preferred_output"]}
 
 
 @pytest.fixture(scope="module")
@@ -150,11 +151,14 @@ def test_every_format_from_default_settings_downloads_as_documented(browser, tmp
                 assert all(row["chosen"] != row["rejected"] for row in rows)
                 assert all(isinstance(row[k], str) and row[k]
                            for row in rows for k in ("prompt", "chosen", "rejected"))
+            elif fmt == "openai-preference":
+                assert all(row["preferred_output"] != row["non_preferred_output"] for row in rows)
+                assert all(row["input"]["messages"][-1]["role"] == "user" for row in rows)
             else:
                 assert all(row["output"] for row in rows)
 
-        # a changed curation option takes the file off the screen too
-        page.get_by_text("Only items with an ideal answer").click()
+        # a changed option takes the file off the screen too
+        page.get_by_text("Remove near-duplicate questions").click()
         _wait_for_run(page)
         playwright_api.expect(_download_buttons(page)).to_have_count(0, timeout=30_000)
         page.close()

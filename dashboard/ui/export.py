@@ -17,6 +17,8 @@ import streamlit as st
 
 from dashboard.exporting import (
     DPO_SOURCES,
+    FILE_TYPES,
+    PAIR_FORMATS,
     ExportOptions,
     ExportRefused,
     ExportResult,
@@ -46,7 +48,12 @@ FORMAT_HELP = {
            "(TRL's DPOTrainer).",
     "kto": "prompt / completion / label for TRL's KTOTrainer: true for an ideal answer, thumbs up "
            "or 4–5 stars, false for thumbs down or 1–2 stars; 3 stars alone is left out.",
+    "openai-preference": "input.messages / preferred_output / non_preferred_output: the "
+                         "preference fine-tuning layout that OpenAI and several hosted services "
+                         "read, from the same pairs as DPO.",
 }
+FILE_TYPE_HELP = ("JSONL: one JSON object per line. Parquet: the same rows in columns, which "
+                  "`datasets.load_dataset(\"parquet\", ...)` and pandas read.")
 STARS_HELP = {
     "kto": "KTO labels each answer from its ratings, good (true) and bad (false) alike, so it "
            "starts with “any rating”: a threshold leaves out the answers below it, and with them "
@@ -79,13 +86,14 @@ def options_form(store: Store, fmt: str, filters: Filters) -> ExportOptions:
         stars: float | None = None
         only_ideal = only_agree = False
         sources, layout, gap = DPO_SOURCES, "standard", 1.0
-        if fmt == "dpo":
+        if fmt in PAIR_FORMATS:
             sources = tuple(st.multiselect(
                 "Pairs from", DPO_SOURCES, default=list(DPO_SOURCES), key="export.dpo_sources",
                 format_func=SOURCE_SHORT.__getitem__, help=SOURCES_HELP))
-            layout = st.radio("Layout", ["standard", "conversational"], horizontal=True,
-                              key="export.dpo_layout",
-                              help="standard: plain strings; conversational: lists of messages.")
+            if fmt == "dpo":
+                layout = st.radio("Layout", ["standard", "conversational"], horizontal=True,
+                                  key="export.dpo_layout",
+                                  help="standard: plain strings; conversational: lists of messages.")
             gap = st.slider("Rating gap for a pair (stars)", 0.5, 4.0, 1.0, 0.5, key="export.gap",
                             help="Two answers to the same question make a pair when their mean "
                                  "stars are at least this far apart.")
@@ -115,11 +123,14 @@ def options_form(store: Store, fmt: str, filters: Filters) -> ExportOptions:
                                format_func=names.__getitem__) or None
         action = st.radio("If exported questions are in it", ["refuse", "warn"], horizontal=True,
                           key="export.leakage_action", disabled=leakage is None)
+        file_type = st.radio("File", FILE_TYPES, horizontal=True, key="export.file_type",
+                             format_func={"jsonl": "JSONL", "parquet": "Parquet"}.__getitem__,
+                             help=FILE_TYPE_HELP)
     return ExportOptions(
         format=fmt, filters=filters, min_stars=stars, only_ideal=only_ideal, only_agree=only_agree,
         exclude_ids=excluded, dedupe=dedupe, dedupe_threshold=threshold, scrub_pii=scrub,
         validation_fraction=fraction, leakage_set_id=leakage, leakage_action=action,
-        dpo_sources=sources, dpo_layout=layout, dpo_min_gap=gap,
+        dpo_sources=sources, dpo_layout=layout, dpo_min_gap=gap, file_type=file_type,
     )
 
 
@@ -230,14 +241,21 @@ def _pair(row: dict[str, Any]) -> None:
     def text(value: Any) -> str:  # standard layout: a string; conversational: a list of messages
         return value if isinstance(value, str) else "\n\n".join(m["content"] for m in value)
 
-    _turn("user", text(row["prompt"]), "prompt")
+    if "preferred_output" in row:  # OpenAI's preference layout
+        names = ("input.messages", "preferred_output", "non_preferred_output")
+        prompt, better, worse = (row["input"]["messages"], row["preferred_output"],
+                                 row["non_preferred_output"])
+    else:
+        names = ("prompt", "chosen", "rejected")
+        prompt, better, worse = row["prompt"], row["chosen"], row["rejected"]
+    _turn("user", text(prompt), names[0])
     chosen, rejected = st.columns(2)
     with chosen:
-        st.badge("chosen", icon=":material/thumb_up:", color="green")
-        _turn("assistant", text(row["chosen"]))
+        st.badge(names[1], icon=":material/thumb_up:", color="green")
+        _turn("assistant", text(better))
     with rejected:
-        st.badge("rejected", icon=":material/thumb_down:", color="red")
-        _turn("assistant", text(row["rejected"]))
+        st.badge(names[2], icon=":material/thumb_down:", color="red")
+        _turn("assistant", text(worse))
 
 
 # -- counts, build, result ------------------------------------------------------------------
@@ -318,7 +336,7 @@ def build(store: Store, options: ExportOptions, who: str | None, *, anyway: bool
 def _write(store: Store, options: ExportOptions, who: str | None, *,
            refuse_one_sided: bool) -> ExportResult | OneSidedExport | None:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
-    out = export_dir(store) / f"loupe-{options.format}-{stamp}.jsonl"
+    out = export_dir(store) / f"loupe-{options.format}-{stamp}.{options.file_type}"
     bar = st.progress(0.0, text="Writing…")
     try:
         result = run_export(store, options, out, who=who or None, refuse_one_sided=refuse_one_sided,
@@ -355,8 +373,9 @@ def show_result(result: ExportResult, key: str) -> None:
     path = Path(result.path or "")
     st.caption(f"sha256 `{result.sha256}` · `{path}`")
     left, middle, right = st.columns(3)
+    mime = "application/vnd.apache.parquet" if path.suffix == ".parquet" else "application/jsonl"
     left.download_button("Download", path.read_bytes, file_name=path.name, key=f"export.download.{key}",
-                         mime="application/jsonl", icon=":material/download:", type="primary",
+                         mime=mime, icon=":material/download:", type="primary",
                          on_click="ignore")
     manifest = path.with_name(path.name + ".manifest.json")
     middle.download_button("Manifest", manifest.read_bytes, file_name=manifest.name,
@@ -364,7 +383,7 @@ def show_result(result: ExportResult, key: str) -> None:
     if result.validation_path:
         validation = Path(result.validation_path)
         right.download_button("Validation file", validation.read_bytes, file_name=validation.name,
-                              key=f"export.validation.{key}", mime="application/jsonl",
+                              key=f"export.validation.{key}", mime=mime,
                               on_click="ignore")
 
 

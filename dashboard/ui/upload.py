@@ -1,31 +1,31 @@
-"""The upload box: import a JSONL or CSV file of feedback from the browser."""
+"""The upload box: import a feedback file from the browser, through the same pipeline as the
+command line (every format, detected from the content or chosen by name)."""
 
 from __future__ import annotations
 
 import io
-import json
 import sqlite3
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
+from dashboard.formats.registry import FORMATS
 from dashboard.importing import (
     DEFAULT_REVIEWER,
-    PAIRWISE_FIELDS,
     ImportProblem,
     ImportReport,
     Refusal,
     import_stream,
     write_rejected,
 )
-from dashboard.pairwise_import import parse_pairwise_lines, refuse_stored_clashes
 from dashboard.safe_text import plain_text
 from dashboard.ui.guard import permitted
 from store import Store
 
 FILE_KEY = "upload.file"
 SKIP_KEY = "upload.skip_invalid"
+FORMAT_KEY = "upload.format"
+AUTO = "auto"
 BUTTON_KEY = "upload.import"
 RESULT_KEY = "upload.result"
 SHOWN_REFUSALS = 50
@@ -35,12 +35,15 @@ HELP = (
     " `prompt`); takes `answer` (or `response`, `output`), `rating` 1-5, `thumbs`, `comment`,"
     " `tags`, `ideal_answer`, `reviewer`, `model`, `variant`, `created_at`, `conversation_id`,"
     f" `turn`, `external_id` and `meta`. Ratings without a reviewer are filed under"
-    f" \"{DEFAULT_REVIEWER}\". Fields up to 1 MB each. Pairwise votes (`question`, `answer_a`,"
-    " `answer_b`, `winner`, or `prompt`, `chosen`, `rejected`) are recognised and imported as votes."
+    f" \"{DEFAULT_REVIEWER}\". Fields up to 1 MB each. Also read as their tools write them:"
+    " pairwise votes (`question`, `answer_a`, `answer_b`, `winner`), Hugging Face / TRL datasets"
+    " (`messages`; `prompt`, `chosen`, `rejected`; `prompt`, `completion`, `label`) in JSONL or"
+    " Parquet, OpenAI preference data, Open WebUI's feedback export (JSON) and OpenTelemetry"
+    " spans (OTLP JSON lines). The format is recognised from the content."
 )
 
 
-def _run_import(store: Store, uploaded: Any, skip_invalid: bool) -> dict[str, Any]:
+def _run_import(store: Store, uploaded: Any, skip_invalid: bool, fmt: str = AUTO) -> dict[str, Any]:
     """Import the uploaded file with a progress bar; return what the result panel shows."""
     shown = plain_text(uploaded.name)
     bar = st.progress(0.0, text=f"Importing {shown}…")
@@ -59,7 +62,7 @@ def _run_import(store: Store, uploaded: Any, skip_invalid: bool) -> dict[str, An
     try:
         uploaded.seek(0)
         report = import_stream(
-            own or store, uploaded, uploaded.name, skip_invalid=skip_invalid,
+            own or store, uploaded, uploaded.name, fmt=fmt, skip_invalid=skip_invalid,
             progress=progress, on_refused=refused, total_bytes=uploaded.size,
         )
     except ImportProblem as problem:
@@ -75,48 +78,8 @@ def _run_import(store: Store, uploaded: Any, skip_invalid: bool) -> dict[str, An
     return {"name": uploaded.name, "report": report, "rejected": rejected.getvalue()}
 
 
-def _is_pairwise(head: bytes) -> bool:
-    """Whether the file's first record is a pairwise vote (two answers, or chosen/rejected)."""
-    for raw in head.splitlines():
-        if raw.strip():
-            try:
-                record = json.loads(raw)
-            except ValueError:
-                return False
-            return isinstance(record, dict) and any(p <= set(record) for p in PAIRWISE_FIELDS)
-    return False
-
-
-def _run_pairwise(store: Store, uploaded: Any, skip_invalid: bool) -> dict[str, Any]:
-    """Import pairwise votes: all or nothing unless invalid lines are skipped."""
-    uploaded.seek(0)
-    parsed = parse_pairwise_lines(uploaded.getvalue().splitlines(), uploaded.name)
-    refuse_stored_clashes(parsed, uploaded.name,
-                          store.votes_by_external_id(v["external_id"] for v in parsed.records))
-    result: dict[str, Any] = {"name": uploaded.name, "pairwise": True, "refused": parsed.refused}
-    if parsed.refused and not skip_invalid:
-        return result | {"inserted": None}
-    inserted, present = store.insert_pairwise(parsed.records)
-    return result | {"inserted": inserted, "present": present}
-
-
-def _show_pairwise(result: dict[str, Any]) -> None:
-    name, refused = plain_text(result["name"]), result["refused"]
-    if result["inserted"] is None:
-        st.error(f"{name}: {len(refused):,} lines were refused, so nothing was imported. Fix them, "
-                 "or tick “Skip invalid lines”.", icon=":material/error:")
-    else:
-        st.success(f"{name}: {result['inserted']:,} votes imported, {result['present']:,} already "
-                   "present. They count in Results.", icon=":material/check_circle:")
-    if refused:
-        st.dataframe(pd.DataFrame({"refused line": refused[:SHOWN_REFUSALS]}), hide_index=True)
-
-
 def _show(result: dict[str, Any]) -> None:
     name = plain_text(result["name"])
-    if result.get("pairwise"):
-        _show_pairwise(result)
-        return
     if "problem" in result:
         st.error(plain_text(result["problem"]), icon=":material/error:")
         return
@@ -127,11 +90,11 @@ def _show(result: dict[str, Any]) -> None:
         return
     if report.committed:
         st.success(f"{name}: {report.summary()}.", icon=":material/check_circle:")
-        st.caption(report.details())
+        st.caption(f"Read as {FORMATS[report.format].title}. {report.details()}")
         if report.refused:
             st.warning(
                 f"{report.refused:,} refused {'line was' if report.refused == 1 else 'lines were'}"
-                " left out: the table says why, and the download keeps their text.",
+                " left out: the list says why, and the download keeps their text.",
                 icon=":material/warning:",
             )
     else:
@@ -147,12 +110,9 @@ def _show(result: dict[str, Any]) -> None:
         shown = report.refusals[:SHOWN_REFUSALS]
         if report.refused > len(shown):
             st.caption(f"The first {len(shown)} of {report.refused:,} refused lines:")
-        st.dataframe(
-            pd.DataFrame({"line": [r.line for r in shown], "reason": [r.reason for r in shown]}),
-            hide_index=True,
-            column_config={"line": st.column_config.NumberColumn("Line", format="%d", width="small"),
-                           "reason": st.column_config.TextColumn("Why it was refused")},
-        )
+        # FILE:LINE: why, as the command line prints it (a code block shows data as plain text)
+        st.code("\n".join(r.where(result["name"]) for r in shown), language=None,
+                wrap_lines=True)
         st.download_button(
             "Download the refused lines (JSONL)",
             data=result["rejected"],
@@ -166,8 +126,13 @@ def _show(result: dict[str, Any]) -> None:
 def import_box(store: Store) -> None:
     """File picker, a skip-invalid option and an Import button; then what landed or was refused."""
     uploaded = st.file_uploader(
-        "Feedback file (JSONL or CSV)", type=["jsonl", "ndjson", "json", "csv"], key=FILE_KEY,
-        help=HELP,
+        "Feedback file (JSONL, JSON, CSV or Parquet)",
+        type=["jsonl", "ndjson", "json", "csv", "tsv", "parquet"], key=FILE_KEY, help=HELP,
+    )
+    st.selectbox(
+        "Format", [AUTO, *FORMATS], key=FORMAT_KEY,
+        format_func=lambda name: "Recognise from the content" if name == AUTO else FORMATS[name].title,
+        help="Leave it on “Recognise from the content” unless the file is read the wrong way.",
     )
     st.checkbox(
         "Skip invalid lines",
@@ -178,9 +143,9 @@ def import_box(store: Store) -> None:
     if st.button("Import", key=BUTTON_KEY, type="primary", disabled=uploaded is None,
                  icon=":material/upload:") and uploaded is not None and permitted(store, "import"):
         skip = bool(st.session_state.get(SKIP_KEY))
-        uploaded.seek(0)
-        run = _run_pairwise if _is_pairwise(uploaded.read(65_536)) else _run_import
-        st.session_state[RESULT_KEY] = run(store, uploaded, skip)
+        st.session_state[RESULT_KEY] = _run_import(
+            store, uploaded, skip, st.session_state.get(FORMAT_KEY) or AUTO
+        )
     result = st.session_state.get(RESULT_KEY)
     if result is not None:
         _show(result)
