@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any, ClassVar
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
@@ -264,6 +264,10 @@ def create_app(store: Store, *, max_body: int = MAX_BODY, default_rate: str = DE
 
     def scoped(scope: str, what: str) -> Any:
         """A dependency: the request's token, which must carry ``scope``."""
+        return Depends(scope_check(scope, what))
+
+    def scope_check(scope: str, what: str) -> Callable[..., dict[str, Any]]:
+        """The check behind ``scoped``: the request's token, which must carry ``scope``."""
         def check(record: dict[str, Any] = Depends(token)) -> dict[str, Any]:
             if scope not in record["scopes"]:
                 raise HTTPException(
@@ -271,7 +275,7 @@ def create_app(store: Store, *, max_body: int = MAX_BODY, default_rate: str = DE
                          f" with it (Users page, or `tokens add NAME --scope {scope}`).",
                     headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope}"'})
             return record
-        return Depends(check)
+        return check
 
     def reviewer_for(record: dict[str, Any], named: str | None) -> str:
         """Who a write speaks for: the token's own reviewer, or the one it names when it may."""
@@ -349,7 +353,8 @@ def create_app(store: Store, *, max_body: int = MAX_BODY, default_rate: str = DE
         return StreamingResponse(feedback_stream(store, after, limit, max_response),
                                  media_type="application/json")
 
-    app.include_router(traces_router(store, token, max_body=max_body))
+    app.include_router(traces_router(store, scope_check(WRITE, "sending traces"),
+                                     max_body=max_body))
 
     @app.get("/health")
     def health() -> dict[str, Any]:

@@ -172,5 +172,38 @@ def test_the_opentelemetry_sdk_exporter_sends_spans_that_land(tmp_path):
                      "model": "llama3.2:3b", "prompt_tokens": 12, "completion_tokens": 4,
                      "external_id": f"{trace_id}:{span_id}", "source": "api"}]
     assert store._rows("SELECT reviewer, thumbs FROM ratings") == [
-        {"reviewer": "user_feedback", "thumbs": 1}]
+        {"reviewer": "api:app/user_feedback", "thumbs": 1}]  # the token speaks for its evaluator
     store.close()
+
+
+def test_traces_need_the_write_scope_and_speak_for_their_token(tmp_path):
+    store = Store(tmp_path / "api.db")
+    client = TestClient(create_app(store, max_body=200_000))
+    tokens = {}
+    for name, scopes in [("reader", ["feedback:read"]), ("app", ["feedback:write"]),
+                         ("relay", ["feedback:write", "feedback:write-as"])]:
+        tokens[name] = new_token()
+        store.add_token(name, token_digest(tokens[name]), "1000/minute", "ada", scopes=scopes)
+    body = SPANS.read_text().splitlines()[0]
+
+    def send(name):
+        return client.post("/v1/traces", content=body, headers={
+            "Authorization": f"Bearer {tokens[name]}", "Content-Type": "application/json"})
+
+    refused = send("reader")
+    assert refused.status_code == 403 and "feedback:write" in refused.json()["detail"]
+    assert store.summary()["interactions"] == 0
+    assert send("app").json() == {"stored": 2, "already_present": 0}
+    assert {r["reviewer"] for r in store._rows("SELECT reviewer FROM ratings")} == {
+        "api:app/relevance", "api:app/user_feedback"}
+    store.close()
+    other = Store(tmp_path / "relay.db")
+    other.add_token("relay", token_digest(tokens["relay"]), "1000/minute", "ada",
+                    scopes=["feedback:write", "feedback:write-as"])
+    relayed = TestClient(create_app(other, max_body=200_000)).post(
+        "/v1/traces", content=body, headers={"Authorization": f"Bearer {tokens['relay']}",
+                                             "Content-Type": "application/json"})
+    assert relayed.json() == {"stored": 2, "already_present": 0}
+    assert {r["reviewer"] for r in other._rows("SELECT reviewer FROM ratings")} == {
+        "relevance", "user_feedback"}
+    other.close()
