@@ -13,8 +13,8 @@ from dashboard.ui.filters import (
 )
 from dashboard.ui.guard import permitted
 from dashboard.ui.review import (
-    detail, forget_presses, queue_inputs, queue_keys, queue_next, queue_progress, queue_rating,
-    queue_shown, show_turns,
+    detail, queue_inputs, queue_keys, queue_next, queue_progress, queue_rating, queue_shown,
+    show_turns,
 )
 
 VIEW_KEY = "queue.view"  # the filters last shown (and written to the URL)
@@ -69,7 +69,6 @@ if state.get(NOTICE_KEY):
     st.toast(state.pop(NOTICE_KEY), icon=":material/check:")
 
 if item is None:
-    forget_presses()
     if done + remaining == 0:
         st.info("No answer matches the queue's filters.", icon=":material/filter_alt_off:")
     else:

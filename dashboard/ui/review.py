@@ -235,9 +235,6 @@ _SHORTCUTS = "queue_shortcuts"  # the container of the hidden key buttons (and i
 _RUN_KEY = "queue.run"  # the number of the last run that drew the inputs
 _SEEN_KEY = "queue.seen"  # the hidden input: the last run number the browser received
 _PENDING_KEY = "queue.pending"  # widget key -> (value set by a key, run number at that time)
-# A key pressed right after S (or K) reaches the server while the browser still shows the
-# item just left: it is meant for the next one, and waits for the inputs drawn next.
-_PRESSES_KEY = "queue.presses"  # rating keys pressed for the item drawn next
 
 
 def queue_keys(interaction_id: int, reviewer: str) -> dict[str, str]:
@@ -260,8 +257,6 @@ def queue_inputs(interaction_id: int, keys: dict[str, str]) -> None:
     state = st.session_state
     state[QUEUE_SHOWN_KEY] = interaction_id
     _keep_key_values()
-    for pressed in state.pop(_PRESSES_KEY, []):
-        _apply(keys, pressed)
     state[_RUN_KEY] = state.get(_RUN_KEY, 0) + 1
     stars_col, thumbs_col, _ = st.columns([2, 1, 5], vertical_alignment="center")
     with stars_col:
@@ -321,22 +316,9 @@ def _key_button(interaction_id: int, rating_key: RatingKey) -> str:
 
 
 def _press(interaction_id: int, keys: dict[str, str], rating_key: RatingKey) -> None:
-    """Set the stars or thumb as the key says (callback): on the item on screen, or, when the
-    page has just left the item the key was pressed on, on the item drawn next."""
-    state = st.session_state
-    if queue_shown(interaction_id):
-        _apply(keys, rating_key)
-    else:
-        state[_PRESSES_KEY] = [*state.get(_PRESSES_KEY, []), rating_key]
-
-
-def forget_presses() -> None:
-    """Drop keys pressed for an item that will not be drawn (the queue is empty)."""
-    st.session_state.pop(_PRESSES_KEY, None)
-
-
-def _apply(keys: dict[str, str], rating_key: RatingKey) -> None:
-    """Set the stars or thumb of the item whose inputs are ``keys`` as the key says."""
+    """Set the stars or thumb of the item on screen as the key says (callback)."""
+    if not queue_shown(interaction_id):
+        return
     state = st.session_state
     values = {}
     if rating_key.clears:
@@ -360,10 +342,9 @@ def queue_rating(interaction_id: int, keys: dict[str, str]) -> dict[str, Any]:
     """
     state = st.session_state
     _keep_key_values()
-    if queue_shown(interaction_id):
-        for rating_key in RATING_KEYS:
-            if state.get(_key_button(interaction_id, rating_key)) is True:
-                _apply(keys, rating_key)
+    for rating_key in RATING_KEYS:
+        if state.get(_key_button(interaction_id, rating_key)) is True:
+            _press(interaction_id, keys, rating_key)
     return {
         "stars": stars_from_widget(state.get(keys["stars"])),
         "thumbs": thumbs_from_widget(state.get(keys["thumbs"])),
