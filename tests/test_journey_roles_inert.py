@@ -90,11 +90,18 @@ def type_address(page, url: str, path: str, name: str) -> None:
     sign_in(page, name)
 
 
+def _model_reply(messages):
+    """The hostile name: as chat text, or as the JSON a theme name is asked for."""
+    if "You name groups" in messages[0]["content"]:
+        return {"name": THEME_NAME}
+    return THEME_NAME
+
+
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     db_path = tmp_path_factory.mktemp("journey") / "loupe.db"
     ids = _seed(db_path)
-    with FakeOllama(reply=lambda messages: THEME_NAME) as fake, \
+    with FakeOllama(reply=_model_reply) as fake, \
             streamlit_app(db_path, {"OLLAMA_HOST": fake.url}) as url, \
             playwright_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
