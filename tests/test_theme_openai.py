@@ -225,7 +225,7 @@ def test_page_offers_the_endpoints_embedding_model_and_says_when_it_is_gone(monk
     # The server stops; the next clustering (another seed) says so in one sentence.
     at.number_input(key="clusters.seed").set_value(3).run()
     assert not at.exception, at.exception
-    assert [shown(e.value) for e in at.error] == [
+    assert [shown(e.value) for e in at.error] == [(
         f"Cannot reach the OpenAI-compatible endpoint 'default' at {url}: start the server, or "
         "correct base_url in its configuration. Or pick the embedded model under Options, which "
-        "needs no server."]
+        "needs no server.")]

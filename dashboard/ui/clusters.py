@@ -8,8 +8,8 @@ from typing import Any
 import streamlit as st
 
 from dashboard.clustering import (
-    DEFAULT_MAX_ITEMS, DEFAULT_VECTORIZER, EXAMPLES, MAX_THEMES, OLLAMA_PREFIX, OPENAI_PREFIX, OTHER_ID,
-    QUESTION_SET_LIMIT, QUEUE_LIMIT, SORTS, VECTORIZERS, ThemeOptions, ThemeReport,
+    DEFAULT_MAX_ITEMS, DEFAULT_VECTORIZER, EXAMPLES, MAX_THEMES, OLLAMA_PREFIX, OPENAI_PREFIX,
+    OTHER_ID, QUESTION_SET_LIMIT, QUEUE_LIMIT, SORTS, VECTORIZERS, ThemeOptions, ThemeReport,
     distinct_question_count, embedding_models, find_themes, map_figure, map_frame, name_theme,
     name_themes, queue_ids, question_set_items, share_text, theme_title, themes_frame, trend_frame,
 )
