@@ -135,7 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     cluster.add_argument("--max-items", type=int, default=200_000)
     cluster.add_argument("--vectorizer", default="wordllama", metavar="NAME",
                          help="wordllama (the embedded model, default), wordllama+tfidf, tfidf, "
-                              "or ollama:MODEL (an Ollama embedding model such as bge-m3)")
+                              "ollama:MODEL (an Ollama embedding model such as bge-m3), or "
+                              "openai:ENDPOINT:MODEL (an embedding model on a configured "
+                              "OpenAI-compatible endpoint, e.g. openai:default:bge-m3)")
     cluster.add_argument("--name-with", metavar="MODEL",
                          help="names written by a chat model: auto, embedded or ollama:MODEL "
                               "(replies that do not read as names keep the phrase names)")

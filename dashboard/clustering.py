@@ -6,8 +6,9 @@ The pipeline, deterministic for a given seed:
    static embedding model (WordLlama, ``dashboard/embedding.py``: no server, no download), which
    puts questions that mean the same thing close together even when they share no word. TF-IDF
    over word 1-2 grams and character 2-4 grams within words stays available (it also handles
-   typos and Korean), alone or side by side with the embeddings; an Ollama embedding model
-   (``bge-m3`` is multilingual) can replace both. Rows end up of unit length (cosine geometry);
+   typos and Korean), alone or side by side with the embeddings; an embedding model on Ollama
+   (``ollama:MODEL``) or on an OpenAI-compatible endpoint (``openai:ENDPOINT:MODEL``; ``bge-m3``
+   is multilingual) can replace both. Rows end up of unit length (cosine geometry);
    TF-IDF is first reduced with TruncatedSVD to at most 100 dimensions.
 2. **Smooth**: each item moves towards the mean of its ``NEIGHBOURS`` nearest items, so that the
    few words of a short question weigh less than what its neighbours agree on.
@@ -49,6 +50,7 @@ WORDLLAMA = "wordllama"
 COMBINED = "wordllama+tfidf"
 DEFAULT_VECTORIZER = WORDLLAMA
 OLLAMA_PREFIX = "ollama:"
+OPENAI_PREFIX = "openai:"  # openai:ENDPOINT:MODEL, see dashboard.embedding.openai_embedder
 VECTORIZERS = {
     WORDLLAMA: "Embedded model (WordLlama, no server)",
     COMBINED: "Embedded model + TF-IDF",
@@ -74,7 +76,7 @@ ANSWER_WEIGHT_CHARS = 1_000  # characters of an answer added to its question's t
 Progress = Callable[[str, float], None]
 Embed = Callable[[list[str]], np.ndarray]
 
-# Names that embedding models on Ollama usually carry.
+# Names that embedding models on Ollama and OpenAI-compatible servers usually carry.
 _EMBEDDING_NAME = re.compile(
     r"embed|bge|\be5\b|e5-|gte|minilm|mpnet|nomic|mxbai|arctic|labse|paraphrase|snowflake",
     re.IGNORECASE,
@@ -88,7 +90,7 @@ class ThemeOptions:
     k: int | None = None
     seed: int = 0
     with_answers: bool = False
-    vectorizer: str = DEFAULT_VECTORIZER  # see VECTORIZERS, or "ollama:<embedding model>"
+    vectorizer: str = DEFAULT_VECTORIZER  # see VECTORIZERS, "ollama:MODEL" or "openai:ENDPOINT:MODEL"
 
 
 @dataclass
@@ -254,7 +256,8 @@ def vectorize(
     if embed is not None:
         return normalize(np.asarray(embed(list(texts)), dtype=np.float32))
     if vectorizer not in VECTORIZERS:
-        raise ValueError(f"unknown vectorizer {vectorizer!r}: use one of {', '.join(VECTORIZERS)}")
+        raise ValueError(f"unknown vectorizer {vectorizer!r}: use one of {', '.join(VECTORIZERS)}, "
+                         "ollama:MODEL or openai:ENDPOINT:MODEL")
     if vectorizer == TFIDF:
         return _tfidf_points(texts, seed)
     from dashboard.embedding import wordllama
@@ -858,6 +861,10 @@ def find_themes(
     texts = [item_text(r["question"], r.get("answer"), options.with_answers) for r in rows]
     if embed is None and options.vectorizer.startswith(OLLAMA_PREFIX):
         embed = ollama_embedder(options.vectorizer[len(OLLAMA_PREFIX):], progress=progress)
+    if embed is None and options.vectorizer.startswith(OPENAI_PREFIX):
+        from dashboard.embedding import openai_embedder
+
+        embed = openai_embedder(options.vectorizer, progress=progress)
     clustering = cluster_texts(texts, k=options.k, seed=options.seed, vectorizer=options.vectorizer,
                                embed=embed, progress=progress)
     started = time.perf_counter()

@@ -6,6 +6,10 @@ library's own loader looks for the tokenizer under ``tokenizer/`` while the whee
 ``tokenizers/``, and would then try to fetch it from the network. A sentence vector is the mean
 of its tokens' vectors (as the model was trained), scaled to unit length.
 
+An embedding model on an OpenAI-compatible server can replace it: the vectorizer
+``openai:ENDPOINT:MODEL`` (see ``openai_embedder``) embeds through that endpoint's
+``/v1/embeddings``, in batches.
+
 The model's vocabulary hardly knows some scripts (Korean, Chinese): their text falls apart into
 single characters and raw bytes whose vectors say little. ``coverage`` tells, per text, the share
 of its characters read as pieces of two characters or more, so that such texts can be
@@ -17,6 +21,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import itertools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +31,8 @@ WORDLLAMA = "wordllama"
 WEIGHTS_FILE = "weights/l2_supercat_256.safetensors"
 TOKENIZER_FILE = "tokenizers/l2_supercat_tokenizer_config.json"
 TENSOR = "embedding.weight"
+OPENAI_PREFIX = "openai:"  # openai:ENDPOINT:MODEL
+OPENAI_BATCH = 128  # texts per /v1/embeddings request (OpenAI takes up to 2,048)
 
 
 class EmbeddingUnavailable(RuntimeError):
@@ -125,3 +132,64 @@ def wordllama() -> StaticEmbedder:
 def embed_texts(texts: list[str]) -> np.ndarray:
     """Unit-length vectors of texts from the embedded model."""
     return wordllama().embed(list(texts))
+
+
+# -- embedding models on OpenAI-compatible servers ------------------------------
+
+
+def openai_vectorizer(endpoint: str, model: str) -> str:
+    """The vectorizer naming ``model`` on the endpoint named ``endpoint``."""
+    return f"{OPENAI_PREFIX}{endpoint}:{model}"
+
+
+def split_openai_vectorizer(vectorizer: str) -> tuple[str, str]:
+    """The endpoint name and model of ``openai:ENDPOINT:MODEL`` (endpoint names hold no colon,
+    model names may); ValueError with a sentence when either is missing."""
+    endpoint, _, model = vectorizer[len(OPENAI_PREFIX):].partition(":")
+    if not vectorizer.startswith(OPENAI_PREFIX) or not endpoint or not model.strip():
+        raise ValueError(f"vectorizer {vectorizer!r} does not name an endpoint and a model: write "
+                         "openai:ENDPOINT:MODEL, for example openai:default:bge-m3")
+    return endpoint, model
+
+
+def openai_embedder(
+    vectorizer: str,
+    *,
+    batch: int = OPENAI_BATCH,
+    timeout: float | None = None,
+    endpoints: Mapping[str, object] | None = None,
+    progress: Callable[[str, float], None] | None = None,
+) -> Callable[[list[str]], np.ndarray]:
+    """A function embedding texts with the embedding model ``openai:ENDPOINT:MODEL`` names, in
+    batches of ``batch`` texts; an endpoint that is not configured, or any failure of the
+    server, raises BackendError with one sentence."""
+    from dashboard.llm import BackendError
+    from dashboard.openai_backend import OpenAIBackend, openai_endpoints
+
+    name, model = split_openai_vectorizer(vectorizer)
+    endpoint = (openai_endpoints() if endpoints is None else endpoints).get(name)
+    if endpoint is None:
+        raise BackendError(
+            f"No OpenAI-compatible endpoint named '{name}' is configured: add [loupe.openai.{name}] "
+            "to .streamlit/secrets.toml, or pick another vectorizer.")
+    backend = OpenAIBackend(endpoint, timeout=timeout)  # type: ignore[arg-type]
+
+    def embed(texts: list[str]) -> np.ndarray:
+        out: np.ndarray | None = None
+        for start in range(0, len(texts), batch):
+            chunk = [t or " " for t in texts[start:start + batch]]  # servers refuse empty input
+            vectors = np.asarray(backend.embed(model, chunk), dtype=np.float32)
+            if out is None:
+                out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
+            elif vectors.shape[1] != out.shape[1]:
+                raise BackendError(
+                    f"The OpenAI-compatible endpoint '{name}' sent vectors of {vectors.shape[1]} and "
+                    f"{out.shape[1]} dimensions from '{model}': check that one model serves that name.")
+            out[start:start + len(chunk)] = vectors
+            if progress:
+                done = min(start + batch, len(texts))
+                progress(f"Embedding with {model}: {done:,} of {len(texts):,}",
+                         0.25 * done / max(1, len(texts)))
+        return out if out is not None else np.zeros((0, 1), dtype=np.float32)
+
+    return embed

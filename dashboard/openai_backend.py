@@ -197,6 +197,24 @@ class OpenAIBackend:
         except Exception as exc:
             raise BackendError(self._explain(exc, model=model)) from exc
 
+    def embed(self, model: str, texts: list[str]) -> list[list[float]]:
+        """Vectors of ``texts`` from an embedding model on the server, in the order given (one
+        ``/v1/embeddings`` request: the caller batches); failures raise BackendError."""
+        if not texts:
+            return []
+        try:
+            response = self._client().embeddings.create(model=model, input=texts)
+            data = sorted(response.data, key=lambda item: item.index)
+            vectors = [list(item.embedding) for item in data]
+        except Exception as exc:
+            raise BackendError(self._explain(exc, model=model)) from exc
+        if len(vectors) != len(texts) or len({len(v) for v in vectors}) != 1 or not vectors[0]:
+            raise BackendError(
+                f"The OpenAI-compatible endpoint '{self.endpoint.name}' at {self.endpoint.shown_url} "
+                f"did not send one vector of one length per text from '{model}': check that it is "
+                "an embedding model.")
+        return vectors
+
     def _explain(self, exc: Exception, model: str | None) -> str:
         """One sentence saying what to do; never the key, never the server's echo of it."""
         import httpx

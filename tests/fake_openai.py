@@ -4,7 +4,12 @@ It answers ``GET /v1/models`` (``{"object": "list", "data": [...]}``) and
 ``POST /v1/chat/completions``: streamed as server-sent events (``data: {chunk}`` lines, a first
 chunk with the assistant role, one chunk per word, a chunk with ``finish_reason``, then, when
 ``stream_options.include_usage`` is set, a chunk with empty ``choices`` and the ``usage``
-counts, and ``data: [DONE]``), or one JSON object without streaming. A wrong or missing key
+counts, and ``data: [DONE]``), or one JSON object without streaming; and
+``POST /v1/embeddings`` for its embedding models (a string or a list of strings in, OpenAI's
+``{"object": "list", "data": [{"object": "embedding", "index", "embedding"}], "model", "usage"}``
+out, as floats or, with ``encoding_format="base64"`` as the official client asks by default,
+base64 of little-endian float32; ``dimensions`` shortens the vectors; an empty string or more
+than 2,048 inputs get 400, a chat model 400, an unknown model 404). A wrong or missing key
 gets 401 with OpenAI's error JSON (which echoes part of the key, as the real API does); an
 unknown model gets 404 ``model_not_found``. A test can make it stall before answering or in the
 middle of a stream, and reads every request it received.
@@ -12,7 +17,11 @@ middle of a stream, and reads every request it received.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import math
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -23,6 +32,21 @@ from tests.fake_ollama import _echo_reply, _tokens
 
 DEFAULT_MODEL = "fake-gpt-mini"
 DEFAULT_KEY = "sk-test-0123456789abcdef"
+EMBEDDING_MODEL = "text-embedding-3-small"
+MAX_EMBEDDING_INPUTS = 2048
+
+
+def hashed_vector(text: str, dimensions: int = 16) -> list[float]:
+    """A deterministic bag-of-words vector: each word adds one to a dimension its hash picks."""
+    vector = [0.0] * dimensions
+    for word in text.lower().split():
+        vector[int(hashlib.md5(word.encode()).hexdigest(), 16) % dimensions] += 1.0
+    return vector
+
+
+def _unit(vector: list[float]) -> list[float]:
+    norm = math.sqrt(sum(x * x for x in vector))
+    return [x / norm for x in vector] if norm else vector
 
 
 def _error(message: str, kind: str, code: str | None) -> dict[str, Any]:
@@ -40,8 +64,12 @@ class FakeOpenAI:
         token_delay: float = 0.0,
         stall_seconds: float = 0.0,
         stall_after_tokens: int | None = None,
+        embedding_models: tuple[str, ...] = (),
+        embed: Callable[[str], list[float]] = hashed_vector,
     ) -> None:
         self.models = list(models)
+        self.embedding_models = list(embedding_models)
+        self.embed = embed
         self.api_key = api_key
         self.reply = reply
         self.token_delay = token_delay
@@ -111,7 +139,7 @@ class FakeOpenAI:
                 if self.path == "/v1/models":
                     self._json(200, {"object": "list", "data": [
                         {"id": m, "object": "model", "created": 1700000000, "owned_by": "fake"}
-                        for m in fake.models]})
+                        for m in [*fake.models, *fake.embedding_models]]})
                 else:
                     self._json(404, _error(f"Unknown request URL: GET {self.path}.",
                                            "invalid_request_error", "unknown_url"))
@@ -124,7 +152,9 @@ class FakeOpenAI:
                                       "authorized": authorized})
                 if not authorized:
                     return
-                if self.path != "/v1/chat/completions":
+                if self.path == "/v1/embeddings":
+                    self._embeddings(body)
+                elif self.path != "/v1/chat/completions":
                     self._json(404, _error(f"Unknown request URL: POST {self.path}.",
                                            "invalid_request_error", "unknown_url"))
                 elif body.get("model") not in fake.models:
@@ -133,6 +163,42 @@ class FakeOpenAI:
                         "access to it.", "invalid_request_error", "model_not_found"))
                 else:
                     self._complete(body)
+
+            def _embeddings(self, body: dict[str, Any]) -> None:
+                model, given = body.get("model"), body.get("input")
+                if model not in fake.models and model not in fake.embedding_models:
+                    self._json(404, _error(
+                        f"The model `{model}` does not exist or you do not have access to it.",
+                        "invalid_request_error", "model_not_found"))
+                    return
+                if model not in fake.embedding_models:
+                    self._json(400, _error(f"The model `{model}` does not support embeddings.",
+                                           "invalid_request_error", None))
+                    return
+                texts = [given] if isinstance(given, str) else given
+                if (not isinstance(texts, list) or not 0 < len(texts) <= MAX_EMBEDDING_INPUTS
+                        or not all(isinstance(t, str) and t for t in texts)):
+                    self._json(400, _error(
+                        "'$.input' is invalid. Please check the API reference: "
+                        "https://platform.openai.com/docs/api-reference.",
+                        "invalid_request_error", None))
+                    return
+                if fake.stall_seconds:
+                    fake._sleep(fake.stall_seconds)
+                size = body.get("dimensions")
+                data = []
+                for index, text in enumerate(texts):
+                    vector = _unit([float(x) for x in fake.embed(text)])
+                    if isinstance(size, int) and 0 < size < len(vector):
+                        vector = _unit(vector[:size])
+                    if body.get("encoding_format") == "base64":
+                        shown: Any = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+                    else:
+                        shown = vector
+                    data.append({"object": "embedding", "index": index, "embedding": shown})
+                tokens = sum(len(_tokens(t)) for t in texts)
+                self._json(200, {"object": "list", "data": data, "model": model,
+                                 "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
 
             def _complete(self, body: dict[str, Any]) -> None:
                 if fake.stall_seconds:

@@ -57,7 +57,10 @@ followed = followed_themes(store, filters)
 st.subheader("Themes now")
 try:
     report = theme_report(store, filters, settings, source)
-except (BackendError, RuntimeError) as exc:
+except BackendError as exc:  # an embedding server that fails
+    st.error(f"{plain_text(exc)} Or pick the embedded model under Options, which needs no server.")
+    st.stop()
+except RuntimeError as exc:  # the embedded model is not installed
     st.error(f"{plain_text(exc)} Pick the TF-IDF vectorizer under Options to go on without it.")
     st.stop()
 

@@ -8,8 +8,8 @@ from typing import Any
 import streamlit as st
 
 from dashboard.clustering import (
-    DEFAULT_MAX_ITEMS, DEFAULT_VECTORIZER, EXAMPLES, MAX_THEMES, OLLAMA_PREFIX, OTHER_ID,
-    QUESTION_SET_LIMIT, QUEUE_LIMIT, SORTS, VECTORIZERS, ThemeOptions, ThemeReport,
+    DEFAULT_MAX_ITEMS, DEFAULT_VECTORIZER, EXAMPLES, MAX_THEMES, OLLAMA_PREFIX, OPENAI_PREFIX,
+    OTHER_ID, QUESTION_SET_LIMIT, QUEUE_LIMIT, SORTS, VECTORIZERS, ThemeOptions, ThemeReport,
     distinct_question_count, embedding_models, find_themes, map_figure, map_frame, name_theme,
     name_themes, queue_ids, question_set_items, share_text, theme_title, themes_frame, trend_frame,
 )
@@ -95,7 +95,8 @@ class Settings:
 
 def _vectorizer_param(value: Any) -> str:
     value = str(value or "")
-    return value if value in VECTORIZERS or value.startswith(OLLAMA_PREFIX) else DEFAULT_VECTORIZER
+    known = value in VECTORIZERS or value.startswith((OLLAMA_PREFIX, OPENAI_PREFIX))
+    return value if known else DEFAULT_VECTORIZER
 
 
 def view_params(filters: Filters, settings: Settings) -> dict[str, str | list[str]]:
@@ -155,12 +156,22 @@ def theme_report(store: Store, filters: Filters, settings: Settings, source: dic
 
 def vectorizer_choices() -> list[str]:
     """The embedded model, with TF-IDF or alone, TF-IDF, and every embedding model the Ollama
-    server lists."""
-    return [*VECTORIZERS] + [OLLAMA_PREFIX + m for m in embedding_models(model_catalog().get("ollama", []))]
+    server or a configured OpenAI-compatible endpoint lists (``openai:ENDPOINT:MODEL``)."""
+    catalog = model_catalog()
+    choices = [*VECTORIZERS] + [OLLAMA_PREFIX + m for m in embedding_models(catalog.get("ollama", []))]
+    for backend, models in catalog.items():
+        if backend.startswith(OPENAI_PREFIX):
+            choices += [f"{backend}:{m}" for m in embedding_models(models)]
+    return choices
 
 
 def _vectorizer_label(value: str) -> str:
-    return VECTORIZERS.get(value) or f"Ollama · {value[len(OLLAMA_PREFIX):]}"
+    if value in VECTORIZERS:
+        return VECTORIZERS[value]
+    if value.startswith(OPENAI_PREFIX):
+        endpoint, _, model = value[len(OPENAI_PREFIX):].partition(":")
+        return f"OpenAI-compatible ({endpoint}) · {model}"
+    return f"Ollama · {value[len(OLLAMA_PREFIX):]}"
 
 
 def settings_row() -> Settings:
@@ -193,8 +204,9 @@ def settings_row() -> Settings:
         st.selectbox("Vectorizer", choices, key=VECTORIZER_KEY, format_func=_vectorizer_label,
                      help="How questions become vectors. The embedded model needs no server and "
                           "groups questions by meaning; TF-IDF by shared words and spellings. "
-                          "Embedding models appear when the Ollama server lists one (bge-m3 "
-                          "puts Korean and English questions on one topic together).")
+                          "Embedding models appear when the Ollama server or an OpenAI-compatible "
+                          "endpoint lists one (bge-m3 puts Korean and English questions on one "
+                          "topic together).")
     options = ThemeOptions(
         k=int(state[K_KEY]) or None, seed=int(state[SEED_KEY] or 0),
         with_answers=bool(state[ANSWERS_KEY]), vectorizer=state[VECTORIZER_KEY],
