@@ -231,7 +231,7 @@ def empty_review_text(*, can_import: bool, can_chat: bool) -> str:
     """What the Review page says when there is no answer yet: what this user can do here."""
     steps = []
     if can_import:
-        steps.append("import a feedback file (JSONL or CSV) with **Import feedback** above")
+        steps.append("import a feedback file (Loupe JSONL or CSV, an Open WebUI export, OpenTelemetry spans or a Hugging Face dataset) with **Import feedback** above")
     if can_chat:
         steps.append("ask a model on the **Chat** page and rate its answers")
     if not steps:
