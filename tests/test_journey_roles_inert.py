@@ -20,6 +20,7 @@ from tests.test_clustering import fill, separated
 
 pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
 
 EVIL = "evil.example"
 QUESTION = f"Where is `![q](http://{EVIL}/q.png)`` my :red[parcel] for $5 and $x$?"
@@ -292,7 +293,8 @@ def test_an_admin_sees_every_hostile_name_as_written(app, visit):
     box.fill(QUESTION)
     box.press("Enter")
     answer = page.get_by_test_id("stChatMessage").filter(has_text=":red[Refund]").first
-    answer.wait_for(timeout=60_000)  # the model's reply, shown as written
+    answer.wait_for(timeout=60_000)  # the model's reply, shown as written once it has streamed
+    expect(answer).to_contain_text(THEME_NAME, use_inner_text=True, timeout=60_000)
     _settle(page)
     assert THEME_NAME in answer.inner_text()
     assert ":red[parcel] for $5 and $x$?" in page.get_by_test_id("stChatMessage").first.inner_text()
