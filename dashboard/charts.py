@@ -181,25 +181,45 @@ def volume_chart(
     colors: dict[str, str] | None = None,
 ) -> go.Figure:
     """Interactions and ratings per period, stacked by source (or model)."""
+    per = "day" if period == "day" else "week"
+    return _stacked_pair(
+        frame, ("interactions", "ratings"),
+        ("Interactions", "Ratings (on the day of the rated answer)"),
+        (f"Interactions per {per}", f"Ratings per {per}"),
+        title=f"Interactions and ratings per {per}", unit="", group_title=group_title,
+        period=period, colors=colors,
+    )
+
+
+def _stacked_pair(
+    frame: pd.DataFrame,
+    columns: tuple[str, str],
+    titles: tuple[str, str],
+    axis_titles: tuple[str, str],
+    *,
+    title: str,
+    unit: str,
+    group_title: str,
+    period: str,
+    colors: dict[str, str] | None,
+) -> go.Figure:
+    """Two stacked bar charts over one period axis, one bar colour per group, one legend."""
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
-                        subplot_titles=("Interactions", "Ratings (on the day of the rated answer)"))
+                        subplot_titles=titles)
     colors = colors or color_map(frame["group"])
     for group, rows in frame.sort_values("period").groupby("group", sort=True):
-        for row, column in ((1, "interactions"), (2, "ratings")):
+        for row, column in ((1, columns[0]), (2, columns[1])):
             fig.add_trace(go.Bar(
                 x=rows["period"], y=rows[column], name=label(group), legendgroup=label(group),
                 showlegend=row == 1, marker_color=colors.get(str(group)),
-                hovertemplate="%{y:,}<extra>%{fullData.name}</extra>",
+                hovertemplate=f"%{{y:,}}{unit}<extra>%{{fullData.name}}</extra>",
             ), row=row, col=1)
-    per = "day" if period == "day" else "week"
-    title = "Interactions and ratings per " + ("day" if period == "day" else "week")
     fig.update_layout(title=dict(text=title), barmode="stack", legend_title_text=group_title,
-                      **{**_LAYOUT, "height": 460})
+                      showlegend=True, **{**_LAYOUT, "height": 460})
     fig.update_xaxes(title_text=PERIOD_TITLES[period], row=2, col=1)
     _date_axis(fig, frame["period"], period)
-    fig.update_layout(showlegend=True)
-    fig.update_yaxes(title_text=f"Interactions per {per}", row=1, col=1)
-    fig.update_yaxes(title_text=f"Ratings per {per}", row=2, col=1)
+    fig.update_yaxes(title_text=axis_titles[0], row=1, col=1)
+    fig.update_yaxes(title_text=axis_titles[1], row=2, col=1)
     return fig
 
 
@@ -312,24 +332,12 @@ def usage_chart(
     colors: dict[str, str] | None = None,
 ) -> go.Figure:
     """Input and output tokens per period, stacked by model (variant, backend)."""
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
-                        subplot_titles=("Input tokens", "Output tokens"))
-    colors = colors or color_map(frame["group"])
-    for group, rows in frame.sort_values("period").groupby("group", sort=True):
-        for row, column in ((1, "prompt_tokens"), (2, "completion_tokens")):
-            fig.add_trace(go.Bar(
-                x=rows["period"], y=rows[column], name=label(group), legendgroup=label(group),
-                showlegend=row == 1, marker_color=colors.get(str(group)),
-                hovertemplate="%{y:,} tokens<extra>%{fullData.name}</extra>",
-            ), row=row, col=1)
     per = "day" if period == "day" else "week"
-    fig.update_layout(title=dict(text=f"Tokens per {per}"), barmode="stack",
-                      legend_title_text=group_title, **{**_LAYOUT, "height": 460})
-    fig.update_xaxes(title_text=PERIOD_TITLES[period], row=2, col=1)
-    _date_axis(fig, frame["period"], period)
-    fig.update_yaxes(title_text=f"Tokens per {per}", row=1, col=1)
-    fig.update_yaxes(title_text=f"Tokens per {per}", row=2, col=1)
-    return fig
+    return _stacked_pair(
+        frame, ("prompt_tokens", "completion_tokens"), ("Input tokens", "Output tokens"),
+        (f"Tokens per {per}", f"Tokens per {per}"), title=f"Tokens per {per}", unit=" tokens",
+        group_title=group_title, period=period, colors=colors,
+    )
 
 
 def cost_chart(
