@@ -65,3 +65,25 @@ def screenshot(page, name: str) -> None:
     """Keep a screenshot of what the test saw, for people to look at."""
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+@contextmanager
+def chromium():
+    """Debian's Chromium driven by Playwright (never a browser Playwright would download)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def wait_for_run(page, timeout: float = 60_000) -> None:
+    """Wait until Streamlit has finished running the script (its status widget is gone)."""
+    time.sleep(0.3)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout
+    )
+    time.sleep(0.3)

@@ -13,7 +13,7 @@ import pytest
 from dashboard.demo import load_demo
 from dashboard.experiments import pairwise_report
 from store import Store
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, screenshot, streamlit_app
+from tests.browser import chromium, screenshot, streamlit_app, wait_for_run
 from tests.fake_ollama import DEFAULT_MODEL, FakeOllama
 
 pytestmark = pytest.mark.browser
@@ -26,19 +26,12 @@ HOSTILE = ('<img src="http://127.0.0.1:9/pwned.png" onerror="document.title=\'pw
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def _wait_for_run(page) -> None:
-    """Wait until Streamlit has finished running the script."""
-    time.sleep(0.3)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000
-    )
-    time.sleep(0.3)
+    wait_for_run(page, timeout=60_000)
 
 
 def _sign_in(page, url: str, path: str) -> None:

@@ -6,13 +6,12 @@ as FILE:LINE and nothing lands. After each step the database holds exactly what 
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
 
 from store import Store
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, screenshot, streamlit_app
+from tests.browser import chromium, screenshot, streamlit_app, wait_for_run
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.browser
@@ -24,10 +23,8 @@ OPEN_WEBUI = ROOT / "tests" / "data" / "openwebui_feedback_export.json"
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(scope="module")
@@ -39,12 +36,7 @@ def app(tmp_path_factory):
 
 
 def _wait_for_run(page) -> None:
-    """Wait until Streamlit has finished running the script."""
-    time.sleep(0.3)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000
-    )
-    time.sleep(0.3)
+    wait_for_run(page, timeout=60_000)
 
 
 def _open_import(browser, url: str):

@@ -12,13 +12,12 @@ from __future__ import annotations
 import http.server
 import re
 import threading
-import time
 
 import pytest
 
 from dashboard.auth import DEVICE_COOKIE, SESSION_COOKIE, hash_password
 from store import Store
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, screenshot, streamlit_app
+from tests.browser import chromium, screenshot, streamlit_app, wait_for_run
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.browser
@@ -33,10 +32,8 @@ TOO_SOON = re.compile(r"^Too many failed sign-ins for this name: wait (\d+) seco
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(scope="module")
@@ -84,12 +81,7 @@ def other_origin(server):
 
 
 def _wait_for_run(page) -> None:
-    """Wait until Streamlit has finished running the script."""
-    time.sleep(0.3)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=20_000
-    )
-    time.sleep(0.3)
+    wait_for_run(page, timeout=20_000)
 
 
 def _sign_in_form(page) -> None:

@@ -5,14 +5,13 @@ exactly what the page showed."""
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
 from dashboard.demo import load_demo
 from dashboard.filters import Filters
 from store import Store
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, screenshot, streamlit_app
+from tests.browser import chromium, screenshot, streamlit_app, wait_for_run
 
 pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -20,18 +19,12 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def _wait_for_run(page) -> None:
-    time.sleep(0.3)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000
-    )
-    time.sleep(0.3)
+    wait_for_run(page, timeout=120_000)
 
 
 def _picker_titles(page) -> list[str]:

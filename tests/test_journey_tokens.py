@@ -19,7 +19,7 @@ import pytest
 
 from dashboard.auth import hash_password, token_digest
 from store import Store
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, screenshot, streamlit_app
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, screenshot, streamlit_app, wait_for_run
 from tests.conftest import ROOT, free_port
 from tests.factories import add_interaction
 
@@ -77,10 +77,7 @@ def _call(api_url: str, token: str, method: str, path: str, body: dict | None = 
 
 
 def _wait_for_run(page) -> None:
-    time.sleep(0.3)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=20_000)
-    time.sleep(0.3)
+    wait_for_run(page, timeout=20_000)
 
 
 def _token_cells(page, cells: int) -> list[str]:
