@@ -401,7 +401,12 @@ oidc_admins = ["ida@example.org"]
                 assert (account["role"], account["email"], account["password_hash"]) == (
                     "admin", "ida@example.org", None)
                 assert account["oidc_subject"] == f"{idp.issuer}|id-17"
+            # the browser trades its one-time code for the cookie just after the page shows it
+            deadline = time.monotonic() + 30
             [session] = _session_rows(db_path, "ida@example.org")
+            while not session["token_digest"] and time.monotonic() < deadline:
+                time.sleep(0.2)
+                [session] = _session_rows(db_path, "ida@example.org")
             assert (session["method"], session["revoked_at"]) == ("oidc", None)
             assert session["token_digest"]
 
