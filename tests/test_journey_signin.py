@@ -81,7 +81,7 @@ def other_origin(server):
 
 
 def _wait_for_run(page) -> None:
-    wait_for_run(page, timeout=20_000)
+    wait_for_run(page, timeout=60_000)
 
 
 def _sign_in_form(page) -> None:
