@@ -11,7 +11,10 @@ from pathlib import Path
 import streamlit as st
 
 if __name__ != "__main__":
+    from dashboard.ui.callbacks import callbacks_run_whole
     from dashboard.ui.session_routes import middleware, routes
+
+    callbacks_run_whole()  # before the first session: its first run's clicks count too
 
     app = st.App(__file__, routes=routes(), middleware=middleware())
 else:

@@ -266,6 +266,34 @@ def test_a_key_the_browser_has_not_drawn_yet_is_not_undone_by_its_older_value(qu
     assert [t.value for t in at.toast] == ["Saved #3: ★★★★☆ 4 stars"]
 
 
+def test_a_key_counts_though_the_save_reaches_the_server_while_its_callback_runs(
+        queue, db_path, monkeypatch):
+    """'4' then 'S' typed quickly: the save's request arrives while the key's callback is
+    running. Streamlit stopped the callback at its first read of the session state, so the
+    four stars were never set and the save stored nothing."""
+    import dashboard.ui.review as review_ui
+    from streamlit.runtime.scriptrunner import RerunData, get_script_run_ctx
+
+    at = queue()
+    shown_before = review_ui.queue_shown
+    arrived = []
+
+    def the_save_arrives(interaction_id: int) -> bool:
+        if not arrived:  # the browser's next request reaches the server right now
+            ctx = get_script_run_ctx()
+            arrived.append(ctx.script_requests.request_rerun(RerunData(
+                query_string=ctx.query_string, page_script_hash=ctx.page_script_hash)))
+        return shown_before(interaction_id)
+
+    monkeypatch.setattr(review_ui, "queue_shown", the_save_arrives)
+    _key(at, "4").click().run()
+    assert arrived == [True]
+    assert at.feedback(key="queue.3.ana.stars").value == 3  # four stars shown
+    _button(at, "Save and next").click().run()
+    assert _rating(db_path, 3, "ana")["stars"] == 4
+    assert [t.value for t in at.toast] == ["Saved #3: ★★★★☆ 4 stars"]
+
+
 def test_once_the_browser_has_drawn_a_key_the_mouse_decides(queue, db_path):
     at = queue()
     _key(at, "4").click().run()  # the browser receives this run: four stars on screen

@@ -8,7 +8,10 @@ from urllib.parse import unquote
 import streamlit as st
 
 from dashboard.auth import REVIEWER_COOKIE
+from dashboard.ui.callbacks import callbacks_run_whole
 from store import Store, default_db_path
+
+callbacks_run_whole()  # every page's callbacks, wherever the page runs (AppTest included)
 
 REVIEWER_KEY = "app.reviewer"  # the sidebar box (a widget: its state lasts one page)
 SAVED_REVIEWER_KEY = "app.reviewer_saved"  # the name itself, for the whole session
