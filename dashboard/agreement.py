@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -132,7 +132,7 @@ def disagreement_table(worst: pd.DataFrame, briefs: list[dict[str, Any]]) -> pd.
                 "Thumbs split": bool(row.thumbs_split),
                 "Reviewers": int(row.reviewers),
             }
-            for row in worst.itertuples()
+            for row in cast(Any, worst.itertuples())  # pandas types row fields loosely
         ],
         columns=["Open", "#", "Question", "Stars given", "Spread", "Thumbs split", "Reviewers"],
     )

@@ -307,7 +307,8 @@ def create_app(store: Store, *, max_body: int = MAX_BODY, default_rate: str = DE
     def plain(model: BaseModel) -> dict[str, Any]:
         return {k: v for k, v in model.model_dump().items() if v is not None}
 
-    writes = {401: {}, 403: {}, 409: {}, 413: {}, 422: {}, 429: {}}
+    writes: dict[int | str, dict[str, Any]] = {401: {}, 403: {}, 409: {}, 413: {}, 422: {},
+                                               429: {}}
 
     @app.post("/submit_feedback/", response_model=Stored, status_code=201, responses=writes)
     def submit_feedback(feedback: Feedback,

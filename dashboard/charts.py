@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -155,7 +155,7 @@ def rate_chart(
             line=dict(color=colors.get(str(model)), width=2),
             hovertemplate="%{y:.2%}<extra>%{fullData.name}</extra>",
         ), row=1, col=1)
-        total = totals.loc[model]
+        total = cast(pd.Series, totals.loc[model])
         rate = total[count] / total["interactions"] if total["interactions"] else 0.0
         fig.add_trace(go.Bar(
             x=[label(model)], y=[rate], name=label(model), legendgroup=label(model),

@@ -73,7 +73,7 @@ QUEUE_LIMIT = 300  # ids sent to the annotation queue at most (the most typical)
 QUESTION_SET_LIMIT = 200  # questions put in a question set at most (the most typical)
 ANSWER_WEIGHT_CHARS = 1_000  # characters of an answer added to its question's text
 
-Progress = Callable[[str, float], None]
+Progress = Callable[[str, float], object]  # what it returns is ignored
 Embed = Callable[[list[str]], np.ndarray]
 
 # Names that embedding models on Ollama and OpenAI-compatible servers usually carry.
@@ -182,7 +182,7 @@ def _word_counts(tokens: Sequence[list[str]]) -> tuple[Any, np.ndarray]:
     try:
         counts = vectorizer.fit_transform(tokens)
     except ValueError:  # no word survives (only stop words, digits or punctuation)
-        return sparse.csr_matrix((len(tokens), 0), dtype=np.float32), np.array([], dtype=object)
+        return sparse.csr_matrix(np.zeros((len(tokens), 0), dtype=np.float32)), np.array([], dtype=object)
     return counts, vectorizer.get_feature_names_out()
 
 
@@ -559,7 +559,7 @@ def _phrase_counts(texts: Sequence[str]) -> tuple[Any, np.ndarray]:
     try:
         return vectorizer.fit_transform(texts), vectorizer.get_feature_names_out()
     except ValueError:  # no phrase at all (only stop words, digits or punctuation)
-        return sparse.csr_matrix((len(texts), 0), dtype=np.float32), np.array([], dtype=object)
+        return sparse.csr_matrix(np.zeros((len(texts), 0), dtype=np.float32)), np.array([], dtype=object)
 
 
 def theme_terms(
@@ -977,7 +977,7 @@ def ollama_embedder(
     backend = OllamaBackend(host=host, timeout=timeout)
 
     def embed(texts: list[str]) -> np.ndarray:
-        vectors: list[list[float]] = []
+        vectors: list[Sequence[float]] = []
         for start in range(0, len(texts), batch):
             chunk = [t or " " for t in texts[start:start + batch]]
             try:

@@ -80,7 +80,7 @@ SYSTEM_BASE = (
     " Kestrel Plus subscription and a developer API. Answer the customer's question accurately."
     " If you do not know, say so and point to support@kestrel.example."
 )
-VARIANTS = (
+VARIANTS: tuple[dict[str, Any], ...] = (
     {"name": "baseline", "version": 1, "day": 0, "system_prompt": SYSTEM_BASE,
      "params": {"temperature": 0.7, "max_tokens": 512}},
     {"name": "concise", "version": 1, "day": 0,
@@ -624,6 +624,7 @@ class _Generator:
         ratings = []
         for reviewer in chosen:
             score = KIND_SCORE[kind] + reviewer.bias + rng.gauss(0, reviewer.noise)
+            stars: int | None
             stars = min(5, max(1, round(score)))
             thumbs = None
             if rng.random() < reviewer.thumbs_share:

@@ -77,7 +77,8 @@ class StaticEmbedder:
         from scipy import sparse
 
         index: dict[str, int] = {}
-        indptr, indices = [0], []
+        indptr: list[int] = [0]
+        indices: list[int] = []
         for text in texts:
             indices.extend(index.setdefault(word, len(index)) for word in (text or "").split())
             indptr.append(len(indices))
@@ -158,7 +159,7 @@ def openai_embedder(
     batch: int = OPENAI_BATCH,
     timeout: float | None = None,
     endpoints: Mapping[str, object] | None = None,
-    progress: Callable[[str, float], None] | None = None,
+    progress: Callable[[str, float], object] | None = None,
 ) -> Callable[[list[str]], np.ndarray]:
     """A function embedding texts with the embedding model ``openai:ENDPOINT:MODEL`` names, in
     batches of ``batch`` texts; an endpoint that is not configured, or any failure of the

@@ -11,6 +11,7 @@ import re
 import string
 from collections import Counter
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import textdistance
 
@@ -77,7 +78,7 @@ class AnswerMetrics:
 def answer_metrics(answer: str | None, reference: str | None = None) -> AnswerMetrics:
     """Length always; similarity, ROUGE-L, token F1 and exact match when a reference exists."""
     text = answer or ""
-    base = {"chars": len(text), "words": len(text.split())}
+    base: dict[str, Any] = {"chars": len(text), "words": len(text.split())}
     if not reference or not reference.strip():
         return AnswerMetrics(**base)
     return AnswerMetrics(

@@ -93,7 +93,7 @@ def parse_questions(text: str, name: str = "pasted text") -> ParsedQuestions:
             if not isinstance(question, str) or not question.strip():
                 parsed.refused.append(f"{name}:{number}: no \"question\" text")
                 continue
-            item = {"question": question.strip()}
+            item: dict[str, Any] = {"question": question.strip()}
             for key in ("reference_answer", "category"):
                 value = record.get(key)
                 if value is not None and not isinstance(value, str):

@@ -397,7 +397,7 @@ def run_export(
     out: str | os.PathLike[str],
     *,
     who: str | None = None,
-    on_progress: Callable[[int], None] | None = None,
+    on_progress: Callable[[int], object] | None = None,
     record: bool = True,
     refuse_one_sided: bool = False,
 ) -> ExportResult:
@@ -469,7 +469,7 @@ def run_export(
         if one_sided and refuse_one_sided:
             raise OneSidedExport(one_sided, counts)
         os.replace(temporary, out)
-        if validation_temporary:
+        if validation_temporary and validation_path:
             os.replace(validation_temporary, validation_path)
     finally:
         for leftover in (temporary, validation_temporary):
@@ -481,7 +481,7 @@ def run_export(
         warnings.append(f"{counts.leaked} exported questions also appear in the evaluation set.")
     result = ExportResult(str(out), _sha256(out), counts, warnings,
                           validation_path=str(validation_path) if validation_path else None)
-    manifest = {
+    manifest: dict[str, Any] = {
         "format": options.format,
         "options": options.as_dict(),
         "counts": asdict(counts),

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from dashboard.formats import checks
 from dashboard.formats.checks import (  # noqa: F401  (the names importers of this module use)
@@ -84,10 +84,6 @@ class ImportProblem(ValueError):
     def __init__(self, message: str, *, usage: bool = True) -> None:
         super().__init__(message)
         self.usage = usage
-
-
-class _Bad(Exception):
-    """One refused record (the reason is the message)."""
 
 
 @dataclass(frozen=True)
@@ -705,8 +701,8 @@ def import_stream(
                 ):
                     if not records:
                         continue
-                    outcome = (session.add(records, lines) if kind == "rows"
-                               else session.add_votes(records, lines))
+                    outcome = (session.add(cast(list[ImportRow], records), lines) if kind == "rows"
+                               else session.add_votes(cast(list[ImportVote], records), lines))
                     for index, reason in outcome.conflicts:
                         if numbers[index] not in refused_items:
                             refused_items.add(numbers[index])

@@ -98,7 +98,7 @@ class RefreshReport:
         return bool(self.turns or self.interactions or self.ratings or self.recounts)
 
 
-Progress = Callable[[float, str], None]
+Progress = Callable[[float, str], object]  # what it returns is ignored
 
 
 def needs_refresh(store: Store) -> bool:
@@ -198,6 +198,7 @@ def view_filters(filters: Filters, last_day: date | None) -> Filters:
 def previous_period(filters: Filters) -> Filters:
     """The same filters over the period of the same length just before."""
     length = period_days(filters)
+    assert filters.date_from is not None, "a period has a first day"
     return filters.with_(
         date_from=filters.date_from - timedelta(days=length),
         date_to=filters.date_from - timedelta(days=1),
@@ -206,6 +207,7 @@ def previous_period(filters: Filters) -> Filters:
 
 def period_days(filters: Filters) -> int:
     """Number of days the filters' date range covers."""
+    assert filters.date_from is not None and filters.date_to is not None, "a period has two ends"
     return (filters.date_to - filters.date_from).days + 1
 
 
@@ -465,11 +467,11 @@ def top_tags(
         rated["group"] = rated["model"]
     else:
         tags["group"] = rated["group"] = "All models"
-    rated = rated.groupby("group")["rated"].sum()
+    rated_per_group = rated.groupby("group")["rated"].sum()
     top = tags.groupby("tag")["items"].sum().sort_values(ascending=False, kind="stable")
     keep = list(top.index[:limit])
     tags = tags[tags["tag"].isin(keep)].copy()
-    tags["share"] = tags["items"] / tags["group"].map(rated).where(lambda r: r > 0)
+    tags["share"] = tags["items"] / tags["group"].map(rated_per_group).where(lambda r: r > 0)
     tags["order"] = tags["tag"].map({t: n for n, t in enumerate(keep)})
     tags = tags.sort_values(["order", "group"]).reset_index(drop=True)
     return tags[["tag", "group", "items", "share"]]

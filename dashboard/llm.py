@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
 OLLAMA = "ollama"
@@ -341,7 +341,7 @@ def _count_prompt_tokens(llm: Any, messages: list[dict[str, str]]) -> int | None
     formatter = Jinja2ChatFormatter(
         template=template, eos_token=text_of(llm.token_eos()), bos_token=text_of(llm.token_bos())
     )
-    prompt = formatter(messages=messages).prompt
+    prompt = formatter(messages=cast(Any, messages)).prompt  # llama_cpp types each role's dict
     return len(llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
 
 

@@ -103,6 +103,7 @@ def openai_endpoints(
         base_url = str(table.get("base_url") or "").strip()
         if not NAME_PATTERN.match(name) or not base_url:
             continue
+        key: str | None
         if table.get("api_key"):
             key, source = str(table["api_key"]), f"secrets.toml [loupe.openai.{name}] api_key"
         else:

@@ -382,13 +382,13 @@ def position_bias(votes: Iterable[Vote]) -> BiasCheck:
 
 def length_bias(votes: Iterable[Vote]) -> BiasCheck:
     """Share of decisive votes won by the longer answer (lengths equal or unknown left out)."""
-    usable = [
-        v
+    usable = [  # for each vote between answers of different lengths: whether the longer won
+        (v.length_a > v.length_b) == (v.winner == "a")
         for v in votes
         if v.winner in ("a", "b")
         and v.length_a is not None
         and v.length_b is not None
         and v.length_a != v.length_b
     ]
-    longer_won = sum((v.length_a > v.length_b) == (v.winner == "a") for v in usable)
+    longer_won = sum(usable)
     return _bias(longer_won, len(usable))

@@ -83,7 +83,7 @@ def side_effect_coverage(
     favoured_i = outcome_probabilities((gap + effect) / 2, tie_rate)  # i on the favoured side
     favoured_j = outcome_probabilities((-gap + effect) / 2, tie_rate)  # j on the favoured side
     on_i = rng.binomial(per_pair, 0.5, size=(replicates, len(first)))
-    hits = decisive = 0
+    hits = decisive = np.zeros(replicates, dtype=np.int64)
     for group, probabilities in ((on_i, favoured_i), (per_pair - on_i, favoured_j)):
         for k, (win, loss, _) in enumerate(probabilities):
             outcome = rng.multinomial(group[:, k], [win, loss, max(0.0, 1 - win - loss)])

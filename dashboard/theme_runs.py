@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -292,7 +292,7 @@ def chat_backend(spec: str, ollama_timeout: float = 60.0) -> tuple[Any, str]:
             models = [m for m in backend.models() if m not in embedding_models([m])]
         except Exception:  # noqa: BLE001 - a backend that cannot list models is skipped
             models = []
-        if models and (spec != "embedded" or backend.is_up()):
+        if models and (spec != "embedded" or cast(EmbeddedBackend, backend).is_up()):
             return backend, models[0]
     raise ValueError("no chat model answers now: start Ollama or install the embedded model")
 

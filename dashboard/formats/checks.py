@@ -104,7 +104,7 @@ def whole(value: Any, name: str, low: int, high: int | None = None) -> int | Non
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise Bad(f"{name} must be a whole number, not {kind_of(value)}")
-    result: float | int = value
+    result: float | int
     if isinstance(value, str):
         if not value.strip():
             return None
@@ -112,6 +112,8 @@ def whole(value: Any, name: str, low: int, high: int | None = None) -> int | Non
             result = float(value) if any(c in value for c in ".eE") else int(value)
         except ValueError:
             result = math.nan
+    else:
+        result = value
     span = f"from {low} to {high}" if high is not None else f"of {low} or more"
     if isinstance(result, float):
         if not result.is_integer():

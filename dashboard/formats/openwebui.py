@@ -89,7 +89,7 @@ def parse(obj: Any) -> list[ImportRow | ImportVote]:
 
     votes = _votes(obj, data, tree, rated, thumbs, model, reviewer, rated_at, comment)
     if votes:
-        return votes
+        return list(votes)
 
     records: list[ImportRow | ImportVote] = []
     pairs = _pairs(chain)
@@ -150,7 +150,7 @@ def _pairs(chain: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, 
     return [(q, a) for q, a in pairs]
 
 
-def _votes(obj: dict[str, Any], data: dict[str, Any], tree: dict[str, Any], rated: dict[str, Any],
+def _votes(obj: dict[str, Any], data: dict[str, Any], tree: dict[Any, Any], rated: dict[str, Any],
            thumbs: int | None, model: str | None, reviewer: str, rated_at: str | None,
            comment: str | None) -> list[ImportVote]:
     siblings_models = data.get("sibling_model_ids")

@@ -45,9 +45,9 @@ def parse(obj: Any) -> list[ImportRow | ImportVote]:
     if "answer_a" in obj or "answer_b" in obj:  # a vote in Loupe's pairwise layout
         from dashboard.pairwise_import import parse as pairwise
 
-        return pairwise(obj)
+        return list(pairwise(obj))
     if "messages" in obj:
-        return conversation(obj)
+        return list(conversation(obj))
     if "completion" in obj:
         return [completion(obj)]
     if "instruction" in obj:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import streamlit as st
 
@@ -241,7 +241,7 @@ def theme_map(report: ThemeReport, names: dict[int, str]) -> None:
 def theme_table(report: ThemeReport, names: dict[int, str],
                 continues: dict[int, str] | None = None) -> int | None:
     """The themes table with its sort order; returns the theme id of a newly selected row."""
-    sort = st.segmented_control("Sort", list(SORTS), key=SORT_KEY, format_func=SORTS.get,
+    sort = st.segmented_control("Sort", list(SORTS), key=SORT_KEY, format_func=SORTS.__getitem__,
                                 default="size", label_visibility="collapsed") or "size"
     frame = themes_frame(report, sort, names, continues)
     event = st.dataframe(
@@ -280,8 +280,10 @@ def theme_picker(report: ThemeReport, names: dict[int, str], picked: int | None)
         # otherwise keep showing the label it knew.
         state[THEME_KEY] = state[THEME_KEY]
     titles = {t["id"]: f"{theme_title(t, names)} ({t['size']:,})" for t in report.clusters}
-    chosen = st.selectbox("Theme", ids, key=THEME_KEY, format_func=titles.get)
-    return report.theme(chosen)
+    chosen = st.selectbox("Theme", ids, key=THEME_KEY, format_func=titles.__getitem__)
+    theme = report.theme(cast(int, chosen))
+    assert theme is not None, "the box offers only the report's themes"
+    return theme
 
 
 def theme_detail(report: ThemeReport, theme: dict[str, Any], names: dict[int, str]) -> None:
@@ -458,10 +460,10 @@ def followed_themes(store: Store, filters: Filters) -> dict[str, Any] | None:
         st.session_state[RUN_KEY] = ids[0]
     titles = {r["id"]: f"{r['name']} · {r['created_at'][:10]} · {r['themes']} themes of "
                        f"{r['n_items']:,} items" for r in runs}
-    run_id = st.selectbox("Saved run", ids, key=RUN_KEY, format_func=titles.get)  # options show as text
+    run_id = st.selectbox("Saved run", ids, key=RUN_KEY, format_func=titles.__getitem__)  # options show as text
     source = theme_source(store, filters, True)
     with st.spinner("Placing new items in the saved themes…"):
-        data = _followed(store, store.path, source["fingerprint"], run_id, filters)
+        data = _followed(store, store.path, source["fingerprint"], cast(int, run_id), filters)
     frame = data["frame"]
     if frame.empty:
         st.info("No low-rated item with a readable date matches these filters.", icon=":material/inbox:")
@@ -477,7 +479,7 @@ def followed_themes(store: Store, filters: Filters) -> dict[str, Any] | None:
         figure = weekly_figure(frame[frame["theme"].isin(drawn)])
         st.plotly_chart(figure, width="stretch", config={"displaylogo": False}, key="clusters.weekly")
     table = latest_week(frame, data["saved"])  # a data frame shows its text as text
-    last, before = (table.attrs.get("weeks", []) + ["Last week", "Week before"])[:2]
+    last, before = [*table.attrs.get("weeks", []), "Last week", "Week before"][:2]
     st.dataframe(
         table, hide_index=True, width="stretch", key="clusters.followed",
         column_config={

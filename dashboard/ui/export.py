@@ -85,6 +85,7 @@ def options_form(store: Store, fmt: str, filters: Filters) -> ExportOptions:
         st.markdown("**Curation**")
         stars: float | None = None
         only_ideal = only_agree = False
+        sources: tuple[str, ...]
         sources, layout, gap = DPO_SOURCES, "standard", 1.0
         if fmt in PAIR_FORMATS:
             sources = tuple(st.multiselect(
@@ -355,7 +356,7 @@ def _write(store: Store, options: ExportOptions, who: str | None, *,
 def show_result(result: ExportResult, key: str) -> None:
     """Counts of a built file and its download buttons."""
     c = result.counts
-    metrics = [("Rows written", f"{c.written:,}", None)]
+    metrics: list[tuple[str, str, str | None]] = [("Rows written", f"{c.written:,}", None)]
     if c.kto_true or c.kto_false:
         metrics.append(("Labelled true / false", f"{c.kto_true:,} / {c.kto_false:,}", None))
     if c.duplicates_dropped:

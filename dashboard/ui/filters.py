@@ -139,11 +139,11 @@ def _widget(field: str, prefix: str, options: dict[str, list[str]]) -> None:
         st.slider("Stars", 1, 5, value=(1, 5), key=key,
                   help="Items whose stars are in this range, read as **Stars of** says.")
     elif field == "stars_mode":
-        st.selectbox("Stars of", list(_STARS_MODES), key=key, format_func=_STARS_MODES.get,
+        st.selectbox("Stars of", list(_STARS_MODES), key=key, format_func=_STARS_MODES.__getitem__,
                      help=_STARS_MODE_HELP)
     elif field == "thumbs":
         st.segmented_control(
-            "Thumbs", list(_THUMBS), key=key, format_func=_THUMBS.get,
+            "Thumbs", list(_THUMBS), key=key, format_func=_THUMBS.__getitem__,
             help="Items someone gave this thumb.",
         )
     elif field in _SELECTS:
@@ -152,12 +152,12 @@ def _widget(field: str, prefix: str, options: dict[str, list[str]]) -> None:
         choices = list(dict.fromkeys([*options.get(source, []), *chosen]))
         st.multiselect(label, choices, key=key, placeholder="Any")
     elif field == "dates":
-        st.date_input("Dates", value=(), key=key, min_value=_EARLIEST, format="YYYY-MM-DD",
+        st.date_input("Dates", value=(), key=key,  # type: ignore[arg-type]  # () picks no day min_value=_EARLIEST, format="YYYY-MM-DD",
                       help="Pick the first and the last day (UTC).")
     elif field == "has_ideal":
-        st.selectbox("Ideal answer", list(_IDEAL), key=key, format_func=_IDEAL.get)
+        st.selectbox("Ideal answer", list(_IDEAL), key=key, format_func=_IDEAL.__getitem__)
     elif field == "errors":
-        st.selectbox("Calls", list(_ERRORS), key=key, format_func=_ERRORS.get)
+        st.selectbox("Calls", list(_ERRORS), key=key, format_func=_ERRORS.__getitem__)
     elif field == "unrated":
         st.toggle("Unrated only", key=key, help="Items nobody has rated yet.")
     else:

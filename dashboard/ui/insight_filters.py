@@ -59,7 +59,7 @@ def insight_filter_bar(options: dict[str, list[str]], last_day: date | None) -> 
         format="YYYY-MM-DD",
         help=f"Default: the last {DEFAULT_DAYS} days that have data, ending on the newest one.",
     )
-    chosen: dict[str, tuple[str, ...]] = {}
+    chosen: dict[str, Any] = {}  # field -> the values chosen, as a tuple
     for col, (field, key) in zip(list_cols, LIST_KEYS.items()):
         # Values from a shared link stay selectable even if the data no longer has them.
         choices = sorted(set(options.get(field, [])) | set(state[key]))
@@ -70,11 +70,11 @@ def insight_filter_bar(options: dict[str, list[str]], last_day: date | None) -> 
         reset_filters()
         st.rerun()
 
-    picked = tuple(picked) if isinstance(picked, (tuple, list)) else (picked,)
+    days = tuple(picked) if isinstance(picked, (tuple, list)) else (picked,)
     filters = view_filters(
         Filters(
-            date_from=picked[0] if picked else None,
-            date_to=picked[-1] if picked else None,
+            date_from=days[0] if days else None,
+            date_to=days[-1] if days else None,
             **chosen,
         ),
         last_day,

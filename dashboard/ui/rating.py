@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
 from dashboard.ratings import (
@@ -29,7 +31,7 @@ def _save(store: Store, interaction_id: int, reviewer: str, keys: dict[str, str]
         st.toast("Your role does not allow rating.", icon=":material/lock:")
         return
     state = st.session_state
-    rating = {
+    rating: dict[str, Any] = {
         "thumbs": thumbs_from_widget(state.get(keys["thumbs"])),
         "stars": stars_from_widget(state.get(keys["stars"])),
         "tags": list(state.get(keys["tags"]) or []),

@@ -320,7 +320,7 @@ def _press(interaction_id: int, keys: dict[str, str], rating_key: RatingKey) -> 
     if not queue_shown(interaction_id):
         return
     state = st.session_state
-    values = {}
+    values: dict[str, Any] = {}
     if rating_key.clears:
         values = {keys["stars"]: None, keys["thumbs"]: None}
     if rating_key.stars is not None:
