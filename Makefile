@@ -1,18 +1,23 @@
-# Loupe: `make run` starts the dashboard, `make test` runs every test.
+# Loupe: `make run` starts the dashboard, `make test` runs the lint and type checks, then every test.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 LOUPE_DB ?= data/loupe.db
 PORT ?= 8501
 
-.PHONY: run test install install-dev chromium demo clean
+.PHONY: run test lint install install-dev chromium demo clean
 
 run: $(VENV)/.installed
 	@mkdir -p $(dir $(LOUPE_DB))
 	LOUPE_DB=$(LOUPE_DB) $(PY) -m streamlit run app.py --server.port $(PORT) --server.address localhost
 
-test: $(VENV)/.installed-dev chromium
+test: lint chromium
 	$(PY) -m pytest
+
+# ruff and mypy read their settings from pyproject.toml.
+lint: $(VENV)/.installed-dev
+	$(PY) -m ruff check store dashboard views tests bench app.py
+	$(PY) -m mypy
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev

@@ -17,6 +17,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -126,7 +127,7 @@ def time_queries(store: Store, views: dict[str, Filters], runs: int) -> float:
     print(f"\n{'aggregate':<20} {'view':<16} {'median ms':>10} {'max ms':>9} {'/ 300 ms':>9}")
     for view_name, filters in views.items():
         for name, query in INSIGHT_QUERIES.items():
-            times = timed(lambda: query(store, filters), runs)
+            times = timed(partial(query, store, filters), runs)
             median = statistics.median(times)
             worst = max(worst, median)
             print(f"{name:<20} {view_name:<16} {median:>10.1f} {max(times):>9.1f}"

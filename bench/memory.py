@@ -94,7 +94,7 @@ def streamlit_server(db_path: Path, log_path: Path):
                     break
                 except OSError:
                     if process.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError("streamlit did not start:\n" + log_path.read_text())
+                        raise RuntimeError("streamlit did not start:\n" + log_path.read_text()) from None
                     time.sleep(0.2)
             yield url, process
         finally:

@@ -13,6 +13,7 @@ import argparse
 import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{'aggregate':<20} {'view':<14} {'median ms':>10} {'max ms':>9} {'/ 300 ms':>9}")
     for view_name, filters in views.items():
         for name, query in QUERIES.items():
-            times = timed(lambda: query(store, filters), args.runs)
+            times = timed(partial(query, store, filters), args.runs)
             median = statistics.median(times)
             worst = max(worst, median)
             print(f"{name:<20} {view_name:<14} {median:>10.1f} {max(times):>9.1f}"

@@ -35,6 +35,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -176,7 +177,7 @@ def _word_counts(tokens: Sequence[list[str]]) -> tuple[Any, np.ndarray]:
 
     min_df = 2 if len(tokens) >= 20 else 1
     vectorizer = CountVectorizer(
-        analyzer=lambda words: words + [f"{a} {b}" for a, b in zip(words, words[1:])],
+        analyzer=lambda words: words + [f"{a} {b}" for a, b in pairwise(words)],
         min_df=min_df, dtype=np.float32,
     )
     try:
@@ -265,10 +266,7 @@ def vectorize(
     embedded, coverage = wordllama().embed_with_coverage(list(texts))
     read = coverage >= COVERAGE_MIN
     weight = np.where(read, EMBEDDED_WEIGHT if vectorizer == COMBINED else 1.0, 0.0).astype(np.float32)
-    if vectorizer == COMBINED:
-        rows = np.arange(n)
-    else:
-        rows = np.flatnonzero(~read)
+    rows = np.arange(n) if vectorizer == COMBINED else np.flatnonzero(~read)
     if not len(rows):
         return embedded
     part = _tfidf_points([texts[i] for i in rows.tolist()], seed)

@@ -360,9 +360,9 @@ def _csv_items(stream: IO[bytes], counter: _Counter, header_out: list[str]) -> I
             yield line, raw_text, None, reason or f"not valid CSV ({exc})", raw_bytes, truncated
             continue
         line, raw_text, raw_bytes, reason, truncated = take()
-        if not row or (len(row) == 1 and not row[0].strip() and "\n" not in row[0]):
-            if reason is None:
-                continue  # a blank line
+        blank = not row or (len(row) == 1 and not row[0].strip() and "\n" not in row[0])
+        if blank and reason is None:
+            continue  # a blank line
         if reason is None and len(row) != width:
             reason = f"has {_count(len(row), 'cell')} but the header has {width}"
             if "\n" in raw_text and len(row) < width:

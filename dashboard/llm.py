@@ -9,6 +9,7 @@ sentence a user can act on, so a caller never sees an exception from a model cal
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import threading
 import time
@@ -250,10 +251,8 @@ def _close_models() -> None:
     """Free the embedded models before the interpreter tears llama.cpp's bindings down."""
     while _LLAMA:
         _, llm = _LLAMA.popitem()
-        try:
+        with contextlib.suppress(Exception):  # nothing useful to do at exit
             llm.close()
-        except Exception:  # noqa: BLE001 - nothing useful to do at exit
-            pass
 
 
 def _load_llama(path: Path, n_ctx: int) -> Any:

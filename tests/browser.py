@@ -49,7 +49,7 @@ def streamlit_app(db_path: Path, env: dict[str, str] | None = None, timeout: flo
                     log.flush()
                     raise RuntimeError(
                         "streamlit did not start:\n" + (db_path.parent / "streamlit.log").read_text()
-                    )
+                    ) from None
                 time.sleep(0.2)
         yield url
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import statistics
 from datetime import datetime, timedelta, timezone
+from itertools import pairwise
 
 import pytest
 
@@ -94,7 +95,7 @@ def test_conversations_have_several_turns_and_re_asks(loaded):
             continue
         turns = store.conversation_turns(size["conversation_id"])
         assert [t["turn"] for t in turns] == list(range(1, len(turns) + 1))
-        for before, after in zip(turns, turns[1:]):
+        for before, after in pairwise(turns):
             bad = before["error"] is not None or (before["stars_min"] or 5) <= 2
             if bad and before["question"] in after["question"]:
                 reasks += 1

@@ -309,7 +309,7 @@ def test_an_empty_file_is_refused_with_what_to_change(filled, tmp_path):
                                   "To get rows, widen the filters or set “Approve answers rated at "
                                   "least” to “any rating”.")
     pairs = ExportOptions(format="dpo", dpo_sources=("votes",))
-    with pytest.raises(OneSidedExport, match="^No DPO pairs to write: .*add sources under"):
+    with pytest.raises(OneSidedExport, match=r"^No DPO pairs to write: .*add sources under"):
         run_export(store, pairs, tmp_path / "dpo.jsonl", refuse_one_sided=True)
 
 
