@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -27,6 +28,9 @@ from dashboard.ui.guard import permitted
 from store import Store
 from store.clusters import LOW_RATED_TEXT
 
+# The type Streamlit gives format_func; the boxes pass dict.get, whose None for a value not
+# offered Streamlit reads as no choice.
+_Format = Callable[[Any], str]
 K_KEY = "clusters.k"
 ANSWERS_KEY = "clusters.answers"
 SEED_KEY = "clusters.seed"
@@ -241,7 +245,7 @@ def theme_map(report: ThemeReport, names: dict[int, str]) -> None:
 def theme_table(report: ThemeReport, names: dict[int, str],
                 continues: dict[int, str] | None = None) -> int | None:
     """The themes table with its sort order; returns the theme id of a newly selected row."""
-    sort = st.segmented_control("Sort", list(SORTS), key=SORT_KEY, format_func=SORTS.__getitem__,
+    sort = st.segmented_control("Sort", list(SORTS), key=SORT_KEY, format_func=cast(_Format, SORTS.get),
                                 default="size", label_visibility="collapsed") or "size"
     frame = themes_frame(report, sort, names, continues)
     event = st.dataframe(
@@ -280,7 +284,7 @@ def theme_picker(report: ThemeReport, names: dict[int, str], picked: int | None)
         # otherwise keep showing the label it knew.
         state[THEME_KEY] = state[THEME_KEY]
     titles = {t["id"]: f"{theme_title(t, names)} ({t['size']:,})" for t in report.clusters}
-    chosen = st.selectbox("Theme", ids, key=THEME_KEY, format_func=titles.__getitem__)
+    chosen = st.selectbox("Theme", ids, key=THEME_KEY, format_func=cast(_Format, titles.get))
     theme = report.theme(cast(int, chosen))
     assert theme is not None, "the box offers only the report's themes"
     return theme
@@ -460,7 +464,7 @@ def followed_themes(store: Store, filters: Filters) -> dict[str, Any] | None:
         st.session_state[RUN_KEY] = ids[0]
     titles = {r["id"]: f"{r['name']} · {r['created_at'][:10]} · {r['themes']} themes of "
                        f"{r['n_items']:,} items" for r in runs}
-    run_id = st.selectbox("Saved run", ids, key=RUN_KEY, format_func=titles.__getitem__)  # options show as text
+    run_id = st.selectbox("Saved run", ids, key=RUN_KEY, format_func=cast(_Format, titles.get))  # options show as text
     source = theme_source(store, filters, True)
     with st.spinner("Placing new items in the saved themes…"):
         data = _followed(store, store.path, source["fingerprint"], cast(int, run_id), filters)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 import streamlit as st
 
@@ -24,6 +24,9 @@ _SELECTS = {  # field -> (label, Filters attribute, filter_options key)
     "sources": ("Source", "sources", "sources"),
 }
 _THUMBS = {"up": ":material/thumb_up: Up", "down": ":material/thumb_down: Down"}
+# The type Streamlit gives format_func; the boxes pass dict.get, whose None for a value not
+# offered Streamlit reads as no choice.
+_Format = Callable[[Any], str]
 _STARS_MODES = {"any": "Any rating", "every": "Every rating", "mean": "The mean"}
 _STARS_MODE_HELP = (
     "How the stars range reads an answer several people rated. **Any rating**: someone's "
@@ -139,11 +142,11 @@ def _widget(field: str, prefix: str, options: dict[str, list[str]]) -> None:
         st.slider("Stars", 1, 5, value=(1, 5), key=key,
                   help="Items whose stars are in this range, read as **Stars of** says.")
     elif field == "stars_mode":
-        st.selectbox("Stars of", list(_STARS_MODES), key=key, format_func=_STARS_MODES.__getitem__,
+        st.selectbox("Stars of", list(_STARS_MODES), key=key, format_func=cast(_Format, _STARS_MODES.get),
                      help=_STARS_MODE_HELP)
     elif field == "thumbs":
         st.segmented_control(
-            "Thumbs", list(_THUMBS), key=key, format_func=_THUMBS.__getitem__,
+            "Thumbs", list(_THUMBS), key=key, format_func=cast(_Format, _THUMBS.get),
             help="Items someone gave this thumb.",
         )
     elif field in _SELECTS:
@@ -155,9 +158,9 @@ def _widget(field: str, prefix: str, options: dict[str, list[str]]) -> None:
         st.date_input("Dates", value=(), key=key,  # type: ignore[arg-type]  # () picks no day min_value=_EARLIEST, format="YYYY-MM-DD",
                       help="Pick the first and the last day (UTC).")
     elif field == "has_ideal":
-        st.selectbox("Ideal answer", list(_IDEAL), key=key, format_func=_IDEAL.__getitem__)
+        st.selectbox("Ideal answer", list(_IDEAL), key=key, format_func=cast(_Format, _IDEAL.get))
     elif field == "errors":
-        st.selectbox("Calls", list(_ERRORS), key=key, format_func=_ERRORS.__getitem__)
+        st.selectbox("Calls", list(_ERRORS), key=key, format_func=cast(_Format, _ERRORS.get))
     elif field == "unrated":
         st.toggle("Unrated only", key=key, help="Items nobody has rated yet.")
     else:
