@@ -245,7 +245,8 @@ def theme_map(report: ThemeReport, names: dict[int, str]) -> None:
 def theme_table(report: ThemeReport, names: dict[int, str],
                 continues: dict[int, str] | None = None) -> int | None:
     """The themes table with its sort order; returns the theme id of a newly selected row."""
-    sort = st.segmented_control("Sort", list(SORTS), key=SORT_KEY, format_func=cast(_Format, SORTS.get),
+    sort = st.segmented_control("Sort", list(SORTS), key=SORT_KEY,
+                                format_func=cast(_Format, SORTS.get),
                                 default="size", label_visibility="collapsed") or "size"
     frame = themes_frame(report, sort, names, continues)
     event = st.dataframe(

@@ -142,8 +142,8 @@ def _widget(field: str, prefix: str, options: dict[str, list[str]]) -> None:
         st.slider("Stars", 1, 5, value=(1, 5), key=key,
                   help="Items whose stars are in this range, read as **Stars of** says.")
     elif field == "stars_mode":
-        st.selectbox("Stars of", list(_STARS_MODES), key=key, format_func=cast(_Format, _STARS_MODES.get),
-                     help=_STARS_MODE_HELP)
+        st.selectbox("Stars of", list(_STARS_MODES), key=key,
+                     format_func=cast(_Format, _STARS_MODES.get), help=_STARS_MODE_HELP)
     elif field == "thumbs":
         st.segmented_control(
             "Thumbs", list(_THUMBS), key=key, format_func=cast(_Format, _THUMBS.get),
@@ -155,7 +155,8 @@ def _widget(field: str, prefix: str, options: dict[str, list[str]]) -> None:
         choices = list(dict.fromkeys([*options.get(source, []), *chosen]))
         st.multiselect(label, choices, key=key, placeholder="Any")
     elif field == "dates":
-        st.date_input("Dates", value=(), key=key,  # type: ignore[arg-type]  # () picks no day min_value=_EARLIEST, format="YYYY-MM-DD",
+        st.date_input("Dates", value=(),  # type: ignore[arg-type]  # () picks no day
+                      key=key, min_value=_EARLIEST, format="YYYY-MM-DD",
                       help="Pick the first and the last day (UTC).")
     elif field == "has_ideal":
         st.selectbox("Ideal answer", list(_IDEAL), key=key, format_func=cast(_Format, _IDEAL.get))
