@@ -9,6 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard.charts import label
+from dashboard.pages import REVIEW_PAGE, url_path
 from dashboard.review import ITEM_PARAM, preview
 from dashboard.stats import MIN_SHARED_ITEMS
 
@@ -32,7 +33,6 @@ PAIR_HELP = {
         "The quadratic-weighted stars κ in Landis and Koch's words: poor (0 or less), slight "
         "(to 0.2), fair (to 0.4), moderate (to 0.6), substantial (to 0.8), almost perfect."),
 }
-REVIEW_PAGE = "review"  # the Review page's URL path
 
 
 def kappa_reading(value: float | None) -> str:
@@ -124,7 +124,7 @@ def disagreement_table(worst: pd.DataFrame, briefs: list[dict[str, Any]]) -> pd.
     return pd.DataFrame(
         [
             {
-                "Open": f"{REVIEW_PAGE}?{ITEM_PARAM}={row.interaction_id}",
+                "Open": f"{url_path(REVIEW_PAGE)}?{ITEM_PARAM}={row.interaction_id}",
                 "#": int(row.interaction_id),
                 "Question": preview(questions.get(row.interaction_id, {}).get("question"), 100),
                 "Stars given": row.stars,

@@ -18,6 +18,7 @@ from dashboard.theme_runs import (
 )
 from dashboard.filters import Filters
 from dashboard.llm import BackendError
+from dashboard.pages import QUEUE_PAGE, REVIEW_PAGE
 from dashboard.review import ITEM_PARAM, preview, stars_mean_text
 from dashboard.safe_text import inert_markdown, plain_text
 from dashboard.ui.auth import allowed
@@ -46,9 +47,6 @@ RUN_NAME_KEY = "clusters.run_name"
 DRAWN_KEY = "clusters.drawn"  # followed by ".<run id>": the saved themes drawn on the chart
 SAVED_KEY = "clusters.saved"  # the sentence shown once after a run was saved
 AUTO = 0  # the "number of themes" choice meaning automatic
-
-REVIEW_PAGE = "views/review.py"
-QUEUE_PAGE = "views/queue.py"
 
 
 @dataclass(frozen=True)
