@@ -18,42 +18,12 @@ if __name__ != "__main__":
 
     app = st.App(__file__, routes=routes(), middleware=middleware())
 else:
+    from dashboard.pages import PAGES, START, url_path
     from dashboard.ui.auth import allowed, current_session, login_form, login_required
     from dashboard.ui.common import get_store
 
     ICON = Path(__file__).parent / "assets" / "loupe.png"  # served by this server, no font host
     st.set_page_config(page_title="Loupe", page_icon=str(ICON), layout="wide")
-
-    # section -> (page file, title, icon, the action a role needs to open it)
-    PAGES = {
-        "Look": [
-            ("views/insights.py", "Insights", "monitoring", "view"),
-            ("views/review.py", "Review", "table_view", "view"),
-            ("views/clusters.py", "Failure themes", "bubble_chart", "view"),
-            ("views/agreement.py", "Agreement", "group", "view"),
-        ],
-        "Label": [
-            ("views/chat.py", "Chat", "chat", "chat"),
-            ("views/queue.py", "Annotate", "checklist", "rate"),
-        ],
-        "Compare": [
-            ("views/variants.py", "Variants", "tune", "variants"),
-            ("views/experiments.py", "Experiments", "science", "experiments"),
-            ("views/vote.py", "Vote", "how_to_vote", "vote"),
-            ("views/results.py", "Results", "leaderboard", "view"),
-        ],
-        "Train": [
-            ("views/export.py", "Export", "output", "export"),
-        ],
-        "Admin": [
-            ("views/users.py", "Users", "manage_accounts", "users"),
-        ],
-    }
-    START = "views/chat.py"  # where "/" leads, for a role that may open it
-
-    def url_path(path: str) -> str:
-        """Every page's own address: /chat, /review, ... ("/" leads to the start page)."""
-        return Path(path).stem
 
     store = get_store()
     if login_required(store) and current_session(store) is None:

@@ -6,9 +6,8 @@ import math
 from typing import Any, cast
 
 import pandas as pd
-import plotly.graph_objects as go
 
-from dashboard.charts import label
+from dashboard.pages import REVIEW_PAGE, url_path
 from dashboard.review import ITEM_PARAM, preview
 from dashboard.stats import MIN_SHARED_ITEMS
 
@@ -32,7 +31,6 @@ PAIR_HELP = {
         "The quadratic-weighted stars κ in Landis and Koch's words: poor (0 or less), slight "
         "(to 0.2), fair (to 0.4), moderate (to 0.6), substantial (to 0.8), almost perfect."),
 }
-REVIEW_PAGE = "review"  # the Review page's URL path
 
 
 def kappa_reading(value: float | None) -> str:
@@ -89,42 +87,13 @@ def alpha_note(summary: dict[str, Any]) -> str:
     return " ".join(notes)
 
 
-def kappa_heatmap(pairs: pd.DataFrame, column: str = "stars_weighted_kappa") -> go.Figure | None:
-    """A symmetric reviewers × reviewers heatmap of one kappa column (None if no number)."""
-    known = pairs.dropna(subset=[column])
-    if known.empty:
-        return None
-    reviewers = sorted(set(known["reviewer_a"]) | set(known["reviewer_b"]))
-    matrix = pd.DataFrame(math.nan, index=reviewers, columns=reviewers)
-    for row in known.itertuples():
-        value = getattr(row, column)
-        matrix.loc[row.reviewer_a, row.reviewer_b] = value
-        matrix.loc[row.reviewer_b, row.reviewer_a] = value
-    for name in reviewers:
-        matrix.loc[name, name] = 1.0
-    text = [[number_text(v) for v in row] for row in matrix.to_numpy()]
-    figure = go.Figure(
-        go.Heatmap(
-            z=matrix.to_numpy(), x=[label(r) for r in reviewers], y=[label(r) for r in reviewers],
-            text=text, texttemplate="%{text}",
-            zmin=-1, zmax=1, colorscale="RdBu", colorbar={"title": "kappa"},
-            hovertemplate="%{y} and %{x}: %{text}<extra></extra>",
-        )
-    )
-    figure.update_layout(
-        height=120 + 45 * len(reviewers), margin={"l": 10, "r": 10, "t": 10, "b": 10},
-        yaxis={"autorange": "reversed"},
-    )
-    return figure
-
-
 def disagreement_table(worst: pd.DataFrame, briefs: list[dict[str, Any]]) -> pd.DataFrame:
     """The most disputed items with their question, for a lead to open and settle."""
     questions = {b["id"]: b for b in briefs}
     return pd.DataFrame(
         [
             {
-                "Open": f"{REVIEW_PAGE}?{ITEM_PARAM}={row.interaction_id}",
+                "Open": f"{url_path(REVIEW_PAGE)}?{ITEM_PARAM}={row.interaction_id}",
                 "#": int(row.interaction_id),
                 "Question": preview(questions.get(row.interaction_id, {}).get("question"), 100),
                 "Stars given": row.stars,

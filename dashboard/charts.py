@@ -1,4 +1,4 @@
-"""Pure functions DataFrame -> plotly figure for the Insights page (no Streamlit here).
+"""Every figure of the dashboard: pure functions DataFrame -> plotly figure (no Streamlit here).
 
 Every figure has a title, axis titles with units and colours from a colour-blind-safe palette
 (Okabe-Ito); a model keeps its colour across the charts of a page. Names that come from data
@@ -8,18 +8,24 @@ Every figure has a title, axis titles with units and colours from a colour-blind
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Iterable
 from typing import Any, cast
 
 import pandas as pd
+import plotly.express as px
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
+
+from dashboard.agreement import number_text
+from dashboard.clustering import OTHER_LABEL
 
 PALETTE = (
     "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#555555",
     "#882255", "#117733", "#AA4499", "#332288", "#999933",
 )
 MS_TICKS = [m * 10**e for e in range(7) for m in (1, 2, 5)]
+OTHER_COLOR = "#b8b8b8"  # the items of no theme on the theme map
 STAR_COLORS = {1: "#B2182B", 2: "#EF8A62", 3: "#A6A6A6", 4: "#67A9CF", 5: "#2166AC"}
 PERIOD_TITLES = {"day": "Day (UTC)", "week": "Week (UTC, starting Monday)"}
 _LAYOUT = dict(
@@ -362,3 +368,74 @@ def cost_chart(
     fig.update_yaxes(tickprefix="$", tickformat=",.4~f", rangemode="tozero")
     _date_axis(fig, frame["period"], period)
     return fig
+
+
+def kappa_heatmap(pairs: pd.DataFrame, column: str = "stars_weighted_kappa") -> go.Figure | None:
+    """A symmetric reviewers × reviewers heatmap of one kappa column (None if no number)."""
+    known = pairs.dropna(subset=[column])
+    if known.empty:
+        return None
+    reviewers = sorted(set(known["reviewer_a"]) | set(known["reviewer_b"]))
+    matrix = pd.DataFrame(math.nan, index=reviewers, columns=reviewers)
+    for row in known.itertuples():
+        value = getattr(row, column)
+        matrix.loc[row.reviewer_a, row.reviewer_b] = value
+        matrix.loc[row.reviewer_b, row.reviewer_a] = value
+    for name in reviewers:
+        matrix.loc[name, name] = 1.0
+    text = [[number_text(v) for v in row] for row in matrix.to_numpy()]
+    figure = go.Figure(
+        go.Heatmap(
+            z=matrix.to_numpy(), x=[label(r) for r in reviewers], y=[label(r) for r in reviewers],
+            text=text, texttemplate="%{text}",
+            zmin=-1, zmax=1, colorscale="RdBu", colorbar={"title": "kappa"},
+            hovertemplate="%{y} and %{x}: %{text}<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        height=120 + 45 * len(reviewers), margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        yaxis={"autorange": "reversed"},
+    )
+    return figure
+
+
+def map_figure(frame: pd.DataFrame) -> go.Figure:
+    """A scatter of the themed items, coloured by theme ("other" in grey), question and rating on
+    hover; ``frame`` is ``clustering.map_frame``'s, its names already escaped."""
+    themes = list(dict.fromkeys(frame["theme"]))
+    colours = {t: PALETTE[i % len(PALETTE)] for i, t in enumerate(t for t in themes if t != OTHER_LABEL)}
+    colours[OTHER_LABEL] = OTHER_COLOR
+    figure = px.scatter(
+        frame, x="x", y="y", color="theme", custom_data=["id", "question", "rating"],
+        labels={"theme": "Theme"}, render_mode="webgl", color_discrete_map=colours,
+    )
+    figure.update_traces(
+        marker={"size": 6, "opacity": 0.75},
+        hovertemplate=(
+            "#%{customdata[0]} · %{customdata[2]}<br>%{customdata[1]}<extra>%{fullData.name}</extra>"
+        ),
+    )
+    figure.update_xaxes(visible=False)
+    figure.update_yaxes(visible=False, scaleanchor="x", scaleratio=1)
+    figure.update_layout(height=460, margin={"l": 0, "r": 0, "t": 10, "b": 0},
+                         legend={"itemsizing": "constant", "title": None})
+    return figure
+
+
+def weekly_figure(frame: pd.DataFrame) -> go.Figure:
+    """Weekly items per saved theme (lines), with share and mean stars on hover; theme names are
+    HTML-escaped, as plotly reads tags in legend and hover text."""
+    data = frame.copy()
+    data["theme"] = data["theme"].map(html.escape)
+    order = list(dict.fromkeys(data["theme"]))
+    data["share_text"] = (data["share"] * 100).round(1).astype(str) + " %"
+    data["stars_text"] = data["mean_stars"].map(lambda v: "—" if v != v or v is None else f"{v:.2f} ★")
+    figure = px.line(data, x="week", y="items", color="theme", markers=True,
+                     custom_data=["share_text", "stars_text"], category_orders={"theme": order},
+                     color_discrete_map={t: PALETTE[i % len(PALETTE)] for i, t in enumerate(order)},
+                     labels={"week": "Week", "items": "Low-rated items", "theme": "Saved theme"})
+    figure.update_traces(hovertemplate="%{x|%d %b %Y}: %{y} items · %{customdata[0]} of the week"
+                                       " · mean %{customdata[1]}<extra>%{fullData.name}</extra>")
+    figure.update_layout(height=360, margin={"l": 0, "r": 0, "t": 10, "b": 0},
+                         legend={"title": None})
+    return figure

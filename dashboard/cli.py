@@ -9,12 +9,79 @@ import signal
 import sqlite3
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
+from dashboard.auth import ROLES
 from dashboard.exporting import FORMATS
 from dashboard.formats.registry import FORMATS as IMPORT_REGISTRY
 from dashboard.formats.registry import NAMES as IMPORT_FORMATS
+from dashboard.scopes import DEFAULT as DEFAULT_SCOPES
+from dashboard.scopes import SCOPES
 from store import Store, default_db_path
+
+
+class CliError(Exception):
+    """A command that cannot go on: ``main()`` prints the sentence on stderr and exits with
+    ``code`` (1: it failed, 2: it was called wrongly, 130: it was interrupted)."""
+
+    def __init__(self, sentence: str, code: int = 1) -> None:
+        super().__init__(sentence)
+        self.sentence = sentence
+        self.code = code
+
+
+def as_sentence(exc: Exception) -> str:
+    """An exception's text as a sentence: first letter capitalized, one final full stop."""
+    text = str(exc).rstrip(".")
+    return f"{text[:1].upper()}{text[1:]}."
+
+
+def refusal(exc: Exception) -> str:
+    """A refused value's text as the CLI has always printed it: ``str.capitalize()`` and a full
+    stop."""
+    return f"{str(exc).capitalize()}."
+
+
+# -- commands and their arguments ----------------------------------------------------------
+
+Argument = tuple[tuple[str, ...], dict[str, Any]]
+
+
+def arg(*names: str, **options: Any) -> Argument:
+    """One argument of a command, as given to ``add_argument``."""
+    return names, options
+
+
+@dataclass(frozen=True)
+class Command:
+    """A command: its words (``users add``), what runs it, its arguments and parser options."""
+
+    words: tuple[str, ...]
+    run: Callable[[argparse.Namespace], int]
+    arguments: tuple[Argument, ...]
+    filters: bool
+    options: dict[str, Any]
+
+
+# The groups of commands: word -> (help, metavar, dest)
+GROUPS = {
+    "stats": ("statistics of votes", "KIND", "kind"),
+    "users": ("accounts (once one exists, sign-in is required)", "ACTION", "action"),
+    "tokens": ("API tokens for the feedback service", "ACTION", "action"),
+}
+COMMANDS: list[Command] = []
+
+
+def command(
+    *words: str, arguments: Sequence[Argument] = (), filters: bool = False, **options: Any
+) -> Callable[[Callable[[argparse.Namespace], int]], Callable[[argparse.Namespace], int]]:
+    """Register the decorated function as the command ``words`` (in the order of the help)."""
+    def register(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+        COMMANDS.append(Command(words, run, tuple(arguments), filters, options))
+        return run
+    return register
 
 
 def _db_parent() -> argparse.ArgumentParser:
@@ -28,178 +95,26 @@ def _db_parent() -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of every command."""
+    """The argument parser of every registered command."""
     parser = argparse.ArgumentParser(
         prog="python -m dashboard", description="Loupe: review human feedback on your LLM."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    summary = commands.add_parser(
-        "summary", parents=[_db_parent()], help="count what the database holds"
-    )
-    summary.add_argument("--json", action="store_true", help="print JSON")
-    summary.set_defaults(func=cmd_summary)
-
-    importer = commands.add_parser(
-        "import",
-        parents=[_db_parent()],
-        help="import feedback: Loupe JSONL/CSV, pairwise votes, Hugging Face / TRL datasets,"
-        " Open WebUI's feedback export, OpenTelemetry spans (JSONL, CSV or Parquet)",
-        description="Import interactions, ratings and votes from a file in any format Loupe"
-        " reads (detected from its content). The file lands whole or not at all; refused lines"
-        " are listed as FILE:LINE: reason.",
-    )
-    importer.add_argument("file", metavar="FILE", help="a .jsonl, .json, .csv or .parquet file")
-    importer.add_argument(
-        "--format",
-        default="auto",
-        choices=list(IMPORT_FORMATS),
-        help="file format (default: detected from the content; "
-        + "; ".join(f"{f.name}: {f.title}" for f in IMPORT_REGISTRY.values()) + ")",
-    )
-    importer.add_argument(
-        "--skip-invalid",
-        action="store_true",
-        help="import the valid lines and write the refused ones to FILE.rejected.jsonl",
-    )
-    importer.set_defaults(func=cmd_import)
-
-    demo = commands.add_parser(
-        "demo",
-        parents=[_db_parent()],
-        help="fill the database with a labelled demo data set (source = demo)",
-    )
-    demo.add_argument("--seed", type=int, default=7, help="random seed (default: 7)")
-    demo.add_argument(
-        "--replace", action="store_true", help="remove the demo rows already there and reload them"
-    )
-    demo.set_defaults(func=cmd_demo)
-
-    exporter = commands.add_parser(
-        "export", parents=[_db_parent(), _filter_parent()],
-        help="write curated fine-tuning data (sft, alpaca, input-output, dpo, kto,"
-        " openai-preference) as JSONL or Parquet",
-        description="Write a fine-tuning file and its manifest (FILE.manifest.json).",
-    )
-    exporter.add_argument("--format", required=True, choices=FORMATS)
-    exporter.add_argument("--out", help="output file (default: exports/loupe-FORMAT.jsonl); a .parquet"
-                                        " path writes Parquet")
-    exporter.add_argument("--min-stars", type=float, default=None,
-                          help="approve answers whose mean stars reach this (default: 4 for sft,"
-                               " alpaca and input-output; none for kto, whose labels come from"
-                               " the ratings; dpo pairs do not use it)")
-    exporter.add_argument("--any-rating", action="store_true", help="no star threshold")
-    exporter.add_argument("--only-ideal", action="store_true", help="only items with an ideal answer")
-    exporter.add_argument("--only-agree", action="store_true",
-                          help="leave out items where reviewers disagree")
-    exporter.add_argument("--exclude", type=int, action="append", default=[], metavar="ID",
-                          help="leave out an interaction (repeatable)")
-    exporter.add_argument("--dedupe", type=float, nargs="?", const=0.9, default=None,
-                          metavar="THRESHOLD", help="drop near-duplicate questions (default 0.9)")
-    exporter.add_argument("--scrub-pii", action="store_true",
-                          help="replace emails, phone and card numbers, IP addresses")
-    exporter.add_argument("--validation", type=float, default=0.0, metavar="SHARE",
-                          help="share of questions for a validation file, e.g. 0.1")
-    exporter.add_argument("--seed", type=int, default=0)
-    exporter.add_argument("--eval-set", type=int, metavar="SET_ID",
-                          help="refuse when exported questions are in this question set")
-    exporter.add_argument("--warn-leakage", action="store_true",
-                          help="only warn about questions of --eval-set")
-    exporter.add_argument("--dpo-sources", default="votes,ideal,ratings",
-                          help="comma-separated: votes, ideal, ratings")
-    exporter.add_argument("--dpo-layout", default="standard", choices=["standard", "conversational"])
-    exporter.add_argument("--dpo-min-gap", type=float, default=1.0)
-    exporter.add_argument("--who", help="who made the export (kept in the manifest)")
-    exporter.add_argument("--write-anyway", action="store_true",
-                          help="write the file even when it holds no rows, only one kto label or"
-                               " no dpo pair (otherwise refused with the reason)")
-    exporter.set_defaults(func=cmd_export)
-
-    stats = commands.add_parser("stats", help="statistics of votes")
-    stats_kinds = stats.add_subparsers(dest="kind", required=True, metavar="KIND")
-    pairwise = stats_kinds.add_parser("pairwise", parents=[_db_parent()],
-                                      help="win rates with intervals and a leaderboard")
-    pairwise.add_argument("--json", action="store_true", help="print JSON")
-    pairwise.add_argument("--experiment", type=int, help="only the votes of this experiment")
-    pairwise.add_argument("--source", action="append", default=[],
-                          help="only votes from this source (vote, import); repeatable")
-    pairwise.set_defaults(func=cmd_stats_pairwise)
-
-    cluster = commands.add_parser("cluster", parents=[_db_parent(), _filter_parent()],
-                                  help="themes of low-rated questions")
-    cluster.add_argument("--json", action="store_true", help="print JSON")
-    cluster.add_argument("--k", type=int, help="number of themes (default: chosen automatically)")
-    cluster.add_argument("--seed", type=int, default=0)
-    cluster.add_argument("--with-answers", action="store_true", help="cluster question + answer")
-    cluster.add_argument("--all", action="store_true",
-                         help="every matching item, not only the low-rated ones")
-    cluster.add_argument("--max-items", type=int, default=200_000)
-    cluster.add_argument("--vectorizer", default="wordllama", metavar="NAME",
-                         help="wordllama (the embedded model, default), wordllama+tfidf, tfidf, "
-                              "ollama:MODEL (an Ollama embedding model such as bge-m3), or "
-                              "openai:ENDPOINT:MODEL (an embedding model on a configured "
-                              "OpenAI-compatible endpoint, e.g. openai:default:bge-m3)")
-    cluster.add_argument("--name-with", metavar="MODEL",
-                         help="names written by a chat model: auto, embedded or ollama:MODEL "
-                              "(replies that do not read as names keep the phrase names)")
-    cluster.add_argument("--save", metavar="NAME", help="save the themes as a run to follow week by week")
-    cluster.set_defaults(func=cmd_cluster)
-
-    users = commands.add_parser("users", help="accounts (once one exists, sign-in is required)")
-    user_actions = users.add_subparsers(dest="action", required=True, metavar="ACTION")
-    add_user = user_actions.add_parser("add", parents=[_db_parent()], help="create an account")
-    add_user.add_argument("name")
-    add_user.add_argument("--role", required=True, choices=["viewer", "annotator", "admin"])
-    add_user.add_argument("--password-stdin", action="store_true",
-                          help="read the password from the first line of standard input "
-                               "(default: asked twice on the terminal, not shown)")
-    add_user.add_argument("--password", help=argparse.SUPPRESS)  # refused: see _read_password
-    add_user.add_argument("--email", help="to sign in with the identity provider ([auth] in "
-                                          ".streamlit/secrets.toml); then no password is asked")
-    add_user.set_defaults(func=cmd_users_add)
-    list_users = user_actions.add_parser("list", parents=[_db_parent()], help="list accounts")
-    list_users.set_defaults(func=cmd_users_list)
-    remove_user = user_actions.add_parser("remove", parents=[_db_parent()], help="delete an account")
-    remove_user.add_argument("name")
-    remove_user.set_defaults(func=cmd_users_remove)
-
-    tokens = commands.add_parser("tokens", help="API tokens for the feedback service")
-    token_actions = tokens.add_subparsers(dest="action", required=True, metavar="ACTION")
-    add_token = token_actions.add_parser("add", parents=[_db_parent()], help="create a token")
-    add_token.add_argument("name")
-    add_token.add_argument("--rate", default="60/minute", help="e.g. 5/minute (default 60/minute)")
-    add_token.add_argument(
-        "--scope", action="append", metavar="SCOPE",
-        help="what the token may do, repeat or separate by commas: feedback:write (send"
-             " feedback as api:NAME), feedback:read (GET /feedback/), feedback:write-as (name"
-             " other reviewers); default feedback:write")
-    add_token.set_defaults(func=cmd_tokens_add)
-    list_tokens = token_actions.add_parser("list", parents=[_db_parent()],
-                                           help="list tokens (never the tokens themselves)")
-    list_tokens.set_defaults(func=cmd_tokens_list)
-    revoke = token_actions.add_parser("revoke", parents=[_db_parent()], help="revoke a token")
-    revoke.add_argument("id", type=int)
-    revoke.set_defaults(func=cmd_tokens_revoke)
-
-    api = commands.add_parser("api", parents=[_db_parent()],
-                              help="serve the feedback collection API (FastAPI)")
-    api.add_argument("--host", default="127.0.0.1")
-    api.add_argument("--port", type=int, default=8000)
-    api.add_argument("--max-body", type=int, default=1_000_000, help="bytes (default 1,000,000)")
-    api.set_defaults(func=cmd_api)
-
-    backup = commands.add_parser("backup", parents=[_db_parent()],
-                                 help="copy the database while it is in use (one checked snapshot)")
-    backup.add_argument("out", metavar="OUT")
-    backup.set_defaults(func=cmd_backup)
-    restore = commands.add_parser(
-        "restore", parents=[_db_parent()],
-        help="replace the database with a backup (checked first)",
-        description="Replace everything in the database with a backup. Writes made after the"
-        " backup was taken are gone; everyone is signed out; revoked API tokens stay revoked.")
-    restore.add_argument("source", metavar="BACKUP")
-    restore.add_argument("--yes", action="store_true",
-                         help="go ahead without asking (required when not on a terminal)")
-    restore.set_defaults(func=cmd_restore)
+    groups: dict[str, Any] = {}
+    for cmd in COMMANDS:
+        where = commands
+        if len(cmd.words) > 1:
+            group = cmd.words[0]
+            if group not in groups:
+                help_text, metavar, dest = GROUPS[group]
+                groups[group] = commands.add_parser(group, help=help_text).add_subparsers(
+                    dest=dest, required=True, metavar=metavar)
+            where = groups[group]
+        parents = [_db_parent()] + ([_filter_parent()] if cmd.filters else [])
+        sub = where.add_parser(cmd.words[-1], parents=parents, **cmd.options)
+        for names, options in cmd.arguments:
+            sub.add_argument(*names, **options)
+        sub.set_defaults(func=cmd.run)
     return parser
 
 
@@ -246,6 +161,8 @@ def open_store(args: argparse.Namespace) -> Store:
     return Store(args.db or default_db_path())
 
 
+@command("summary", help="count what the database holds",
+         arguments=[arg("--json", action="store_true", help="print JSON")])
 def cmd_summary(args: argparse.Namespace) -> int:
     """Print the row counts of the main tables."""
     with open_store(args) as store:
@@ -294,6 +211,22 @@ class ProgressBar:
             self.shown = False
 
 
+@command(
+    "import",
+    help="import feedback: Loupe JSONL/CSV, pairwise votes, Hugging Face / TRL datasets,"
+    " Open WebUI's feedback export, OpenTelemetry spans (JSONL, CSV or Parquet)",
+    description="Import interactions, ratings and votes from a file in any format Loupe"
+    " reads (detected from its content). The file lands whole or not at all; refused lines"
+    " are listed as FILE:LINE: reason.",
+    arguments=[
+        arg("file", metavar="FILE", help="a .jsonl, .json, .csv or .parquet file"),
+        arg("--format", default="auto", choices=list(IMPORT_FORMATS),
+            help="file format (default: detected from the content; "
+            + "; ".join(f"{f.name}: {f.title}" for f in IMPORT_REGISTRY.values()) + ")"),
+        arg("--skip-invalid", action="store_true",
+            help="import the valid lines and write the refused ones to FILE.rejected.jsonl"),
+    ],
+)
 def cmd_import(args: argparse.Namespace) -> int:
     """Import a file in any format; 0 when it landed, 1 when lines were refused, 2 on misuse."""
     from dashboard.importing import ImportProblem, import_file
@@ -307,8 +240,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     try:
         store = open_store(args)
     except sqlite3.Error as exc:
-        print(f"Cannot open the database {args.db or default_db_path()}: {exc}.", file=sys.stderr)
-        return 1
+        raise CliError(f"Cannot open the database {args.db or default_db_path()}: {exc}.")
     try:
         report = import_file(
             store, args.file, fmt=args.format, skip_invalid=args.skip_invalid,
@@ -316,31 +248,34 @@ def cmd_import(args: argparse.Namespace) -> int:
         )
     except ImportProblem as problem:
         bar.clear()
-        print(problem, file=sys.stderr)
-        return 2 if problem.usage else 1
+        raise CliError(str(problem), 2 if problem.usage else 1) from None
     except OSError as exc:
         bar.clear()
-        print(f"Cannot read {args.file}: {exc.strerror or exc}.", file=sys.stderr)
-        return 2
+        raise CliError(f"Cannot read {args.file}: {exc.strerror or exc}.", 2)
     except sqlite3.OperationalError as exc:
         bar.clear()
-        print(f"Nothing was imported: the database refused the write ({exc}).", file=sys.stderr)
-        return 1
+        raise CliError(f"Nothing was imported: the database refused the write ({exc}).")
     except KeyboardInterrupt:
         bar.clear()
-        print("Import interrupted: nothing was imported.", file=sys.stderr)
-        return 130
+        raise CliError("Import interrupted: nothing was imported.", 130)
     finally:
         store.close()
     bar.clear()
     if not report.committed:
-        print(report.closing(), file=sys.stderr)
-        return 1
+        raise CliError(report.closing())
     print(report.closing())
     print(report.details())
     return 0
 
 
+@command(
+    "demo", help="fill the database with a labelled demo data set (source = demo)",
+    arguments=[
+        arg("--seed", type=int, default=7, help="random seed (default: 7)"),
+        arg("--replace", action="store_true",
+            help="remove the demo rows already there and reload them"),
+    ],
+)
 def cmd_demo(args: argparse.Namespace) -> int:
     """Load the demo data set unless it is there already (or --replace)."""
     from dashboard.demo import load_demo
@@ -358,6 +293,43 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+@command(
+    "export", filters=True,
+    help=f"write curated fine-tuning data ({', '.join(FORMATS)}) as JSONL or Parquet",
+    description="Write a fine-tuning file and its manifest (FILE.manifest.json).",
+    arguments=[
+        arg("--format", required=True, choices=FORMATS),
+        arg("--out", help="output file (default: exports/loupe-FORMAT.jsonl); a .parquet"
+                          " path writes Parquet"),
+        arg("--min-stars", type=float, default=None,
+            help="approve answers whose mean stars reach this (default: 4 for sft,"
+                 " alpaca and input-output; none for kto, whose labels come from"
+                 " the ratings; dpo pairs do not use it)"),
+        arg("--any-rating", action="store_true", help="no star threshold"),
+        arg("--only-ideal", action="store_true", help="only items with an ideal answer"),
+        arg("--only-agree", action="store_true", help="leave out items where reviewers disagree"),
+        arg("--exclude", type=int, action="append", default=[], metavar="ID",
+            help="leave out an interaction (repeatable)"),
+        arg("--dedupe", type=float, nargs="?", const=0.9, default=None,
+            metavar="THRESHOLD", help="drop near-duplicate questions (default 0.9)"),
+        arg("--scrub-pii", action="store_true",
+            help="replace emails, phone and card numbers, IP addresses"),
+        arg("--validation", type=float, default=0.0, metavar="SHARE",
+            help="share of questions for a validation file, e.g. 0.1"),
+        arg("--seed", type=int, default=0),
+        arg("--eval-set", type=int, metavar="SET_ID",
+            help="refuse when exported questions are in this question set"),
+        arg("--warn-leakage", action="store_true", help="only warn about questions of --eval-set"),
+        arg("--dpo-sources", default="votes,ideal,ratings",
+            help="comma-separated: votes, ideal, ratings"),
+        arg("--dpo-layout", default="standard", choices=["standard", "conversational"]),
+        arg("--dpo-min-gap", type=float, default=1.0),
+        arg("--who", help="who made the export (kept in the manifest)"),
+        arg("--write-anyway", action="store_true",
+            help="write the file even when it holds no rows, only one kto label or"
+                 " no dpo pair (otherwise refused with the reason)"),
+    ],
+)
 def cmd_export(args: argparse.Namespace) -> int:
     """Write a fine-tuning file and its manifest."""
     from pathlib import Path
@@ -373,9 +345,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     )
 
     if args.format in PAIR_FORMATS and args.min_stars is not None:
-        print(f"--min-stars does not apply to {args.format}: pairs come from blind votes, ideal answers and"
-              " rating gaps (see --dpo-sources and --dpo-min-gap).", file=sys.stderr)
-        return 2
+        raise CliError(f"--min-stars does not apply to {args.format}: pairs come from blind votes,"
+                       " ideal answers and rating gaps (see --dpo-sources and --dpo-min-gap).", 2)
     min_stars: float | str | None = None if args.any_rating else args.min_stars
     if min_stars is None and not args.any_rating:
         min_stars = BY_FORMAT
@@ -390,20 +361,17 @@ def cmd_export(args: argparse.Namespace) -> int:
             dpo_layout=args.dpo_layout, dpo_min_gap=args.dpo_min_gap,
         )
     except ValueError as exc:
-        print(f"{str(exc).capitalize()}.", file=sys.stderr)
-        return 2
+        raise CliError(refusal(exc), 2)
     out = Path(args.out or f"exports/loupe-{args.format}.jsonl")
     store = open_store(args)
     try:
         result = run_export(store, options, out, who=args.who, refuse_one_sided=not args.write_anyway,
                             on_progress=lambda n: print(f"\r{n:,} rows", end="", file=sys.stderr))
     except OneSidedExport as exc:
-        print(f"\rNothing written to {out}. {one_sided_warning(options, exc.counts, cli=True)}"
-              " (--write-anyway writes it all the same.)", file=sys.stderr)
-        return 1
+        raise CliError(f"\rNothing written to {out}. {one_sided_warning(options, exc.counts, cli=True)}"
+                       " (--write-anyway writes it all the same.)") from None
     except ExportRefused as exc:
-        print(f"\r{exc}", file=sys.stderr)
-        return 1
+        raise CliError(f"\r{exc}")
     finally:
         store.close()
     counts = result.counts
@@ -428,6 +396,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+@command(
+    "stats", "pairwise", help="win rates with intervals and a leaderboard",
+    arguments=[
+        arg("--json", action="store_true", help="print JSON"),
+        arg("--experiment", type=int, help="only the votes of this experiment"),
+        arg("--source", action="append", default=[],
+            help="only votes from this source (vote, import); repeatable"),
+    ],
+)
 def cmd_stats_pairwise(args: argparse.Namespace) -> int:
     """Print pair statistics and the Bradley-Terry leaderboard."""
     from dashboard.experiments import pairwise_report
@@ -457,6 +434,26 @@ def cmd_stats_pairwise(args: argparse.Namespace) -> int:
     return 0
 
 
+@command(
+    "cluster", filters=True, help="themes of low-rated questions",
+    arguments=[
+        arg("--json", action="store_true", help="print JSON"),
+        arg("--k", type=int, help="number of themes (default: chosen automatically)"),
+        arg("--seed", type=int, default=0),
+        arg("--with-answers", action="store_true", help="cluster question + answer"),
+        arg("--all", action="store_true", help="every matching item, not only the low-rated ones"),
+        arg("--max-items", type=int, default=200_000),
+        arg("--vectorizer", default="wordllama", metavar="NAME",
+            help="wordllama (the embedded model, default), wordllama+tfidf, tfidf, "
+                 "ollama:MODEL (an Ollama embedding model such as bge-m3), or "
+                 "openai:ENDPOINT:MODEL (an embedding model on a configured "
+                 "OpenAI-compatible endpoint, e.g. openai:default:bge-m3)"),
+        arg("--name-with", metavar="MODEL",
+            help="names written by a chat model: auto, embedded or ollama:MODEL "
+                 "(replies that do not read as names keep the phrase names)"),
+        arg("--save", metavar="NAME", help="save the themes as a run to follow week by week"),
+    ],
+)
 def cmd_cluster(args: argparse.Namespace) -> int:
     """Print the themes of (low-rated) questions, and the latest saved run week by week."""
     import os
@@ -474,9 +471,7 @@ def cmd_cluster(args: argparse.Namespace) -> int:
             created_by=os.environ.get("USER"),
         )
     except (ValueError, BackendError, EmbeddingUnavailable) as exc:
-        text = str(exc).rstrip(".")
-        print(f"{text[:1].upper()}{text[1:]}.", file=sys.stderr)
-        return 1
+        raise CliError(as_sentence(exc)) from None
     finally:
         store.close()
     if args.json:
@@ -492,8 +487,11 @@ def cmd_cluster(args: argparse.Namespace) -> int:
     return 0
 
 
-class PasswordError(ValueError):
-    """A password that cannot be read or used; its text is the sentence to print."""
+class PasswordError(CliError):
+    """A password that cannot be read or used (a misuse: exit code 2)."""
+
+    def __init__(self, sentence: str) -> None:
+        super().__init__(sentence, 2)
 
 
 def _read_password(args: argparse.Namespace, name: str) -> str:
@@ -518,6 +516,19 @@ def _read_password(args: argparse.Namespace, name: str) -> str:
     return password
 
 
+@command(
+    "users", "add", help="create an account",
+    arguments=[
+        arg("name"),
+        arg("--role", required=True, choices=ROLES),
+        arg("--password-stdin", action="store_true",
+            help="read the password from the first line of standard input "
+                 "(default: asked twice on the terminal, not shown)"),
+        arg("--password", help=argparse.SUPPRESS),  # refused: see _read_password
+        arg("--email", help="to sign in with the identity provider ([auth] in "
+                            ".streamlit/secrets.toml); then no password is asked"),
+    ],
+)
 def cmd_users_add(args: argparse.Namespace) -> int:
     """Create an account (the first one turns sign-in on)."""
     from dashboard.auth import hash_password
@@ -526,28 +537,23 @@ def cmd_users_add(args: argparse.Namespace) -> int:
     if args.password is not None or args.password_stdin or not args.email:
         try:
             hashed = hash_password(_read_password(args, args.name))
-        except PasswordError as exc:
-            print(exc, file=sys.stderr)
-            return 2
         except ValueError as exc:
-            print(f"{str(exc).capitalize()}.", file=sys.stderr)
-            return 2
+            raise CliError(refusal(exc), 2)
     with open_store(args) as store:
         first = store.user_count() == 0
         if first and args.role != "admin":
-            print("The first account must be an admin, so that someone can manage the others.",
-                  file=sys.stderr)
-            return 1
+            raise CliError("The first account must be an admin, so that someone can manage the"
+                           " others.")
         try:
             store.add_user(args.name, args.role, hashed, email=args.email)
         except ValueError as exc:
-            print(f"{str(exc).capitalize()}.", file=sys.stderr)
-            return 1
+            raise CliError(refusal(exc))
     print(f"Added {args.name} ({args.role})."
           + (" From now on everyone signs in to the dashboard." if first else ""))
     return 0
 
 
+@command("users", "list", help="list accounts")
 def cmd_users_list(args: argparse.Namespace) -> int:
     """List accounts: name, role, email, how many sessions are signed in, created."""
     with open_store(args) as store:
@@ -560,14 +566,14 @@ def cmd_users_list(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("users", "remove", help="delete an account", arguments=[arg("name")])
 def cmd_users_remove(args: argparse.Namespace) -> int:
     """Delete an account and end its sessions (its ratings stay)."""
     with open_store(args) as store:
         try:
             removed = store.remove_user(args.name)
         except ValueError as exc:
-            print(f"{str(exc).capitalize()}.", file=sys.stderr)
-            return 1
+            raise CliError(refusal(exc))
         left = store.user_count()
     if not removed:
         print(f"No account named {args.name}.")
@@ -577,6 +583,17 @@ def cmd_users_remove(args: argparse.Namespace) -> int:
     return 0
 
 
+@command(
+    "tokens", "add", help="create a token",
+    arguments=[
+        arg("name"),
+        arg("--rate", default="60/minute", help="e.g. 5/minute (default 60/minute)"),
+        arg("--scope", action="append", metavar="SCOPE",
+            help="what the token may do, repeat or separate by commas: "
+                 + "; ".join(f"{name}: {allows}" for name, allows in SCOPES.items())
+                 + f"; default {', '.join(DEFAULT_SCOPES)}"),
+    ],
+)
 def cmd_tokens_add(args: argparse.Namespace) -> int:
     """Create an API token and print it once."""
     from dashboard.auth import new_token, token_digest
@@ -587,8 +604,7 @@ def cmd_tokens_add(args: argparse.Namespace) -> int:
         parse_rate(args.rate)
         scopes = parse_scopes(args.scope or DEFAULT)
     except ValueError as exc:
-        print(f"{str(exc).capitalize()}.", file=sys.stderr)
-        return 2
+        raise CliError(refusal(exc), 2)
     token = new_token()
     with open_store(args) as store:
         store.add_token(args.name, token_digest(token), args.rate, None, scopes)
@@ -598,6 +614,7 @@ def cmd_tokens_add(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("tokens", "list", help="list tokens (never the tokens themselves)")
 def cmd_tokens_list(args: argparse.Namespace) -> int:
     """List API tokens: id, name, rate, created by, created, last used, revoked, scopes."""
     with open_store(args) as store:
@@ -611,6 +628,7 @@ def cmd_tokens_list(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("tokens", "revoke", help="revoke a token", arguments=[arg("id", type=int)])
 def cmd_tokens_revoke(args: argparse.Namespace) -> int:
     """Revoke an API token."""
     with open_store(args) as store:
@@ -619,6 +637,14 @@ def cmd_tokens_revoke(args: argparse.Namespace) -> int:
     return 0 if revoked else 1
 
 
+@command(
+    "api", help="serve the feedback collection API (FastAPI)",
+    arguments=[
+        arg("--host", default="127.0.0.1"),
+        arg("--port", type=int, default=8000),
+        arg("--max-body", type=int, default=1_000_000, help="bytes (default 1,000,000)"),
+    ],
+)
 def cmd_api(args: argparse.Namespace) -> int:
     """Serve the feedback collection API with uvicorn."""
     import uvicorn
@@ -651,6 +677,8 @@ def _terminate_as_interrupt():
             signal.signal(sig, handler)
 
 
+@command("backup", help="copy the database while it is in use (one checked snapshot)",
+         arguments=[arg("out", metavar="OUT")])
 def cmd_backup(args: argparse.Namespace) -> int:
     """Copy one snapshot of the database, check it, and give it its name only then."""
     bar = ProgressBar()
@@ -664,16 +692,13 @@ def cmd_backup(args: argparse.Namespace) -> int:
             info = store.backup(args.out, progress=progress)
     except (ValueError, RuntimeError) as exc:
         bar.clear()
-        print(f"Nothing was written: {exc}.", file=sys.stderr)
-        return 1
+        raise CliError(f"Nothing was written: {exc}.")
     except sqlite3.Error as exc:
         bar.clear()
-        print(f"Nothing was written: the database could not be copied ({exc}).", file=sys.stderr)
-        return 1
+        raise CliError(f"Nothing was written: the database could not be copied ({exc}).")
     except KeyboardInterrupt:
         bar.clear()
-        print(f"Backup interrupted: nothing was written to {args.out}.", file=sys.stderr)
-        return 130
+        raise CliError(f"Backup interrupted: nothing was written to {args.out}.", 130)
     finally:
         store.close()
     bar.clear()
@@ -689,15 +714,23 @@ RESTORE_WARNING = (
 )
 
 
+@command(
+    "restore", help="replace the database with a backup (checked first)",
+    description="Replace everything in the database with a backup. Writes made after the"
+    " backup was taken are gone; everyone is signed out; revoked API tokens stay revoked.",
+    arguments=[
+        arg("source", metavar="BACKUP"),
+        arg("--yes", action="store_true",
+            help="go ahead without asking (required when not on a terminal)"),
+    ],
+)
 def cmd_restore(args: argparse.Namespace) -> int:
     """Replace the database's content with a backup after checking it (asks first)."""
     target = args.db or default_db_path()
     warning = RESTORE_WARNING.format(db=target, backup=args.source)
     if not args.yes:
         if sys.stdin is None or not sys.stdin.isatty():
-            print(f"{warning} Run again with --yes to go ahead. Nothing was changed.",
-                  file=sys.stderr)
-            return 2
+            raise CliError(f"{warning} Run again with --yes to go ahead. Nothing was changed.", 2)
         answer = input(f"{warning}\nReplace everything in {target}? [y/N] ")
         if answer.strip().lower() not in ("y", "yes"):
             print("Nothing was changed.")
@@ -707,14 +740,11 @@ def cmd_restore(args: argparse.Namespace) -> int:
         with _terminate_as_interrupt():
             info = store.restore_from(args.source)
     except ValueError as exc:
-        print(f"Nothing was changed: {exc}.", file=sys.stderr)
-        return 1
+        raise CliError(f"Nothing was changed: {exc}.")
     except sqlite3.Error as exc:
-        print(f"Nothing was changed: the database refused the restore ({exc}).", file=sys.stderr)
-        return 1
+        raise CliError(f"Nothing was changed: the database refused the restore ({exc}).")
     except KeyboardInterrupt:
-        print("Restore interrupted: nothing was changed.", file=sys.stderr)
-        return 130
+        raise CliError("Restore interrupted: nothing was changed.", 130)
     finally:
         store.close()
     print(f"Restored {info['interactions']:,} interactions from {args.source} into {target}."
@@ -725,7 +755,11 @@ def cmd_restore(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return its exit code."""
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except CliError as exc:
+        print(exc.sentence, file=sys.stderr)
+        return exc.code
 
 
 if __name__ == "__main__":

@@ -1189,31 +1189,6 @@ def map_frame(report: ThemeReport, names: dict[int, str] | None = None, preview:
     return frame.sort_values(["order", "id"], kind="stable")
 
 
-def map_figure(frame: Any) -> Any:
-    """A plotly scatter of the items, coloured by theme, the question and rating on hover."""
-    import plotly.express as px
-
-    palette = px.colors.qualitative.Dark24 + px.colors.qualitative.Light24
-    themes = list(dict.fromkeys(frame["theme"]))
-    colours = {t: palette[i % len(palette)] for i, t in enumerate(t for t in themes if t != OTHER_LABEL)}
-    colours[OTHER_LABEL] = "#b8b8b8"
-    figure = px.scatter(
-        frame, x="x", y="y", color="theme", custom_data=["id", "question", "rating"],
-        labels={"theme": "Theme"}, render_mode="webgl", color_discrete_map=colours,
-    )
-    figure.update_traces(
-        marker={"size": 6, "opacity": 0.75},
-        hovertemplate=(
-            "#%{customdata[0]} · %{customdata[2]}<br>%{customdata[1]}<extra>%{fullData.name}</extra>"
-        ),
-    )
-    figure.update_xaxes(visible=False)
-    figure.update_yaxes(visible=False, scaleanchor="x", scaleratio=1)
-    figure.update_layout(height=460, margin={"l": 0, "r": 0, "t": 10, "b": 0},
-                         legend={"itemsizing": "constant", "title": None})
-    return figure
-
-
 def trend_frame(theme: dict[str, Any]) -> Any:
     """A theme's items per day or week, as a DataFrame indexed by the period's first day."""
     import pandas as pd

@@ -63,6 +63,21 @@ def utc_text(moment: datetime) -> str:
     )
 
 
+def now_text() -> str:
+    """The current time as stored: UTC text like 2026-01-31T12:00:00.000Z."""
+    return utc_text(datetime.now(timezone.utc))
+
+
+def epoch_text(epoch: float) -> str:
+    """A Unix time as stored: UTC text like 2026-01-31T12:00:00.000Z."""
+    return utc_text(datetime.fromtimestamp(epoch, timezone.utc))
+
+
+def read_utc_text(text: str) -> datetime:
+    """Stored UTC text (``utc_text``'s format) as an aware datetime; ValueError when it is not."""
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+
+
 def stored_day(text: Any, *, now: datetime | None = None) -> date | None:
     """The UTC day of a stored ``created_at``, or None when it is not a date Loupe would accept
     (unreadable, before 1970, or later than tomorrow)."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from dashboard.dates import utc_text
 from dashboard.experiments import variant_label
 from dashboard.judge import DEFAULT_RUBRIC
 from store.demo import load_demo_set
@@ -503,10 +504,6 @@ class DemoResult:
         return out
 
 
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
 def _sentences(text: str) -> list[str]:
     parts, start = [], 0
     for index, char in enumerate(text):
@@ -650,7 +647,7 @@ class _Generator:
             when = min(asked + delay, self.now - timedelta(minutes=1))
             ratings.append({
                 "reviewer": reviewer.name, "stars": stars, "thumbs": thumbs, "comment": comment,
-                "tags": sorted(set(tags)), "ideal_answer": ideal, "created_at": _iso(when),
+                "tags": sorted(set(tags)), "ideal_answer": ideal, "created_at": utc_text(when),
             })
         return ratings
 
@@ -692,7 +689,7 @@ class _Generator:
                 "question": question, "model": model_name, "backend": "ollama",
                 "variant": (variant["name"], variant["version"]),
                 "system_prompt": variant["system_prompt"], "params": variant["params"],
-                "created_at": _iso(moment), "ratings": [], "reask_of": reask_of,
+                "created_at": utc_text(moment), "ratings": [], "reask_of": reask_of,
             }
             prompt_chars = history_chars + len(question)
             if failed:
@@ -769,7 +766,7 @@ class _Generator:
                     "item": position, "variant": (variant["name"], variant["version"]),
                     "answer": text, "model": EXPERIMENT_MODEL, "backend": "ollama",
                     "system_prompt": variant["system_prompt"], "params": variant["params"],
-                    **timing, "created_at": _iso(moment), "kind": kind,
+                    **timing, "created_at": utc_text(moment), "kind": kind,
                 })
                 moment += timedelta(milliseconds=int(timing["latency_ms"]) + 40)
         # the pairs a reviewer is shown, as the Vote page forms them: each two answers to a question
@@ -783,10 +780,10 @@ class _Generator:
             "question_set": {
                 "name": "Support questions (demo)", "origin": "demo", "items": items,
                 "description": "One question per help-center topic, with the reference answer.",
-                "created_at": _iso(created - timedelta(minutes=20)),
+                "created_at": utc_text(created - timedelta(minutes=20)),
             },
             "variants": list(EXPERIMENT_VARIANTS),
-            "created_at": _iso(created),
+            "created_at": utc_text(created),
             "answers": answers,
             "votes": self._votes(pairs, moment),
             "judgments": [self._judgment(a, b, judged + timedelta(seconds=3 * n))
@@ -810,7 +807,7 @@ class _Generator:
                     "item": a["item"], "a": a["variant"], "b": b["variant"],
                     "left_side": rng.choice("ab"), "winner": winner, "reviewer": reviewer.name,
                     "reason": rng.choice(VOTE_REASONS[reason_key]) if rng.random() < 0.2 else None,
-                    "created_at": _iso(after + timedelta(seconds=rng.uniform(0, span))),
+                    "created_at": utc_text(after + timedelta(seconds=rng.uniform(0, span))),
                 })
         votes.sort(key=lambda v: v["created_at"])
         return votes
@@ -851,7 +848,7 @@ class _Generator:
             "judge_model": JUDGE_MODEL, "judge_backend": JUDGE_BACKEND, "criteria": DEFAULT_RUBRIC,
             "verdict": a_first if a_first == b_first else "tie",
             "verdict_a_first": a_first, "verdict_b_first": b_first, "rationale": reply,
-            "created_at": _iso(when),
+            "created_at": utc_text(when),
         }
 
 
@@ -866,7 +863,7 @@ def generate(seed: int = 7, now: datetime | None = None) -> DemoData:
         {
             "name": v["name"], "version": v["version"], "system_prompt": v["system_prompt"],
             "template": "{question}", "params": v["params"],
-            "created_at": _iso(start + timedelta(days=v["day"], hours=9)),
+            "created_at": utc_text(start + timedelta(days=v["day"], hours=9)),
         }
         for v in VARIANTS
     ]

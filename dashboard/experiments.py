@@ -19,7 +19,7 @@ from dashboard.llm import (
     GenerationOptions,
     backend_named,
 )
-from dashboard.pairwise import Vote, length_bias, pair_stats, position_bias, ranking
+from dashboard.pairwise import vote_report, votes_from_rows
 from store import Store
 
 CHOICES = ("left", "right", "tie", "both_bad")
@@ -324,36 +324,9 @@ def cast_vote(
     )
 
 
-# -- statistics ----------------------------------------------------------------------------
-
-
-def votes_from_rows(rows: list[dict[str, Any]]) -> list[Vote]:
-    """Store comparison rows as Vote objects for the statistics."""
-    return [
-        Vote(
-            variant_a=row["variant_a"],
-            variant_b=row["variant_b"],
-            winner=row["winner"],
-            left_side=row.get("left_side"),
-            length_a=row.get("length_a"),
-            length_b=row.get("length_b"),
-        )
-        for row in rows
-        if row.get("variant_a") and row.get("variant_b")
-    ]
-
 
 def pairwise_report(
     store: Store, experiment_id: int | None = None, sources: tuple[str, ...] = ()
 ) -> dict[str, Any]:
     """Pair statistics, the leaderboard (with what it can show) and the bias checks."""
-    votes = votes_from_rows(store.votes(experiment_id=experiment_id, sources=sources))
-    board = ranking(votes).as_dict()
-    return {
-        "pairs": [p.as_dict() for p in pair_stats(votes)],
-        "leaderboard": board.pop("rows"),
-        "ranking": board,
-        "position_bias": position_bias(votes).as_dict(),
-        "length_bias": length_bias(votes).as_dict(),
-        "n_votes": len(votes),
-    }
+    return vote_report(votes_from_rows(store.votes(experiment_id=experiment_id, sources=sources)))

@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from statistics import NormalDist
+from typing import Any
 
 import numpy as np
 from scipy.stats import beta
@@ -392,3 +393,35 @@ def length_bias(votes: Iterable[Vote]) -> BiasCheck:
     ]
     longer_won = sum(usable)
     return _bias(longer_won, len(usable))
+
+
+# -- the report ---------------------------------------------------------------------
+
+
+def votes_from_rows(rows: Iterable[dict[str, Any]]) -> list[Vote]:
+    """Stored comparison rows as Vote objects for the statistics."""
+    return [
+        Vote(
+            variant_a=row["variant_a"],
+            variant_b=row["variant_b"],
+            winner=row["winner"],
+            left_side=row.get("left_side"),
+            length_a=row.get("length_a"),
+            length_b=row.get("length_b"),
+        )
+        for row in rows
+        if row.get("variant_a") and row.get("variant_b")
+    ]
+
+
+def vote_report(votes: Sequence[Vote]) -> dict[str, Any]:
+    """Pair statistics, the leaderboard (with what it can show) and the bias checks, as plain data."""
+    board = ranking(votes).as_dict()
+    return {
+        "pairs": [p.as_dict() for p in pair_stats(votes)],
+        "leaderboard": board.pop("rows"),
+        "ranking": board,
+        "position_bias": position_bias(votes).as_dict(),
+        "length_bias": length_bias(votes).as_dict(),
+        "n_votes": len(votes),
+    }

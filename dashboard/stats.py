@@ -2,7 +2,9 @@
 
 Agreement between reviewers: Cohen's kappa for two reviewers (plain, linear or quadratic
 weights) and Krippendorff's alpha for any number of reviewers with missing values
-(nominal, ordinal or interval metric), computed from their definitions.
+(nominal, ordinal or interval metric), computed from their definitions. The statistics of
+blind votes between variants (win rates, the leaderboard, bias checks, the Results report) live
+beside these in ``dashboard/pairwise.py``.
 """
 
 from __future__ import annotations

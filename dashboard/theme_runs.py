@@ -195,28 +195,6 @@ def busiest(frame: Any, saved: Sequence[dict[str, Any]], count: int = 6) -> list
     return ranked[:count]
 
 
-def weekly_figure(frame: Any) -> Any:
-    """Weekly items per saved theme (lines), with share and mean stars on hover; theme names are
-    HTML-escaped, as plotly reads tags in legend and hover text."""
-    import html
-
-    import plotly.express as px
-
-    data = frame.copy()
-    data["theme"] = data["theme"].map(html.escape)
-    order = list(dict.fromkeys(data["theme"]))
-    data["share_text"] = (data["share"] * 100).round(1).astype(str) + " %"
-    data["stars_text"] = data["mean_stars"].map(lambda v: "—" if v != v or v is None else f"{v:.2f} ★")
-    figure = px.line(data, x="week", y="items", color="theme", markers=True,
-                     custom_data=["share_text", "stars_text"], category_orders={"theme": order},
-                     labels={"week": "Week", "items": "Low-rated items", "theme": "Saved theme"})
-    figure.update_traces(hovertemplate="%{x|%d %b %Y}: %{y} items · %{customdata[0]} of the week"
-                                       " · mean %{customdata[1]}<extra>%{fullData.name}</extra>")
-    figure.update_layout(height=360, margin={"l": 0, "r": 0, "t": 10, "b": 0},
-                         legend={"title": None})
-    return figure
-
-
 def propose_mapping(
     report: ThemeReport, saved: Sequence[dict[str, Any]], members: dict[int, int]
 ) -> dict[int, dict[str, Any]]:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from dashboard.dates import now_text
 
-
-def now_iso() -> str:
-    """The current UTC time as ISO 8601 text with milliseconds, e.g. 2026-01-31T12:00:00.000Z."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+now_iso = now_text  # the stored timestamp format has one home: dashboard/dates.py
 
 
 def fts_query(text: str) -> str:

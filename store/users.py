@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from dashboard.dates import epoch_text, read_utc_text, utc_text
 from store.store_text import now_iso
 
 # What a token may do when nothing else is said (also the default of tokens made before scopes).
@@ -19,20 +20,18 @@ _KEEP_ENDED_DAYS = 30
 
 def _iso_after(seconds: float, now: str | None = None) -> str:
     """ISO 8601 UTC text (now_iso's format) ``seconds`` after ``now`` (default: now)."""
-    start = (datetime.strptime(now, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
-             if now else datetime.now(timezone.utc))
-    return (start + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    start = read_utc_text(now) if now else datetime.now(timezone.utc)
+    return utc_text(start + timedelta(seconds=seconds))
 
 
 def _iso_at(epoch: float) -> str:
     """ISO 8601 UTC text (now_iso's format) of a Unix time."""
-    moment = datetime.fromtimestamp(epoch, timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return epoch_text(epoch)
 
 
 def _epoch(iso: str) -> float:
     """The Unix time of ISO 8601 UTC text in now_iso's format."""
-    return datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp()
+    return read_utc_text(iso).timestamp()
 
 
 def _with_scopes(token: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -227,7 +227,7 @@ def test_page_shows_kappas_alpha_and_the_disagreements(page):
 def test_heatmap_shows_reviewer_names_as_text_not_html():
     import pandas as pd
 
-    from dashboard.agreement import kappa_heatmap
+    from dashboard.charts import kappa_heatmap
 
     figure = kappa_heatmap(pd.DataFrame([{"reviewer_a": "<a href='http://x'>ana</a>",
                                           "reviewer_b": "ben", "stars_weighted_kappa": 0.5}]))

@@ -6,12 +6,12 @@ from dashboard.agreement import (
     PAIR_HELP,
     alpha_note,
     disagreement_table,
-    kappa_heatmap,
     kappa_reading,
     missing_numbers_note,
     number_text,
     pairs_table,
 )
+from dashboard.charts import kappa_heatmap
 from dashboard.filters import Filters
 from dashboard.stats import alpha_summary, disagreements, pairwise_agreement
 from dashboard.ui.auth import require

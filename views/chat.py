@@ -4,11 +4,12 @@ import streamlit as st
 
 from dashboard.chat import ChatTurn, backend_label
 from dashboard.experiments import variant_label
-from dashboard.safe_text import inert_markdown, inert_stream, plain_text
-from dashboard.ui.chat import chat_allowed, model_picker, show_turn
+from dashboard.safe_text import inert_stream, plain_text
+from dashboard.ui.chat import chat_allowed, model_picker, show_rated_turn
 from dashboard.ui.auth import require
 from dashboard.ui.common import get_store, reviewer_input
 from dashboard.ui.guard import permitted
+from dashboard.ui.text import show_turn
 
 CONVERSATION_KEY = "chat.conversation_id"
 
@@ -32,7 +33,7 @@ if settings:
 conversation_id = st.session_state.get(CONVERSATION_KEY)
 if conversation_id:
     for turn in store.conversation_turns(conversation_id):
-        show_turn(store, turn, name)
+        show_rated_turn(store, turn, name)
 else:
     st.info("Ask a question below. Every answer is saved, and you can rate it right under it.")
 
@@ -50,8 +51,5 @@ if question and settings and allowed_now and permitted(store, "chat"):
         system_prompt=settings.system_prompt, options=settings.options,
         variant_id=settings.variant_id, template=settings.template,
     )
-    with st.chat_message("user"):
-        st.markdown(inert_markdown(question))
-    with st.chat_message("assistant"):
-        st.write_stream(inert_stream(chat_turn))
+    show_turn({"question": question}, below=lambda: st.write_stream(inert_stream(chat_turn)))
     st.rerun()

@@ -21,9 +21,15 @@ st.caption("Win rates count ties and both-bad votes as half a win for each side.
            "leaderboard); the p-value is a two-sided sign test on decisive votes.")
 
 
+# Cached reads, keyed on the database and its data stamp: a commit anywhere refreshes them.
 @st.cache_data(show_spinner="Computing statistics…", max_entries=16, ttl="1h")
-def report(stamp, experiment_id, sources):
-    return pairwise_report(store, experiment_id=experiment_id, sources=sources)
+def report(_store, path, stamp, experiment_id, sources):
+    return pairwise_report(_store, experiment_id=experiment_id, sources=sources)
+
+
+@st.cache_data(show_spinner="Comparing the judge with the votes…", max_entries=16, ttl="1h")
+def judges(_store, path, stamp, experiment_id):
+    return judge_summaries(_store.judgments(experiment_id), _store.votes(experiment_id))
 
 
 experiments = store.list_experiments()
@@ -33,7 +39,7 @@ scope = scope_col.selectbox("Votes from", [None] + [e["id"] for e in experiments
                             else next(e["name"] for e in experiments if e["id"] == i))
 sources = tuple(source_col.multiselect("Sources", store.vote_sources(), placeholder="All sources",
                                        help="vote: cast here; import: votes collected elsewhere"))
-data = report(store.data_stamp(), scope, sources)
+data = report(store, store.path, store.data_stamp(), scope, sources)
 if not data["pairs"]:
     st.info("No votes yet: vote on the Vote page, or import votes with "
             "`python -m dashboard import FILE --format pairwise`.")
@@ -81,7 +87,7 @@ for column, name, what in ((left, "position_bias", "the answer shown on the left
                            f"{check['ci_high']:.0%}; p = {check['p_value']:.3f} against 50%.")
 
 if scope is not None:
-    summaries = judge_summaries(store.judgments(scope), store.votes(scope))
+    summaries = judges(store, store.path, store.data_stamp(), scope)
     if summaries:
         st.subheader("LLM judge")
         st.caption("The judge's verdicts against the human majority on the same pairs; judge "

@@ -24,9 +24,9 @@ from dashboard.llm import (
 )
 from dashboard.ratelimit import RateLimiter
 from dashboard.openai_backend import OpenAIBackend, openai_endpoints
-from dashboard.safe_text import inert_markdown, plain_text
+from dashboard.safe_text import plain_text
 from dashboard.ui.rating import rating_widget
-from dashboard.ui.text import show_markdown
+from dashboard.ui.text import show_turn
 from store import Store
 
 BACKEND_KEY = "chat.backend"
@@ -175,15 +175,11 @@ def model_picker(store: Store) -> ChatSettings | None:
     return ChatSettings(make_backend(name), model, system_prompt, options)
 
 
-def show_turn(store: Store, turn: dict, reviewer: str) -> None:
+def show_rated_turn(store: Store, turn: dict, reviewer: str) -> None:
     """One stored question and its answer (or error), with the rating widget."""
-    with st.chat_message("user"):
-        show_markdown(turn["question"])
-    with st.chat_message("assistant"):
-        if turn.get("answer"):
-            show_markdown(turn["answer"])
-        if turn.get("error"):
-            st.error(inert_markdown(turn["error"]), icon=":material/error:")
+    def below() -> None:
         st.caption(plain_text(describe_answer(turn)))
         if turn.get("answer"):
             rating_widget(store, turn["id"], reviewer, prefix="chat")
+
+    show_turn(turn, below)

@@ -14,10 +14,10 @@ from dashboard.ratings import (
     thumbs_to_widget,
 )
 from dashboard.review import PAGE_SIZE, call_facts, next_in_queue, ratings_frame, table_frame
-from dashboard.safe_text import inert_markdown, plain_text
+from dashboard.safe_text import plain_text
 from dashboard.stats import ratings_frame as ratings_frame_of
 from dashboard.ui.rating import rating_widget
-from dashboard.ui.text import show_markdown
+from dashboard.ui.text import show_turn
 from store import Store
 
 # -- cached reads (keyed on the data stamp, so a commit anywhere refreshes them) -----------
@@ -161,13 +161,7 @@ def show_turns(turns: list[dict], highlight: int | None = None) -> None:
         with box:
             if turn["id"] == highlight and len(turns) > 1:
                 st.caption(f"Turn {turn.get('turn') or 1} · the selected answer")
-            with st.chat_message("user"):
-                show_markdown(turn["question"])
-            with st.chat_message("assistant"):
-                if turn.get("answer"):
-                    show_markdown(turn["answer"])
-                if turn.get("error"):
-                    st.error(inert_markdown(turn["error"]), icon=":material/error:")
+            show_turn(turn)
 
 
 def show_facts(interaction: dict) -> None:

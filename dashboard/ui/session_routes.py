@@ -46,6 +46,7 @@ from dashboard.auth import (
     token_digest,
     unsign_cookie,
 )
+from dashboard.dates import read_utc_text
 from store import Store, default_db_path
 
 SESSION_PATH = "/_loupe/session"
@@ -120,8 +121,7 @@ def swap_code(request: Request) -> Response:
     session = store.redeem_sign_in_code(token_digest(code), token_digest(token))
     if session is None:
         return _expired_page()
-    expires = datetime.strptime(session["expires_at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
-        tzinfo=timezone.utc)
+    expires = read_utc_text(session["expires_at"])
     max_age = max(0, int((expires - datetime.now(timezone.utc)).total_seconds()))
     response = RedirectResponse(next_path, status_code=303)
     response.set_cookie(SESSION_COOKIE, sign_cookie(cookie_key(store), SESSION_COOKIE, token),

@@ -7,6 +7,7 @@ formatted and the whole text follows as plain text, exactly as written.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
@@ -30,3 +31,17 @@ def show_markdown(text: str | None, where: Any = None) -> None:
                   "above; the whole text, as written, is below.")
     with where.expander(f"The whole text ({len(text):,} characters)", icon=":material/notes:"):
         st.text(text)
+
+
+def show_turn(turn: dict[str, Any], below: Callable[[], None] | None = None) -> None:
+    """One chat turn: the question, then the answer and its error (both inert), then ``below``
+    (a caption, a rating, a streamed answer) inside the answer's message."""
+    with st.chat_message("user"):
+        show_markdown(turn["question"])
+    with st.chat_message("assistant"):
+        if turn.get("answer"):
+            show_markdown(turn["answer"])
+        if turn.get("error"):
+            st.error(inert_markdown(turn["error"]), icon=":material/error:")
+        if below is not None:
+            below()
