@@ -533,13 +533,13 @@ def cmd_users_add(args: argparse.Namespace) -> int:
             print(f"{str(exc).capitalize()}.", file=sys.stderr)
             return 2
     with open_store(args) as store:
-        first = store.user_count() == 0
+        first = store.users.user_count() == 0
         if first and args.role != "admin":
             print("The first account must be an admin, so that someone can manage the others.",
                   file=sys.stderr)
             return 1
         try:
-            store.add_user(args.name, args.role, hashed, email=args.email)
+            store.users.add_user(args.name, args.role, hashed, email=args.email)
         except ValueError as exc:
             print(f"{str(exc).capitalize()}.", file=sys.stderr)
             return 1
@@ -551,7 +551,7 @@ def cmd_users_add(args: argparse.Namespace) -> int:
 def cmd_users_list(args: argparse.Namespace) -> int:
     """List accounts: name, role, email, how many sessions are signed in, created."""
     with open_store(args) as store:
-        users = store.list_users()
+        users = store.users.list_users()
     if not users:
         print("No accounts: Loupe runs in local single-user mode.")
     for user in users:
@@ -564,11 +564,11 @@ def cmd_users_remove(args: argparse.Namespace) -> int:
     """Delete an account and end its sessions (its ratings stay)."""
     with open_store(args) as store:
         try:
-            removed = store.remove_user(args.name)
+            removed = store.users.remove_user(args.name)
         except ValueError as exc:
             print(f"{str(exc).capitalize()}.", file=sys.stderr)
             return 1
-        left = store.user_count()
+        left = store.users.user_count()
     if not removed:
         print(f"No account named {args.name}.")
         return 1
@@ -591,7 +591,7 @@ def cmd_tokens_add(args: argparse.Namespace) -> int:
         return 2
     token = new_token()
     with open_store(args) as store:
-        store.add_token(args.name, token_digest(token), args.rate, None, scopes)
+        store.users.add_token(args.name, token_digest(token), args.rate, None, scopes)
     print(token)
     print(f"Keep this token for '{args.name}' ({' '.join(scopes)}) now: it is stored only as a"
           " digest and never shown again.", file=sys.stderr)
@@ -601,7 +601,7 @@ def cmd_tokens_add(args: argparse.Namespace) -> int:
 def cmd_tokens_list(args: argparse.Namespace) -> int:
     """List API tokens: id, name, rate, created by, created, last used, revoked, scopes."""
     with open_store(args) as store:
-        tokens = store.list_tokens()
+        tokens = store.users.list_tokens()
     if not tokens:
         print("No API token yet: create one with `python -m dashboard tokens add NAME`.")
     for token in tokens:
@@ -614,7 +614,7 @@ def cmd_tokens_list(args: argparse.Namespace) -> int:
 def cmd_tokens_revoke(args: argparse.Namespace) -> int:
     """Revoke an API token."""
     with open_store(args) as store:
-        revoked = store.revoke_token(args.id)
+        revoked = store.users.revoke_token(args.id)
     print(f"Revoked token {args.id}." if revoked else f"No live token with id {args.id}.")
     return 0 if revoked else 1
 
@@ -626,7 +626,7 @@ def cmd_api(args: argparse.Namespace) -> int:
     from dashboard.api import create_app
 
     store = open_store(args)
-    if not store.list_tokens():
+    if not store.users.list_tokens():
         print("No API token yet: create one with `python -m dashboard tokens add NAME`.",
               file=sys.stderr)
     uvicorn.run(create_app(store, max_body=args.max_body), host=args.host, port=args.port)

@@ -1,4 +1,4 @@
-"""Reads and writes of the feedback collection service (a Store mixin)."""
+"""Reads and writes of the feedback collection service (``store.api``)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from store.area import Area
 from store.ingest import BatchOutcome, ImportRow
 from store.store_text import now_iso
 
@@ -35,24 +36,24 @@ def _marks(values: list[Any]) -> str:
     return ", ".join("?" for _ in values)
 
 
-class ApiMixin:
+class Api(Area):
     """API methods of the Store."""
 
     def interaction_for_record(self, external_id: str | None, content_hash: str) -> int | None:
         """The id of the stored interaction an imported record landed in."""
         if external_id is not None:
-            return self._scalar(
+            return self.store.scalar(
                 "SELECT id FROM interactions WHERE external_id = ? ORDER BY id DESC LIMIT 1",
                 [external_id],
             )
-        return self._scalar(
+        return self.store.scalar(
             "SELECT id FROM interactions WHERE content_hash = ? ORDER BY id DESC LIMIT 1",
             [content_hash],
         )
 
     def is_account(self, name: str) -> bool:
         """Whether a dashboard account has this name."""
-        return self._scalar("SELECT COUNT(*) FROM users WHERE name = ?", [name.strip()]) > 0
+        return self.store.scalar("SELECT COUNT(*) FROM users WHERE name = ?", [name.strip()]) > 0
 
     def add_api_record(self, row: ImportRow) -> BatchOutcome:
         """Store one record sent to the API (an import of one line, source ``api``); the rating
@@ -60,9 +61,9 @@ class ApiMixin:
         if row.rating is not None and self.is_account(row.rating.reviewer):
             raise RatingRefused(_account_refusal(row.rating.reviewer))
         with self.import_session(source=API_SOURCE) as session:
-            before = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM ratings").fetchone()[0]
+            before = self.store.db.execute("SELECT COALESCE(MAX(id), 0) FROM ratings").fetchone()[0]
             outcome = session.add([row])
-            self.db.execute("UPDATE ratings SET source = ? WHERE id > ?", [API_SOURCE, before])
+            self.store.db.execute("UPDATE ratings SET source = ? WHERE id > ?", [API_SOURCE, before])
         return outcome
 
     def save_api_rating(self, interaction_id: int, reviewer: str, changes: dict[str, Any]) -> int:
@@ -80,7 +81,7 @@ class ApiMixin:
         if unknown:
             raise ValueError(f"a rating has no field {min(unknown)!r}")
         stamp = now_iso()
-        with self.write() as db:
+        with self.store.write() as db:
             if db.execute("SELECT 1 FROM interactions WHERE id = ?", [interaction_id]).fetchone() is None:
                 raise LookupError(f"No interaction with id {interaction_id}.")
             if db.execute("SELECT 1 FROM users WHERE name = ?", [reviewer]).fetchone():
@@ -132,7 +133,7 @@ class ApiMixin:
         large the rows; the database is not held between batches."""
         last, left = after_id, limit
         while left > 0:
-            sizes = self._rows(_SIZES, [last, min(left, batch_rows)])
+            sizes = self.store.rows(_SIZES, [last, min(left, batch_rows)])
             if not sizes:
                 return
             group: list[int] = []
@@ -152,10 +153,10 @@ class ApiMixin:
         return [row for batch in self.feedback_batches(after_id, limit) for row in batch]
 
     def _feedback_rows(self, ids: list[int]) -> list[dict[str, Any]]:
-        rows = self._rows(
+        rows = self.store.rows(
             "SELECT id, conversation_id, turn, question, answer, model, source, external_id,"
             f" error, created_at FROM interactions WHERE id IN ({_marks(ids)}) ORDER BY id", ids)
-        ratings = self._rows(
+        ratings = self.store.rows(
             "SELECT interaction_id, reviewer, stars, thumbs, comment, tags, ideal_answer, updated_at"
             f" FROM ratings WHERE interaction_id IN ({_marks(ids)}) ORDER BY id", ids)
         by_item: dict[int, list[dict[str, Any]]] = {}

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from store.area import Area
 from store.filtering import where_clause
 from store.store_text import now_iso
 
@@ -19,7 +20,7 @@ _IDEAL = (
 )
 
 
-class ExportMixin:
+class Exports(Area):
     """Export methods of the Store."""
 
     def iter_export_items(
@@ -65,7 +66,7 @@ class ExportMixin:
         )
         last = 0
         while True:
-            rows = self._rows(sql, [*params, last, batch])
+            rows = self.store.rows(sql, [*params, last, batch])
             if not rows:
                 return
             yield from rows
@@ -73,7 +74,7 @@ class ExportMixin:
 
     def conversation_context(self, conversation_id: int, up_to_turn: int) -> list[dict[str, Any]]:
         """Turns of a conversation up to a turn, each with its ideal answer when there is one."""
-        return self._rows(
+        return self.store.rows(
             f"SELECT i.id, i.turn, i.question, i.answer, i.error, i.system_prompt, {_IDEAL} AS ideal"
             " FROM interactions i WHERE i.conversation_id = ? AND i.turn <= ? ORDER BY i.turn, i.id",
             [conversation_id, up_to_turn],
@@ -92,7 +93,7 @@ class ExportMixin:
         )
         last = 0
         while True:
-            rows = self._rows(sql, [*params, last, BATCH])
+            rows = self.store.rows(sql, [*params, last, BATCH])
             if not rows:
                 return
             yield from rows
@@ -113,11 +114,11 @@ class ExportMixin:
             " WHERE h.best = 1 AND h.stars_mean - l.stars_mean >= ? AND h.answer != l.answer"
             " ORDER BY h.id"
         )
-        yield from self._rows(sql, [*params, min_gap])
+        yield from self.store.rows(sql, [*params, min_gap])
 
     def set_questions(self, set_id: int) -> list[str]:
         """The questions of a question set (for the leakage check)."""
-        return [r["question"] for r in self._rows(
+        return [r["question"] for r in self.store.rows(
             "SELECT question FROM question_set_items WHERE set_id = ?", [set_id])]
 
     # -- the record of exports ------------------------------------------------------
@@ -133,7 +134,7 @@ class ExportMixin:
         who: str | None,
     ) -> int:
         """Remember an export so a training set can be traced back and reproduced."""
-        with self.write() as db:
+        with self.store.write() as db:
             cursor = db.execute(
                 "INSERT INTO exports (format, options, counts, rows, sha256, path, who, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -144,7 +145,7 @@ class ExportMixin:
 
     def list_exports(self, limit: int = 100) -> list[dict[str, Any]]:
         """Past exports, newest first, with options and counts decoded."""
-        rows = self._rows("SELECT * FROM exports ORDER BY id DESC LIMIT ?", [limit])
+        rows = self.store.rows("SELECT * FROM exports ORDER BY id DESC LIMIT ?", [limit])
         for row in rows:
             row["options"] = json.loads(row["options"] or "{}")
             row["counts"] = json.loads(row["counts"] or "{}")

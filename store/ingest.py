@@ -1,4 +1,4 @@
-"""Ingest queries of the Store (a mixin: uses the Store's _rows, _one, _scalar and write).
+"""Ingest queries of the Store (``store.ingest``): conversations, interactions and imports.
 
 Two ways in: an import session that writes checked records batch by batch inside one
 transaction (so a file lands whole or not at all), and the demo data set.
@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from store.area import Area
 from store.store_text import now_iso
 
 if TYPE_CHECKING:
@@ -79,6 +80,26 @@ _VOTE_INSERT = _insert(
     "comparisons",
     "question, interaction_a, interaction_b, variant_a, variant_b, winner, reason, reviewer,"
     " source, created_at, length_a, length_b, external_id",
+)
+
+
+# Columns a caller may set when it records an answer.
+INTERACTION_RESULT_FIELDS = (
+    "answer",
+    "model",
+    "backend",
+    "latency_ms",
+    "ttft_ms",
+    "prompt_tokens",
+    "completion_tokens",
+    "error",
+)
+
+
+INTERACTION_COLUMNS = (
+    "id", "conversation_id", "turn", "question", "answer", "system_prompt", "model", "backend",
+    "variant_id", "params", "latency_ms", "ttft_ms", "prompt_tokens", "completion_tokens", "error",
+    "source", "external_id", "content_hash", "meta", "created_at",
 )
 
 
@@ -634,7 +655,7 @@ class ImportSession:
         )
 
 
-class IngestMixin:
+class Ingest(Area):
     """Ingest methods of the Store."""
 
     @contextlib.contextmanager
@@ -648,7 +669,7 @@ class IngestMixin:
         """
         cache: int | None = None
         try:
-            with self.write() as db:
+            with self.store.write() as db:
                 if (expected_rows or 0) >= FTS_BATCH_MIN_ROWS:
                     cache = int(db.conn.execute("PRAGMA cache_size").fetchone()[0])
                     db.conn.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
@@ -658,8 +679,8 @@ class IngestMixin:
                 session._finish()
         finally:
             if cache is not None:
-                with self._lock:
-                    self.db.conn.execute(f"PRAGMA cache_size = {cache}")
+                with self.store.lock:
+                    self.store.db.conn.execute(f"PRAGMA cache_size = {cache}")
 
     def votes_by_external_id(self, external_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Stored pairwise votes by external id: question, both answers and variants, winner,
@@ -667,7 +688,7 @@ class IngestMixin:
         ids = list(dict.fromkeys(external_ids))
         found: dict[str, dict[str, Any]] = {}
         for part in _chunks(ids):
-            for row in self._rows(
+            for row in self.store.rows(
                 "SELECT c.external_id, c.question, a.answer AS answer_a, b.answer AS answer_b,"
                 " c.variant_a, c.variant_b, c.winner, c.reviewer FROM comparisons c"
                 " LEFT JOIN interactions a ON a.id = c.interaction_a"
@@ -682,11 +703,11 @@ class IngestMixin:
 
     def source_count(self, source: str) -> int:
         """How many interactions come from this source (chat, import, demo...)."""
-        return int(self._scalar("SELECT COUNT(*) FROM interactions WHERE source = ?", [source]))
+        return int(self.store.scalar("SELECT COUNT(*) FROM interactions WHERE source = ?", [source]))
 
     def remove_source(self, source: str) -> int:
         """Delete the interactions of one source, what refers to them, and their conversations."""
-        with self.write() as db:
+        with self.store.write() as db:
             count = self.source_count(source)
             _delete_with_dependents(db, "interactions", "source = ?", [source])
             _delete_with_dependents(
@@ -716,7 +737,7 @@ class IngestMixin:
         with reviewer, stars, thumbs, comment, tags, ideal_answer, created_at).
         """
         counts = {"conversations": 0, "interactions": 0, "ratings": 0, "variants": 0, "removed": 0}
-        with self.write() as db:
+        with self.store.write() as db:
             conn = db.conn
             if replace:
                 counts["removed"] = self.remove_source("demo")
@@ -769,6 +790,130 @@ class IngestMixin:
                         )
                         counts["ratings"] += 1
         return counts
+
+    # -- conversations and interactions ---------------------------------------
+
+    def start_conversation(
+        self, *, reviewer: str | None = None, title: str | None = None, source: str = "chat"
+    ) -> int:
+        """Create an empty conversation and return its id."""
+        with self.store.write() as db:
+            cursor = db.execute(
+                "INSERT INTO conversations (title, reviewer, source, created_at) VALUES (?, ?, ?, ?)",
+                [title, reviewer, source, now_iso()],
+            )
+            return int(cursor.lastrowid)
+
+    def add_question(
+        self,
+        conversation_id: int,
+        question: str,
+        *,
+        model: str | None = None,
+        backend: str | None = None,
+        system_prompt: str | None = None,
+        params: dict[str, Any] | None = None,
+        variant_id: int | None = None,
+        source: str = "chat",
+    ) -> int:
+        """Store a question before it is answered, so it is never lost; return the interaction id."""
+        with self.store.write() as db:
+            turn = db.execute(
+                "SELECT COALESCE(MAX(turn), 0) + 1 FROM interactions WHERE conversation_id = ?",
+                [conversation_id],
+            ).fetchone()[0]
+            cursor = db.execute(
+                "INSERT INTO interactions (conversation_id, turn, question, system_prompt, model,"
+                " backend, variant_id, params, source, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    conversation_id,
+                    turn,
+                    question,
+                    system_prompt,
+                    model,
+                    backend,
+                    variant_id,
+                    json.dumps(params) if params is not None else None,
+                    source,
+                    now_iso(),
+                ],
+            )
+            return int(cursor.lastrowid)
+
+    def record_answer(self, interaction_id: int, **result: Any) -> None:
+        """Record the outcome of a model call (answer or error, and its measurements)."""
+        unknown = set(result) - set(INTERACTION_RESULT_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown interaction fields: {sorted(unknown)}")
+        if not result:
+            return
+        assignments = ", ".join(f"{column} = ?" for column in result)
+        with self.store.write() as db:
+            db.execute(
+                f"UPDATE interactions SET {assignments} WHERE id = ?",
+                [*result.values(), interaction_id],
+            )
+
+    def get_interaction(self, interaction_id: int) -> dict[str, Any] | None:
+        """One interaction as a dict."""
+        return self.store.one("SELECT * FROM interactions WHERE id = ?", [interaction_id])
+
+    def conversation_turns(self, conversation_id: int) -> list[dict[str, Any]]:
+        """Every interaction of a conversation, in turn order."""
+        return self.store.rows(
+            "SELECT * FROM interactions WHERE conversation_id = ? ORDER BY turn, id",
+            [conversation_id],
+        )
+
+    def insert_interactions_bulk(self, rows: list[dict[str, Any]]) -> int:
+        """Insert many interactions in one transaction (columns as in the table); return the count."""
+        if not rows:
+            return 0
+        columns = list(rows[0])
+        unknown = set(columns) - set(INTERACTION_COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown interaction columns: {sorted(unknown)}")
+        sql = (
+            f"INSERT INTO interactions ({', '.join(columns)})"
+            f" VALUES ({', '.join('?' for _ in columns)})"
+        )
+        with self.store.write() as db:
+            db.conn.executemany(sql, [[row.get(c) for c in columns] for row in rows])
+        return len(rows)
+
+    def insert_ratings_bulk(self, rows: list[dict[str, Any]]) -> int:
+        """Insert many ratings (with their tags) in one transaction; return the count."""
+        if not rows:
+            return 0
+        with self.store.write() as db:
+            for row in rows:
+                tags = sorted(set(row.get("tags") or []))
+                cursor = db.conn.execute(
+                    "INSERT INTO ratings (interaction_id, reviewer, stars, thumbs, comment, tags,"
+                    " ideal_answer, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        row["interaction_id"],
+                        row["reviewer"],
+                        row.get("stars"),
+                        row.get("thumbs"),
+                        row.get("comment"),
+                        json.dumps(tags, ensure_ascii=False),
+                        row.get("ideal_answer"),
+                        row["created_at"],
+                        row.get("updated_at") or row["created_at"],
+                    ],
+                )
+                if tags:
+                    db.conn.executemany(
+                        "INSERT INTO rating_tags (rating_id, interaction_id, tag) VALUES (?, ?, ?)",
+                        [(cursor.lastrowid, row["interaction_id"], tag) for tag in tags],
+                    )
+        return len(rows)
+
+    def max_interaction_id(self) -> int:
+        """The highest interaction id (0 when empty)."""
+        return int(self.store.scalar("SELECT COALESCE(MAX(id), 0) FROM interactions"))
 
 
 def _demo_variant(conn: Any, variant: dict[str, Any]) -> tuple[int, int]:

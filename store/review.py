@@ -1,4 +1,4 @@
-"""Review queries of the Store (a mixin: uses the Store's _rows, _one, _scalar and write).
+"""Review queries of the Store (``store.review``): ratings and what the review pages read.
 
 Plans are chosen here rather than left to SQLite's planner, which, without statistics, likes
 to walk a narrow index and sort a third of the table. Two shapes cover every filter:
@@ -19,7 +19,9 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from store.area import Area
 from store.filtering import Driver, FilterSQL, filter_sql
+from store.store_text import fts_query, now_iso
 
 COUNT_CAP = 100_000  # counts that need a subquery stop here and say "more than"
 DRIVEN_PLAN_MAX = 20_000  # up to this many matches, sort them; beyond, scan in time order
@@ -40,7 +42,7 @@ _ROW_COLUMNS = """
 """
 
 
-class ReviewMixin:
+class Review(Area):
     """Review methods of the Store."""
 
     # -- the Review table -----------------------------------------------------
@@ -71,7 +73,7 @@ class ReviewMixin:
             source = f"interactions i INDEXED BY {REVIEW_INDEX}"
         ids = [
             row["id"]
-            for row in self._rows(
+            for row in self.store.rows(
                 f"SELECT i.id FROM {source} WHERE {where} {order} LIMIT ? OFFSET ?",
                 [*params, int(limit), int(offset)],
             )
@@ -84,7 +86,7 @@ class ReviewMixin:
             "models": self._distinct("interactions", "model"),
             "variants": [
                 row["name"]
-                for row in self._rows("SELECT DISTINCT name FROM variants ORDER BY name")
+                for row in self.store.rows("SELECT DISTINCT name FROM variants ORDER BY name")
             ],
             "reviewers": self._distinct("ratings", "reviewer"),
             "tags": self._distinct("rating_tags", "tag"),
@@ -93,7 +95,7 @@ class ReviewMixin:
 
     def interaction_detail(self, interaction_id: int) -> dict[str, Any] | None:
         """One interaction with its variant, every turn of its conversation, and its ratings."""
-        row = self._one(
+        row = self.store.one(
             "SELECT i.*, v.name AS variant, v.version AS variant_version"
             " FROM interactions i LEFT JOIN variants v ON v.id = i.variant_id WHERE i.id = ?",
             [int(interaction_id)],
@@ -101,14 +103,14 @@ class ReviewMixin:
         if row is None:
             return None
         if row["conversation_id"] is not None:
-            turns = self._rows(
+            turns = self.store.rows(
                 "SELECT id, turn, question, answer, error, model, created_at FROM interactions"
                 " WHERE conversation_id = ? ORDER BY turn, id",
                 [row["conversation_id"]],
             )
         else:
             turns = [row]
-        ratings = self._rows(
+        ratings = self.store.rows(
             "SELECT * FROM ratings WHERE interaction_id = ? ORDER BY updated_at, reviewer",
             [int(interaction_id)],
         )
@@ -145,7 +147,7 @@ class ReviewMixin:
         else:
             where, params = parts.where("i")
             source = "interactions i NOT INDEXED"  # walk by id: the rowid order is the queue order
-        row = self._one(f"SELECT i.id FROM {source} WHERE {where} ORDER BY i.id LIMIT 1", params)
+        row = self.store.one(f"SELECT i.id FROM {source} WHERE {where} ORDER BY i.id LIMIT 1", params)
         return None if row is None else self.get_interaction(row["id"])
 
     def queue_progress(self, reviewer: str, filters: Any = None) -> tuple[int, int]:
@@ -167,7 +169,7 @@ class ReviewMixin:
         """Ratings (interaction_id, reviewer, stars, thumbs) of the interactions that two or
         more reviewers rated, matching ``filters``."""
         where, params = filter_sql(filters, "i").where("i")
-        return self._rows(
+        return self.store.rows(
             "SELECT r.interaction_id, r.reviewer, r.stars, r.thumbs"
             " FROM interactions i INDEXED BY idx_interactions_overlap"
             " JOIN ratings r ON r.interaction_id = i.id"
@@ -179,21 +181,21 @@ class ReviewMixin:
 
     def _count(self, parts: FilterSQL, *, cap: int | None) -> tuple[int, bool]:
         if not parts.conditions and not parts.drivers:
-            return int(self._scalar("SELECT COUNT(*) FROM interactions")), True
+            return int(self.store.scalar("SELECT COUNT(*) FROM interactions")), True
         if not parts.drivers:
             # Every test reads the covering index: an exact count costs one index scan.
             where, params = parts.where("i")
             sql = f"SELECT COUNT(*) FROM interactions i INDEXED BY {REVIEW_INDEX} WHERE {where}"
-            return int(self._scalar(sql, params)), True
+            return int(self.store.scalar(sql, params)), True
         only = parts.drivers[0]
         if not parts.conditions and len(parts.drivers) == 1 and only.unique and only.complete:
             # e.g. a search alone: count the index entries, no row is read
-            return int(self._scalar(f"SELECT COUNT(*) FROM ({only.sql})", only.params)), True
+            return int(self.store.scalar(f"SELECT COUNT(*) FROM ({only.sql})", only.params)), True
         source, where, params = self._driven(parts)
         if cap is None:
-            return int(self._scalar(f"SELECT COUNT(*) FROM {source} WHERE {where}", params)), True
+            return int(self.store.scalar(f"SELECT COUNT(*) FROM {source} WHERE {where}", params)), True
         found = int(
-            self._scalar(
+            self.store.scalar(
                 f"SELECT COUNT(*) FROM (SELECT 1 FROM {source} WHERE {where} LIMIT ?)",
                 [*params, cap + 1],
             )
@@ -205,7 +207,7 @@ class ReviewMixin:
         # only test the filter on those.
         where, params = parts.where("i", probe=True)
         return int(
-            self._scalar(
+            self.store.scalar(
                 "SELECT COUNT(*) FROM (SELECT id FROM interactions WHERE answer IS NULL) AS u"
                 f" CROSS JOIN interactions i ON i.id = u.id WHERE {where}",
                 params,
@@ -225,7 +227,7 @@ class ReviewMixin:
     def _rows_by_ids(self, ids: list[int], order: str) -> list[dict[str, Any]]:
         if not ids:
             return []
-        return self._rows(
+        return self.store.rows(
             f"SELECT {_ROW_COLUMNS} FROM interactions i LEFT JOIN variants v ON v.id = i.variant_id"
             f" WHERE i.id IN (SELECT value FROM json_each(?)) {order}",
             [json.dumps(ids)],
@@ -235,7 +237,7 @@ class ReviewMixin:
         # A loose index scan: one index seek per distinct value instead of reading every row.
         return [
             row["value"]
-            for row in self._rows(
+            for row in self.store.rows(
                 f"WITH RECURSIVE seen(value) AS ("
                 f" SELECT MIN({column}) FROM {table}"
                 f" UNION ALL SELECT (SELECT MIN({column}) FROM {table} WHERE {column} > seen.value)"
@@ -245,9 +247,97 @@ class ReviewMixin:
             )
         ]
 
+    # -- ratings --------------------------------------------------------------
+
+    def search(self, text: str, limit: int = 50) -> list[dict[str, Any]]:
+        """Interactions whose question or answer contains every word of ``text`` (FTS5)."""
+        query = fts_query(text)
+        if not query:
+            return []
+        return self.store.rows(
+            "SELECT interactions.* FROM interactions_fts"
+            " JOIN interactions ON interactions.id = interactions_fts.rowid"
+            " WHERE interactions_fts MATCH ? ORDER BY rank LIMIT ?",
+            [query, limit],
+        )
+
+    def save_rating(
+        self,
+        interaction_id: int,
+        reviewer: str,
+        *,
+        stars: int | None = None,
+        thumbs: int | None = None,
+        comment: str | None = None,
+        tags: list[str] | None = None,
+        ideal_answer: str | None = None,
+    ) -> int:
+        """Create or replace this reviewer's rating of an interaction (as written on the
+        dashboard); return the rating id."""
+        reviewer = (reviewer or "").strip()
+        if not reviewer:
+            raise ValueError("a rating needs the reviewer's name")
+        if stars is not None and not 1 <= int(stars) <= 5:
+            raise ValueError(f"stars must be 1 to 5, not {stars}")
+        if thumbs is not None and thumbs not in (-1, 1):
+            raise ValueError(f"thumbs must be 1 (up) or -1 (down), not {thumbs}")
+        clean_tags = sorted({t.strip() for t in tags or [] if t and t.strip()})
+        stamp = now_iso()
+        with self.store.write() as db:
+            db.execute(
+                "INSERT INTO ratings (interaction_id, reviewer, stars, thumbs, comment, tags,"
+                " ideal_answer, source, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, 'dashboard', ?, ?)"
+                " ON CONFLICT (interaction_id, reviewer) DO UPDATE SET stars = excluded.stars,"
+                " thumbs = excluded.thumbs, comment = excluded.comment, tags = excluded.tags,"
+                " ideal_answer = excluded.ideal_answer, source = excluded.source,"
+                " updated_at = excluded.updated_at",
+                [
+                    interaction_id,
+                    reviewer,
+                    stars,
+                    thumbs,
+                    comment or None,
+                    json.dumps(clean_tags, ensure_ascii=False),
+                    ideal_answer or None,
+                    stamp,
+                    stamp,
+                ],
+            )
+            rating_id = db.execute(
+                "SELECT id FROM ratings WHERE interaction_id = ? AND reviewer = ?",
+                [interaction_id, reviewer],
+            ).fetchone()[0]
+            db.execute("DELETE FROM rating_tags WHERE rating_id = ?", [rating_id])
+            db.conn.executemany(
+                "INSERT INTO rating_tags (rating_id, interaction_id, tag) VALUES (?, ?, ?)",
+                [(rating_id, interaction_id, tag) for tag in clean_tags],
+            )
+            return int(rating_id)
+
+    def get_rating(self, interaction_id: int, reviewer: str) -> dict[str, Any] | None:
+        """This reviewer's rating of an interaction, with tags as a list, or None."""
+        row = self.store.one(
+            "SELECT * FROM ratings WHERE interaction_id = ? AND reviewer = ?",
+            [interaction_id, reviewer],
+        )
+        return _decode_rating(row) if row else None
+
+    def ratings_for(self, interaction_id: int) -> list[dict[str, Any]]:
+        """Every reviewer's rating of an interaction."""
+        rows = self.store.rows(
+            "SELECT * FROM ratings WHERE interaction_id = ? ORDER BY updated_at", [interaction_id]
+        )
+        return [_decode_rating(row) for row in rows]
+
 
 def _with(parts: FilterSQL, conditions: list[str], params: list[Any]) -> FilterSQL:
     """``parts`` with more conditions (their parameters come after the existing ones)."""
     return FilterSQL(
         (*parts.conditions, *conditions), (*parts.params, *params), parts.drivers
     )
+
+
+def _decode_rating(row: dict[str, Any]) -> dict[str, Any]:
+    row["tags"] = json.loads(row.get("tags") or "[]")
+    return row

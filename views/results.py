@@ -26,12 +26,12 @@ def report(stamp, experiment_id, sources):
     return pairwise_report(store, experiment_id=experiment_id, sources=sources)
 
 
-experiments = store.list_experiments()
+experiments = store.experiments.list_experiments()
 scope_col, source_col = st.columns(2)
 scope = scope_col.selectbox("Votes from", [None] + [e["id"] for e in experiments],
                             format_func=lambda i: "every experiment and import" if i is None
                             else next(e["name"] for e in experiments if e["id"] == i))
-sources = tuple(source_col.multiselect("Sources", store.vote_sources(), placeholder="All sources",
+sources = tuple(source_col.multiselect("Sources", store.experiments.vote_sources(), placeholder="All sources",
                                        help="vote: cast here; import: votes collected elsewhere"))
 data = report(store.data_stamp(), scope, sources)
 if not data["pairs"]:
@@ -81,7 +81,7 @@ for column, name, what in ((left, "position_bias", "the answer shown on the left
                            f"{check['ci_high']:.0%}; p = {check['p_value']:.3f} against 50%.")
 
 if scope is not None:
-    summaries = judge_summaries(store.judgments(scope), store.votes(scope))
+    summaries = judge_summaries(store.experiments.judgments(scope), store.experiments.votes(scope))
     if summaries:
         st.subheader("LLM judge")
         st.caption("The judge's verdicts against the human majority on the same pairs; judge "
