@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from store.area import Area
+from store.area import Area, inserted_id
 from store.ingest import BatchOutcome, ImportRow
 from store.store_text import now_iso
 
@@ -60,7 +60,7 @@ class Api(Area):
         it adds is marked as the API's. RatingRefused when it rates as a dashboard account."""
         if row.rating is not None and self.is_account(row.rating.reviewer):
             raise RatingRefused(_account_refusal(row.rating.reviewer))
-        with self.import_session(source=API_SOURCE) as session:
+        with self.store.ingest.import_session(source=API_SOURCE) as session:
             before = self.store.db.execute("SELECT COALESCE(MAX(id), 0) FROM ratings").fetchone()[0]
             outcome = session.add([row])
             self.store.db.execute("UPDATE ratings SET source = ? WHERE id > ?", [API_SOURCE, before])
@@ -108,11 +108,11 @@ class Api(Area):
             row = [stars, thumbs, values["comment"] or None,
                    json.dumps(tags, ensure_ascii=False), values["ideal_answer"] or None]
             if stored is None:
-                rating_id = int(db.execute(
+                rating_id = inserted_id(db.execute(
                     "INSERT INTO ratings (interaction_id, reviewer, stars, thumbs, comment, tags,"
                     " ideal_answer, source, created_at, updated_at)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [interaction_id, reviewer, *row, API_SOURCE, stamp, stamp]).lastrowid)
+                    [interaction_id, reviewer, *row, API_SOURCE, stamp, stamp]))
             else:
                 rating_id = int(stored["id"])
                 db.execute(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from store.area import Area
+from store.area import Area, inserted_id
 from store.filtering import where_clause
 from store.store_text import now_iso
 
@@ -95,14 +95,14 @@ class Themes(Area):
                 [run["name"], now_iso(), run.get("created_by"), run["vectorizer"], run["embedding"],
                  json.dumps(run.get("settings") or {}, sort_keys=True), int(run["n_items"])],
             )
-            run_id = int(cursor.lastrowid)
+            run_id = inserted_id(cursor)
             for position, theme in enumerate(themes):
-                theme_id = int(db.execute(
+                theme_id = inserted_id(db.execute(
                     "INSERT INTO saved_themes (run_id, position, name, label, terms, size, centre,"
                     " threshold) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     [run_id, position, theme["name"], theme["label"], json.dumps(theme.get("terms") or []),
                      len(theme["members"]), theme["centre"], float(theme["threshold"])],
-                ).lastrowid)
+                ))
                 db.conn.executemany(
                     "INSERT INTO saved_theme_members (theme_id, interaction_id, similarity)"
                     " VALUES (?, ?, ?)",

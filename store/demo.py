@@ -127,10 +127,10 @@ def _insert_experiment(
     counts["votes"] += len(rows)
 
     # judge verdicts, as a judge run records them
-    rows = []
+    verdicts = []
     for verdict in experiment["judgments"]:
         ia, ib, _, _, va, vb = pair(verdict)
-        rows.append((experiment_id, item_ids[verdict["item"]], ia, ib, va, vb,
+        verdicts.append((experiment_id, item_ids[verdict["item"]], ia, ib, va, vb,
                      verdict["judge_model"], verdict.get("judge_backend"), verdict.get("criteria"),
                      verdict.get("verdict"), verdict.get("verdict_a_first"),
                      verdict.get("verdict_b_first"), verdict.get("rationale"), verdict.get("error"),
@@ -140,6 +140,6 @@ def _insert_experiment(
         " variant_b, judge_model, judge_backend, criteria, verdict, verdict_a_first,"
         " verdict_b_first, rationale, error, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        rows,
+        verdicts,
     )
-    counts["judgments"] += len(rows)
+    counts["judgments"] += len(verdicts)

@@ -6,7 +6,7 @@ import json
 from datetime import date
 from typing import Any
 
-from store.area import Area
+from store.area import Area, inserted_id
 from store.filtering import where_clause
 from store.store_text import now_iso
 
@@ -46,7 +46,7 @@ class Experiments(Area):
                 [name, version, model, system_prompt or None, template, json.dumps(params or {}),
                  description or None, parent_id, now_iso()],
             )
-            return int(cursor.lastrowid)
+            return inserted_id(cursor)
 
     def get_variant(self, variant_id: int) -> dict[str, Any] | None:
         """One variant version, with its params decoded."""
@@ -124,11 +124,11 @@ class Experiments(Area):
         if not items:
             raise ValueError("a question set needs at least one question")
         with self.store.write() as db:
-            set_id = db.execute(
+            set_id = inserted_id(db.execute(
                 "INSERT INTO question_sets (name, description, origin, created_at)"
                 " VALUES (?, ?, ?, ?)",
                 [name.strip(), description, origin, now_iso()],
-            ).lastrowid
+            ))
             db.conn.executemany(
                 "INSERT INTO question_set_items (set_id, position, question, reference_answer,"
                 " category) VALUES (?, ?, ?, ?, ?)",
@@ -143,7 +143,7 @@ class Experiments(Area):
                     for position, item in enumerate(items, 1)
                 ],
             )
-            return int(set_id)
+            return set_id
 
     def list_question_sets(self) -> list[dict[str, Any]]:
         """Question sets with their sizes, newest first."""
@@ -188,17 +188,17 @@ class Experiments(Area):
         if len(set(variant_ids)) < 2:
             raise ValueError("an experiment compares at least two different variants")
         with self.store.write() as db:
-            experiment_id = db.execute(
+            experiment_id = inserted_id(db.execute(
                 "INSERT INTO experiments (name, question_set_id, judge_model, judge_backend,"
                 " rubric, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                 [name, question_set_id, judge_model, judge_backend, rubric, now_iso()],
-            ).lastrowid
+            ))
             db.conn.executemany(
                 "INSERT INTO experiment_variants (experiment_id, variant_id, position)"
                 " VALUES (?, ?, ?)",
                 [(experiment_id, vid, pos) for pos, vid in enumerate(dict.fromkeys(variant_ids))],
             )
-            return int(experiment_id)
+            return experiment_id
 
     def get_experiment(self, experiment_id: int) -> dict[str, Any] | None:
         """An experiment with its variants (in order) and its question set's name."""
@@ -280,7 +280,7 @@ class Experiments(Area):
                 f" VALUES ({', '.join('?' for _ in columns)})",
                 values,
             )
-            return int(cursor.lastrowid)
+            return inserted_id(cursor)
 
     def experiment_answers(self, experiment_id: int) -> list[dict[str, Any]]:
         """The latest answer of each variant to each question, with the item's reference."""
@@ -331,7 +331,7 @@ class Experiments(Area):
                  winner, reason or None, reviewer, source, created_at or now_iso(),
                  experiment_id, item_id, length_a, length_b, external_id],
             )
-            return int(cursor.lastrowid)
+            return inserted_id(cursor)
 
     def voted_pairs(self, experiment_id: int, reviewer: str) -> set[tuple[int, int]]:
         """(interaction_a, interaction_b) pairs this reviewer already voted on, both orders."""
@@ -350,7 +350,8 @@ class Experiments(Area):
         self, experiment_id: int | None = None, sources: tuple[str, ...] = ()
     ) -> list[dict[str, Any]]:
         """Every pairwise vote (optionally of one experiment or some sources), oldest first."""
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[Any] = []
         if experiment_id is not None:
             clauses.append("experiment_id = ?")
             params.append(experiment_id)

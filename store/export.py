@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from store.area import Area
+from store.area import Area, inserted_id
 from store.filtering import where_clause
 from store.store_text import now_iso
 
@@ -141,7 +141,7 @@ class Exports(Area):
                 [format, json.dumps(options, sort_keys=True), json.dumps(counts),
                  counts.get("written", 0), sha256, path, who, now_iso()],
             )
-            return int(cursor.lastrowid)
+            return inserted_id(cursor)
 
     def list_exports(self, limit: int = 100) -> list[dict[str, Any]]:
         """Past exports, newest first, with options and counts decoded."""

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from store.area import Area
+from store.area import Area, inserted_id
 from store.store_text import now_iso
 
 if TYPE_CHECKING:
@@ -347,7 +347,7 @@ class ImportSession:
                     [name, self.stamp],
                 )
                 self.totals.variants += 1
-                self._variants[name] = int(cursor.lastrowid)
+                self._variants[name] = inserted_id(cursor)
             else:
                 self._variants[name] = int(row[0])
         return self._variants[name]
@@ -802,7 +802,7 @@ class Ingest(Area):
                 "INSERT INTO conversations (title, reviewer, source, created_at) VALUES (?, ?, ?, ?)",
                 [title, reviewer, source, now_iso()],
             )
-            return int(cursor.lastrowid)
+            return inserted_id(cursor)
 
     def add_question(
         self,
@@ -839,7 +839,7 @@ class Ingest(Area):
                     now_iso(),
                 ],
             )
-            return int(cursor.lastrowid)
+            return inserted_id(cursor)
 
     def record_answer(self, interaction_id: int, **result: Any) -> None:
         """Record the outcome of a model call (answer or error, and its measurements)."""
@@ -943,7 +943,7 @@ def _demo_variant(conn: Any, variant: dict[str, Any]) -> tuple[int, int]:
             variant.get("template", "{question}"), params, variant["created_at"],
         ],
     )
-    return int(cursor.lastrowid), 1
+    return inserted_id(cursor), 1
 
 
 def _referencing(db: Database, table: str) -> list[tuple[str, str, str]]:

@@ -98,11 +98,11 @@ class Insights(Area):
         conversation, ``{"id", "previous_id", "question", "previous_question"}``.
         """
         done = int(self.store.scalar("SELECT turns_done FROM insight_state WHERE id = 1"))
-        upto, scanned = self.store.one(
+        upto, scanned = self.store.rows(  # an aggregate: always one row
             "SELECT MAX(id) AS upto, COUNT(*) AS scanned FROM"
             " (SELECT id FROM interactions WHERE id > ? ORDER BY id LIMIT ?)",
             [done, limit],
-        ).values()
+        )[0].values()
         if not scanned:
             return {"after": done, "upto": done, "scanned": 0, "turns": []}
         rows = self.store.rows(

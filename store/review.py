@@ -148,7 +148,7 @@ class Review(Area):
             where, params = parts.where("i")
             source = "interactions i NOT INDEXED"  # walk by id: the rowid order is the queue order
         row = self.store.one(f"SELECT i.id FROM {source} WHERE {where} ORDER BY i.id LIMIT 1", params)
-        return None if row is None else self.get_interaction(row["id"])
+        return None if row is None else self.store.ingest.get_interaction(row["id"])
 
     def queue_progress(self, reviewer: str, filters: Any = None) -> tuple[int, int]:
         """(done, remaining): answered interactions matching ``filters`` that ``reviewer`` has

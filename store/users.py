@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from store.area import Area
+from store.area import Area, inserted_id
 from store.store_text import now_iso
 
 # What a token may do when nothing else is said (also the default of tokens made before scopes).
@@ -36,10 +36,9 @@ def _epoch(iso: str) -> float:
     return datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp()
 
 
-def _with_scopes(token: dict[str, Any] | None) -> dict[str, Any] | None:
+def _with_scopes(token: dict[str, Any]) -> dict[str, Any]:
     """A token row with its space-separated scopes as a list."""
-    if token is not None:
-        token["scopes"] = (token.get("scopes") or "").split()
+    token["scopes"] = (token.get("scopes") or "").split()
     return token
 
 
@@ -65,11 +64,11 @@ class Users(Area):
             if email and db.execute("SELECT 1 FROM users WHERE lower(email) = ?",
                                     [email]).fetchone():
                 raise ValueError(f"a user with the email '{email}' already exists")
-            return int(db.execute(
+            return inserted_id(db.execute(
                 "INSERT INTO users (name, role, password_hash, email, oidc_subject, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 [name, role, password_hash, email, oidc_subject, now_iso()],
-            ).lastrowid)
+            ))
 
     def get_user(self, name: str) -> dict[str, Any] | None:
         """One account by name (with its password hash)."""
@@ -147,12 +146,12 @@ class Users(Area):
                 raise ValueError(f"there is no user named '{name}'")
             db.execute("DELETE FROM sessions WHERE expires_at < ? OR revoked_at < ?",
                        [_iso_after(-_KEEP_ENDED_DAYS * 86400, now)] * 2)
-            session_id = int(db.execute(
+            session_id = inserted_id(db.execute(
                 "INSERT INTO sessions (user_id, code_digest, code_expires_at, method, created_at,"
                 " expires_at) VALUES (?, ?, ?, ?, ?, ?)",
                 [user["id"], code_digest, _iso_after(code_seconds, now), method, now,
                  _iso_after(seconds, now)],
-            ).lastrowid)
+            ))
         session = self.live_session(session_id, now=now)
         assert session is not None
         return session
@@ -289,17 +288,18 @@ class Users(Area):
         if not scope_text:
             raise ValueError("a token needs at least one scope")
         with self.store.write() as db:
-            return int(db.execute(
+            return inserted_id(db.execute(
                 "INSERT INTO api_tokens (name, digest, rate, scopes, created_by, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 [name, digest, rate, scope_text, created_by, now_iso()],
-            ).lastrowid)
+            ))
 
     def token_by_digest(self, digest: str) -> dict[str, Any] | None:
         """A live (not revoked) token by digest."""
-        return _with_scopes(self.store.one(
+        token = self.store.one(
             "SELECT * FROM api_tokens WHERE digest = ? AND revoked_at IS NULL", [digest]
-        ))
+        )
+        return None if token is None else _with_scopes(token)
 
     def touch_token(self, token_id: int, *, every: float = 60.0) -> None:
         """Note when a token was last used (to within ``every`` seconds, so that busy clients
