@@ -709,8 +709,8 @@ class Ingest(Area):
         """Delete the interactions of one source, what refers to them, and their conversations."""
         with self.store.write() as db:
             count = self.source_count(source)
-            _delete_with_dependents(db, "interactions", "source = ?", [source])
-            _delete_with_dependents(
+            delete_with_dependents(db, "interactions", "source = ?", [source])
+            delete_with_dependents(
                 db,
                 "conversations",
                 "source = ? AND NOT EXISTS (SELECT 1 FROM interactions i"
@@ -743,7 +743,7 @@ class Ingest(Area):
                 counts["removed"] = self.remove_source("demo")
             variant_ids: dict[tuple[str, int], int] = {}
             for variant in variants:
-                variant_id, created = _demo_variant(conn, variant)
+                variant_id, created = demo_variant(conn, variant)
                 variant_ids[(variant["name"], variant["version"])] = variant_id
                 counts["variants"] += created
             for conversation in conversations:
@@ -916,7 +916,7 @@ class Ingest(Area):
         return int(self.store.scalar("SELECT COALESCE(MAX(id), 0) FROM interactions"))
 
 
-def _demo_variant(conn: Any, variant: dict[str, Any]) -> tuple[int, int]:
+def demo_variant(conn: Any, variant: dict[str, Any]) -> tuple[int, int]:
     """The id of a demo variant version (reused when identical, renamed when the name is taken)."""
     name = variant["name"]
     params = json.dumps(variant.get("params") or {}, sort_keys=True)
@@ -960,14 +960,14 @@ def _referencing(db: Database, table: str) -> list[tuple[str, str, str]]:
     return found
 
 
-def _delete_with_dependents(
+def delete_with_dependents(
     db: Database, table: str, where: str, params: list[Any], depth: int = 0
 ) -> None:
     """Delete rows of ``table`` matching ``where`` and, first, every row that refers to them."""
     if depth > 5:
         raise RuntimeError(f"foreign keys nest too deeply below {table}")
     for child, column, parent_column in _referencing(db, table):
-        _delete_with_dependents(
+        delete_with_dependents(
             db,
             child,
             f"[{column}] IN (SELECT [{parent_column}] FROM [{table}] WHERE {where})",
