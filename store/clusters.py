@@ -16,6 +16,7 @@ from typing import Any
 
 from store.area import Area, inserted_id
 from store.filtering import where_clause
+from store.filters import Filters
 from store.store_text import now_iso
 
 LOW_RATED_STARS = 2  # an interaction is low-rated when someone gave it this many stars or fewer
@@ -23,7 +24,7 @@ LOW_RATED_TEXT = f"rated {LOW_RATED_STARS} stars or fewer by someone, or given a
 ANSWER_CHARS = 2000  # characters of an answer fetched for clustering (answers can be long)
 
 
-def _scope(filters: Any, low_rated: bool, alias: str = "i") -> tuple[str, list[Any]]:
+def _scope(filters: Filters | None, low_rated: bool, alias: str = "i") -> tuple[str, list[Any]]:
     where, params = where_clause(filters, alias)
     if low_rated:
         where = f"({alias}.stars_min <= ? OR {alias}.thumbs_down > 0) AND {where}"
@@ -36,7 +37,7 @@ class Themes(Area):
 
     def cluster_items(
         self,
-        filters: Any = None,
+        filters: Filters | None = None,
         *,
         low_rated: bool = True,
         with_answers: bool = False,
@@ -59,7 +60,7 @@ class Themes(Area):
         rows.reverse()
         return rows
 
-    def cluster_source(self, filters: Any = None, *, low_rated: bool = True) -> dict[str, Any]:
+    def cluster_source(self, filters: Filters | None = None, *, low_rated: bool = True) -> dict[str, Any]:
         """How many items a clustering would cover, and a fingerprint that changes with them.
 
         The fingerprint changes when an item joins or leaves the scope or its ratings change,

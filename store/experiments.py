@@ -8,6 +8,7 @@ from typing import Any
 
 from store.area import Area, inserted_id
 from store.filtering import where_clause
+from store.filters import Filters
 from store.store_text import now_iso
 
 VARIANT_FIELDS = ("model", "system_prompt", "template", "params", "description")
@@ -158,7 +159,7 @@ class Experiments(Area):
             "SELECT * FROM question_set_items WHERE set_id = ? ORDER BY position", [set_id]
         )
 
-    def questions_matching(self, filters: Any, limit: int = 500) -> list[dict[str, Any]]:
+    def questions_matching(self, filters: Filters, limit: int = 500) -> list[dict[str, Any]]:
         """Distinct questions of the interactions a filter selects (newest first)."""
         where, params = where_clause(filters, "i")
         return self.store.rows(

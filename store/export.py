@@ -8,6 +8,7 @@ from typing import Any
 
 from store.area import Area, inserted_id
 from store.filtering import where_clause
+from store.filters import Filters
 from store.store_text import now_iso
 
 BATCH = 5_000
@@ -25,7 +26,7 @@ class Exports(Area):
 
     def iter_export_items(
         self,
-        filters: Any,
+        filters: Filters,
         *,
         min_stars: float | None = None,
         only_ideal: bool = False,
@@ -80,7 +81,7 @@ class Exports(Area):
             [conversation_id, up_to_turn],
         )
 
-    def iter_vote_pairs(self, filters: Any) -> Iterator[dict[str, Any]]:
+    def iter_vote_pairs(self, filters: Filters) -> Iterator[dict[str, Any]]:
         """Decisive pairwise votes whose answers are both stored, oldest first."""
         where, params = where_clause(filters, "a")
         sql = (
@@ -99,7 +100,7 @@ class Exports(Area):
             yield from rows
             last = rows[-1]["id"]
 
-    def rated_answers_by_question(self, filters: Any, min_gap: float) -> Iterator[dict[str, Any]]:
+    def rated_answers_by_question(self, filters: Filters, min_gap: float) -> Iterator[dict[str, Any]]:
         """For each question with answers rated at least ``min_gap`` stars apart: best and worst."""
         where, params = where_clause(filters, "i")
         sql = (

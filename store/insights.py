@@ -18,6 +18,7 @@ from datetime import date
 from typing import Any
 
 from store.area import Area
+from store.filters import Filters
 
 BUCKETS_PER_DECADE = 20
 
@@ -304,7 +305,7 @@ class Insights(Area):
         }
 
     def insight_sums(
-        self, filters: Any, *, period: str | None = None, by: Iterable[str] = ()
+        self, filters: Filters, *, period: str | None = None, by: Iterable[str] = ()
     ) -> list[dict[str, Any]]:
         """Summed rollup counts (DAILY_SUMS) per period ('day'/'week') and dimensions in `by`."""
         groups = self._groups(period, by)
@@ -321,7 +322,7 @@ class Insights(Area):
         )
 
     def insight_timing(
-        self, filters: Any, *, period: str | None = None, by: Iterable[str] = ()
+        self, filters: Filters, *, period: str | None = None, by: Iterable[str] = ()
     ) -> list[dict[str, Any]]:
         """Latency and TTFT histograms: rows of (period?, dimensions..., metric, bucket, n)."""
         groups = [*self._groups(period, by), ("metric", "d.metric"), ("bucket", "d.bucket")]
@@ -336,7 +337,7 @@ class Insights(Area):
 
     def insight_percentiles(
         self,
-        filters: Any,
+        filters: Filters,
         quantiles: dict[str, float],
         *,
         period: str | None = None,
@@ -368,7 +369,7 @@ class Insights(Area):
             [*params, *quantiles.values()],
         )
 
-    def insight_tags(self, filters: Any, *, by: Iterable[str] = ()) -> list[dict[str, Any]]:
+    def insight_tags(self, filters: Filters, *, by: Iterable[str] = ()) -> list[dict[str, Any]]:
         """How many interactions carry each tag, per dimensions in `by`, most used first."""
         groups = [*self._groups(None, by), ("tag", "d.tag")]
         where, params = _rollup_where(filters)
@@ -382,7 +383,7 @@ class Insights(Area):
         )
 
     def insight_usage(
-        self, filters: Any, *, period: str | None = None, by: Iterable[str] = ()
+        self, filters: Filters, *, period: str | None = None, by: Iterable[str] = ()
     ) -> list[dict[str, Any]]:
         """Calls, calls carrying token counts, token sums and the estimated cost per period
         ('day'/'week') and dimensions in `by` (model, variant, source, backend).
@@ -405,7 +406,7 @@ class Insights(Area):
             params,
         )
 
-    def insight_unpriced_models(self, filters: Any) -> list[str]:
+    def insight_unpriced_models(self, filters: Filters) -> list[str]:
         """Models with token counts in the filters' range that have no price on some day."""
         where, params = _rollup_where(filters)
         return [r["model"] for r in self.store.rows(
@@ -483,7 +484,7 @@ def _variant_join(groups: list[tuple[str, str]]) -> str:
     return ""
 
 
-def _rollup_where(filters: Any) -> tuple[str, list[Any]]:
+def _rollup_where(filters: Filters) -> tuple[str, list[Any]]:
     """SQL condition over the rollup alias `d` for the date, model, variant and source filters."""
     clauses: list[str] = []
     params: list[Any] = []

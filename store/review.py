@@ -21,6 +21,7 @@ from typing import Any
 
 from store.area import Area
 from store.filtering import Driver, FilterSQL, filter_sql
+from store.filters import Filters
 from store.store_text import fts_query, now_iso
 
 COUNT_CAP = 100_000  # counts that need a subquery stop here and say "more than"
@@ -48,13 +49,13 @@ class Review(Area):
     # -- the Review table -----------------------------------------------------
 
     def count_interactions(
-        self, filters: Any = None, *, cap: int | None = COUNT_CAP
+        self, filters: Filters | None = None, *, cap: int | None = COUNT_CAP
     ) -> tuple[int, bool]:
         """How many interactions match: (count, exact). Inexact means 'more than count'."""
         return self._count(filter_sql(filters, "i"), cap=cap)
 
     def review_rows(
-        self, filters: Any = None, *, limit: int = PAGE_SIZE, offset: int = 0,
+        self, filters: Filters | None = None, *, limit: int = PAGE_SIZE, offset: int = 0,
         matches: int | None = None,
     ) -> list[dict[str, Any]]:
         """One page of matching interactions, newest first, with their rating summary and tags.
@@ -125,7 +126,7 @@ class Review(Area):
     # -- the annotation queue -------------------------------------------------
 
     def next_unrated(
-        self, reviewer: str, filters: Any = None, *, after_id: int = 0,
+        self, reviewer: str, filters: Filters | None = None, *, after_id: int = 0,
         exclude: Iterable[int] = (),
     ) -> dict[str, Any] | None:
         """The answered interaction with the lowest id above ``after_id`` that matches
@@ -150,7 +151,7 @@ class Review(Area):
         row = self.store.one(f"SELECT i.id FROM {source} WHERE {where} ORDER BY i.id LIMIT 1", params)
         return None if row is None else self.store.ingest.get_interaction(row["id"])
 
-    def queue_progress(self, reviewer: str, filters: Any = None) -> tuple[int, int]:
+    def queue_progress(self, reviewer: str, filters: Filters | None = None) -> tuple[int, int]:
         """(done, remaining): answered interactions matching ``filters`` that ``reviewer`` has
         rated, and has not rated yet."""
         # Few questions lack an answer: count everything, then take away the unanswered ones
@@ -165,7 +166,7 @@ class Review(Area):
 
     # -- agreement ------------------------------------------------------------
 
-    def overlapping_ratings(self, filters: Any = None) -> list[dict[str, Any]]:
+    def overlapping_ratings(self, filters: Filters | None = None) -> list[dict[str, Any]]:
         """Ratings (interaction_id, reviewer, stars, thumbs) of the interactions that two or
         more reviewers rated, matching ``filters``."""
         where, params = filter_sql(filters, "i").where("i")
