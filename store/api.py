@@ -6,8 +6,9 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from store.area import Area, inserted_id
+from store.area import Area
 from store.ingest import BatchOutcome, ImportRow
+from store.ratings import Rating, check_marks, clean_tags, write_ratings
 from store.store_text import now_iso
 
 # Who last wrote a rating (ratings.source): the API replaces only its own.
@@ -100,29 +101,11 @@ class Api(Area):
                 values["tags"] = json.loads(values["tags"] or "[]")
             values.update(changes)
             stars, thumbs = values["stars"], values["thumbs"]
-            if stars is not None and not 1 <= int(stars) <= 5:
-                raise ValueError(f"stars must be 1 to 5, not {stars}")
-            if thumbs is not None and thumbs not in (-1, 1):
-                raise ValueError(f"thumbs must be 1 (up) or -1 (down), not {thumbs}")
-            tags = sorted({t.strip() for t in values["tags"] or [] if t and t.strip()})
-            row = [stars, thumbs, values["comment"] or None,
-                   json.dumps(tags, ensure_ascii=False), values["ideal_answer"] or None]
-            if stored is None:
-                rating_id = inserted_id(db.execute(
-                    "INSERT INTO ratings (interaction_id, reviewer, stars, thumbs, comment, tags,"
-                    " ideal_answer, source, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [interaction_id, reviewer, *row, API_SOURCE, stamp, stamp]))
-            else:
-                rating_id = int(stored["id"])
-                db.execute(
-                    "UPDATE ratings SET stars = ?, thumbs = ?, comment = ?, tags = ?,"
-                    " ideal_answer = ?, updated_at = ? WHERE id = ?", [*row, stamp, rating_id])
-            db.execute("DELETE FROM rating_tags WHERE rating_id = ?", [rating_id])
-            db.conn.executemany(
-                "INSERT INTO rating_tags (rating_id, interaction_id, tag) VALUES (?, ?, ?)",
-                [(rating_id, interaction_id, tag) for tag in tags])
-            return rating_id
+            check_marks(stars, thumbs)
+            rating = Rating(interaction_id, reviewer, stars, thumbs, values["comment"] or None,
+                            clean_tags(values["tags"]),
+                            values["ideal_answer"] or None, stamp, stamp, source=API_SOURCE)
+            return write_ratings(db.conn, [rating], replace=True)[0]
 
     def feedback_batches(self, after_id: int = 0, limit: int = 50, *,
                          batch_chars: int = BATCH_CHARS,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from store.area import Area, inserted_id
+from store.ratings import Rating, write_ratings
 from store.store_text import now_iso
 
 if TYPE_CHECKING:
@@ -42,9 +43,6 @@ KEPT_INDEXES = frozenset({
     "idx_interactions_hash", "idx_interactions_external", "idx_interactions_conversation",
 })
 
-_TAG_INSERT = "INSERT INTO rating_tags (rating_id, interaction_id, tag) VALUES (?, ?, ?)"
-
-
 def _insert(table: str, columns: str) -> str:
     names = [c.strip() for c in columns.split(",")]
     return (
@@ -57,11 +55,6 @@ _INTERACTION_INSERT = _insert(
     "id, conversation_id, turn, question, answer, system_prompt, model, backend, variant_id,"
     " latency_ms, ttft_ms, prompt_tokens, completion_tokens, error, source, external_id,"
     " content_hash, meta, created_at",
-)
-_RATING_INSERT = _insert(
-    "ratings",
-    "id, interaction_id, reviewer, stars, thumbs, comment, tags, ideal_answer, created_at,"
-    " updated_at",
 )
 _CONVERSATION_INSERT = _insert("conversations", "id, title, source, external_id, created_at")
 # A bulk import writes each new interaction with the summary of the rating it arrives with.
@@ -193,10 +186,6 @@ class ImportTotals:
 def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
-
-
-def _tags_json(tags: tuple[str, ...]) -> str:
-    return json.dumps(list(tags), ensure_ascii=False) if tags else "[]"
 
 
 def _marks(values: Sequence[Any]) -> str:
@@ -461,8 +450,7 @@ class ImportSession:
 
         interactions: list[tuple] = []
         summaries: list[tuple] = []
-        new_ratings: list[tuple] = []
-        tags: list[tuple] = []
+        new_ratings: list[Rating] = []
         first_id = self._next_interaction
 
         for index, row in enumerate(rows):
@@ -519,12 +507,10 @@ class ImportSession:
                 ratings[(target, rating.reviewer)] = _rating_key(
                     rating.stars, rating.thumbs, rating.comment, rating.tags, rating.ideal_answer
                 )
-                new_ratings.append((
-                    rating_id, target, rating.reviewer, rating.stars, rating.thumbs,
-                    rating.comment, _tags_json(rating.tags),
-                    rating.ideal_answer, created, created,
+                new_ratings.append(Rating(
+                    target, rating.reviewer, rating.stars, rating.thumbs, rating.comment,
+                    rating.tags, rating.ideal_answer, created, created, id=rating_id,
                 ))
-                tags.extend((rating_id, target, tag) for tag in rating.tags)
             outcome.added += 1
             outcome.added_at.add(index)
 
@@ -536,9 +522,7 @@ class ImportSession:
             self.conn.executemany(_INTERACTION_INSERT, interactions)
             self._index_text(first_id)
         if new_ratings:
-            self.conn.executemany(_RATING_INSERT, new_ratings)
-        if tags:
-            self.conn.executemany(_TAG_INSERT, tags)
+            write_ratings(self.conn, new_ratings)
         self.totals.interactions += len(interactions)
         self.totals.ratings += len(new_ratings)
         return outcome
@@ -757,7 +741,7 @@ class Ingest(Area):
                 for number, turn in enumerate(conversation["turns"], start=1):
                     variant = turn.get("variant")
                     params = turn.get("params")
-                    iid = conn.execute(
+                    iid = inserted_id(conn.execute(
                         "INSERT INTO interactions (conversation_id, turn, question, answer,"
                         " system_prompt, model, backend, variant_id, params, latency_ms, ttft_ms,"
                         " prompt_tokens, completion_tokens, error, source, created_at)"
@@ -770,24 +754,14 @@ class Ingest(Area):
                             turn.get("latency_ms"), turn.get("ttft_ms"), turn.get("prompt_tokens"),
                             turn.get("completion_tokens"), turn.get("error"), turn["created_at"],
                         ],
-                    ).lastrowid
+                    ))
                     counts["interactions"] += 1
                     for rating in turn.get("ratings", ()):
-                        tag_list = sorted(set(rating.get("tags") or ()))
-                        rating_id = conn.execute(
-                            "INSERT INTO ratings (interaction_id, reviewer, stars, thumbs, comment,"
-                            " tags, ideal_answer, created_at, updated_at)"
-                            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                            [
-                                iid, rating["reviewer"], rating.get("stars"), rating.get("thumbs"),
-                                rating.get("comment"), json.dumps(tag_list, ensure_ascii=False),
-                                rating.get("ideal_answer"), rating["created_at"],
-                                rating["created_at"],
-                            ],
-                        ).lastrowid
-                        conn.executemany(
-                            _TAG_INSERT, [(rating_id, iid, tag) for tag in tag_list]
-                        )
+                        write_ratings(conn, [Rating(
+                            iid, rating["reviewer"], rating.get("stars"), rating.get("thumbs"),
+                            rating.get("comment"), sorted(set(rating.get("tags") or ())),
+                            rating.get("ideal_answer"), rating["created_at"], rating["created_at"],
+                        )])
                         counts["ratings"] += 1
         return counts
 
@@ -886,29 +860,14 @@ class Ingest(Area):
         """Insert many ratings (with their tags) in one transaction; return the count."""
         if not rows:
             return 0
+        ratings = [
+            Rating(row["interaction_id"], row["reviewer"], row.get("stars"), row.get("thumbs"),
+                   row.get("comment"), sorted(set(row.get("tags") or [])), row.get("ideal_answer"),
+                   row["created_at"], row.get("updated_at") or row["created_at"])
+            for row in rows
+        ]
         with self.store.write() as db:
-            for row in rows:
-                tags = sorted(set(row.get("tags") or []))
-                cursor = db.conn.execute(
-                    "INSERT INTO ratings (interaction_id, reviewer, stars, thumbs, comment, tags,"
-                    " ideal_answer, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        row["interaction_id"],
-                        row["reviewer"],
-                        row.get("stars"),
-                        row.get("thumbs"),
-                        row.get("comment"),
-                        json.dumps(tags, ensure_ascii=False),
-                        row.get("ideal_answer"),
-                        row["created_at"],
-                        row.get("updated_at") or row["created_at"],
-                    ],
-                )
-                if tags:
-                    db.conn.executemany(
-                        "INSERT INTO rating_tags (rating_id, interaction_id, tag) VALUES (?, ?, ?)",
-                        [(cursor.lastrowid, row["interaction_id"], tag) for tag in tags],
-                    )
+            write_ratings(db.conn, ratings)
         return len(rows)
 
     def max_interaction_id(self) -> int:

@@ -22,6 +22,7 @@ from typing import Any
 from store.area import Area
 from store.filtering import Driver, FilterSQL, filter_sql
 from store.filters import Filters
+from store.ratings import Rating, check_marks, clean_tags, write_ratings
 from store.store_text import fts_query, now_iso
 
 COUNT_CAP = 100_000  # counts that need a subquery stop here and say "more than"
@@ -278,43 +279,12 @@ class Review(Area):
         reviewer = (reviewer or "").strip()
         if not reviewer:
             raise ValueError("a rating needs the reviewer's name")
-        if stars is not None and not 1 <= int(stars) <= 5:
-            raise ValueError(f"stars must be 1 to 5, not {stars}")
-        if thumbs is not None and thumbs not in (-1, 1):
-            raise ValueError(f"thumbs must be 1 (up) or -1 (down), not {thumbs}")
-        clean_tags = sorted({t.strip() for t in tags or [] if t and t.strip()})
+        check_marks(stars, thumbs)
         stamp = now_iso()
+        rating = Rating(interaction_id, reviewer, stars, thumbs, comment or None, clean_tags(tags),
+                        ideal_answer or None, stamp, stamp, source="dashboard")
         with self.store.write() as db:
-            db.execute(
-                "INSERT INTO ratings (interaction_id, reviewer, stars, thumbs, comment, tags,"
-                " ideal_answer, source, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, 'dashboard', ?, ?)"
-                " ON CONFLICT (interaction_id, reviewer) DO UPDATE SET stars = excluded.stars,"
-                " thumbs = excluded.thumbs, comment = excluded.comment, tags = excluded.tags,"
-                " ideal_answer = excluded.ideal_answer, source = excluded.source,"
-                " updated_at = excluded.updated_at",
-                [
-                    interaction_id,
-                    reviewer,
-                    stars,
-                    thumbs,
-                    comment or None,
-                    json.dumps(clean_tags, ensure_ascii=False),
-                    ideal_answer or None,
-                    stamp,
-                    stamp,
-                ],
-            )
-            rating_id = db.execute(
-                "SELECT id FROM ratings WHERE interaction_id = ? AND reviewer = ?",
-                [interaction_id, reviewer],
-            ).fetchone()[0]
-            db.execute("DELETE FROM rating_tags WHERE rating_id = ?", [rating_id])
-            db.conn.executemany(
-                "INSERT INTO rating_tags (rating_id, interaction_id, tag) VALUES (?, ?, ?)",
-                [(rating_id, interaction_id, tag) for tag in clean_tags],
-            )
-            return int(rating_id)
+            return write_ratings(db.conn, [rating], replace=True)[0]
 
     def get_rating(self, interaction_id: int, reviewer: str) -> dict[str, Any] | None:
         """This reviewer's rating of an interaction, with tags as a list, or None."""
