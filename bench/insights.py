@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{db}: {store.summary()}")
 
     if not args.keep:
-        store.insights.insight_reset()
+        store.insights.reset()
     report = refresh_insights(store)
     print(f"\nfull refresh: {report.seconds:.1f} s ({report.turns:,} turns checked for re-asks,"
           f" {report.interactions:,} interactions, {report.ratings:,} ratings)")

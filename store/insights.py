@@ -61,7 +61,7 @@ class Insights(Area):
 
     # -- refresh: state -------------------------------------------------------
 
-    def insight_state(self) -> dict[str, int]:
+    def state(self) -> dict[str, int]:
         """Watermarks of the rollup and how much is left to process (cheap: no counting)."""
         state = self.store.one(
             "SELECT turns_done, interactions_done, ratings_done,"
@@ -72,10 +72,10 @@ class Insights(Area):
         )
         return {k: int(v) for k, v in (state or {}).items()}
 
-    def insight_backlog(self) -> dict[str, int]:
+    def backlog(self) -> dict[str, int]:
         """What the next refresh must still process: turns, interactions, ratings, and the
         (day, model) pairs to recount."""
-        state = self.insight_state()
+        state = self.state()
         return {
             "turns": self.store.scalar(
                 "SELECT COUNT(*) FROM interactions WHERE id > ?", [state["turns_done"]]
@@ -91,7 +91,7 @@ class Insights(Area):
 
     # -- refresh: re-ask analysis ---------------------------------------------
 
-    def insight_next_turns(self, limit: int) -> dict[str, Any]:
+    def next_turns(self, limit: int) -> dict[str, Any]:
         """The next `limit` interactions not yet analysed for re-asks.
 
         Returns ``after`` (the current watermark), ``upto`` (the highest id of the batch),
@@ -117,7 +117,7 @@ class Insights(Area):
         )
         return {"after": done, "upto": int(upto), "scanned": int(scanned), "turns": rows}
 
-    def insight_save_turns(
+    def save_turns(
         self, after: int, upto: int, turns: list[tuple[int, int, float, bool]]
     ) -> bool:
         """Store (id, previous_id, similarity, reask) for ids in (after, upto]; False if raced."""
@@ -133,13 +133,13 @@ class Insights(Area):
             db.execute("UPDATE insight_state SET turns_done = ? WHERE id = 1", [upto])
         return True
 
-    def insight_turn(self, interaction_id: int) -> dict[str, Any] | None:
+    def turn(self, interaction_id: int) -> dict[str, Any] | None:
         """The re-ask analysis of one interaction (None for a first turn or not analysed)."""
         return self.store.one("SELECT * FROM insight_turns WHERE interaction_id = ?", [interaction_id])
 
     # -- refresh: rollups -------------------------------------------------------
 
-    def insight_recount(self, limit: int = 10) -> int:
+    def recount(self, limit: int = 10) -> int:
         """Recount up to `limit` (day, model) pairs whose counted rows changed; return how many."""
         with self.store.write() as db:
             pairs = db.execute(
@@ -164,7 +164,7 @@ class Insights(Area):
                 db.execute("DELETE FROM insight_dirty WHERE day = ? AND model = ?", [day, model])
             return len(pairs)
 
-    def insight_roll_up_interactions(self, limit: int) -> int:
+    def roll_up_interactions(self, limit: int) -> int:
         """Add the next `limit` analysed interactions to the rollup; return how many it added."""
         with self.store.write() as db:
             done, analysed = db.execute(
@@ -181,7 +181,7 @@ class Insights(Area):
             db.execute("UPDATE insight_state SET interactions_done = ? WHERE id = 1", [upto[0]])
             return int(upto[1])
 
-    def insight_roll_up_ratings(self, limit: int) -> int:
+    def roll_up_ratings(self, limit: int) -> int:
         """Add the next `limit` ratings (and their tags) to the rollup; return how many."""
         with self.store.write() as db:
             done = db.execute("SELECT ratings_done FROM insight_state WHERE id = 1").fetchone()[0]
@@ -197,7 +197,7 @@ class Insights(Area):
             db.execute("UPDATE insight_state SET ratings_done = ? WHERE id = 1", [upto[0]])
             return int(upto[1])
 
-    def insight_reset(self) -> None:
+    def reset(self) -> None:
         """Forget the rollups and re-ask analysis: the next refresh recounts every row."""
         with self.store.write() as db:
             for table in ("insight_daily", "insight_timing", "insight_tags", "insight_turns",
@@ -280,7 +280,7 @@ class Insights(Area):
 
     # -- reads ----------------------------------------------------------------
 
-    def insight_day_span(self, within: tuple[str, str] = ("", "~")) -> tuple[str, str] | None:
+    def day_span(self, within: tuple[str, str] = ("", "~")) -> tuple[str, str] | None:
         """First and last UTC day (YYYY-MM-DD) holding rolled-up interactions, or None; only
         real days ``within`` (first, last) count."""
         row = self.store.one(
@@ -292,7 +292,7 @@ class Insights(Area):
             return None
         return row["first"], row["last"]
 
-    def insight_options(self) -> dict[str, list[str]]:
+    def options(self) -> dict[str, list[str]]:
         """Models, variant names and sources present in the rollup, sorted."""
         return {
             "models": [r["model"] for r in self.store.rows(
@@ -304,7 +304,7 @@ class Insights(Area):
                 "SELECT DISTINCT source FROM insight_daily ORDER BY source")],
         }
 
-    def insight_sums(
+    def sums(
         self, filters: Filters, *, period: str | None = None, by: Iterable[str] = ()
     ) -> list[dict[str, Any]]:
         """Summed rollup counts (DAILY_SUMS) per period ('day'/'week') and dimensions in `by`."""
@@ -321,7 +321,7 @@ class Insights(Area):
             params,
         )
 
-    def insight_timing(
+    def timing(
         self, filters: Filters, *, period: str | None = None, by: Iterable[str] = ()
     ) -> list[dict[str, Any]]:
         """Latency and TTFT histograms: rows of (period?, dimensions..., metric, bucket, n)."""
@@ -335,7 +335,7 @@ class Insights(Area):
             params,
         )
 
-    def insight_percentiles(
+    def percentiles(
         self,
         filters: Filters,
         quantiles: dict[str, float],
@@ -369,7 +369,7 @@ class Insights(Area):
             [*params, *quantiles.values()],
         )
 
-    def insight_tags(self, filters: Filters, *, by: Iterable[str] = ()) -> list[dict[str, Any]]:
+    def tags(self, filters: Filters, *, by: Iterable[str] = ()) -> list[dict[str, Any]]:
         """How many interactions carry each tag, per dimensions in `by`, most used first."""
         groups = [*self._groups(None, by), ("tag", "d.tag")]
         where, params = _rollup_where(filters)
@@ -382,7 +382,7 @@ class Insights(Area):
             params,
         )
 
-    def insight_usage(
+    def usage(
         self, filters: Filters, *, period: str | None = None, by: Iterable[str] = ()
     ) -> list[dict[str, Any]]:
         """Calls, calls carrying token counts, token sums and the estimated cost per period
@@ -406,7 +406,7 @@ class Insights(Area):
             params,
         )
 
-    def insight_unpriced_models(self, filters: Filters) -> list[str]:
+    def unpriced_models(self, filters: Filters) -> list[str]:
         """Models with token counts in the filters' range that have no price on some day."""
         where, params = _rollup_where(filters)
         return [r["model"] for r in self.store.rows(

@@ -43,8 +43,8 @@ def load(tmp_path, name: str, bulk: bool, monkeypatch) -> Store:
 
 
 def snapshot(store: Store) -> dict:
-    store.insights.insight_roll_up_interactions(1000)
-    store.insights.insight_roll_up_ratings(1000)
+    store.insights.roll_up_interactions(1000)
+    store.insights.roll_up_ratings(1000)
     return {
         "summaries": store.rows(
             "SELECT question, rating_count, stars_count, stars_mean, stars_min, stars_max,"

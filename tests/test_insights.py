@@ -202,7 +202,7 @@ def test_percentiles_match_numpy_within_the_stated_error(store):
                 assert abs(row[column] / exact - 1) <= PERCENTILE_ERROR + 1e-9
                 assert abs(row[column] / np.percentile(data, q) - 1) <= 1.5 * PERCENTILE_ERROR
     # the Python reading of the raw histogram agrees with the store's
-    hist = pd.DataFrame(store.insights.insight_timing(BOTH_DAYS, by=["model"]))
+    hist = pd.DataFrame(store.insights.timing(BOTH_DAYS, by=["model"]))
     fast_latency = hist[(hist["model"] == "fast") & (hist["metric"] == "latency")]
     assert histogram_percentile(fast_latency["bucket"], fast_latency["n"], 0.95) == \
         frame.loc[("fast", "latency"), "p95_ms"]
@@ -236,10 +236,10 @@ def test_reasks_are_found_in_crafted_conversations(store):
     lone = add_interaction(store, "What's the refund policy", day=D2, model="m2")
     report = refresh_insights(store)
     assert report.reasks == 2
-    flags = {iid: (store.insights.insight_turn(iid) or {}).get("reask") for iid in [*first, *second, lone]}
+    flags = {iid: (store.insights.turn(iid) or {}).get("reask") for iid in [*first, *second, lone]}
     assert flags == {first[0]: None, first[1]: 1, first[2]: 0, first[3]: 1,
                      second[0]: None, second[1]: 0, lone: None}
-    assert store.insights.insight_turn(first[1])["previous_id"] == first[0]
+    assert store.insights.turn(first[1])["previous_id"] == first[0]
     rates = reask_rate(store, BOTH_DAYS).set_index("model")
     assert rates.loc["m1", "reasks"] == 2 and rates.loc["m1", "rate"] == 0.5
     assert rates.loc["m2", "reasks"] == 0
@@ -396,10 +396,10 @@ def test_refresh_reports_progress_and_resumes_after_an_interruption(store):
 
 def test_a_batch_analysed_by_another_session_is_not_counted_twice(store):
     conversation(store, ["a question", "a question!"], day=D1)
-    batch = store.insights.insight_next_turns(100)
-    assert store.insights.insight_save_turns(batch["after"], batch["upto"], [])
-    assert not store.insights.insight_save_turns(batch["after"], batch["upto"], [(2, 1, 1.0, True)])
-    assert store.insights.insight_turn(2) is None
+    batch = store.insights.next_turns(100)
+    assert store.insights.save_turns(batch["after"], batch["upto"], [])
+    assert not store.insights.save_turns(batch["after"], batch["upto"], [(2, 1, 1.0, True)])
+    assert store.insights.turn(2) is None
 
 
 # -- the view's dates -------------------------------------------------------------------

@@ -88,7 +88,7 @@ def test_breakdown_by_backend_and_by_model(store):
     assert local["cost"] == pytest.approx(0.003 + 0.002)  # m2's tokens are not priced
     by_model = usage_breakdown(store, ALL, by="model").set_index("group")
     assert by_model.loc["m2", "cost"] != by_model.loc["m2", "cost"]  # NaN: no price at all
-    per_day = store.insights.insight_usage(ALL, period="day", by=["model"])
+    per_day = store.insights.usage(ALL, period="day", by=["model"])
     assert [(r["period"], r["model"], r["prompt_tokens"]) for r in per_day] == [
         (D1, "m1", 4000), (D2, "m1", 2000), (D2, "m2", 500)]
 
