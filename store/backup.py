@@ -301,7 +301,7 @@ def _check_backup(source: Path) -> None:
         backup.close()
     if verdict != "ok":
         raise ValueError(f"{source} is damaged: {verdict}")
-    unknown = applied - {m.name for m in migrations._migrations}  # noqa: SLF001
+    unknown = applied - {m.name for m in migrations._migrations}
     if unknown:
         raise ValueError(f"{source} was made by a newer version of Loupe (it has the tables of"
                          f" {', '.join(sorted(unknown))}): restore it with that version")

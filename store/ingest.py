@@ -480,8 +480,8 @@ class ImportSession:
                 if target is None and row.external_id is not None:
                     outcome.conflicts.append((
                         index,
-                        f"external_id {row.external_id!r} is already stored with a different rating"
-                        f" by {rating.reviewer!r}; an import never overwrites a rating",
+                        (f"external_id {row.external_id!r} is already stored with a different"
+                         f" rating by {rating.reviewer!r}; an import never overwrites a rating"),
                     ))
                     continue
             created = row.created_at or self.stamp

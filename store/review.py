@@ -135,8 +135,8 @@ class Review(Area):
         parts = _with(
             filter_sql(filters, "i"),
             ["i.answer IS NOT NULL", "i.id > ?",
-             "NOT EXISTS (SELECT 1 FROM ratings q"
-             " WHERE q.interaction_id = i.id AND q.reviewer = ?)"],
+             ("NOT EXISTS (SELECT 1 FROM ratings q"
+              " WHERE q.interaction_id = i.id AND q.reviewer = ?)")],
             [int(after_id), reviewer],
         )
         skipped = sorted({int(i) for i in exclude})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from store.area import Area, inserted_id
@@ -20,20 +20,20 @@ _KEEP_ENDED_DAYS = 30
 
 def _iso_after(seconds: float, now: str | None = None) -> str:
     """ISO 8601 UTC text (now_iso's format) ``seconds`` after ``now`` (default: now)."""
-    start = (datetime.strptime(now, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
-             if now else datetime.now(timezone.utc))
+    start = (datetime.strptime(now, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+             if now else datetime.now(UTC))
     return (start + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def _iso_at(epoch: float) -> str:
     """ISO 8601 UTC text (now_iso's format) of a Unix time."""
-    moment = datetime.fromtimestamp(epoch, timezone.utc)
+    moment = datetime.fromtimestamp(epoch, UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def _epoch(iso: str) -> float:
     """The Unix time of ISO 8601 UTC text in now_iso's format."""
-    return datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp()
+    return datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp()
 
 
 def _with_scopes(token: dict[str, Any]) -> dict[str, Any]:
