@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     fill(db, args.rows, args.row_mb)
     token = new_token()
     with Store(db) as store:
-        store.add_token("bench", token_digest(token), "100000/minute", None, [READ])
+        store.users.add_token("bench", token_digest(token), "100000/minute", None, [READ])
     print(f"{args.rows} rows of {args.row_mb:g} MB written in {time.perf_counter() - started:.1f} s"
           f" ({db.stat().st_size / 1e6:,.0f} MB file)")
 

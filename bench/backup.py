@@ -79,7 +79,7 @@ def writer(db: str, rate: float) -> None:
         start = time.monotonic()
         try:
             key = f"bench-{token}-{n}"
-            with store.import_session(source="api") as session:
+            with store.ingest.import_session(source="api") as session:
                 session.add([check_record({"question": f"written by the bench writer {n}",
                                            "answer": "ok", "external_id": key})])
             acknowledged.append((round(start, 4), key))
@@ -120,7 +120,7 @@ class Writer:
         keys = [k for s, k in self.result.get("acknowledged", []) if s >= start]
         store = Store(self.db)
         try:
-            found = sum(store.interaction_for_record(k, "") is not None for k in keys)
+            found = sum(store.api.interaction_for_record(k, "") is not None for k in keys)
         finally:
             store.close()
         return len(keys), found

@@ -83,7 +83,7 @@ def build(path: str, n: int, seed: int = 7) -> None:
     rng = random.Random(seed)
     source = labelled()
     store = Store(path)
-    variants = [store.add_variant(name) for name in ("baseline", "concise", "friendly")]
+    variants = [store.experiments.add_variant(name) for name in ("baseline", "concise", "friendly")]
     models = ["llama3.2:3b", "qwen2.5:7b", "mistral:7b"]
     start = datetime(2026, 1, 1, tzinfo=timezone.utc)
     total = n + n // 5
@@ -108,8 +108,8 @@ def build(path: str, n: int, seed: int = 7) -> None:
             })
             if low and ratings[-1]["stars"] is None and ratings[-1]["thumbs"] is None:
                 ratings[-1]["stars"] = 1
-        store.insert_interactions_bulk(interactions)
-        store.insert_ratings_bulk(ratings)
+        store.ingest.insert_interactions_bulk(interactions)
+        store.ingest.insert_ratings_bulk(ratings)
         print(f"\r  built {min(total, offset + BATCH):,} / {total:,}", end="", file=sys.stderr, flush=True)
     print(f"\r  built {total:,} interactions in {time.perf_counter() - began:.0f} s", file=sys.stderr)
     store.close()
@@ -124,7 +124,7 @@ def _child(db: str) -> None:
     store = Store(db)
     began = time.perf_counter()
     cpu = time.process_time()
-    rows = store.cluster_items(Filters())
+    rows = store.themes.cluster_items(Filters())
     fetch = time.perf_counter() - began
     report = find_themes(rows, ThemeOptions(seed=0), total=len(rows))
     seconds = time.perf_counter() - began

@@ -38,8 +38,8 @@ def run(db: Path, lines: int = 100_000, threads: int = 20, ratings: int = 200) -
     source = db.with_suffix(".jsonl")
     write_import_file(source, lines)
     setup = Store(db)
-    conversation = setup.start_conversation()
-    targets = [setup.add_question(conversation, f"rated while importing {n}") for n in range(ratings)]
+    conversation = setup.ingest.start_conversation()
+    targets = [setup.ingest.add_question(conversation, f"rated while importing {n}") for n in range(ratings)]
     setup.close()
 
     latencies: list[float] = []
@@ -53,7 +53,7 @@ def run(db: Path, lines: int = 100_000, threads: int = 20, ratings: int = 200) -
         for n, iid in enumerate(targets):
             began = time.perf_counter()
             try:
-                store.save_rating(iid, f"reviewer-{k}", stars=1 + (n + k) % 5)
+                store.review.save_rating(iid, f"reviewer-{k}", stars=1 + (n + k) % 5)
             except sqlite3.OperationalError as exc:
                 with lock:
                     errors.append(str(exc))

@@ -36,9 +36,9 @@ def one_run(folder: Path, source: Path, lines: int, delay: float) -> dict:
     """Import in a child, kill it after ``delay`` seconds, and inspect the database."""
     db = folder / f"crash-{time.monotonic_ns()}.db"
     store = Store(db)
-    conversation = store.start_conversation()
+    conversation = store.ingest.start_conversation()
     for n in range(100):
-        store.add_question(conversation, f"already here {n}")
+        store.ingest.add_question(conversation, f"already here {n}")
     store.close()
     child = subprocess.Popen([sys.executable, "-c", CHILD.format(root=str(ROOT), db=str(db), src=str(source))])
     time.sleep(delay)

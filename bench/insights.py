@@ -72,9 +72,9 @@ def add_rows(store: Store, n: int, seed: int = 11) -> float:
     an import would; return the seconds it took."""
     rng = random.Random(seed)
     topics = list(TOPICS.values())
-    first_id = store.max_interaction_id() + 1
+    first_id = store.ingest.max_interaction_id() + 1
     began = time.perf_counter()
-    conversations = [store.start_conversation(source="import") for _ in range(n // 4)]
+    conversations = [store.ingest.start_conversation(source="import") for _ in range(n // 4)]
     rows, ratings = [], []
     for k in range(n):
         topic = rng.choice(topics)
@@ -101,8 +101,8 @@ def add_rows(store: Store, n: int, seed: int = 11) -> float:
                 "stars": rng.randint(1, 5), "thumbs": rng.choice([1, -1, None]),
                 "tags": rng.sample(TAGS, rng.choice([0, 0, 1])), "created_at": stamp,
             })
-    store.insert_interactions_bulk(rows)
-    store.insert_ratings_bulk(ratings)
+    store.ingest.insert_interactions_bulk(rows)
+    store.ingest.insert_ratings_bulk(ratings)
     return time.perf_counter() - began
 
 
@@ -110,14 +110,14 @@ def change_old_rows(store: Store, re_rated: int, failed: int, seed: int = 12) ->
     """Re-rate and re-tag old ratings (kept exact in place by triggers) and turn old answers
     into failures (their day and model get recounted); return the seconds it took."""
     rng = random.Random(seed)
-    old_ids = [rng.randrange(1, store.max_interaction_id()) for _ in range(re_rated + failed)]
+    old_ids = [rng.randrange(1, store.ingest.max_interaction_id()) for _ in range(re_rated + failed)]
     began = time.perf_counter()
     for iid in old_ids[:re_rated]:
-        for rating in store.ratings_for(iid)[:1]:
-            store.save_rating(iid, rating["reviewer"], stars=rng.randint(1, 5),
+        for rating in store.review.ratings_for(iid)[:1]:
+            store.review.save_rating(iid, rating["reviewer"], stars=rng.randint(1, 5),
                               thumbs=rng.choice([1, -1]), tags=rng.sample(TAGS, 1))
     for iid in old_ids[re_rated:]:
-        store.record_answer(iid, error="Failed when re-run.")
+        store.ingest.record_answer(iid, error="Failed when re-run.")
     return time.perf_counter() - began
 
 
@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{db}: {store.summary()}")
 
     if not args.keep:
-        store.insight_reset()
+        store.insights.reset()
     report = refresh_insights(store)
     print(f"\nfull refresh: {report.seconds:.1f} s ({report.turns:,} turns checked for re-asks,"
           f" {report.interactions:,} interactions, {report.ratings:,} ratings)")

@@ -333,7 +333,7 @@ def main() -> None:
             db = prepare(folder, size)
             with Store(db) as store:
                 count = store.summary()["interactions"]
-                last = store.max_interaction_id()
+                last = store.ingest.max_interaction_id()
             item_ids = random.Random(args.seed).sample(range(1, last + 1), 200)
             print(f"\n{db.name}: {count:,} interactions (prepared in "
                   f"{time.perf_counter() - began:.0f} s); {args.sessions} sessions of "

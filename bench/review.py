@@ -78,16 +78,16 @@ def query_times(store: Store, runs: int) -> None:
     print(f"\n  {'query':<46} {'median':>8} {'max':>8} {'ratio':>6}  "
           f"(ms; ratio = median / {TARGET_MS:.0f} ms)")
     for name, filters in FILTERS.items():
-        times, (count, exact) = timed(lambda f=filters: store.count_interactions(f), runs)
+        times, (count, exact) = timed(lambda f=filters: store.review.count_interactions(f), runs)
         report(f"count, {name}", times, f"{count:,}{'' if exact else '+'} matches")
         times, rows = timed(
-            lambda f=filters, c=count, e=exact: store.review_rows(f, matches=c if e else c + 1),
+            lambda f=filters, c=count, e=exact: store.review.review_rows(f, matches=c if e else c + 1),
             runs,
         )
         report(f"first page, {name}", times, f"{len(rows)} rows")
     deep = FILTERS["stars <= 2"]
-    count, _ = store.count_interactions(deep)
-    times, _ = timed(lambda: store.review_rows(deep, offset=9_950, matches=count), runs)
+    count, _ = store.review.count_interactions(deep)
+    times, _ = timed(lambda: store.review.review_rows(deep, offset=9_950, matches=count), runs)
     report("page 200, stars <= 2", times)
 
     for reviewer in ("newcomer", "ana"):
@@ -96,15 +96,15 @@ def query_times(store: Store, runs: int) -> None:
     narrow = Filters(thumbs="down", models=("mistral:7b",))
     times, _ = timed(lambda: next_in_queue(store, "ana", narrow), runs)
     report("queue next item (ana, thumbs down + model)", times)
-    times, (done, left) = timed(lambda: store.queue_progress("ana", Filters()), runs)
+    times, (done, left) = timed(lambda: store.review.queue_progress("ana", Filters()), runs)
     report("queue progress (ana)", times, f"{done:,} done, {left:,} left")
     for name, filters in (("thumbs down", Filters(thumbs="down")),
                           ("model", Filters(models=("mistral:7b",))),
                           ("search 'refund'", Filters(search="refund"))):
-        times, _ = timed(lambda f=filters: store.queue_progress("ana", f), runs)
+        times, _ = timed(lambda f=filters: store.review.queue_progress("ana", f), runs)
         report(f"queue progress (ana, {name})", times)
 
-    times, ratings = timed(store.overlapping_ratings, runs)
+    times, ratings = timed(store.review.overlapping_ratings, runs)
     report("agreement data (overlapping ratings)", times, f"{len(ratings):,} ratings")
     frame = ratings_frame(ratings)
     times, _ = timed(
@@ -112,9 +112,9 @@ def query_times(store: Store, runs: int) -> None:
     )
     report("agreement statistics (kappas, alphas, worst)", times,
            f"{frame['reviewer'].nunique()} reviewers")
-    times, _ = timed(store.filter_options, runs)
+    times, _ = timed(store.review.filter_options, runs)
     report("filter options (distinct values)", times)
-    times, _ = timed(lambda: store.interaction_detail(12_345), runs)
+    times, _ = timed(lambda: store.review.interaction_detail(12_345), runs)
     report("one interaction with its ratings", times)
 
 

@@ -38,12 +38,12 @@ def build(path: str, n: int = 1_000_000, seed: int = 7, days: int = 90) -> Store
     """Fill a new database with n interactions (about 2% failed) and n ratings; return the store."""
     rng = random.Random(seed)
     store = Store(path)
-    variant_ids = [store.add_variant(name) for name in ("baseline", "concise", "friendly")]
+    variant_ids = [store.experiments.add_variant(name) for name in ("baseline", "concise", "friendly")]
     start = datetime(2026, 1, 1, tzinfo=timezone.utc)
     topic_names = list(TOPICS)
     interaction_batch: list[dict] = []
     rating_batch: list[dict] = []
-    next_id = store.max_interaction_id() + 1
+    next_id = store.ingest.max_interaction_id() + 1
     began = time.perf_counter()
     for i in range(n):
         topic = TOPICS[topic_names[i % len(topic_names)]]
@@ -78,12 +78,12 @@ def build(path: str, n: int = 1_000_000, seed: int = 7, days: int = 90) -> Store
                 "created_at": stamp,
             })
         if len(interaction_batch) >= BATCH:
-            store.insert_interactions_bulk(interaction_batch)
-            store.insert_ratings_bulk(rating_batch)
+            store.ingest.insert_interactions_bulk(interaction_batch)
+            store.ingest.insert_ratings_bulk(rating_batch)
             interaction_batch, rating_batch = [], []
             print(f"\r  {i + 1:,} / {n:,} rows", end="", file=sys.stderr, flush=True)
-    store.insert_interactions_bulk(interaction_batch)
-    store.insert_ratings_bulk(rating_batch)
+    store.ingest.insert_interactions_bulk(interaction_batch)
+    store.ingest.insert_ratings_bulk(rating_batch)
     # top up ratings to n: a second reviewer on some items, as teams do for agreement
     missing = n - store.summary()["ratings"]
     extra = []
@@ -96,7 +96,7 @@ def build(path: str, n: int = 1_000_000, seed: int = 7, days: int = 90) -> Store
     extra = [r for r in extra if (r["interaction_id"], r["reviewer"]) not in seen
              and not seen.add((r["interaction_id"], r["reviewer"]))]
     for offset in range(0, len(extra), BATCH):
-        store.insert_ratings_bulk(extra[offset:offset + BATCH])
+        store.ingest.insert_ratings_bulk(extra[offset:offset + BATCH])
     print(f"\r  built {n:,} interactions in {time.perf_counter() - began:.0f} s", file=sys.stderr)
     return store
 

@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     report = refresh_insights(store)
     print(f"refresh before timing: {report.seconds:.1f} s")
     rows = store.db.execute("SELECT COUNT(*) FROM insight_usage").fetchone()[0]
-    print(f"insight_usage holds {rows:,} rows for {store.max_interaction_id():,} interactions")
+    print(f"insight_usage holds {rows:,} rows for {store.ingest.max_interaction_id():,} interactions")
 
     began = time.perf_counter()
     groups = len(store.db.execute(BACKFILL).fetchall())
@@ -80,8 +80,8 @@ def main(argv: list[str] | None = None) -> int:
 
     first, last = data_span(store)
     for n, model in enumerate(MODELS):
-        store.set_model_price(model, first.isoformat(), 0.1 * (n + 1), 0.4 * (n + 1))
-        store.set_model_price(model, (first + (last - first) / 2).isoformat(),
+        store.insights.set_model_price(model, first.isoformat(), 0.1 * (n + 1), 0.4 * (n + 1))
+        store.insights.set_model_price(model, (first + (last - first) / 2).isoformat(),
                               0.05 * (n + 1), 0.2 * (n + 1))
 
     views = {

@@ -197,7 +197,7 @@ def feedback_stream(store: Store, after: int, limit: int, max_bytes: int) -> Ite
     head, close = b'{"items":[', b'],"next_after":'
     sent, count, last, full = len(head) + len(close) + 21, 0, None, False  # 21: an id and "}"
     yield head
-    batches = store.feedback_batches(after, limit)
+    batches = store.api.feedback_batches(after, limit)
     try:
         for batch in batches:
             for row in batch:
@@ -249,7 +249,7 @@ def create_app(store: Store, *, max_body: int = MAX_BODY, default_rate: str = DE
         if credentials is None or credentials.scheme.lower() != "bearer":
             raise HTTPException(401, "Send an API token as 'Authorization: Bearer <token>'.",
                                 headers={"WWW-Authenticate": "Bearer"})
-        record = store.token_by_digest(token_digest(credentials.credentials))
+        record = store.users.token_by_digest(token_digest(credentials.credentials))
         if record is None:
             raise HTTPException(401, "This API token is unknown or revoked.",
                                 headers={"WWW-Authenticate": "Bearer"})
@@ -259,7 +259,7 @@ def create_app(store: Store, *, max_body: int = MAX_BODY, default_rate: str = DE
         if not ok:
             raise HTTPException(429, f"Too many requests for this token ({rate}): retry later.",
                                 headers={"Retry-After": str(retry_after(wait))})
-        store.touch_token(record["id"])  # "last used" on the Users page, to the minute
+        store.users.touch_token(record["id"])  # "last used" on the Users page, to the minute
         return record
 
     def scoped(scope: str, what: str) -> Any:
@@ -296,12 +296,12 @@ def create_app(store: Store, *, max_body: int = MAX_BODY, default_rate: str = DE
         except ValueError as exc:
             raise HTTPException(422, str(exc)) from None
         try:
-            outcome = store.add_api_record(row)
+            outcome = store.api.add_api_record(row)
         except RatingRefused as exc:
             raise HTTPException(409, str(exc)) from None
         if outcome.conflicts:
             raise HTTPException(409, outcome.conflicts[0][1])
-        interaction_id = store.interaction_for_record(row.external_id, row.content_hash)
+        interaction_id = store.api.interaction_for_record(row.external_id, row.content_hash)
         return Stored(id=int(interaction_id or 0), duplicate=outcome.added == 0)
 
     def plain(model: BaseModel) -> dict[str, Any]:
@@ -332,7 +332,7 @@ def create_app(store: Store, *, max_body: int = MAX_BODY, default_rate: str = DE
         reviewer = reviewer_for(record, rating.reviewer)
         changes = rating.model_dump(include=rating.model_fields_set - {"interaction_id", "reviewer"})
         try:
-            rating_id = store.save_api_rating(rating.interaction_id, reviewer, changes)
+            rating_id = store.api.save_api_rating(rating.interaction_id, reviewer, changes)
         except LookupError as exc:
             raise HTTPException(404, str(exc)) from None
         except RatingRefused as exc:

@@ -89,7 +89,7 @@ def _as_token(rows: list[Any], record: Any) -> list[Any]:
 
 def _store_rows(store: Store, rows: list[Any]) -> tuple[int, int]:
     """Write the rows in one transaction: (added, already present); nothing on a clash."""
-    with store.import_session(source=SOURCE) as session:
+    with store.ingest.import_session(source=SOURCE) as session:
         outcome = session.add(rows)
         if outcome.conflicts:
             raise _Conflict(outcome.conflicts[0][1])

@@ -33,9 +33,9 @@ class ChatTurn:
         source: str = "chat",
     ) -> None:
         options = options or GenerationOptions()
-        history = store.conversation_turns(conversation_id)
+        history = store.ingest.conversation_turns(conversation_id)
         self.store = store
-        self.interaction_id = store.add_question(
+        self.interaction_id = store.ingest.add_question(
             conversation_id,
             question,
             model=model,
@@ -74,7 +74,7 @@ class ChatTurn:
     def _record(self) -> None:
         if not self._recorded:
             self._recorded = True
-            self.store.record_answer(self.interaction_id, **self.stream.result.as_record())
+            self.store.ingest.record_answer(self.interaction_id, **self.stream.result.as_record())
 
 
 def _params(options: GenerationOptions) -> dict[str, Any]:

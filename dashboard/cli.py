@@ -540,12 +540,12 @@ def cmd_users_add(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise CliError(refusal(exc), 2)
     with open_store(args) as store:
-        first = store.user_count() == 0
+        first = store.users.user_count() == 0
         if first and args.role != "admin":
             raise CliError("The first account must be an admin, so that someone can manage the"
                            " others.")
         try:
-            store.add_user(args.name, args.role, hashed, email=args.email)
+            store.users.add_user(args.name, args.role, hashed, email=args.email)
         except ValueError as exc:
             raise CliError(refusal(exc))
     print(f"Added {args.name} ({args.role})."
@@ -557,7 +557,7 @@ def cmd_users_add(args: argparse.Namespace) -> int:
 def cmd_users_list(args: argparse.Namespace) -> int:
     """List accounts: name, role, email, how many sessions are signed in, created."""
     with open_store(args) as store:
-        users = store.list_users()
+        users = store.users.list_users()
     if not users:
         print("No accounts: Loupe runs in local single-user mode.")
     for user in users:
@@ -571,10 +571,10 @@ def cmd_users_remove(args: argparse.Namespace) -> int:
     """Delete an account and end its sessions (its ratings stay)."""
     with open_store(args) as store:
         try:
-            removed = store.remove_user(args.name)
+            removed = store.users.remove_user(args.name)
         except ValueError as exc:
             raise CliError(refusal(exc))
-        left = store.user_count()
+        left = store.users.user_count()
     if not removed:
         print(f"No account named {args.name}.")
         return 1
@@ -607,7 +607,7 @@ def cmd_tokens_add(args: argparse.Namespace) -> int:
         raise CliError(refusal(exc), 2)
     token = new_token()
     with open_store(args) as store:
-        store.add_token(args.name, token_digest(token), args.rate, None, scopes)
+        store.users.add_token(args.name, token_digest(token), args.rate, None, scopes)
     print(token)
     print(f"Keep this token for '{args.name}' ({' '.join(scopes)}) now: it is stored only as a"
           " digest and never shown again.", file=sys.stderr)
@@ -618,7 +618,7 @@ def cmd_tokens_add(args: argparse.Namespace) -> int:
 def cmd_tokens_list(args: argparse.Namespace) -> int:
     """List API tokens: id, name, rate, created by, created, last used, revoked, scopes."""
     with open_store(args) as store:
-        tokens = store.list_tokens()
+        tokens = store.users.list_tokens()
     if not tokens:
         print("No API token yet: create one with `python -m dashboard tokens add NAME`.")
     for token in tokens:
@@ -632,7 +632,7 @@ def cmd_tokens_list(args: argparse.Namespace) -> int:
 def cmd_tokens_revoke(args: argparse.Namespace) -> int:
     """Revoke an API token."""
     with open_store(args) as store:
-        revoked = store.revoke_token(args.id)
+        revoked = store.users.revoke_token(args.id)
     print(f"Revoked token {args.id}." if revoked else f"No live token with id {args.id}.")
     return 0 if revoked else 1
 
@@ -652,7 +652,7 @@ def cmd_api(args: argparse.Namespace) -> int:
     from dashboard.api import create_app
 
     store = open_store(args)
-    if not store.list_tokens():
+    if not store.users.list_tokens():
         print("No API token yet: create one with `python -m dashboard tokens add NAME`.",
               file=sys.stderr)
     uvicorn.run(create_app(store, max_body=args.max_body), host=args.host, port=args.port)

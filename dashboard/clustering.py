@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from dashboard.dates import stored_day
+from store.dates import stored_day
 
 DEFAULT_MAX_ITEMS = 200_000
 MAX_THEMES = 150
@@ -855,7 +855,7 @@ def find_themes(
     embed: Callable[[list[str]], np.ndarray] | None = None,
     progress: Progress | None = None,
 ) -> ThemeReport:
-    """Cluster store rows (see ``Store.cluster_items``) and describe every theme."""
+    """Cluster store rows (see ``store.themes.cluster_items``) and describe every theme."""
     texts = [item_text(r["question"], r.get("answer"), options.with_answers) for r in rows]
     if embed is None and options.vectorizer.startswith(OLLAMA_PREFIX):
         embed = ollama_embedder(options.vectorizer[len(OLLAMA_PREFIX):], progress=progress)
@@ -912,8 +912,8 @@ def cluster_report(
 ) -> dict[str, Any]:
     """Themes of the (low-rated) interactions matching ``filters``, as the JSON contract."""
     started = time.perf_counter()
-    total = store.cluster_source(filters, low_rated=low_rated)["count"]
-    rows = store.cluster_items(filters, low_rated=low_rated, with_answers=with_answers, limit=max_items)
+    total = store.themes.cluster_source(filters, low_rated=low_rated)["count"]
+    rows = store.themes.cluster_items(filters, low_rated=low_rated, with_answers=with_answers, limit=max_items)
     fetch = time.perf_counter() - started
     options = ThemeOptions(k=k, seed=seed, with_answers=with_answers, vectorizer=vectorizer)
     report = find_themes(rows, options, total=total)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from dashboard.dates import utc_text
+from store.dates import utc_text
 from dashboard.experiments import variant_label
 from dashboard.judge import DEFAULT_RUBRIC
 from store.demo import load_demo_set
@@ -457,7 +457,7 @@ JUDGE_FLAWS = {
 
 @dataclass
 class DemoData:
-    """The generated data set, in the shape ``Store.load_demo`` writes."""
+    """The generated data set, in the shape ``store.ingest.load_demo`` writes."""
 
     variants: list[dict[str, Any]]
     conversations: list[dict[str, Any]]
@@ -905,7 +905,7 @@ def describe(data: DemoData) -> dict[str, Any]:
 def load_demo(store: Any, *, seed: int = 7, replace: bool = False,
               now: datetime | None = None) -> DemoResult:
     """Write the demo data set into the store unless it is there (``replace`` reloads it)."""
-    existing = store.source_count(DEMO_SOURCE)
+    existing = store.ingest.source_count(DEMO_SOURCE)
     result = DemoResult(existing=existing)
     if existing and not replace:
         result.skipped = True

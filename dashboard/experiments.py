@@ -136,11 +136,11 @@ def run_experiment(
     Answers already stored are never asked again, so an interrupted run resumes where it stopped.
     A failed call is stored with its error and the run goes on.
     """
-    experiment = store.get_experiment(experiment_id)
+    experiment = store.experiments.get_experiment(experiment_id)
     if experiment is None:
         raise ValueError(f"no experiment with id {experiment_id}")
     variants = {v["id"]: v for v in experiment["variants"]}
-    due = store.experiment_runs_due(experiment_id, retry_failed=retry_failed)
+    due = store.experiments.experiment_runs_due(experiment_id, retry_failed=retry_failed)
     progress = RunProgress(total=len(due), running=True)
     if on_progress:
         on_progress(progress)
@@ -153,7 +153,7 @@ def run_experiment(
         model = variant.get("model") or EMBEDDED_MODEL
         options = generation_options(variant)
         result = ChatStream(backend, model, render_messages(variant, run["question"]), options).run()
-        store.record_experiment_answer(
+        store.experiments.record_experiment_answer(
             experiment_id,
             run["item_id"],
             run["variant_id"],
@@ -268,10 +268,10 @@ class BlindPair:
 def blind_pairs_left(store: Store, experiment_id: int, reviewer: str) -> list[tuple[dict, dict]]:
     """Answer pairs of this experiment the reviewer has not voted on yet (both answered)."""
     by_item: dict[int, list[dict[str, Any]]] = {}
-    for row in store.experiment_answers(experiment_id):
+    for row in store.experiments.experiment_answers(experiment_id):
         if row["answer"] and not row["error"]:
             by_item.setdefault(row["item_id"], []).append(row)
-    voted = store.voted_pairs(experiment_id, reviewer)
+    voted = store.experiments.voted_pairs(experiment_id, reviewer)
     pairs = []
     for rows in by_item.values():
         for i, first in enumerate(rows):
@@ -307,7 +307,7 @@ def cast_vote(
     store: Store, pair: BlindPair, choice: str, reviewer: str, reason: str | None = None
 ) -> int:
     """Store the reviewer's choice for a blind pair, with the side that was on the left."""
-    return store.record_vote(
+    return store.experiments.record_vote(
         question=pair.question,
         interaction_a=pair.a["interaction_id"],
         interaction_b=pair.b["interaction_id"],
@@ -329,4 +329,4 @@ def pairwise_report(
     store: Store, experiment_id: int | None = None, sources: tuple[str, ...] = ()
 ) -> dict[str, Any]:
     """Pair statistics, the leaderboard (with what it can show) and the bias checks."""
-    return vote_report(votes_from_rows(store.votes(experiment_id=experiment_id, sources=sources)))
+    return vote_report(votes_from_rows(store.experiments.votes(experiment_id=experiment_id, sources=sources)))

@@ -251,7 +251,7 @@ def _messages(store: Store, item: dict[str, Any]) -> list[dict[str, str]]:
     if item.get("system_prompt"):
         messages.append({"role": "system", "content": item["system_prompt"]})
     if item.get("conversation_id") and (item.get("turn") or 1) > 1:
-        for turn in store.conversation_context(item["conversation_id"], item["turn"]):
+        for turn in store.exports.conversation_context(item["conversation_id"], item["turn"]):
             if turn["id"] == item["id"]:
                 break
             if turn["error"] and not turn["ideal"]:
@@ -281,7 +281,7 @@ class ExportResult:
 def _single_targets(store: Store, options: ExportOptions) -> Iterator[dict[str, Any]]:
     """Target items; for multi-turn conversations only the last selected turn (kept whole)."""
     deferred: dict[int, dict[str, Any]] = {}
-    for item in store.iter_export_items(
+    for item in store.exports.iter_export_items(
         options.filters,
         min_stars=options.star_threshold,
         only_ideal=options.only_ideal,
@@ -333,19 +333,19 @@ def _dpo_records(store: Store, options: ExportOptions, counts: ExportCounts) -> 
 
     def pairs() -> Iterator[tuple[str, str, str, str, int, tuple[int, ...]]]:
         if "votes" in options.dpo_sources:
-            for vote in store.iter_vote_pairs(options.filters):
+            for vote in store.exports.iter_vote_pairs(options.filters):
                 winner_a = vote["winner"] == "a"
                 yield (vote["question"],
                        vote["answer_a"] if winner_a else vote["answer_b"],
                        vote["answer_b"] if winner_a else vote["answer_a"],
                        "votes", -vote["id"], (vote["interaction_a"], vote["interaction_b"]))
         if "ideal" in options.dpo_sources:
-            for item in store.iter_export_items(options.filters, only_ideal=True,
+            for item in store.exports.iter_export_items(options.filters, only_ideal=True,
                                                 exclude_ids=options.exclude_ids):
                 if item["answer"]:
                     yield item["question"], item["ideal"], item["answer"], "ideal", item["id"], (item["id"],)
         if "ratings" in options.dpo_sources:
-            for pair in store.rated_answers_by_question(options.filters, options.dpo_min_gap):
+            for pair in store.exports.rated_answers_by_question(options.filters, options.dpo_min_gap):
                 yield (pair["question"], pair["chosen"], pair["rejected"], "ratings",
                        pair["chosen_id"], (pair["chosen_id"], pair["rejected_id"]))
 
@@ -413,7 +413,7 @@ def run_export(
 
     leaked_questions: set[str] = set()
     if options.leakage_set_id is not None:
-        leaked_questions = {normalize(q) for q in store.set_questions(options.leakage_set_id)}
+        leaked_questions = {normalize(q) for q in store.exports.set_questions(options.leakage_set_id)}
 
     kept: set[int] | None = None
     if options.dedupe:
@@ -493,7 +493,7 @@ def run_export(
         "warnings": warnings,
     }
     if record:
-        result.export_id = store.record_export(
+        result.export_id = store.exports.record_export(
             format=options.format, options=options.as_dict(), counts=asdict(counts),
             sha256=result.sha256, path=str(out), who=who,
         )

@@ -688,7 +688,7 @@ def import_stream(
             on_refused(refusal)
 
     try:
-        with store.import_session(source, _estimate_records(head, total_bytes)) as session:
+        with store.ingest.import_session(source, _estimate_records(head, total_bytes)) as session:
             for batch in _batches(items, counter, chosen.parse):
                 report.records += batch.records
                 report.empty += batch.empty

@@ -38,7 +38,7 @@ import pandas as pd
 import textdistance
 
 from dashboard.chat import backend_label
-from dashboard.dates import EARLIEST, latest
+from store.dates import EARLIEST, latest
 from dashboard.filters import Filters
 from store import Store
 from store.insights import BUCKETS_PER_DECADE, DAILY_SUMS, USAGE_SUMS
@@ -103,7 +103,7 @@ Progress = Callable[[float, str], object]  # what it returns is ignored
 
 def needs_refresh(store: Store) -> bool:
     """True when rows were added or changed since the rollups were last brought up to date."""
-    s = store.insight_state()
+    s = store.insights.state()
     return (
         s["turns_done"] < s["max_interaction"]
         or s["interactions_done"] < s["turns_done"]
@@ -120,7 +120,7 @@ def refresh_insights(
     if not needs_refresh(store):
         return report
     began = time.perf_counter()
-    backlog = store.insight_backlog()
+    backlog = store.insights.backlog()
     total = max(1, backlog["turns"] + backlog["interactions"] + backlog["ratings"]
                 + backlog["recounts"] * 1000)
 
@@ -130,7 +130,7 @@ def refresh_insights(
             progress(min(1.0, done / total), text)
 
     while True:
-        batch_info = store.insight_next_turns(batch)
+        batch_info = store.insights.next_turns(batch)
         if not batch_info["scanned"]:
             break
         turns = [
@@ -138,18 +138,18 @@ def refresh_insights(
             for t in batch_info["turns"]
             for s in [question_similarity(t["previous_question"], t["question"])]
         ]
-        if store.insight_save_turns(batch_info["after"], batch_info["upto"], turns):
+        if store.insights.save_turns(batch_info["after"], batch_info["upto"], turns):
             report.turns += batch_info["scanned"]
             report.reasks += sum(1 for t in turns if t[3])
         tell(f"Looking for re-asked questions: {report.turns:,} of {backlog['turns']:,}")
-    while (count := store.insight_recount(limit=5)) > 0:
+    while (count := store.insights.recount(limit=5)) > 0:
         report.recounts += count
         tell(f"Recounting days whose answers or ratings changed: {report.recounts:,} of "
              f"{backlog['recounts']:,} (day, model) pairs")
-    while (count := store.insight_roll_up_interactions(batch)) > 0:
+    while (count := store.insights.roll_up_interactions(batch)) > 0:
         report.interactions += count
         tell(f"Counting interactions: {report.interactions:,} of {backlog['interactions']:,}")
-    while (count := store.insight_roll_up_ratings(batch)) > 0:
+    while (count := store.insights.roll_up_ratings(batch)) > 0:
         report.ratings += count
         tell(f"Counting ratings: {report.ratings:,} of {backlog['ratings']:,}")
     report.seconds = time.perf_counter() - began
@@ -162,7 +162,7 @@ def refresh_insights(
 def data_span(store: Store) -> tuple[date, date] | None:
     """First and last UTC day with interactions, or None for an empty database (days no import
     would accept, such as 9999-12-31 stored before dates were checked, are left out)."""
-    span = store.insight_day_span((EARLIEST.date().isoformat(), latest().date().isoformat()))
+    span = store.insights.day_span((EARLIEST.date().isoformat(), latest().date().isoformat()))
     if span is None:
         return None
     try:
@@ -290,9 +290,9 @@ def _ratio(numerator: float, denominator: float) -> float | None:
 
 
 def _totals(store: Store, filters: Filters) -> dict[str, Any]:
-    [row] = store.insight_sums(filters)
+    [row] = store.insights.sums(filters)
     sums = {k: (row[k] or 0) for k in DAILY_SUMS}
-    timing = {r["metric"]: r for r in store.insight_percentiles(filters, {"p95": 0.95})}
+    timing = {r["metric"]: r for r in store.insights.percentiles(filters, {"p95": 0.95})}
     p95_bucket = timing.get("latency", {}).get("p95")
     return {
         "interactions": sums["interactions"] or None,
@@ -379,7 +379,7 @@ def _named(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
 
 
 def _series(store: Store, filters: Filters, by: list[str]) -> pd.DataFrame:
-    rows = store.insight_sums(filters, period=period_for(filters), by=by)
+    rows = store.insights.sums(filters, period=period_for(filters), by=by)
     frame = pd.DataFrame(rows, columns=["period", *by, *DAILY_SUMS])
     frame["period"] = pd.to_datetime(frame["period"])
     return _named(frame, *by)
@@ -400,7 +400,7 @@ def ratings_over_time(store: Store, filters: Filters, by: str = "model") -> pd.D
 def star_distribution(store: Store, filters: Filters, by_model: bool = True) -> pd.DataFrame:
     """How many ratings gave 1 to 5 stars, per model (or overall), with each one's share."""
     by = ["model"] if by_model else []
-    rows = store.insight_sums(filters, by=by)
+    rows = store.insights.sums(filters, by=by)
     frame = _named(pd.DataFrame(rows, columns=[*by, *DAILY_SUMS]), *by)
     frame["group"] = frame["model"] if by_model else "All models"
     long = frame.melt(id_vars=["group"], value_vars=[f"stars_{n}" for n in range(1, 6)],
@@ -415,7 +415,7 @@ def star_distribution(store: Store, filters: Filters, by_model: bool = True) -> 
 
 def timing_percentiles(store: Store, filters: Filters) -> pd.DataFrame:
     """Per period, model and metric ('latency', 'ttft'): answered calls, p50 and p95 in ms."""
-    rows = store.insight_percentiles(
+    rows = store.insights.percentiles(
         filters, {"p50": 0.5, "p95": 0.95}, period=period_for(filters), by=["model"]
     )
     frame = _named(pd.DataFrame(rows, columns=["period", "model", "metric", "calls", "p50", "p95"]),
@@ -456,11 +456,11 @@ def top_tags(
 ) -> pd.DataFrame:
     """The most used tags: items carrying each, and their share of rated items."""
     by = ["model"] if by_model else []
-    tags = _named(pd.DataFrame(store.insight_tags(filters, by=by), columns=[*by, "tag", "items"]),
+    tags = _named(pd.DataFrame(store.insights.tags(filters, by=by), columns=[*by, "tag", "items"]),
                   *by)
     if tags.empty:
         return pd.DataFrame(columns=["tag", "group", "items", "share"])
-    rated = _named(pd.DataFrame(store.insight_sums(filters, by=by), columns=[*by, *DAILY_SUMS]),
+    rated = _named(pd.DataFrame(store.insights.sums(filters, by=by), columns=[*by, *DAILY_SUMS]),
                    *by)
     if by_model:
         tags["group"] = tags["model"]
@@ -538,8 +538,8 @@ class UsageSummary:
 
 def usage_summary(store: Store, filters: Filters) -> UsageSummary:
     """Totals of usage and estimated cost for the filters, with the ratings they bought."""
-    [row] = store.insight_usage(filters)
-    [ratings] = store.insight_sums(filters)
+    [row] = store.insights.usage(filters)
+    [ratings] = store.insights.sums(filters)
     return UsageSummary(
         calls=int(row["calls"] or 0),
         counted=int(row["counted"] or 0),
@@ -549,7 +549,7 @@ def usage_summary(store: Store, filters: Filters) -> UsageSummary:
         cost=row["cost"],
         rated=int(ratings["rated"] or 0),
         thumbs_up=int(ratings["thumbs_up"] or 0),
-        unpriced_models=tuple(store.insight_unpriced_models(filters)),
+        unpriced_models=tuple(store.insights.unpriced_models(filters)),
     )
 
 
@@ -565,7 +565,7 @@ def usage_over_time(store: Store, filters: Filters, by: str = "model") -> pd.Dat
     """Per period and model (variant, backend): calls, counted calls, tokens, estimated cost."""
     if by not in USAGE_BY:
         raise ValueError(f"usage is grouped by one of {USAGE_BY}, not {by!r}")
-    rows = store.insight_usage(filters, period=period_for(filters), by=[by])
+    rows = store.insights.usage(filters, period=period_for(filters), by=[by])
     frame = _usage_frame(rows, ["period"], by)
     frame["period"] = pd.to_datetime(frame["period"])
     # min_count: a group with no priced row keeps no cost (NaN), rather than $0
@@ -578,7 +578,7 @@ def usage_breakdown(store: Store, filters: Filters, by: str = "model") -> pd.Dat
     tokens and estimated cost ('tokens' columns are None where no call carries counts)."""
     if by not in USAGE_BY:
         raise ValueError(f"usage is grouped by one of {USAGE_BY}, not {by!r}")
-    frame = _usage_frame(store.insight_usage(filters, by=[by]), [], by)
+    frame = _usage_frame(store.insights.usage(filters, by=[by]), [], by)
     frame = frame.groupby("group", as_index=False)[[*USAGE_SUMS, "priced", "cost"]].sum(
         min_count=1)
     frame["uncounted"] = frame["calls"] - frame["counted"]
@@ -590,7 +590,7 @@ def usage_breakdown(store: Store, filters: Filters, by: str = "model") -> pd.Dat
 
 def filter_options(store: Store, filters: Filters | None = None) -> dict[str, list[str]]:
     """Models, variants and sources to choose from."""
-    return store.insight_options()
+    return store.insights.options()
 
 
 INSIGHT_QUERIES: dict[str, Callable[[Store, Filters], Any]] = {

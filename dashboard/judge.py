@@ -176,11 +176,11 @@ def run_judge(
 
     ``only_unreadable`` retries just the pairs whose earlier reply could not be read or failed.
     """
-    answers = [r for r in store.experiment_answers(experiment_id) if r["answer"] and not r["error"]]
+    answers = [r for r in store.experiments.experiment_answers(experiment_id) if r["answer"] and not r["error"]]
     by_item: dict[int, list[dict[str, Any]]] = {}
     for row in answers:
         by_item.setdefault(row["item_id"], []).append(row)
-    mine = [j for j in store.judgments(experiment_id) if j["judge_model"] == model]
+    mine = [j for j in store.experiments.judgments(experiment_id) if j["judge_model"] == model]
     done = {(j["interaction_a"], j["interaction_b"]) for j in mine if j["verdict"]}
     failed = {(j["interaction_a"], j["interaction_b"]) for j in mine if not j["verdict"]}
     todo = [
@@ -193,7 +193,7 @@ def run_judge(
     ]
     for count, (a, b) in enumerate(todo, 1):
         result = judge_pair(backend, model, rubric, a["question"], a["answer"], b["answer"])
-        store.record_judgment(
+        store.experiments.record_judgment(
             experiment_id=experiment_id,
             item_id=a["item_id"],
             interaction_a=a["interaction_id"],

@@ -258,9 +258,9 @@ def next_in_queue(
     Returns (item or None, whether the skipped items came back).
     """
     skipped = set(skipped)
-    item = store.next_unrated(reviewer, filters, after_id=max(0, from_id - 1), exclude=skipped)
+    item = store.review.next_unrated(reviewer, filters, after_id=max(0, from_id - 1), exclude=skipped)
     if item is None and from_id > 1:
-        item = store.next_unrated(reviewer, filters, exclude=skipped)
+        item = store.review.next_unrated(reviewer, filters, exclude=skipped)
     if item is None and skipped:
-        return store.next_unrated(reviewer, filters), True
+        return store.review.next_unrated(reviewer, filters), True
     return item, False

@@ -18,7 +18,7 @@ from typing import Any, cast
 import numpy as np
 
 from dashboard.clustering import OTHER_ID, ThemeReport, theme_title
-from dashboard.dates import stored_day
+from store.dates import stored_day
 
 EMBEDDING = "wordllama:l2_supercat_256"
 MIN_SIMILARITY = 0.5  # a new item never joins a theme whose centre is less similar than this
@@ -54,7 +54,7 @@ def run_to_save(
     report: ThemeReport, names: dict[int, str] | None = None, *, name: str, created_by: str | None,
     vectorizer: str, settings: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The run and its themes (not 'other') as ``Store.save_theme_run`` takes them."""
+    """The run and its themes (not 'other') as ``store.themes.save_theme_run`` takes them."""
     themes = []
     for theme in report.clusters:
         if theme["id"] == OTHER_ID or not theme["members"]:
@@ -236,9 +236,9 @@ def propose_mapping(
 
 def followed_json(store: Any, filters: Any, run: dict[str, Any]) -> dict[str, Any]:
     """A saved run's themes week by week (items, share, mean stars), new items placed."""
-    rows = store.cluster_items(filters, low_rated=True)
-    saved = store.saved_themes(run["id"])
-    themes = placed(rows, saved, store.saved_theme_members(run["id"]))
+    rows = store.themes.cluster_items(filters, low_rated=True)
+    saved = store.themes.saved_themes(run["id"])
+    themes = placed(rows, saved, store.themes.saved_theme_members(run["id"]))
     frame = weekly(rows, themes, saved)
     out = []
     for theme_id, name in [(t["id"], t["name"]) for t in saved] + [(UNASSIGNED_ID, UNASSIGNED)]:
@@ -287,8 +287,8 @@ def cluster_command(
     from dashboard.clustering import ThemeOptions, find_themes, name_themes
 
     started = time.perf_counter()
-    total = store.cluster_source(filters, low_rated=low_rated)["count"]
-    rows = store.cluster_items(filters, low_rated=low_rated, with_answers=with_answers, limit=max_items)
+    total = store.themes.cluster_source(filters, low_rated=low_rated)["count"]
+    rows = store.themes.cluster_items(filters, low_rated=low_rated, with_answers=with_answers, limit=max_items)
     fetch = time.perf_counter() - started
     options = ThemeOptions(k=k, seed=seed, with_answers=with_answers, vectorizer=vectorizer)
     report = find_themes(rows, options, total=total)
@@ -299,18 +299,18 @@ def cluster_command(
         backend, model = chat_backend(name_with)
         names, refused = name_themes(backend, model, report)
         out["naming"] = {"model": model, "named": len(names), "refused": refused}
-    runs = store.theme_runs()
+    runs = store.themes.theme_runs()
     mapping = {}
     if runs:
-        mapping = propose_mapping(report, store.saved_themes(runs[0]["id"]),
-                                  store.saved_theme_members(runs[0]["id"]))
+        mapping = propose_mapping(report, store.themes.saved_themes(runs[0]["id"]),
+                                  store.themes.saved_theme_members(runs[0]["id"]))
     for cluster in out["clusters"]:
         cluster["name"] = names.get(cluster["id"]) or cluster["label"]
         cluster["saved_theme"] = mapping.get(cluster["id"])
     if save_as:
         run, themes = run_to_save(report, names, name=save_as, created_by=created_by,
                                   vectorizer=vectorizer, settings={"k": k, "seed": seed, "low_rated": low_rated})
-        out["saved_run"] = {"id": store.save_theme_run(run, themes), "name": save_as, "themes": len(themes)}
-        runs = store.theme_runs()
+        out["saved_run"] = {"id": store.themes.save_theme_run(run, themes), "name": save_as, "themes": len(themes)}
+        runs = store.themes.theme_runs()
     out["followed"] = followed_json(store, filters, runs[0]) if runs else None
     return out

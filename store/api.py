@@ -1,12 +1,14 @@
-"""Reads and writes of the feedback collection service (a Store mixin)."""
+"""Reads and writes of the feedback collection service (``store.api``)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import Any
 
+from store.area import Area
 from store.ingest import BatchOutcome, ImportRow
+from store.ratings import Rating, check_marks, clean_tags, write_ratings
 from store.store_text import now_iso
 
 # Who last wrote a rating (ratings.source): the API replaces only its own.
@@ -35,34 +37,34 @@ def _marks(values: list[Any]) -> str:
     return ", ".join("?" for _ in values)
 
 
-class ApiMixin:
+class Api(Area):
     """API methods of the Store."""
 
     def interaction_for_record(self, external_id: str | None, content_hash: str) -> int | None:
         """The id of the stored interaction an imported record landed in."""
         if external_id is not None:
-            return self._scalar(
+            return self.store.scalar(
                 "SELECT id FROM interactions WHERE external_id = ? ORDER BY id DESC LIMIT 1",
                 [external_id],
             )
-        return self._scalar(
+        return self.store.scalar(
             "SELECT id FROM interactions WHERE content_hash = ? ORDER BY id DESC LIMIT 1",
             [content_hash],
         )
 
     def is_account(self, name: str) -> bool:
         """Whether a dashboard account has this name."""
-        return self._scalar("SELECT COUNT(*) FROM users WHERE name = ?", [name.strip()]) > 0
+        return self.store.scalar("SELECT COUNT(*) FROM users WHERE name = ?", [name.strip()]) > 0
 
     def add_api_record(self, row: ImportRow) -> BatchOutcome:
         """Store one record sent to the API (an import of one line, source ``api``); the rating
         it adds is marked as the API's. RatingRefused when it rates as a dashboard account."""
         if row.rating is not None and self.is_account(row.rating.reviewer):
             raise RatingRefused(_account_refusal(row.rating.reviewer))
-        with self.import_session(source=API_SOURCE) as session:
-            before = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM ratings").fetchone()[0]
+        with self.store.ingest.import_session(source=API_SOURCE) as session:
+            before = self.store.db.execute("SELECT COALESCE(MAX(id), 0) FROM ratings").fetchone()[0]
             outcome = session.add([row])
-            self.db.execute("UPDATE ratings SET source = ? WHERE id > ?", [API_SOURCE, before])
+            self.store.db.execute("UPDATE ratings SET source = ? WHERE id > ?", [API_SOURCE, before])
         return outcome
 
     def save_api_rating(self, interaction_id: int, reviewer: str, changes: dict[str, Any]) -> int:
@@ -80,7 +82,7 @@ class ApiMixin:
         if unknown:
             raise ValueError(f"a rating has no field {min(unknown)!r}")
         stamp = now_iso()
-        with self.write() as db:
+        with self.store.write() as db:
             if db.execute("SELECT 1 FROM interactions WHERE id = ?", [interaction_id]).fetchone() is None:
                 raise LookupError(f"No interaction with id {interaction_id}.")
             if db.execute("SELECT 1 FROM users WHERE name = ?", [reviewer]).fetchone():
@@ -99,40 +101,22 @@ class ApiMixin:
                 values["tags"] = json.loads(values["tags"] or "[]")
             values.update(changes)
             stars, thumbs = values["stars"], values["thumbs"]
-            if stars is not None and not 1 <= int(stars) <= 5:
-                raise ValueError(f"stars must be 1 to 5, not {stars}")
-            if thumbs is not None and thumbs not in (-1, 1):
-                raise ValueError(f"thumbs must be 1 (up) or -1 (down), not {thumbs}")
-            tags = sorted({t.strip() for t in values["tags"] or [] if t and t.strip()})
-            row = [stars, thumbs, values["comment"] or None,
-                   json.dumps(tags, ensure_ascii=False), values["ideal_answer"] or None]
-            if stored is None:
-                rating_id = int(db.execute(
-                    "INSERT INTO ratings (interaction_id, reviewer, stars, thumbs, comment, tags,"
-                    " ideal_answer, source, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [interaction_id, reviewer, *row, API_SOURCE, stamp, stamp]).lastrowid)
-            else:
-                rating_id = int(stored["id"])
-                db.execute(
-                    "UPDATE ratings SET stars = ?, thumbs = ?, comment = ?, tags = ?,"
-                    " ideal_answer = ?, updated_at = ? WHERE id = ?", [*row, stamp, rating_id])
-            db.execute("DELETE FROM rating_tags WHERE rating_id = ?", [rating_id])
-            db.conn.executemany(
-                "INSERT INTO rating_tags (rating_id, interaction_id, tag) VALUES (?, ?, ?)",
-                [(rating_id, interaction_id, tag) for tag in tags])
-            return rating_id
+            check_marks(stars, thumbs)
+            rating = Rating(interaction_id, reviewer, stars, thumbs, values["comment"] or None,
+                            clean_tags(values["tags"]),
+                            values["ideal_answer"] or None, stamp, stamp, source=API_SOURCE)
+            return write_ratings(db.conn, [rating], replace=True)[0]
 
     def feedback_batches(self, after_id: int = 0, limit: int = 50, *,
                          batch_chars: int = BATCH_CHARS,
-                         batch_rows: int = BATCH_ROWS) -> Iterator[list[dict[str, Any]]]:
+                         batch_rows: int = BATCH_ROWS) -> Generator[list[dict[str, Any]], None, None]:
         """Up to ``limit`` interactions with their ratings, oldest first, after an id (keyset
         pagination), read a batch at a time: each batch holds about ``batch_chars`` characters
         of text (an interaction larger than that comes alone), so memory stays flat however
         large the rows; the database is not held between batches."""
         last, left = after_id, limit
         while left > 0:
-            sizes = self._rows(_SIZES, [last, min(left, batch_rows)])
+            sizes = self.store.rows(_SIZES, [last, min(left, batch_rows)])
             if not sizes:
                 return
             group: list[int] = []
@@ -152,10 +136,10 @@ class ApiMixin:
         return [row for batch in self.feedback_batches(after_id, limit) for row in batch]
 
     def _feedback_rows(self, ids: list[int]) -> list[dict[str, Any]]:
-        rows = self._rows(
+        rows = self.store.rows(
             "SELECT id, conversation_id, turn, question, answer, model, source, external_id,"
             f" error, created_at FROM interactions WHERE id IN ({_marks(ids)}) ORDER BY id", ids)
-        ratings = self._rows(
+        ratings = self.store.rows(
             "SELECT interaction_id, reviewer, stars, thumbs, comment, tags, ideal_answer, updated_at"
             f" FROM ratings WHERE interaction_id IN ({_marks(ids)}) ORDER BY id", ids)
         by_item: dict[int, list[dict[str, Any]]] = {}

@@ -1,4 +1,4 @@
-"""Backups and restores of the live database (a Store mixin).
+"""Backups and restores of the live database (``Store.backup``, ``Store.restore_from``).
 
 A backup is one consistent snapshot: a read transaction is held on its own connection while
 SQLite's backup API copies every page, so writers go on (WAL) and never make the copy start
@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from store.area import Area
 from store.migrations import migrations
 
 PAGES_PER_STEP = 4096  # pages copied between two looks at the clock and at signals
@@ -126,7 +127,7 @@ def _counts(conn: sqlite3.Connection) -> dict[str, int]:
     return {t: conn.execute(f"SELECT COUNT(*) FROM [{t}]").fetchone()[0] for t in _tables(conn)}
 
 
-class BackupMixin:
+class Backup(Area):
     """Backup and restore methods of the Store."""
 
     def backup(self, out: str | Path, *, progress: Progress | None = None) -> dict[str, Any]:
@@ -162,12 +163,12 @@ class BackupMixin:
         try:
             target.execute("PRAGMA journal_mode = OFF")  # a half-written copy is thrown away anyway
             target.execute("PRAGMA synchronous = OFF")  # flushed once, at the end
-            if self.path == ":memory:":
-                with self._lock:
-                    counts = _counts(self.db.conn)
-                    self.db.conn.backup(target)
+            if self.store.path == ":memory:":
+                with self.store.lock:
+                    counts = _counts(self.store.db.conn)
+                    self.store.db.conn.backup(target)
                 return counts
-            source = sqlite3.connect(self.path, isolation_level=None, timeout=10)
+            source = sqlite3.connect(self.store.path, isolation_level=None, timeout=10)
             try:
                 # The read transaction starts at the first read and holds that snapshot until
                 # COMMIT: every step of the copy reads the same pages, whatever is written.
@@ -210,16 +211,16 @@ class BackupMixin:
         after the restore. See the module's docstring for sessions, tokens and secrets.
         """
         source = Path(source)
-        if self.path == ":memory:":
+        if self.store.path == ":memory:":
             raise ValueError("only a database file can be restored into")
         if not source.is_file():
             raise ValueError(f"{source} does not exist")
-        if source.resolve() == Path(self.path).resolve():
+        if source.resolve() == Path(self.store.path).resolve():
             raise ValueError(f"{source} is this database itself")
-        work = Path(f"{self.path}.restore-{os.getpid()}.tmp")
+        work = Path(f"{self.store.path}.restore-{os.getpid()}.tmp")
         _remove(work)
         # A connection of its own: this one then sees the new content as any other writer's.
-        swap = type(self)(self.path)
+        swap = type(self.store)(self.store.path)
         conn = swap.db.conn
         try:
             conn.execute("PRAGMA foreign_keys = OFF")  # the rows go in whole; checked below
@@ -248,7 +249,7 @@ class BackupMixin:
         finally:
             target.close()
             reader.close()
-        type(self)(work).close()  # applies the migrations an older backup lacks
+        type(self.store)(work).close()  # applies the migrations an older backup lacks
 
 
 def _swap_in(conn: sqlite3.Connection) -> dict[str, Any]:
@@ -300,7 +301,7 @@ def _check_backup(source: Path) -> None:
         backup.close()
     if verdict != "ok":
         raise ValueError(f"{source} is damaged: {verdict}")
-    unknown = applied - {m.name for m in migrations._migrations}  # noqa: SLF001
+    unknown = applied - {m.name for m in migrations._migrations}
     if unknown:
         raise ValueError(f"{source} was made by a newer version of Loupe (it has the tables of"
                          f" {', '.join(sorted(unknown))}): restore it with that version")

@@ -1,4 +1,4 @@
-"""Clusters queries of the Store (a mixin: uses the Store's _rows, _one, _scalar and write).
+"""Theme queries of the Store (``store.themes``): what clustering reads and the saved theme runs.
 
 The failure-themes page clusters the questions of low-rated interactions. This module is the one
 home of what "low-rated" means: it reads the rating summary columns that migration m003 keeps,
@@ -14,7 +14,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from store.area import Area, inserted_id
 from store.filtering import where_clause
+from store.filters import Filters
 from store.store_text import now_iso
 
 LOW_RATED_STARS = 2  # an interaction is low-rated when someone gave it this many stars or fewer
@@ -22,7 +24,7 @@ LOW_RATED_TEXT = f"rated {LOW_RATED_STARS} stars or fewer by someone, or given a
 ANSWER_CHARS = 2000  # characters of an answer fetched for clustering (answers can be long)
 
 
-def _scope(filters: Any, low_rated: bool, alias: str = "i") -> tuple[str, list[Any]]:
+def _scope(filters: Filters | None, low_rated: bool, alias: str = "i") -> tuple[str, list[Any]]:
     where, params = where_clause(filters, alias)
     if low_rated:
         where = f"({alias}.stars_min <= ? OR {alias}.thumbs_down > 0) AND {where}"
@@ -30,12 +32,12 @@ def _scope(filters: Any, low_rated: bool, alias: str = "i") -> tuple[str, list[A
     return where, params
 
 
-class ClustersMixin:
+class Themes(Area):
     """Clusters methods of the Store."""
 
     def cluster_items(
         self,
-        filters: Any = None,
+        filters: Filters | None = None,
         *,
         low_rated: bool = True,
         with_answers: bool = False,
@@ -48,7 +50,7 @@ class ClustersMixin:
         """
         where, params = _scope(filters, low_rated)
         answer = f"substr(i.answer, 1, {ANSWER_CHARS})" if with_answers else "NULL"
-        rows = self._rows(
+        rows = self.store.rows(
             f"SELECT i.id, i.question, {answer} AS answer, i.stars_mean, i.thumbs_up,"
             " i.thumbs_down, i.model, v.name AS variant, i.created_at"
             " FROM interactions i LEFT JOIN variants v ON v.id = i.variant_id"
@@ -58,14 +60,14 @@ class ClustersMixin:
         rows.reverse()
         return rows
 
-    def cluster_source(self, filters: Any = None, *, low_rated: bool = True) -> dict[str, Any]:
+    def cluster_source(self, filters: Filters | None = None, *, low_rated: bool = True) -> dict[str, Any]:
         """How many items a clustering would cover, and a fingerprint that changes with them.
 
         The fingerprint changes when an item joins or leaves the scope or its ratings change,
         and not when unrelated rows do, so cached themes survive other people's work.
         """
         where, params = _scope(filters, low_rated)
-        row = self._one(
+        row = self.store.one(
             "SELECT COUNT(*) AS n, TOTAL(i.id) AS ids,"
             " TOTAL(i.id * (COALESCE(i.stars_mean, 0) + 7 * i.thumbs_down + 3 * i.thumbs_up))"
             " AS ratings, MAX(i.id) AS last"
@@ -87,21 +89,21 @@ class ClustersMixin:
         Each theme: name, label, terms (list), centre (bytes), threshold, and members as
         (interaction id, similarity) pairs, most typical first.
         """
-        with self.write() as db:
+        with self.store.write() as db:
             cursor = db.execute(
                 "INSERT INTO theme_runs (name, created_at, created_by, vectorizer, embedding,"
                 " settings, n_items) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [run["name"], now_iso(), run.get("created_by"), run["vectorizer"], run["embedding"],
                  json.dumps(run.get("settings") or {}, sort_keys=True), int(run["n_items"])],
             )
-            run_id = int(cursor.lastrowid)
+            run_id = inserted_id(cursor)
             for position, theme in enumerate(themes):
-                theme_id = int(db.execute(
+                theme_id = inserted_id(db.execute(
                     "INSERT INTO saved_themes (run_id, position, name, label, terms, size, centre,"
                     " threshold) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     [run_id, position, theme["name"], theme["label"], json.dumps(theme.get("terms") or []),
                      len(theme["members"]), theme["centre"], float(theme["threshold"])],
-                ).lastrowid)
+                ))
                 db.conn.executemany(
                     "INSERT INTO saved_theme_members (theme_id, interaction_id, similarity)"
                     " VALUES (?, ?, ?)",
@@ -111,7 +113,7 @@ class ClustersMixin:
 
     def theme_runs(self) -> list[dict[str, Any]]:
         """Saved runs, newest first: id, name, created_at, created_by, vectorizer, n_items, themes."""
-        rows = self._rows(
+        rows = self.store.rows(
             "SELECT r.id, r.name, r.created_at, r.created_by, r.vectorizer, r.embedding, r.settings,"
             " r.n_items, (SELECT COUNT(*) FROM saved_themes t WHERE t.run_id = r.id) AS themes"
             " FROM theme_runs r ORDER BY r.id DESC"
@@ -122,7 +124,7 @@ class ClustersMixin:
 
     def saved_themes(self, run_id: int) -> list[dict[str, Any]]:
         """A run's themes in their order: id, position, name, label, terms, size, centre, threshold."""
-        rows = self._rows(
+        rows = self.store.rows(
             "SELECT id, position, name, label, terms, size, centre, threshold FROM saved_themes"
             " WHERE run_id = ? ORDER BY position",
             [int(run_id)],
@@ -133,7 +135,7 @@ class ClustersMixin:
 
     def saved_theme_members(self, run_id: int) -> dict[int, int]:
         """interaction id -> saved theme id, for a run's members."""
-        rows = self._rows(
+        rows = self.store.rows(
             "SELECT m.interaction_id, m.theme_id FROM saved_theme_members m"
             " JOIN saved_themes t ON t.id = m.theme_id WHERE t.run_id = ?",
             [int(run_id)],
@@ -142,5 +144,5 @@ class ClustersMixin:
 
     def rename_saved_theme(self, theme_id: int, name: str) -> None:
         """Give a saved theme a new name."""
-        with self.write() as db:
+        with self.store.write() as db:
             db.execute("UPDATE saved_themes SET name = ? WHERE id = ?", [name, int(theme_id)])

@@ -1,19 +1,22 @@
-"""The demo data set in the database: chats and ratings (``Store.load_demo``) plus finished
+"""The demo data set in the database: chats and ratings (``store.ingest.load_demo``) plus finished
 experiments stored in the same tables and fields as a real run, real votes and a real judge."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from store.ingest import _delete_with_dependents, _demo_variant
+from store.ingest import delete_with_dependents, demo_variant
+
+if TYPE_CHECKING:
+    from store.store import Store
 
 DEMO_ORIGIN = "demo"  # question_sets.origin of the demo's question sets
 
 
 def load_demo_set(
-    store: Any,
+    store: Store,
     variants: list[dict[str, Any]],
     conversations: Iterable[dict[str, Any]],
     experiments: Iterable[dict[str, Any]],
@@ -28,7 +31,7 @@ def load_demo_set(
     version in votes and verdicts as the Vote page does.
     """
     with store.write() as db:
-        counts = store.load_demo(variants, conversations, replace=replace)
+        counts = store.ingest.load_demo(variants, conversations, replace=replace)
         if replace:
             _remove_demo_experiments(db)
         counts.update(experiments=0, answers=0, votes=0, judgments=0)
@@ -40,8 +43,8 @@ def load_demo_set(
 
 def _remove_demo_experiments(db: Any) -> None:
     demo_sets = "SELECT id FROM question_sets WHERE origin = ?"
-    _delete_with_dependents(db, "experiments", f"question_set_id IN ({demo_sets})", [DEMO_ORIGIN])
-    _delete_with_dependents(db, "question_sets", "origin = ?", [DEMO_ORIGIN])
+    delete_with_dependents(db, "experiments", f"question_set_id IN ({demo_sets})", [DEMO_ORIGIN])
+    delete_with_dependents(db, "question_sets", "origin = ?", [DEMO_ORIGIN])
 
 
 def _insert_experiment(
@@ -71,7 +74,7 @@ def _insert_experiment(
     by_key = {(v["name"], v["version"]): v for v in variants}
     variant_ids, labels = {}, {}
     for key in map(tuple, experiment["variants"]):
-        variant_ids[key], _ = _demo_variant(conn, by_key[key])
+        variant_ids[key], _ = demo_variant(conn, by_key[key])
         name = conn.execute("SELECT name FROM variants WHERE id = ?", [variant_ids[key]]).fetchone()[0]
         labels[key] = label({"name": name, "version": key[1]})
     experiment_id = conn.execute(
@@ -127,10 +130,10 @@ def _insert_experiment(
     counts["votes"] += len(rows)
 
     # judge verdicts, as a judge run records them
-    rows = []
+    verdicts = []
     for verdict in experiment["judgments"]:
         ia, ib, _, _, va, vb = pair(verdict)
-        rows.append((experiment_id, item_ids[verdict["item"]], ia, ib, va, vb,
+        verdicts.append((experiment_id, item_ids[verdict["item"]], ia, ib, va, vb,
                      verdict["judge_model"], verdict.get("judge_backend"), verdict.get("criteria"),
                      verdict.get("verdict"), verdict.get("verdict_a_first"),
                      verdict.get("verdict_b_first"), verdict.get("rationale"), verdict.get("error"),
@@ -140,6 +143,6 @@ def _insert_experiment(
         " variant_b, judge_model, judge_backend, criteria, verdict, verdict_a_first,"
         " verdict_b_first, rationale, error, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        rows,
+        verdicts,
     )
-    counts["judgments"] += len(rows)
+    counts["judgments"] += len(verdicts)

@@ -1,4 +1,4 @@
-"""Prompt variants, question sets, experiments, blind votes and judge verdicts (a Store mixin)."""
+"""Prompt variants, question sets, experiments, blind votes and judge verdicts (``store.experiments``)."""
 
 from __future__ import annotations
 
@@ -6,20 +6,59 @@ import json
 from datetime import date
 from typing import Any
 
+from store.area import Area, inserted_id
 from store.filtering import where_clause
+from store.filters import Filters
 from store.store_text import now_iso
 
 VARIANT_FIELDS = ("model", "system_prompt", "template", "params", "description")
 
 
-class ExperimentsMixin:
+class Experiments(Area):
     """Experiment methods of the Store."""
 
     # -- variants ---------------------------------------------------------------
 
+    def add_variant(
+        self,
+        name: str,
+        *,
+        model: str | None = None,
+        system_prompt: str | None = None,
+        template: str | None = "{question}",
+        params: dict[str, Any] | None = None,
+        description: str | None = None,
+        parent_id: int | None = None,
+    ) -> int:
+        """Create the next version of a prompt variant and return its id."""
+        name = (name or "").strip()
+        if not name:
+            raise ValueError("a variant needs a name")
+        template = template or "{question}"
+        if "{question}" not in template:
+            raise ValueError("the template must contain {question} where the question goes")
+        with self.store.write() as db:
+            version = db.execute(
+                "SELECT COALESCE(MAX(version), 0) + 1 FROM variants WHERE name = ?", [name]
+            ).fetchone()[0]
+            cursor = db.execute(
+                "INSERT INTO variants (name, version, model, system_prompt, template, params,"
+                " description, parent_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [name, version, model, system_prompt or None, template, json.dumps(params or {}),
+                 description or None, parent_id, now_iso()],
+            )
+            return inserted_id(cursor)
+
+    def get_variant(self, variant_id: int) -> dict[str, Any] | None:
+        """One variant version, with its params decoded."""
+        row = self.store.one("SELECT * FROM variants WHERE id = ?", [variant_id])
+        if row is not None:
+            row["params"] = json.loads(row["params"] or "{}")
+        return row
+
     def list_variants(self, include_archived: bool = False) -> list[dict[str, Any]]:
         """The latest version of every variant name, newest name first."""
-        rows = self._rows(
+        rows = self.store.rows(
             "SELECT v.*, (SELECT COUNT(*) FROM variants w WHERE w.name = v.name) AS versions"
             " FROM variants v WHERE v.version = (SELECT MAX(version) FROM variants w"
             " WHERE w.name = v.name)" + ("" if include_archived else " AND v.archived = 0")
@@ -29,7 +68,7 @@ class ExperimentsMixin:
 
     def variant_versions(self, name: str) -> list[dict[str, Any]]:
         """Every version of a variant, newest first."""
-        rows = self._rows("SELECT * FROM variants WHERE name = ? ORDER BY version DESC", [name])
+        rows = self.store.rows("SELECT * FROM variants WHERE name = ? ORDER BY version DESC", [name])
         return [_decode_variant(row) for row in rows]
 
     def edit_variant(self, variant_id: int, **changes: Any) -> int:
@@ -48,24 +87,24 @@ class ExperimentsMixin:
         current = self.get_variant(variant_id)
         if current is None:
             raise ValueError(f"no variant with id {variant_id}")
-        if self._scalar("SELECT 1 FROM variants WHERE name = ?", [new_name]):
+        if self.store.scalar("SELECT 1 FROM variants WHERE name = ?", [new_name]):
             raise ValueError(f"a variant named '{new_name}' already exists")
         fields = {field: current.get(field) for field in VARIANT_FIELDS}
         return self.add_variant(new_name, parent_id=variant_id, **fields)
 
     def archive_variant(self, name: str, archived: bool = True) -> None:
         """Hide (or show again) every version of a variant; answers keep pointing at it."""
-        with self.write() as db:
+        with self.store.write() as db:
             db.execute("UPDATE variants SET archived = ? WHERE name = ?", [int(archived), name])
 
     def variant_by_label(self, name: str, version: int | None = None) -> dict[str, Any] | None:
         """A variant by name (latest version unless one is given)."""
         if version is None:
-            row = self._one(
+            row = self.store.one(
                 "SELECT * FROM variants WHERE name = ? ORDER BY version DESC LIMIT 1", [name]
             )
         else:
-            row = self._one(
+            row = self.store.one(
                 "SELECT * FROM variants WHERE name = ? AND version = ?", [name, version]
             )
         return _decode_variant(row) if row else None
@@ -85,12 +124,12 @@ class ExperimentsMixin:
             raise ValueError("a question set needs a name")
         if not items:
             raise ValueError("a question set needs at least one question")
-        with self.write() as db:
-            set_id = db.execute(
+        with self.store.write() as db:
+            set_id = inserted_id(db.execute(
                 "INSERT INTO question_sets (name, description, origin, created_at)"
                 " VALUES (?, ?, ?, ?)",
                 [name.strip(), description, origin, now_iso()],
-            ).lastrowid
+            ))
             db.conn.executemany(
                 "INSERT INTO question_set_items (set_id, position, question, reference_answer,"
                 " category) VALUES (?, ?, ?, ?, ?)",
@@ -105,25 +144,25 @@ class ExperimentsMixin:
                     for position, item in enumerate(items, 1)
                 ],
             )
-            return int(set_id)
+            return set_id
 
     def list_question_sets(self) -> list[dict[str, Any]]:
         """Question sets with their sizes, newest first."""
-        return self._rows(
+        return self.store.rows(
             "SELECT s.*, (SELECT COUNT(*) FROM question_set_items i WHERE i.set_id = s.id)"
             " AS size FROM question_sets s ORDER BY s.id DESC"
         )
 
     def question_set_items(self, set_id: int) -> list[dict[str, Any]]:
         """The questions of a set, in order."""
-        return self._rows(
+        return self.store.rows(
             "SELECT * FROM question_set_items WHERE set_id = ? ORDER BY position", [set_id]
         )
 
-    def questions_matching(self, filters: Any, limit: int = 500) -> list[dict[str, Any]]:
+    def questions_matching(self, filters: Filters, limit: int = 500) -> list[dict[str, Any]]:
         """Distinct questions of the interactions a filter selects (newest first)."""
         where, params = where_clause(filters, "i")
-        return self._rows(
+        return self.store.rows(
             f"SELECT i.question, MAX(i.created_at) AS last_seen FROM interactions i"
             f" WHERE {where} GROUP BY i.question ORDER BY last_seen DESC LIMIT ?",
             [*params, limit],
@@ -131,7 +170,7 @@ class ExperimentsMixin:
 
     def latest_interaction_date(self) -> date | None:
         """The UTC day of the newest interaction, or None when there is none."""
-        value = self._scalar("SELECT MAX(created_at) FROM interactions")
+        value = self.store.scalar("SELECT MAX(created_at) FROM interactions")
         return date.fromisoformat(value[:10]) if value else None
 
     # -- experiments ------------------------------------------------------------
@@ -149,22 +188,22 @@ class ExperimentsMixin:
         """An experiment runs every question of a set through two or more variant versions."""
         if len(set(variant_ids)) < 2:
             raise ValueError("an experiment compares at least two different variants")
-        with self.write() as db:
-            experiment_id = db.execute(
+        with self.store.write() as db:
+            experiment_id = inserted_id(db.execute(
                 "INSERT INTO experiments (name, question_set_id, judge_model, judge_backend,"
                 " rubric, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                 [name, question_set_id, judge_model, judge_backend, rubric, now_iso()],
-            ).lastrowid
+            ))
             db.conn.executemany(
                 "INSERT INTO experiment_variants (experiment_id, variant_id, position)"
                 " VALUES (?, ?, ?)",
                 [(experiment_id, vid, pos) for pos, vid in enumerate(dict.fromkeys(variant_ids))],
             )
-            return int(experiment_id)
+            return experiment_id
 
     def get_experiment(self, experiment_id: int) -> dict[str, Any] | None:
         """An experiment with its variants (in order) and its question set's name."""
-        row = self._one(
+        row = self.store.one(
             "SELECT e.*, s.name AS question_set FROM experiments e"
             " JOIN question_sets s ON s.id = e.question_set_id WHERE e.id = ?",
             [experiment_id],
@@ -173,7 +212,7 @@ class ExperimentsMixin:
             return None
         row["variants"] = [
             _decode_variant(v)
-            for v in self._rows(
+            for v in self.store.rows(
                 "SELECT v.* FROM experiment_variants ev JOIN variants v ON v.id = ev.variant_id"
                 " WHERE ev.experiment_id = ? ORDER BY ev.position",
                 [experiment_id],
@@ -183,7 +222,7 @@ class ExperimentsMixin:
 
     def list_experiments(self) -> list[dict[str, Any]]:
         """Experiments, newest first, with how many answers are due, done and failed."""
-        return self._rows(
+        return self.store.rows(
             "SELECT e.id, e.name, e.created_at, s.name AS question_set,"
             " (SELECT COUNT(*) FROM question_set_items i WHERE i.set_id = e.question_set_id)"
             "   * (SELECT COUNT(*) FROM experiment_variants ev WHERE ev.experiment_id = e.id)"
@@ -208,7 +247,7 @@ class ExperimentsMixin:
             if retry_failed
             else ""
         )
-        return self._rows(
+        return self.store.rows(
             "SELECT i.id AS item_id, i.question, i.position, ev.variant_id FROM experiments e"
             " JOIN question_set_items i ON i.set_id = e.question_set_id"
             " JOIN experiment_variants ev ON ev.experiment_id = e.id"
@@ -236,17 +275,17 @@ class ExperimentsMixin:
         values = [experiment_id, item_id, variant_id, question, "experiment", now_iso()]
         columns += list(fields)
         values += list(fields.values())
-        with self.write() as db:
+        with self.store.write() as db:
             cursor = db.execute(
                 f"INSERT INTO interactions ({', '.join(columns)})"
                 f" VALUES ({', '.join('?' for _ in columns)})",
                 values,
             )
-            return int(cursor.lastrowid)
+            return inserted_id(cursor)
 
     def experiment_answers(self, experiment_id: int) -> list[dict[str, Any]]:
         """The latest answer of each variant to each question, with the item's reference."""
-        return self._rows(
+        return self.store.rows(
             "SELECT x.id AS interaction_id, x.item_id, x.variant_id, x.answer, x.error,"
             " x.latency_ms, x.completion_tokens, x.model, x.backend, i.position, i.question,"
             " i.reference_answer, i.category, v.name AS variant_name, v.version AS variant_version"
@@ -283,7 +322,7 @@ class ExperimentsMixin:
         """Store one pairwise vote (with the side shown on the left); return its id."""
         if winner not in ("a", "b", "tie", "both_bad"):
             raise ValueError(f"a vote's winner is a, b, tie or both_bad, not {winner!r}")
-        with self.write() as db:
+        with self.store.write() as db:
             cursor = db.execute(
                 "INSERT INTO comparisons (question, interaction_a, interaction_b, variant_a,"
                 " variant_b, left_side, winner, reason, reviewer, source, created_at,"
@@ -293,11 +332,11 @@ class ExperimentsMixin:
                  winner, reason or None, reviewer, source, created_at or now_iso(),
                  experiment_id, item_id, length_a, length_b, external_id],
             )
-            return int(cursor.lastrowid)
+            return inserted_id(cursor)
 
     def voted_pairs(self, experiment_id: int, reviewer: str) -> set[tuple[int, int]]:
         """(interaction_a, interaction_b) pairs this reviewer already voted on, both orders."""
-        rows = self._rows(
+        rows = self.store.rows(
             "SELECT interaction_a, interaction_b FROM comparisons"
             " WHERE experiment_id = ? AND reviewer = ?",
             [experiment_id, reviewer],
@@ -312,7 +351,8 @@ class ExperimentsMixin:
         self, experiment_id: int | None = None, sources: tuple[str, ...] = ()
     ) -> list[dict[str, Any]]:
         """Every pairwise vote (optionally of one experiment or some sources), oldest first."""
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[Any] = []
         if experiment_id is not None:
             clauses.append("experiment_id = ?")
             params.append(experiment_id)
@@ -320,18 +360,18 @@ class ExperimentsMixin:
             clauses.append(f"source IN ({', '.join('?' for _ in sources)})")
             params.extend(sources)
         where = " WHERE " + " AND ".join(clauses) if clauses else ""
-        return self._rows(f"SELECT * FROM comparisons{where} ORDER BY id", params)
+        return self.store.rows(f"SELECT * FROM comparisons{where} ORDER BY id", params)
 
     def vote_sources(self) -> list[str]:
         """The sources that pairwise votes came from (vote, import...)."""
-        return [r["source"] for r in self._rows("SELECT DISTINCT source FROM comparisons")]
+        return [r["source"] for r in self.store.rows("SELECT DISTINCT source FROM comparisons")]
 
     def insert_pairwise(self, records: list[dict[str, Any]]) -> tuple[int, int]:
         """Store imported votes (both answers as interactions) in one transaction, skipping
         votes already present (same external id); return (inserted, already present)."""
         inserted = already = 0
         stamp = now_iso()
-        with self.write() as db:
+        with self.store.write() as db:
             variant_ids: dict[str, int] = {}
 
             def variant_id(name: str) -> int:
@@ -380,7 +420,7 @@ class ExperimentsMixin:
         fields.setdefault("created_at", now_iso())
         columns = list(fields)
         updates = ", ".join(f"{c} = excluded.{c}" for c in columns)
-        with self.write() as db:
+        with self.store.write() as db:
             db.execute(
                 f"INSERT INTO judgments ({', '.join(columns)})"
                 f" VALUES ({', '.join('?' for _ in columns)})"
@@ -397,7 +437,7 @@ class ExperimentsMixin:
 
     def judgments(self, experiment_id: int) -> list[dict[str, Any]]:
         """Judge verdicts of an experiment, each with its question."""
-        return self._rows(
+        return self.store.rows(
             "SELECT j.*, i.question FROM judgments j"
             " LEFT JOIN question_set_items i ON i.id = j.item_id"
             " WHERE j.experiment_id = ? ORDER BY j.id",

@@ -6,7 +6,9 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from store.area import Area, inserted_id
 from store.filtering import where_clause
+from store.filters import Filters
 from store.store_text import now_iso
 
 BATCH = 5_000
@@ -19,12 +21,12 @@ _IDEAL = (
 )
 
 
-class ExportMixin:
+class Exports(Area):
     """Export methods of the Store."""
 
     def iter_export_items(
         self,
-        filters: Any,
+        filters: Filters,
         *,
         min_stars: float | None = None,
         only_ideal: bool = False,
@@ -65,7 +67,7 @@ class ExportMixin:
         )
         last = 0
         while True:
-            rows = self._rows(sql, [*params, last, batch])
+            rows = self.store.rows(sql, [*params, last, batch])
             if not rows:
                 return
             yield from rows
@@ -73,13 +75,13 @@ class ExportMixin:
 
     def conversation_context(self, conversation_id: int, up_to_turn: int) -> list[dict[str, Any]]:
         """Turns of a conversation up to a turn, each with its ideal answer when there is one."""
-        return self._rows(
+        return self.store.rows(
             f"SELECT i.id, i.turn, i.question, i.answer, i.error, i.system_prompt, {_IDEAL} AS ideal"
             " FROM interactions i WHERE i.conversation_id = ? AND i.turn <= ? ORDER BY i.turn, i.id",
             [conversation_id, up_to_turn],
         )
 
-    def iter_vote_pairs(self, filters: Any) -> Iterator[dict[str, Any]]:
+    def iter_vote_pairs(self, filters: Filters) -> Iterator[dict[str, Any]]:
         """Decisive pairwise votes whose answers are both stored, oldest first."""
         where, params = where_clause(filters, "a")
         sql = (
@@ -92,13 +94,13 @@ class ExportMixin:
         )
         last = 0
         while True:
-            rows = self._rows(sql, [*params, last, BATCH])
+            rows = self.store.rows(sql, [*params, last, BATCH])
             if not rows:
                 return
             yield from rows
             last = rows[-1]["id"]
 
-    def rated_answers_by_question(self, filters: Any, min_gap: float) -> Iterator[dict[str, Any]]:
+    def rated_answers_by_question(self, filters: Filters, min_gap: float) -> Iterator[dict[str, Any]]:
         """For each question with answers rated at least ``min_gap`` stars apart: best and worst."""
         where, params = where_clause(filters, "i")
         sql = (
@@ -113,11 +115,11 @@ class ExportMixin:
             " WHERE h.best = 1 AND h.stars_mean - l.stars_mean >= ? AND h.answer != l.answer"
             " ORDER BY h.id"
         )
-        yield from self._rows(sql, [*params, min_gap])
+        yield from self.store.rows(sql, [*params, min_gap])
 
     def set_questions(self, set_id: int) -> list[str]:
         """The questions of a question set (for the leakage check)."""
-        return [r["question"] for r in self._rows(
+        return [r["question"] for r in self.store.rows(
             "SELECT question FROM question_set_items WHERE set_id = ?", [set_id])]
 
     # -- the record of exports ------------------------------------------------------
@@ -133,18 +135,18 @@ class ExportMixin:
         who: str | None,
     ) -> int:
         """Remember an export so a training set can be traced back and reproduced."""
-        with self.write() as db:
+        with self.store.write() as db:
             cursor = db.execute(
                 "INSERT INTO exports (format, options, counts, rows, sha256, path, who, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [format, json.dumps(options, sort_keys=True), json.dumps(counts),
                  counts.get("written", 0), sha256, path, who, now_iso()],
             )
-            return int(cursor.lastrowid)
+            return inserted_id(cursor)
 
     def list_exports(self, limit: int = 100) -> list[dict[str, Any]]:
         """Past exports, newest first, with options and counts decoded."""
-        rows = self._rows("SELECT * FROM exports ORDER BY id DESC LIMIT ?", [limit])
+        rows = self.store.rows("SELECT * FROM exports ORDER BY id DESC LIMIT ?", [limit])
         for row in rows:
             row["options"] = json.loads(row["options"] or "{}")
             row["counts"] = json.loads(row["counts"] or "{}")

@@ -1,4 +1,4 @@
-"""Turn dashboard Filters into SQL over `interactions`.
+"""Turn Filters (store/filters.py) into SQL over `interactions`.
 
 Rating filters read the per-interaction rating summary that migration m003 keeps
 (rating_count, stars_min/max/mean, thumbs_up/down, ideal_count), so they are plain column
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from store.filters import Filters
 from store.store_text import fts_query
 
 
@@ -55,12 +56,12 @@ class FilterSQL:
         return (" AND ".join(clauses) or "1"), params
 
 
-def where_clause(filters: Any, alias: str = "i") -> tuple[str, list[Any]]:
+def where_clause(filters: Filters | None, alias: str = "i") -> tuple[str, list[Any]]:
     """SQL condition (never empty: '1' when nothing filters) and its parameters."""
     return filter_sql(filters, alias).where(alias)
 
 
-def filter_sql(filters: Any, alias: str = "i") -> FilterSQL:
+def filter_sql(filters: Filters | None, alias: str = "i") -> FilterSQL:
     """The conditions and id subqueries of ``filters`` (None filters nothing)."""
     a = alias
     clauses: list[str] = []
@@ -140,7 +141,7 @@ def filter_sql(filters: Any, alias: str = "i") -> FilterSQL:
     return FilterSQL(tuple(clauses), tuple(params), tuple(drivers))
 
 
-def _stars(filters: Any, a: str, add: Any) -> None:
+def _stars(filters: Filters, a: str, add: Any) -> None:
     """The stars range over the rating summary of interaction alias ``a``, as the mode says."""
     low, high = filters.stars_min, filters.stars_max
     if low is None and high is None:
@@ -153,14 +154,14 @@ def _stars(filters: Any, a: str, add: Any) -> None:
         add(f"{a}.stars_max >= ?", low)
     if high is not None:
         add(f"{a}.stars_min <= ?", high)
-    mode = getattr(filters, "stars_mode", "any")
+    mode = filters.stars_mode
     if mode == "every":
         if low is not None:
             add(f"{a}.stars_min >= ?", low)
         if high is not None:
             add(f"{a}.stars_max <= ?", high)
     elif mode == "mean":
-        # dashboard.filters.mean_tenths(mean) = floor(mean * 10 + 0.5), the value shown.
+        # store.filters.mean_tenths(mean) = floor(mean * 10 + 0.5), the value shown.
         if low is not None:
             add(f"{a}.stars_mean * 10 + 0.5 >= ?", low * 10)
         if high is not None:
@@ -174,12 +175,12 @@ def _stars(filters: Any, a: str, add: Any) -> None:
         )
 
 
-def _reviewer_driver(filters: Any, thumbs: int | None) -> Driver:
+def _reviewer_driver(filters: Filters, thumbs: int | None) -> Driver:
     clauses = [f"r.reviewer IN ({_marks(filters.reviewers)})"]
     params: list[Any] = list(filters.reviewers)
     low, high = filters.stars_min, filters.stars_max
     # One reviewer rates an item once: any, every and mean of one rating are the same test.
-    mode = getattr(filters, "stars_mode", "any") if len(set(filters.reviewers)) > 1 else "any"
+    mode = filters.stars_mode if len(set(filters.reviewers)) > 1 else "any"
     if mode == "any":
         if low is not None:
             clauses.append("r.stars >= ?")
@@ -213,7 +214,7 @@ def _reviewer_driver(filters: Any, thumbs: int | None) -> Driver:
             if high is not None:
                 having.append("MAX(r.stars) <= ?")
                 having_params.append(int(high))
-        else:  # mean, rounded as shown (dashboard.filters.mean_tenths)
+        else:  # mean, rounded as shown (store.filters.mean_tenths)
             if low is not None:
                 having.append("AVG(r.stars) * 10 + 0.5 >= ?")
                 having_params.append(int(low) * 10)

@@ -1,4 +1,4 @@
-"""Ingest queries of the Store (a mixin: uses the Store's _rows, _one, _scalar and write).
+"""Ingest queries of the Store (``store.ingest``): conversations, interactions and imports.
 
 Two ways in: an import session that writes checked records batch by batch inside one
 transaction (so a file lands whole or not at all), and the demo data set.
@@ -13,6 +13,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from store.area import Area, inserted_id
+from store.ratings import Rating, write_ratings
 from store.store_text import now_iso
 
 if TYPE_CHECKING:
@@ -41,9 +43,6 @@ KEPT_INDEXES = frozenset({
     "idx_interactions_hash", "idx_interactions_external", "idx_interactions_conversation",
 })
 
-_TAG_INSERT = "INSERT INTO rating_tags (rating_id, interaction_id, tag) VALUES (?, ?, ?)"
-
-
 def _insert(table: str, columns: str) -> str:
     names = [c.strip() for c in columns.split(",")]
     return (
@@ -56,11 +55,6 @@ _INTERACTION_INSERT = _insert(
     "id, conversation_id, turn, question, answer, system_prompt, model, backend, variant_id,"
     " latency_ms, ttft_ms, prompt_tokens, completion_tokens, error, source, external_id,"
     " content_hash, meta, created_at",
-)
-_RATING_INSERT = _insert(
-    "ratings",
-    "id, interaction_id, reviewer, stars, thumbs, comment, tags, ideal_answer, created_at,"
-    " updated_at",
 )
 _CONVERSATION_INSERT = _insert("conversations", "id, title, source, external_id, created_at")
 # A bulk import writes each new interaction with the summary of the rating it arrives with.
@@ -79,6 +73,26 @@ _VOTE_INSERT = _insert(
     "comparisons",
     "question, interaction_a, interaction_b, variant_a, variant_b, winner, reason, reviewer,"
     " source, created_at, length_a, length_b, external_id",
+)
+
+
+# Columns a caller may set when it records an answer.
+INTERACTION_RESULT_FIELDS = (
+    "answer",
+    "model",
+    "backend",
+    "latency_ms",
+    "ttft_ms",
+    "prompt_tokens",
+    "completion_tokens",
+    "error",
+)
+
+
+INTERACTION_COLUMNS = (
+    "id", "conversation_id", "turn", "question", "answer", "system_prompt", "model", "backend",
+    "variant_id", "params", "latency_ms", "ttft_ms", "prompt_tokens", "completion_tokens", "error",
+    "source", "external_id", "content_hash", "meta", "created_at",
 )
 
 
@@ -172,10 +186,6 @@ class ImportTotals:
 def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
-
-
-def _tags_json(tags: tuple[str, ...]) -> str:
-    return json.dumps(list(tags), ensure_ascii=False) if tags else "[]"
 
 
 def _marks(values: Sequence[Any]) -> str:
@@ -326,7 +336,7 @@ class ImportSession:
                     [name, self.stamp],
                 )
                 self.totals.variants += 1
-                self._variants[name] = int(cursor.lastrowid)
+                self._variants[name] = inserted_id(cursor)
             else:
                 self._variants[name] = int(row[0])
         return self._variants[name]
@@ -440,8 +450,7 @@ class ImportSession:
 
         interactions: list[tuple] = []
         summaries: list[tuple] = []
-        new_ratings: list[tuple] = []
-        tags: list[tuple] = []
+        new_ratings: list[Rating] = []
         first_id = self._next_interaction
 
         for index, row in enumerate(rows):
@@ -471,8 +480,8 @@ class ImportSession:
                 if target is None and row.external_id is not None:
                     outcome.conflicts.append((
                         index,
-                        f"external_id {row.external_id!r} is already stored with a different rating"
-                        f" by {rating.reviewer!r}; an import never overwrites a rating",
+                        (f"external_id {row.external_id!r} is already stored with a different"
+                         f" rating by {rating.reviewer!r}; an import never overwrites a rating"),
                     ))
                     continue
             created = row.created_at or self.stamp
@@ -498,12 +507,10 @@ class ImportSession:
                 ratings[(target, rating.reviewer)] = _rating_key(
                     rating.stars, rating.thumbs, rating.comment, rating.tags, rating.ideal_answer
                 )
-                new_ratings.append((
-                    rating_id, target, rating.reviewer, rating.stars, rating.thumbs,
-                    rating.comment, _tags_json(rating.tags),
-                    rating.ideal_answer, created, created,
+                new_ratings.append(Rating(
+                    target, rating.reviewer, rating.stars, rating.thumbs, rating.comment,
+                    rating.tags, rating.ideal_answer, created, created, id=rating_id,
                 ))
-                tags.extend((rating_id, target, tag) for tag in rating.tags)
             outcome.added += 1
             outcome.added_at.add(index)
 
@@ -515,9 +522,7 @@ class ImportSession:
             self.conn.executemany(_INTERACTION_INSERT, interactions)
             self._index_text(first_id)
         if new_ratings:
-            self.conn.executemany(_RATING_INSERT, new_ratings)
-        if tags:
-            self.conn.executemany(_TAG_INSERT, tags)
+            write_ratings(self.conn, new_ratings)
         self.totals.interactions += len(interactions)
         self.totals.ratings += len(new_ratings)
         return outcome
@@ -634,7 +639,7 @@ class ImportSession:
         )
 
 
-class IngestMixin:
+class Ingest(Area):
     """Ingest methods of the Store."""
 
     @contextlib.contextmanager
@@ -648,7 +653,7 @@ class IngestMixin:
         """
         cache: int | None = None
         try:
-            with self.write() as db:
+            with self.store.write() as db:
                 if (expected_rows or 0) >= FTS_BATCH_MIN_ROWS:
                     cache = int(db.conn.execute("PRAGMA cache_size").fetchone()[0])
                     db.conn.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
@@ -658,8 +663,8 @@ class IngestMixin:
                 session._finish()
         finally:
             if cache is not None:
-                with self._lock:
-                    self.db.conn.execute(f"PRAGMA cache_size = {cache}")
+                with self.store.lock:
+                    self.store.db.conn.execute(f"PRAGMA cache_size = {cache}")
 
     def votes_by_external_id(self, external_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Stored pairwise votes by external id: question, both answers and variants, winner,
@@ -667,7 +672,7 @@ class IngestMixin:
         ids = list(dict.fromkeys(external_ids))
         found: dict[str, dict[str, Any]] = {}
         for part in _chunks(ids):
-            for row in self._rows(
+            for row in self.store.rows(
                 "SELECT c.external_id, c.question, a.answer AS answer_a, b.answer AS answer_b,"
                 " c.variant_a, c.variant_b, c.winner, c.reviewer FROM comparisons c"
                 " LEFT JOIN interactions a ON a.id = c.interaction_a"
@@ -682,14 +687,14 @@ class IngestMixin:
 
     def source_count(self, source: str) -> int:
         """How many interactions come from this source (chat, import, demo...)."""
-        return int(self._scalar("SELECT COUNT(*) FROM interactions WHERE source = ?", [source]))
+        return int(self.store.scalar("SELECT COUNT(*) FROM interactions WHERE source = ?", [source]))
 
     def remove_source(self, source: str) -> int:
         """Delete the interactions of one source, what refers to them, and their conversations."""
-        with self.write() as db:
+        with self.store.write() as db:
             count = self.source_count(source)
-            _delete_with_dependents(db, "interactions", "source = ?", [source])
-            _delete_with_dependents(
+            delete_with_dependents(db, "interactions", "source = ?", [source])
+            delete_with_dependents(
                 db,
                 "conversations",
                 "source = ? AND NOT EXISTS (SELECT 1 FROM interactions i"
@@ -716,13 +721,13 @@ class IngestMixin:
         with reviewer, stars, thumbs, comment, tags, ideal_answer, created_at).
         """
         counts = {"conversations": 0, "interactions": 0, "ratings": 0, "variants": 0, "removed": 0}
-        with self.write() as db:
+        with self.store.write() as db:
             conn = db.conn
             if replace:
                 counts["removed"] = self.remove_source("demo")
             variant_ids: dict[tuple[str, int], int] = {}
             for variant in variants:
-                variant_id, created = _demo_variant(conn, variant)
+                variant_id, created = demo_variant(conn, variant)
                 variant_ids[(variant["name"], variant["version"])] = variant_id
                 counts["variants"] += created
             for conversation in conversations:
@@ -736,7 +741,7 @@ class IngestMixin:
                 for number, turn in enumerate(conversation["turns"], start=1):
                     variant = turn.get("variant")
                     params = turn.get("params")
-                    iid = conn.execute(
+                    iid = inserted_id(conn.execute(
                         "INSERT INTO interactions (conversation_id, turn, question, answer,"
                         " system_prompt, model, backend, variant_id, params, latency_ms, ttft_ms,"
                         " prompt_tokens, completion_tokens, error, source, created_at)"
@@ -749,29 +754,128 @@ class IngestMixin:
                             turn.get("latency_ms"), turn.get("ttft_ms"), turn.get("prompt_tokens"),
                             turn.get("completion_tokens"), turn.get("error"), turn["created_at"],
                         ],
-                    ).lastrowid
+                    ))
                     counts["interactions"] += 1
                     for rating in turn.get("ratings", ()):
-                        tag_list = sorted(set(rating.get("tags") or ()))
-                        rating_id = conn.execute(
-                            "INSERT INTO ratings (interaction_id, reviewer, stars, thumbs, comment,"
-                            " tags, ideal_answer, created_at, updated_at)"
-                            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                            [
-                                iid, rating["reviewer"], rating.get("stars"), rating.get("thumbs"),
-                                rating.get("comment"), json.dumps(tag_list, ensure_ascii=False),
-                                rating.get("ideal_answer"), rating["created_at"],
-                                rating["created_at"],
-                            ],
-                        ).lastrowid
-                        conn.executemany(
-                            _TAG_INSERT, [(rating_id, iid, tag) for tag in tag_list]
-                        )
+                        write_ratings(conn, [Rating(
+                            iid, rating["reviewer"], rating.get("stars"), rating.get("thumbs"),
+                            rating.get("comment"), sorted(set(rating.get("tags") or ())),
+                            rating.get("ideal_answer"), rating["created_at"], rating["created_at"],
+                        )])
                         counts["ratings"] += 1
         return counts
 
+    # -- conversations and interactions ---------------------------------------
 
-def _demo_variant(conn: Any, variant: dict[str, Any]) -> tuple[int, int]:
+    def start_conversation(
+        self, *, reviewer: str | None = None, title: str | None = None, source: str = "chat"
+    ) -> int:
+        """Create an empty conversation and return its id."""
+        with self.store.write() as db:
+            cursor = db.execute(
+                "INSERT INTO conversations (title, reviewer, source, created_at) VALUES (?, ?, ?, ?)",
+                [title, reviewer, source, now_iso()],
+            )
+            return inserted_id(cursor)
+
+    def add_question(
+        self,
+        conversation_id: int,
+        question: str,
+        *,
+        model: str | None = None,
+        backend: str | None = None,
+        system_prompt: str | None = None,
+        params: dict[str, Any] | None = None,
+        variant_id: int | None = None,
+        source: str = "chat",
+    ) -> int:
+        """Store a question before it is answered, so it is never lost; return the interaction id."""
+        with self.store.write() as db:
+            turn = db.execute(
+                "SELECT COALESCE(MAX(turn), 0) + 1 FROM interactions WHERE conversation_id = ?",
+                [conversation_id],
+            ).fetchone()[0]
+            cursor = db.execute(
+                "INSERT INTO interactions (conversation_id, turn, question, system_prompt, model,"
+                " backend, variant_id, params, source, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    conversation_id,
+                    turn,
+                    question,
+                    system_prompt,
+                    model,
+                    backend,
+                    variant_id,
+                    json.dumps(params) if params is not None else None,
+                    source,
+                    now_iso(),
+                ],
+            )
+            return inserted_id(cursor)
+
+    def record_answer(self, interaction_id: int, **result: Any) -> None:
+        """Record the outcome of a model call (answer or error, and its measurements)."""
+        unknown = set(result) - set(INTERACTION_RESULT_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown interaction fields: {sorted(unknown)}")
+        if not result:
+            return
+        assignments = ", ".join(f"{column} = ?" for column in result)
+        with self.store.write() as db:
+            db.execute(
+                f"UPDATE interactions SET {assignments} WHERE id = ?",
+                [*result.values(), interaction_id],
+            )
+
+    def get_interaction(self, interaction_id: int) -> dict[str, Any] | None:
+        """One interaction as a dict."""
+        return self.store.one("SELECT * FROM interactions WHERE id = ?", [interaction_id])
+
+    def conversation_turns(self, conversation_id: int) -> list[dict[str, Any]]:
+        """Every interaction of a conversation, in turn order."""
+        return self.store.rows(
+            "SELECT * FROM interactions WHERE conversation_id = ? ORDER BY turn, id",
+            [conversation_id],
+        )
+
+    def insert_interactions_bulk(self, rows: list[dict[str, Any]]) -> int:
+        """Insert many interactions in one transaction (columns as in the table); return the count."""
+        if not rows:
+            return 0
+        columns = list(rows[0])
+        unknown = set(columns) - set(INTERACTION_COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown interaction columns: {sorted(unknown)}")
+        sql = (
+            f"INSERT INTO interactions ({', '.join(columns)})"
+            f" VALUES ({', '.join('?' for _ in columns)})"
+        )
+        with self.store.write() as db:
+            db.conn.executemany(sql, [[row.get(c) for c in columns] for row in rows])
+        return len(rows)
+
+    def insert_ratings_bulk(self, rows: list[dict[str, Any]]) -> int:
+        """Insert many ratings (with their tags) in one transaction; return the count."""
+        if not rows:
+            return 0
+        ratings = [
+            Rating(row["interaction_id"], row["reviewer"], row.get("stars"), row.get("thumbs"),
+                   row.get("comment"), sorted(set(row.get("tags") or [])), row.get("ideal_answer"),
+                   row["created_at"], row.get("updated_at") or row["created_at"])
+            for row in rows
+        ]
+        with self.store.write() as db:
+            write_ratings(db.conn, ratings)
+        return len(rows)
+
+    def max_interaction_id(self) -> int:
+        """The highest interaction id (0 when empty)."""
+        return int(self.store.scalar("SELECT COALESCE(MAX(id), 0) FROM interactions"))
+
+
+def demo_variant(conn: Any, variant: dict[str, Any]) -> tuple[int, int]:
     """The id of a demo variant version (reused when identical, renamed when the name is taken)."""
     name = variant["name"]
     params = json.dumps(variant.get("params") or {}, sort_keys=True)
@@ -798,7 +902,7 @@ def _demo_variant(conn: Any, variant: dict[str, Any]) -> tuple[int, int]:
             variant.get("template", "{question}"), params, variant["created_at"],
         ],
     )
-    return int(cursor.lastrowid), 1
+    return inserted_id(cursor), 1
 
 
 def _referencing(db: Database, table: str) -> list[tuple[str, str, str]]:
@@ -815,14 +919,14 @@ def _referencing(db: Database, table: str) -> list[tuple[str, str, str]]:
     return found
 
 
-def _delete_with_dependents(
+def delete_with_dependents(
     db: Database, table: str, where: str, params: list[Any], depth: int = 0
 ) -> None:
     """Delete rows of ``table`` matching ``where`` and, first, every row that refers to them."""
     if depth > 5:
         raise RuntimeError(f"foreign keys nest too deeply below {table}")
     for child, column, parent_column in _referencing(db, table):
-        _delete_with_dependents(
+        delete_with_dependents(
             db,
             child,
             f"[{column}] IN (SELECT [{parent_column}] FROM [{table}] WHERE {where})",

@@ -1,4 +1,4 @@
-"""Insights queries of the Store (a mixin: uses the Store's _rows, _one, _scalar and write).
+"""Insights queries of the Store (``store.insights``).
 
 The Insights page reads rollup tables keyed by (UTC day, model, variant version, source); see
 store/migrations_insights.py for their layout. This module fills them incrementally and
@@ -13,10 +13,12 @@ the geometric middle of its bucket, within 6% of the exact value.
 from __future__ import annotations
 
 import math
-import sqlite3
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
+
+from store.area import Area
+from store.filters import Filters
 
 BUCKETS_PER_DECADE = 20
 
@@ -54,15 +56,14 @@ def _marks(values: Any) -> str:
     return ", ".join("?" for _ in values)
 
 
-class InsightsMixin:
+class Insights(Area):
     """Insights methods of the Store."""
 
     # -- refresh: state -------------------------------------------------------
 
-    def insight_state(self) -> dict[str, int]:
+    def state(self) -> dict[str, int]:
         """Watermarks of the rollup and how much is left to process (cheap: no counting)."""
-        self._ensure_math()
-        state = self._one(
+        state = self.store.one(
             "SELECT turns_done, interactions_done, ratings_done,"
             " (SELECT COALESCE(MAX(id), 0) FROM interactions) AS max_interaction,"
             " (SELECT COALESCE(MAX(id), 0) FROM ratings) AS max_rating,"
@@ -71,18 +72,18 @@ class InsightsMixin:
         )
         return {k: int(v) for k, v in (state or {}).items()}
 
-    def insight_backlog(self) -> dict[str, int]:
+    def backlog(self) -> dict[str, int]:
         """What the next refresh must still process: turns, interactions, ratings, and the
         (day, model) pairs to recount."""
-        state = self.insight_state()
+        state = self.state()
         return {
-            "turns": self._scalar(
+            "turns": self.store.scalar(
                 "SELECT COUNT(*) FROM interactions WHERE id > ?", [state["turns_done"]]
             ),
-            "interactions": self._scalar(
+            "interactions": self.store.scalar(
                 "SELECT COUNT(*) FROM interactions WHERE id > ?", [state["interactions_done"]]
             ),
-            "ratings": self._scalar(
+            "ratings": self.store.scalar(
                 "SELECT COUNT(*) FROM ratings WHERE id > ?", [state["ratings_done"]]
             ),
             "recounts": state["dirty"],
@@ -90,22 +91,22 @@ class InsightsMixin:
 
     # -- refresh: re-ask analysis ---------------------------------------------
 
-    def insight_next_turns(self, limit: int) -> dict[str, Any]:
+    def next_turns(self, limit: int) -> dict[str, Any]:
         """The next `limit` interactions not yet analysed for re-asks.
 
         Returns ``after`` (the current watermark), ``upto`` (the highest id of the batch),
         ``scanned`` (its size) and ``turns``: for those that follow an earlier turn of the same
         conversation, ``{"id", "previous_id", "question", "previous_question"}``.
         """
-        done = int(self._scalar("SELECT turns_done FROM insight_state WHERE id = 1"))
-        upto, scanned = self._one(
+        done = int(self.store.scalar("SELECT turns_done FROM insight_state WHERE id = 1"))
+        upto, scanned = self.store.rows(  # an aggregate: always one row
             "SELECT MAX(id) AS upto, COUNT(*) AS scanned FROM"
             " (SELECT id FROM interactions WHERE id > ? ORDER BY id LIMIT ?)",
             [done, limit],
-        ).values()
+        )[0].values()
         if not scanned:
             return {"after": done, "upto": done, "scanned": 0, "turns": []}
-        rows = self._rows(
+        rows = self.store.rows(
             "SELECT i.id, p.id AS previous_id, i.question, p.question AS previous_question"
             " FROM interactions i JOIN interactions p ON p.id = ("
             "   SELECT q.id FROM interactions q"
@@ -116,11 +117,11 @@ class InsightsMixin:
         )
         return {"after": done, "upto": int(upto), "scanned": int(scanned), "turns": rows}
 
-    def insight_save_turns(
+    def save_turns(
         self, after: int, upto: int, turns: list[tuple[int, int, float, bool]]
     ) -> bool:
         """Store (id, previous_id, similarity, reask) for ids in (after, upto]; False if raced."""
-        with self.write() as db:
+        with self.store.write() as db:
             done = db.execute("SELECT turns_done FROM insight_state WHERE id = 1").fetchone()[0]
             if done != after:
                 return False  # another session analysed this batch meanwhile
@@ -132,16 +133,15 @@ class InsightsMixin:
             db.execute("UPDATE insight_state SET turns_done = ? WHERE id = 1", [upto])
         return True
 
-    def insight_turn(self, interaction_id: int) -> dict[str, Any] | None:
+    def turn(self, interaction_id: int) -> dict[str, Any] | None:
         """The re-ask analysis of one interaction (None for a first turn or not analysed)."""
-        return self._one("SELECT * FROM insight_turns WHERE interaction_id = ?", [interaction_id])
+        return self.store.one("SELECT * FROM insight_turns WHERE interaction_id = ?", [interaction_id])
 
     # -- refresh: rollups -------------------------------------------------------
 
-    def insight_recount(self, limit: int = 10) -> int:
+    def recount(self, limit: int = 10) -> int:
         """Recount up to `limit` (day, model) pairs whose counted rows changed; return how many."""
-        self._ensure_math()
-        with self.write() as db:
+        with self.store.write() as db:
             pairs = db.execute(
                 "SELECT day, model FROM insight_dirty ORDER BY day, model LIMIT ?", [limit]
             ).fetchall()
@@ -164,10 +164,9 @@ class InsightsMixin:
                 db.execute("DELETE FROM insight_dirty WHERE day = ? AND model = ?", [day, model])
             return len(pairs)
 
-    def insight_roll_up_interactions(self, limit: int) -> int:
+    def roll_up_interactions(self, limit: int) -> int:
         """Add the next `limit` analysed interactions to the rollup; return how many it added."""
-        self._ensure_math()
-        with self.write() as db:
+        with self.store.write() as db:
             done, analysed = db.execute(
                 "SELECT interactions_done, turns_done FROM insight_state WHERE id = 1"
             ).fetchone()
@@ -182,9 +181,9 @@ class InsightsMixin:
             db.execute("UPDATE insight_state SET interactions_done = ? WHERE id = 1", [upto[0]])
             return int(upto[1])
 
-    def insight_roll_up_ratings(self, limit: int) -> int:
+    def roll_up_ratings(self, limit: int) -> int:
         """Add the next `limit` ratings (and their tags) to the rollup; return how many."""
-        with self.write() as db:
+        with self.store.write() as db:
             done = db.execute("SELECT ratings_done FROM insight_state WHERE id = 1").fetchone()[0]
             upto = db.execute(
                 "SELECT MAX(id), COUNT(*) FROM (SELECT id FROM ratings WHERE id > ?"
@@ -198,9 +197,9 @@ class InsightsMixin:
             db.execute("UPDATE insight_state SET ratings_done = ? WHERE id = 1", [upto[0]])
             return int(upto[1])
 
-    def insight_reset(self) -> None:
+    def reset(self) -> None:
         """Forget the rollups and re-ask analysis: the next refresh recounts every row."""
-        with self.write() as db:
+        with self.store.write() as db:
             for table in ("insight_daily", "insight_timing", "insight_tags", "insight_turns",
                           "insight_dirty", "insight_usage"):
                 db.execute(f"DELETE FROM {table}")
@@ -211,7 +210,7 @@ class InsightsMixin:
     def _roll_up_interactions(self, condition: str, params: list[Any]) -> None:
         """Add interactions matching `condition` (over `i`) to insight_daily and insight_timing."""
         counts = ("interactions", "failures", "reasks")
-        self.db.execute(
+        self.store.db.execute(
             f"INSERT INTO insight_daily ({_KEY_COLUMNS}, {', '.join(counts)})"
             f" SELECT {_KEY_SQL}, COUNT(*), SUM({_FAILED}), SUM(COALESCE(t.reask, 0))"
             " FROM interactions i LEFT JOIN insight_turns t ON t.interaction_id = i.id"
@@ -221,7 +220,7 @@ class InsightsMixin:
         )
         # One pass over the rows gives both metrics: each row meets the two metric names.
         value = "CASE m.metric WHEN 'latency' THEN i.latency_ms ELSE i.ttft_ms END"
-        self.db.execute(
+        self.store.db.execute(
             f"INSERT INTO insight_timing ({_KEY_COLUMNS}, metric, bucket, n)"
             f" SELECT {_KEY_SQL}, m.metric,"
             f" CAST(floor({BUCKETS_PER_DECADE} * log10(max({value}, 1))) AS INTEGER), COUNT(*)"
@@ -234,7 +233,7 @@ class InsightsMixin:
         )
         # Token sums only over calls that carry both counts: a missing count is unknown, not 0.
         both = "i.prompt_tokens IS NOT NULL AND i.completion_tokens IS NOT NULL"
-        self.db.execute(
+        self.store.db.execute(
             f"INSERT INTO insight_usage ({_KEY_COLUMNS}, backend, {', '.join(USAGE_SUMS)})"
             f" SELECT {_KEY_SQL}, COALESCE(i.backend, ''), COUNT(*), SUM({both}),"
             f" COALESCE(SUM(CASE WHEN {both} THEN i.prompt_tokens END), 0),"
@@ -254,7 +253,7 @@ class InsightsMixin:
             " WHERE o.interaction_id = r.interaction_id AND o.id < r.id)"
         )
         stars = ", ".join(f"SUM(r.stars IS {n})" for n in range(1, 6))
-        self.db.execute(
+        self.store.db.execute(
             f"INSERT INTO insight_daily ({_KEY_COLUMNS}, {', '.join(sums)})"
             f" SELECT {_KEY_SQL}, SUM({first}), COUNT(*), COUNT(r.stars),"
             f" COALESCE(SUM(r.stars), 0), {stars}, SUM(r.thumbs IS 1), SUM(r.thumbs IS -1)"
@@ -266,7 +265,7 @@ class InsightsMixin:
 
     def _roll_up_tags(self, condition: str, params: list[Any]) -> None:
         """Add tags matching `condition` (over `t`, `r`, `i`) to insight_tags, once per item."""
-        self.db.execute(
+        self.store.db.execute(
             f"INSERT INTO insight_tags ({_KEY_COLUMNS}, tag, items)"
             f" SELECT {_KEY_SQL}, t.tag, COUNT(*)"
             " FROM interactions i JOIN ratings r ON r.interaction_id = i.id"
@@ -279,25 +278,12 @@ class InsightsMixin:
             params,
         )
 
-    def _ensure_math(self) -> None:
-        """Give the connection log10/floor when this SQLite was built without math functions."""
-        if getattr(self, "_insight_math_ready", False):
-            return
-        with self._lock:
-            try:
-                self.db.conn.execute("SELECT floor(log10(10.0)) + ceil(0.5)").fetchone()
-            except sqlite3.OperationalError:
-                self.db.conn.create_function("log10", 1, math.log10, deterministic=True)
-                self.db.conn.create_function("floor", 1, math.floor, deterministic=True)
-                self.db.conn.create_function("ceil", 1, math.ceil, deterministic=True)
-            self._insight_math_ready = True
-
     # -- reads ----------------------------------------------------------------
 
-    def insight_day_span(self, within: tuple[str, str] = ("", "~")) -> tuple[str, str] | None:
+    def day_span(self, within: tuple[str, str] = ("", "~")) -> tuple[str, str] | None:
         """First and last UTC day (YYYY-MM-DD) holding rolled-up interactions, or None; only
         real days ``within`` (first, last) count."""
-        row = self._one(
+        row = self.store.one(
             "SELECT MIN(day) AS first, MAX(day) AS last FROM insight_daily WHERE interactions > 0"
             " AND day BETWEEN ? AND ? AND date(day, '+0 days') = day",
             list(within),
@@ -306,20 +292,20 @@ class InsightsMixin:
             return None
         return row["first"], row["last"]
 
-    def insight_options(self) -> dict[str, list[str]]:
+    def options(self) -> dict[str, list[str]]:
         """Models, variant names and sources present in the rollup, sorted."""
         return {
-            "models": [r["model"] for r in self._rows(
+            "models": [r["model"] for r in self.store.rows(
                 "SELECT DISTINCT model FROM insight_daily WHERE model != '' ORDER BY model")],
-            "variants": [r["name"] for r in self._rows(
+            "variants": [r["name"] for r in self.store.rows(
                 "SELECT DISTINCT v.name FROM variants v"
                 " WHERE v.id IN (SELECT DISTINCT variant_id FROM insight_daily) ORDER BY v.name")],
-            "sources": [r["source"] for r in self._rows(
+            "sources": [r["source"] for r in self.store.rows(
                 "SELECT DISTINCT source FROM insight_daily ORDER BY source")],
         }
 
-    def insight_sums(
-        self, filters: Any, *, period: str | None = None, by: Iterable[str] = ()
+    def sums(
+        self, filters: Filters, *, period: str | None = None, by: Iterable[str] = ()
     ) -> list[dict[str, Any]]:
         """Summed rollup counts (DAILY_SUMS) per period ('day'/'week') and dimensions in `by`."""
         groups = self._groups(period, by)
@@ -329,29 +315,29 @@ class InsightsMixin:
         numbers = ", ".join(str(n + 1) for n in range(len(groups)))
         group_by = f" GROUP BY {numbers}" if groups else ""
         order = numbers or "1"
-        return self._rows(
+        return self.store.rows(
             f"SELECT {select}{sums} FROM insight_daily d{_variant_join(groups)}"
             f" WHERE {where}{group_by} ORDER BY {order}",
             params,
         )
 
-    def insight_timing(
-        self, filters: Any, *, period: str | None = None, by: Iterable[str] = ()
+    def timing(
+        self, filters: Filters, *, period: str | None = None, by: Iterable[str] = ()
     ) -> list[dict[str, Any]]:
         """Latency and TTFT histograms: rows of (period?, dimensions..., metric, bucket, n)."""
         groups = [*self._groups(period, by), ("metric", "d.metric"), ("bucket", "d.bucket")]
         where, params = _rollup_where(filters)
         select = ", ".join(f"{sql} AS {name}" for name, sql in groups)
         numbers = ", ".join(str(n + 1) for n in range(len(groups)))
-        return self._rows(
+        return self.store.rows(
             f"SELECT {select}, SUM(d.n) AS n FROM insight_timing d{_variant_join(groups)}"
             f" WHERE {where} GROUP BY {numbers} ORDER BY {numbers}",
             params,
         )
 
-    def insight_percentiles(
+    def percentiles(
         self,
-        filters: Any,
+        filters: Filters,
         quantiles: dict[str, float],
         *,
         period: str | None = None,
@@ -365,7 +351,6 @@ class InsightsMixin:
         for name, q in quantiles.items():
             if not name.isidentifier() or not 0 < q <= 1:
                 raise ValueError(f"bad quantile {name!r}: {q!r}")
-        self._ensure_math()
         groups = [*self._groups(period, by), ("metric", "d.metric")]
         where, params = _rollup_where(filters)
         keys = ", ".join(name for name, _ in groups)
@@ -373,7 +358,7 @@ class InsightsMixin:
             f", MIN(CASE WHEN seen >= max(1, ceil(? * total)) THEN bucket END) AS {name}"
             for name in quantiles
         )
-        return self._rows(
+        return self.store.rows(
             f"WITH h AS (SELECT {', '.join(f'{sql} AS {name}' for name, sql in groups)},"
             f"   d.bucket AS bucket, SUM(d.n) AS n FROM insight_timing d{_variant_join(groups)}"
             f"   WHERE {where} GROUP BY {keys}, bucket),"
@@ -384,21 +369,21 @@ class InsightsMixin:
             [*params, *quantiles.values()],
         )
 
-    def insight_tags(self, filters: Any, *, by: Iterable[str] = ()) -> list[dict[str, Any]]:
+    def tags(self, filters: Filters, *, by: Iterable[str] = ()) -> list[dict[str, Any]]:
         """How many interactions carry each tag, per dimensions in `by`, most used first."""
         groups = [*self._groups(None, by), ("tag", "d.tag")]
         where, params = _rollup_where(filters)
         select = ", ".join(f"{sql} AS {name}" for name, sql in groups)
         numbers = ", ".join(str(n + 1) for n in range(len(groups)))
-        return self._rows(
+        return self.store.rows(
             f"SELECT {select}, SUM(d.items) AS items FROM insight_tags d{_variant_join(groups)}"
             f" WHERE {where} GROUP BY {numbers} HAVING SUM(d.items) > 0"
             f" ORDER BY items DESC, {numbers}",
             params,
         )
 
-    def insight_usage(
-        self, filters: Any, *, period: str | None = None, by: Iterable[str] = ()
+    def usage(
+        self, filters: Filters, *, period: str | None = None, by: Iterable[str] = ()
     ) -> list[dict[str, Any]]:
         """Calls, calls carrying token counts, token sums and the estimated cost per period
         ('day'/'week') and dimensions in `by` (model, variant, source, backend).
@@ -412,7 +397,7 @@ class InsightsMixin:
         numbers = ", ".join(str(n + 1) for n in range(len(groups)))
         group_by = f" GROUP BY {numbers}" if groups else ""
         sums = ", ".join(f"SUM(d.{c}) AS {c}" for c in USAGE_SUMS)
-        return self._rows(
+        return self.store.rows(
             f"SELECT {select}{sums}, SUM(CASE WHEN p.id IS NOT NULL THEN d.counted END) AS priced,"
             " SUM(d.prompt_tokens * p.input_per_million"
             "     + d.completion_tokens * p.output_per_million) / 1e6 AS cost"
@@ -421,10 +406,10 @@ class InsightsMixin:
             params,
         )
 
-    def insight_unpriced_models(self, filters: Any) -> list[str]:
+    def unpriced_models(self, filters: Filters) -> list[str]:
         """Models with token counts in the filters' range that have no price on some day."""
         where, params = _rollup_where(filters)
-        return [r["model"] for r in self._rows(
+        return [r["model"] for r in self.store.rows(
             f"SELECT DISTINCT d.model FROM insight_usage d{_PRICE_JOIN}"
             f" WHERE {where} AND d.counted > 0 AND p.id IS NULL ORDER BY d.model",
             params,
@@ -434,7 +419,7 @@ class InsightsMixin:
 
     def model_prices(self) -> list[dict[str, Any]]:
         """Every price: model, effective_from (UTC day), per million input and output tokens."""
-        return self._rows(
+        return self.store.rows(
             "SELECT id, model, effective_from, input_per_million, output_per_million,"
             " created_by, created_at FROM model_prices ORDER BY model, effective_from"
         )
@@ -458,7 +443,7 @@ class InsightsMixin:
         for value in (input_per_million, output_per_million):
             if not math.isfinite(value) or value < 0:
                 raise ValueError("a price must be a number of at least 0")
-        with self.write() as db:
+        with self.store.write() as db:
             db.execute(
                 "INSERT INTO model_prices (model, effective_from, input_per_million,"
                 " output_per_million, created_by, created_at) VALUES (?, ?, ?, ?, ?,"
@@ -473,7 +458,7 @@ class InsightsMixin:
 
     def delete_model_price(self, price_id: int) -> None:
         """Remove one price; the one before it (if any) applies again."""
-        with self.write() as db:
+        with self.store.write() as db:
             db.execute("DELETE FROM model_prices WHERE id = ?", [price_id])
 
     @staticmethod
@@ -499,7 +484,7 @@ def _variant_join(groups: list[tuple[str, str]]) -> str:
     return ""
 
 
-def _rollup_where(filters: Any) -> tuple[str, list[Any]]:
+def _rollup_where(filters: Filters) -> tuple[str, list[Any]]:
     """SQL condition over the rollup alias `d` for the date, model, variant and source filters."""
     clauses: list[str] = []
     params: list[Any] = []

@@ -2,29 +2,29 @@
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Callable
 
 from sqlite_utils import Database, Migrations
 
-migrations = Migrations("loupe")
+from store.migration_sql import run_script
+from store.migrations_clusters import m007_clusters
+from store.migrations_experiments import m005_experiments
+from store.migrations_export import m006_export
+from store.migrations_ingest import m002_ingest
+from store.migrations_insights import m004_insights
+from store.migrations_judge import m013_judge_replies
+from store.migrations_review import m003_review
+from store.migrations_review_mean import m010_review_stars_mean
+from store.migrations_saved_themes import m016_saved_themes
+from store.migrations_sessions import m009_sessions
+from store.migrations_sign_in import m012_sign_in_attempts
+from store.migrations_token_scopes import m011_token_scopes
+from store.migrations_usage import m015_usage_prices
+from store.migrations_users import m008_users
 
 
-def _run_script(db: Database, script: str) -> None:
-    """Run SQL statements one by one, inside the migration's transaction."""
-    # executescript() would COMMIT the open transaction first, so split instead.
-    statement = ""
-    for line in script.splitlines(keepends=True):
-        statement += line
-        if sqlite3.complete_statement(statement):
-            db.execute(statement)
-            statement = ""
-    if statement.strip():
-        raise ValueError(f"incomplete SQL statement in migration: {statement[:80]}")
-
-
-@migrations()
 def m001_initial(db: Database) -> None:
-    _run_script(
+    run_script(
         db,
         """
         CREATE TABLE variants (
@@ -150,16 +150,26 @@ def m001_initial(db: Database) -> None:
     )
 
 
-# Later migrations live beside the queries that need them; importing registers them in order.
-from store import migrations_ingest, migrations_review, migrations_insights  # noqa: E402,F401,I001
-from store import migrations_experiments  # noqa: E402,F401
-from store import migrations_export  # noqa: E402,F401
-from store import migrations_clusters  # noqa: E402,F401
-from store import migrations_users  # noqa: E402,F401
-from store import migrations_sessions  # noqa: E402,F401
-from store import migrations_review_mean  # noqa: E402,F401
-from store import migrations_token_scopes  # noqa: E402,F401
-from store import migrations_sign_in  # noqa: E402,F401
-from store import migrations_judge  # noqa: E402,F401
-from store import migrations_usage  # noqa: E402,F401
-from store import migrations_saved_themes  # noqa: E402,F401
+# Every migration, in the order it is applied. Append only: never edit, reorder or remove one that
+# has shipped (a database records the names it has applied and runs the rest in this order).
+ORDER: tuple[Callable[[Database], None], ...] = (
+    m001_initial,
+    m002_ingest,
+    m003_review,
+    m004_insights,
+    m005_experiments,
+    m006_export,
+    m007_clusters,
+    m008_users,
+    m009_sessions,
+    m010_review_stars_mean,
+    m011_token_scopes,
+    m012_sign_in_attempts,
+    m013_judge_replies,
+    m015_usage_prices,
+    m016_saved_themes,
+)
+
+migrations = Migrations("loupe")
+for _step in ORDER:
+    migrations()(_step)

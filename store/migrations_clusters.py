@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from store.migrations import _run_script, migrations
+from store.migration_sql import run_script
 
 
-@migrations()
 def m007_clusters(db: Database) -> None:
-    _run_script(db, "")
+    run_script(db, "")

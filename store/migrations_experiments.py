@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from store.migrations import _run_script, migrations
+from store.migration_sql import run_script
 
 
-@migrations()
 def m005_experiments(db: Database) -> None:
-    _run_script(
+    run_script(
         db,
         """
         ALTER TABLE variants ADD COLUMN description TEXT;

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from store.migrations import _run_script, migrations
+from store.migration_sql import run_script
 
 
-@migrations()
 def m002_ingest(db: Database) -> None:
     # Imports find the conversation an external key names; the demo is found and removed by source.
-    _run_script(
+    run_script(
         db,
         """
         CREATE INDEX idx_conversations_external ON conversations(source, external_id)

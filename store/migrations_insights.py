@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from store.migrations import _run_script, migrations
+from store.migration_sql import run_script
 
 _KEY = """
     day TEXT NOT NULL,
@@ -57,9 +57,8 @@ _DAY = (
 )
 
 
-@migrations()
 def m004_insights(db: Database) -> None:
-    _run_script(
+    run_script(
         db,
         f"""
         CREATE TABLE insight_state (

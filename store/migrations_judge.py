@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from store.migrations import _run_script, migrations
+from store.migration_sql import run_script
 
 
-@migrations()
 def m013_judge_replies(db: Database) -> None:
-    _run_script(
+    run_script(
         db,
         """
         ALTER TABLE judgments ADD COLUMN reply_a_first TEXT;

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from store.migrations import _run_script, migrations
+from store.migration_sql import run_script
 
 _COLUMNS = (
     "(rating_count, stars_count, stars_mean, stars_min, stars_max, thumbs_up, thumbs_down,"
@@ -26,9 +26,8 @@ _SUMMARY = """
 """
 
 
-@migrations()
 def m003_review(db: Database) -> None:
-    _run_script(
+    run_script(
         db,
         f"""
         ALTER TABLE interactions ADD COLUMN rating_count INTEGER NOT NULL DEFAULT 0;

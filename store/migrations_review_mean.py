@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from store.migrations import _run_script, migrations
+from store.migration_sql import run_script
 
 
-@migrations()
 def m010_review_stars_mean(db: Database) -> None:
-    _run_script(
+    run_script(
         db,
         """
         CREATE INDEX idx_interactions_review_mean ON interactions(

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from store.migrations import _run_script, migrations
+from store.migration_sql import run_script
 
 
-@migrations()
 def m009_sessions(db: Database) -> None:
-    _run_script(
+    run_script(
         db,
         """
         ALTER TABLE users ADD COLUMN email TEXT;

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from store.migrations import _run_script, migrations
+from store.migration_sql import run_script
 
 
-@migrations()
 def m012_sign_in_attempts(db: Database) -> None:
-    _run_script(
+    run_script(
         db,
         """
         -- One row per (typed name, client) with failed sign-ins in a row. A try is counted

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from store.migrations import _run_script, migrations
+from store.migration_sql import run_script
 
 
-@migrations()
 def m011_token_scopes(db: Database) -> None:
-    _run_script(
+    run_script(
         db,
         """
         ALTER TABLE api_tokens ADD COLUMN scopes TEXT NOT NULL DEFAULT 'feedback:write';

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from store.migrations import _run_script, migrations
+from store.migration_sql import run_script
 
 _DAY = (
     "INSERT INTO insight_dirty (day, model)"
@@ -25,9 +25,8 @@ _DAY = (
 )
 
 
-@migrations()
 def m015_usage_prices(db: Database) -> None:
-    _run_script(
+    run_script(
         db,
         f"""
         CREATE TABLE insight_usage (

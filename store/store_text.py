@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dashboard.dates import now_text
+from store.dates import now_text
 
-now_iso = now_text  # the stored timestamp format has one home: dashboard/dates.py
+now_iso = now_text  # the stored timestamp format has one home: store/dates.py
 
 
 def fts_query(text: str) -> str:

@@ -44,8 +44,8 @@ def add_interaction(
     turn: int = 1,
 ) -> int:
     """Insert one interaction as it would have been saved on `day`; return its id."""
-    iid = store.max_interaction_id() + 1
-    store.insert_interactions_bulk([{
+    iid = store.ingest.max_interaction_id() + 1
+    store.ingest.insert_interactions_bulk([{
         "id": iid, "conversation_id": conversation_id, "turn": turn, "question": question,
         "answer": None if error else answer, "model": model, "backend": "ollama",
         "variant_id": variant_id, "latency_ms": latency_ms, "ttft_ms": ttft_ms,
@@ -56,7 +56,7 @@ def add_interaction(
 
 def conversation(store: Store, questions: list[str], **fields: Any) -> list[int]:
     """A conversation asking `questions` in turn; return the interaction ids."""
-    cid = store.start_conversation(reviewer="ana")
+    cid = store.ingest.start_conversation(reviewer="ana")
     return [
         add_interaction(store, q, conversation_id=cid, turn=n, hour=10 + n, **fields)
         for n, q in enumerate(questions, start=1)
@@ -67,7 +67,7 @@ def fill_sample(store: Store, *, last_day: date = date(2026, 3, 31), days: int =
                 per_day: int = 24, seed: int = 3) -> None:
     """A realistic small data set: models, variants, sources, conversations, ratings, tags."""
     rng = random.Random(seed)
-    variants = [store.add_variant(name) for name in ("baseline", "concise")]
+    variants = [store.experiments.add_variant(name) for name in ("baseline", "concise")]
     quality = {"llama3.2:3b": 3.4, "qwen2.5:7b": 4.1, "mistral:7b": 3.8}
     speed = {"llama3.2:3b": 600, "qwen2.5:7b": 1400, "mistral:7b": 1000}
     for offset in range(days):
@@ -89,7 +89,7 @@ def fill_sample(store: Store, *, last_day: date = date(2026, 3, 31), days: int =
                 if failed or rng.random() < 0.3:
                     continue
                 stars = max(1, min(5, round(rng.gauss(quality[model], 1.0))))
-                store.save_rating(
+                store.review.save_rating(
                     iid, rng.choice(["ana", "ben", "chen"]), stars=stars,
                     thumbs=1 if stars >= 4 else (-1 if stars <= 2 else None),
                     tags=rng.sample(TAGS, 1) if stars <= 3 and rng.random() < 0.6 else [],

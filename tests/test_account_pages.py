@@ -92,15 +92,15 @@ def test_the_first_admin_is_signed_in_and_the_next_form_lands(env):
     assert "Added vic (viewer)." in _texts(at)
     assert list(at.dataframe[0].value["name"]) == ["ana", "vic"]  # the table refreshed at once
     with Store(env) as store:
-        assert [(u["name"], u["role"]) for u in store.list_users()] == [
+        assert [(u["name"], u["role"]) for u in store.users.list_users()] == [
             ("ana", "admin"), ("vic", "viewer")]
-        session = store.live_session(at.session_state[SESSION_KEY].session_id)
+        session = store.users.live_session(at.session_state[SESSION_KEY].session_id)
         assert session["name"] == "ana"
 
 
 def test_a_refused_form_keeps_what_was_typed(env):
     with Store(env) as store:
-        store.add_user("ada", "admin", hash_password("ada-password"))
+        store.users.add_user("ada", "admin", hash_password("ada-password"))
     at = _app().run()
     _sign_in(at, "ada", "ada-password")
     at.switch_page("views/users.py").run()
@@ -110,7 +110,7 @@ def test_a_refused_form_keeps_what_was_typed(env):
     assert "8 characters" in _texts(at)
     assert at.text_input(key="users.add.name").value == "bob"
     with Store(env) as store:
-        assert store.get_user("bob") is None
+        assert store.users.get_user("bob") is None
 
 
 def test_the_first_account_must_be_an_admin(env):
@@ -122,13 +122,13 @@ def test_the_first_account_must_be_an_admin(env):
     _button(at, "Add user").click().run()
     assert "first account must be an admin" in _texts(at)
     with Store(env) as store:
-        assert store.user_count() == 0
+        assert store.users.user_count() == 0
 
 
 def test_a_changed_password_signs_that_user_out_at_their_next_click(env):
     with Store(env) as store:
-        store.add_user("ada", "admin", hash_password("ada-password"))
-        store.add_user("ann", "annotator", hash_password("ann-password"))
+        store.users.add_user("ada", "admin", hash_password("ada-password"))
+        store.users.add_user("ann", "annotator", hash_password("ann-password"))
     ann = _app().run()
     _sign_in(ann, "ann", "ann-password")
     assert any("Signed in as **ann**" in m.value for m in ann.sidebar.markdown)
@@ -142,7 +142,7 @@ def test_a_changed_password_signs_that_user_out_at_their_next_click(env):
     _button(ada, "Save").click().run()
     assert _texts(ada) == "Password changed; ann was signed out everywhere."
     with Store(env) as store:
-        assert store.get_user("ann")["role"] == "annotator"
+        assert store.users.get_user("ann")["role"] == "annotator"
 
     ann.switch_page("views/review.py").run()
     assert [b.label for b in ann.button] == ["Sign in"]
@@ -155,8 +155,8 @@ def test_a_changed_password_signs_that_user_out_at_their_next_click(env):
 
 def test_removing_a_user_signs_them_out_and_an_admin_stays(env):
     with Store(env) as store:
-        store.add_user("ada", "admin", hash_password("ada-password"))
-        store.add_user("ann", "annotator", hash_password("ann-password"))
+        store.users.add_user("ada", "admin", hash_password("ada-password"))
+        store.users.add_user("ann", "annotator", hash_password("ann-password"))
     ann = _app().run()
     _sign_in(ann, "ann", "ann-password")
     ada = _app().run()
@@ -181,13 +181,13 @@ def test_removing_a_user_signs_them_out_and_an_admin_stays(env):
 
 def test_a_role_change_applies_at_the_next_click(env):
     with Store(env) as store:
-        store.add_user("ada", "admin", hash_password("ada-password"))
-        store.add_user("ann", "annotator", hash_password("ann-password"))
+        store.users.add_user("ada", "admin", hash_password("ada-password"))
+        store.users.add_user("ann", "annotator", hash_password("ann-password"))
     ann = _app().run()
     _sign_in(ann, "ann", "ann-password")
     ann.switch_page("views/queue.py").run()
     with Store(env) as store:
-        store.set_user("ann", role="viewer")
+        store.users.set_user("ann", role="viewer")
     ann.run()
     assert not ann.exception
     assert "Annotate" not in [t.value for t in ann.title]
@@ -196,8 +196,8 @@ def test_a_role_change_applies_at_the_next_click(env):
 
 def test_anyone_signed_in_can_change_their_own_password(env):
     with Store(env) as store:
-        store.add_user("ann", "annotator", hash_password("ann-password"))
-        store.add_user("ada", "admin", hash_password("ada-password"))
+        store.users.add_user("ann", "annotator", hash_password("ann-password"))
+        store.users.add_user("ada", "admin", hash_password("ada-password"))
     at = _app().run()
     _sign_in(at, "ann", "ann-password")
     at.sidebar.text_input(key="auth.own.current").input("wrong-password")
@@ -211,12 +211,12 @@ def test_anyone_signed_in_can_change_their_own_password(env):
     assert any("Signed in as **ann**" in m.value for m in at.sidebar.markdown)  # still signed in
     with Store(env) as store:
         from dashboard.auth import verify_password
-        assert verify_password("ann-password-2", store.get_user("ann")["password_hash"])
+        assert verify_password("ann-password-2", store.users.get_user("ann")["password_hash"])
 
 
 def test_tokens_are_listed_and_revoked_in_the_page(env):
     with Store(env) as store:
-        store.add_user("ada", "admin", hash_password("ada-password"))
+        store.users.add_user("ada", "admin", hash_password("ada-password"))
     at = _app().run()
     _sign_in(at, "ada", "ada-password")
     at.switch_page("views/users.py").run()
@@ -238,15 +238,15 @@ def test_tokens_are_listed_and_revoked_in_the_page(env):
 
     with Store(env) as store:
         from dashboard.auth import token_digest
-        [token] = store.list_tokens()
-        assert store.token_by_digest(token_digest(shown))["id"] == token["id"]
+        [token] = store.users.list_tokens()
+        assert store.users.token_by_digest(token_digest(shown))["id"] == token["id"]
     at.selectbox(key="users.revoke.id").select(token["id"])
     _button(at, "Revoke token").click().run()
     assert "Revoked the token support widget" in _texts(at)
     assert at.dataframe[-1].value["revoked"][0] != ""
     with Store(env) as store:
-        assert store.list_tokens()[0]["revoked_at"] is not None
-        assert store.token_by_digest(token_digest(shown)) is None
+        assert store.users.list_tokens()[0]["revoked_at"] is not None
+        assert store.users.token_by_digest(token_digest(shown)) is None
 
 
 def test_the_api_notes_when_a_token_was_last_used(tmp_path):
@@ -257,12 +257,12 @@ def test_the_api_notes_when_a_token_was_last_used(tmp_path):
 
     with Store(tmp_path / "api.db") as store:
         token = new_token()
-        store.add_token("widget", token_digest(token), "100/minute", "ada", ["feedback:read"])
-        assert store.list_tokens()[0]["last_used_at"] is None
+        store.users.add_token("widget", token_digest(token), "100/minute", "ada", ["feedback:read"])
+        assert store.users.list_tokens()[0]["last_used_at"] is None
         client = TestClient(create_app(store))
         response = client.get("/feedback/", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 200
-        assert store.list_tokens()[0]["last_used_at"] is not None
+        assert store.users.list_tokens()[0]["last_used_at"] is not None
 
 
 # -- identity provider ---------------------------------------------------------------------
@@ -304,7 +304,7 @@ def test_the_admin_named_in_the_configuration_signs_in_as_admin(env):
     at.switch_page("views/users.py").run()
     assert list(at.dataframe[0].value["signs in with"]) == ["identity provider"]
     with Store(env) as store:
-        account = store.get_user("ana@example.org")
+        account = store.users.get_user("ana@example.org")
         assert (account["role"], account["email"], account["oidc_subject"],
                 account["password_hash"]) == ("admin", "ana@example.org",
                                               "https://accounts.example|g-1", None)
@@ -324,16 +324,16 @@ def test_new_identities_get_the_default_role_or_are_refused(env):
     _button(at, "Use another account").click().run()  # st.logout: the provider's cookie goes
     assert not at.exception and not at.user.get("is_logged_in")
     with Store(env) as store:
-        assert store.get_user("cy@example.org") is None
+        assert store.users.get_user("cy@example.org") is None
 
 
 def test_an_account_added_by_email_is_linked_at_first_sign_in(env):
     with Store(env) as store:
-        store.add_user("dee", "annotator", None, email="dee@example.org")
+        store.users.add_user("dee", "annotator", None, email="dee@example.org")
     user = {"is_logged_in": True, "email": "dee@example.org", "sub": "g-4"}
     at = _oidc_app({"oidc_default_role": "none"}, user).run()
     assert (at.session_state[SESSION_KEY].name, at.session_state[SESSION_KEY].role) == (
         "dee", "annotator")
     with Store(env) as store:
-        assert store.get_user("dee")["oidc_subject"] == "|g-4"
+        assert store.users.get_user("dee")["oidc_subject"] == "|g-4"
     assert NOTICE_KEY not in at.session_state

@@ -177,10 +177,10 @@ def page(monkeypatch, db_path):
 
 def _fill(store) -> None:
     for row in _ratings():
-        if row["interaction_id"] > store.max_interaction_id():
-            for iid in range(store.max_interaction_id() + 1, row["interaction_id"] + 1):
+        if row["interaction_id"] > store.ingest.max_interaction_id():
+            for iid in range(store.ingest.max_interaction_id() + 1, row["interaction_id"] + 1):
                 add_interaction(store, f"Question {iid}", f"Answer {iid}")
-        store.save_rating(row["interaction_id"], row["reviewer"], stars=row["stars"], thumbs=row["thumbs"])
+        store.review.save_rating(row["interaction_id"], row["reviewer"], stars=row["stars"], thumbs=row["thumbs"])
 
 
 def _text(at: AppTest) -> str:
@@ -192,7 +192,7 @@ def _text(at: AppTest) -> str:
 def test_page_without_overlap_says_so(page):
     def fill(store):
         iid = add_interaction(store, "Q", "A")
-        store.save_rating(iid, "ana", stars=3)
+        store.review.save_rating(iid, "ana", stars=3)
 
     at = page(fill)
     assert at.title[0].value == "Agreement"

@@ -20,7 +20,7 @@ from store import Store
 def api(tmp_path):
     store = Store(tmp_path / "api.db")
     token = new_token()
-    store.add_token("tests", token_digest(token), "1000/minute", "ada", SCOPES)
+    store.users.add_token("tests", token_digest(token), "1000/minute", "ada", SCOPES)
     client = TestClient(create_app(store, max_body=200_000))
     client.headers["Authorization"] = f"Bearer {token}"
     yield client, store, token
@@ -33,10 +33,10 @@ def test_simple_feedback_records_land_as_they_are(api):
         "question": "Where is my parcel?", "response": "It ships tomorrow.", "rating": 4,
         "comment": "fine"})
     assert response.status_code == 201, response.text
-    stored = store.get_interaction(response.json()["id"])
+    stored = store.ingest.get_interaction(response.json()["id"])
     assert (stored["question"], stored["answer"], stored["source"]) == (
         "Where is my parcel?", "It ships tomorrow.", "api")
-    [rating] = store.ratings_for(stored["id"])
+    [rating] = store.review.ratings_for(stored["id"])
     assert (rating["stars"], rating["comment"]) == (4, "fine")
     again = client.post("/submit_feedback/", json={
         "question": "Where is my parcel?", "response": "It ships tomorrow.", "rating": 4,
@@ -84,15 +84,15 @@ def test_wrong_or_missing_token_is_401(api):
 
 def test_revoked_token_is_refused(api):
     client, store, _ = api
-    store.revoke_token(store.list_tokens()[0]["id"])
+    store.users.revoke_token(store.users.list_tokens()[0]["id"])
     assert client.get("/feedback/").status_code == 401
 
 
 def test_too_many_requests_is_429_per_token(tmp_path):
     store = Store(tmp_path / "rate.db")
     free, paid = new_token(), new_token()
-    store.add_token("free", token_digest(free), "5/minute", "ada", SCOPES)
-    store.add_token("paid", token_digest(paid), "100/minute", "ada", SCOPES)
+    store.users.add_token("free", token_digest(free), "5/minute", "ada", SCOPES)
+    store.users.add_token("paid", token_digest(paid), "100/minute", "ada", SCOPES)
     client = TestClient(create_app(store))
     statuses = [client.get("/feedback/", headers={"Authorization": f"Bearer {free}"}).status_code
                 for _ in range(6)]
@@ -122,7 +122,7 @@ def _schema():
 
     store = Store(Path(tempfile.mkdtemp()) / "fuzz.db")
     token = new_token()
-    store.add_token("fuzz", token_digest(token), "100000/minute", "ada", SCOPES)
+    store.users.add_token("fuzz", token_digest(token), "100000/minute", "ada", SCOPES)
     loaded = schemathesis.openapi.from_asgi("/openapi.json", create_app(store))
     return loaded, token
 

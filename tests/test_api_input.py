@@ -20,7 +20,7 @@ from store import Store
 def api(tmp_path):
     store = Store(tmp_path / "api.db")
     token = new_token()
-    store.add_token("tests", token_digest(token), "100000/minute", "ada", SCOPES)
+    store.users.add_token("tests", token_digest(token), "100000/minute", "ada", SCOPES)
     client = TestClient(create_app(store), raise_server_exceptions=False)
     client.headers["Authorization"] = f"Bearer {token}"
     client.headers["Content-Type"] = "application/json"
@@ -63,7 +63,7 @@ def test_odd_values_in_rating_fields_are_422_naming_the_field(api, field, kind):
     response = client.post("/v1/ratings", content=_body(body, field, ODD_VALUES[kind]))
     assert response.status_code == 422, (field, kind, response.text)
     assert field in response.text
-    assert store.ratings_for(iid) == []
+    assert store.review.ratings_for(iid) == []
 
 
 @pytest.mark.parametrize("raw", ["NaN", "Infinity", '"\\udfff"', '{"k": [1, -Infinity]}'])
@@ -99,7 +99,7 @@ def test_a_whole_number_external_id_is_kept_as_text(api):
     client, store = api
     response = client.post("/v1/interactions", json={"question": "q", "external_id": 42})
     assert response.status_code == 201
-    assert store.get_interaction(response.json()["id"])["external_id"] == "42"
+    assert store.ingest.get_interaction(response.json()["id"])["external_id"] == "42"
 
 
 @pytest.mark.parametrize("field,path,body", [
@@ -114,7 +114,7 @@ def test_true_is_not_a_number(api, field, path, body):
     response = client.post(path, json=body | {field: True})
     assert response.status_code == 422, response.text
     assert f"{field} must be a number, not true/false" in response.text
-    assert store.summary()["interactions"] == 1 and store.ratings_for(1) == []
+    assert store.summary()["interactions"] == 1 and store.review.ratings_for(1) == []
 
 
 @pytest.mark.parametrize("created_at,says", [
@@ -140,7 +140,7 @@ def test_retry_after_is_long_enough(monkeypatch, tmp_path):
     store = Store(tmp_path / "rate.db")
     for rate in ("5/minute", "7/minute", "3/second", "100/hour", "11/minute"):
         token = new_token()
-        store.add_token(rate, token_digest(token), rate, "ada", SCOPES)
+        store.users.add_token(rate, token_digest(token), rate, "ada", SCOPES)
         client = TestClient(create_app(store))
         client.headers["Authorization"] = f"Bearer {token}"
         limit = int(rate.split("/")[0])

@@ -28,17 +28,17 @@ def api(tmp_path):
 
 def _token(store: Store, name: str, *scopes: str) -> dict[str, str]:
     token = new_token()
-    store.add_token(name, token_digest(token), "10000/minute", "ada", scopes)
+    store.users.add_token(name, token_digest(token), "10000/minute", "ada", scopes)
     return {"Authorization": f"Bearer {token}"}
 
 
 def _ratings(store: Store, iid: int) -> dict[str, dict]:
-    return {r["reviewer"]: r for r in store.ratings_for(iid)}
+    return {r["reviewer"]: r for r in store.review.ratings_for(iid)}
 
 
 def test_reading_feedback_needs_the_read_scope(api):
     client, store, iid = api
-    store.save_rating(iid, "ana", stars=2, comment="private remark")
+    store.review.save_rating(iid, "ana", stars=2, comment="private remark")
     writer, reader = _token(store, "widget", WRITE), _token(store, "sync", READ)
     refused = client.get("/feedback/", headers=writer)
     assert refused.status_code == 403
@@ -73,9 +73,9 @@ def test_a_write_token_rates_as_itself(api):
                                                   "rating": 2, "comment": "vague"}, headers=writer)
     assert sent.status_code == 201, sent.text
     assert _ratings(store, iid)["api:support widget"]["stars"] == 4
-    [rating] = store.ratings_for(sent.json()["id"])
+    [rating] = store.review.ratings_for(sent.json()["id"])
     assert (rating["reviewer"], rating["stars"], rating["comment"]) == ("api:support widget", 2, "vague")
-    sources = store._rows("SELECT DISTINCT source FROM ratings")
+    sources = store.rows("SELECT DISTINCT source FROM ratings")
     assert sources == [{"source": "api"}]
 
 
@@ -101,10 +101,10 @@ def test_naming_another_reviewer_needs_the_write_as_scope(api):
 
 def test_no_token_replaces_what_a_dashboard_reviewer_wrote(api):
     client, store, iid = api
-    store.add_user("ana", "annotator", hash_password("ana-password"))
-    store.save_rating(iid, "ana", stars=2, comment="wrong: it shipped last week",
+    store.users.add_user("ana", "annotator", hash_password("ana-password"))
+    store.review.save_rating(iid, "ana", stars=2, comment="wrong: it shipped last week",
                       ideal_answer="It shipped on Monday; here is the tracking link.")
-    store.save_rating(iid, "ben", stars=1, comment="typed name, local mode")  # no account
+    store.review.save_rating(iid, "ben", stars=1, comment="typed name, local mode")  # no account
     before = _ratings(store, iid)
     proxy = _token(store, "proxy", WRITE, WRITE_AS)
     for reviewer in ("ana", "ben"):
@@ -121,7 +121,7 @@ def test_no_token_replaces_what_a_dashboard_reviewer_wrote(api):
         response = client.post(path, json=body, headers=proxy)
         assert response.status_code == 409, (path, response.text)
         assert "dashboard account" in response.json()["detail"]
-    assert store.ratings_for(other) == []
+    assert store.review.ratings_for(other) == []
     assert store.summary()["interactions"] == 2
 
 
@@ -143,7 +143,7 @@ def test_the_api_never_blanks_fields_a_request_did_not_send(api):
     rating = _ratings(store, iid)["api:widget"]
     assert (rating["stars"], rating["comment"], rating["ideal_answer"]) == (
         4, None, "It ships tomorrow from Leeds; tracking is in Orders.")
-    assert store._scalar("SELECT COUNT(*) FROM rating_tags WHERE tag = 'vague'") == 1
+    assert store.scalar("SELECT COUNT(*) FROM rating_tags WHERE tag = 'vague'") == 1
 
 
 def test_a_write_as_token_updates_its_own_ratings_only(api):
@@ -156,7 +156,7 @@ def test_a_write_as_token_updates_its_own_ratings_only(api):
     updated = client.post("/v1/ratings", headers=proxy, json={
         "interaction_id": sent.json()["id"], "reviewer": "shopper-17", "stars": 3})
     assert updated.status_code == 201, updated.text
-    [rating] = store.ratings_for(sent.json()["id"])
+    [rating] = store.review.ratings_for(sent.json()["id"])
     assert (rating["stars"], rating["comment"], rating["ideal_answer"], rating["source"]) == (
         3, "unclear", "Yes, in three instalments.", "api")
 
@@ -181,7 +181,7 @@ def test_tokens_from_before_scopes_keep_writing_only(tmp_path):
     old.commit()
     old.close()
     with Store(path) as store:
-        [listed] = store.list_tokens()
+        [listed] = store.users.list_tokens()
         assert listed["scopes"] == ["feedback:write"]
         client = TestClient(create_app(store))
         client.headers["Authorization"] = f"Bearer {token}"
@@ -211,7 +211,7 @@ def test_the_command_line_chooses_and_lists_scopes(tmp_path, capsys):
         ("widget", "feedback:write"), ("sync", "feedback:read"),
         ("proxy", "feedback:write,feedback:write-as")]
     with Store(db) as store:
-        assert [t["scopes"] for t in store.list_tokens()] == [
+        assert [t["scopes"] for t in store.users.list_tokens()] == [
             ["feedback:write"], ["feedback:read"], ["feedback:write", "feedback:write-as"]]
 
 
@@ -222,7 +222,7 @@ def test_the_users_page_asks_for_at_least_one_scope(monkeypatch, db_path):
     from tests.conftest import ROOT
 
     with Store(db_path) as store:
-        store.add_user("ada", "admin", hash_password("ada-password"))
+        store.users.add_user("ada", "admin", hash_password("ada-password"))
     monkeypatch.setenv("LOUPE_DB", str(db_path))
     st.cache_data.clear()
     st.cache_resource.clear()
@@ -239,12 +239,12 @@ def test_the_users_page_asks_for_at_least_one_scope(monkeypatch, db_path):
     assert [e.value for e in at.error] == [
         "Choose at least one scope (feedback:write, feedback:read, feedback:write-as)."]
     with Store(db_path) as store:
-        assert store.list_tokens() == []
+        assert store.users.list_tokens() == []
     at.multiselect(key="users.token.scopes").select("feedback:write-as").select("feedback:read")
     next(b for b in at.button if b.label == "Create token").click().run()
     assert not at.exception and not at.error
     with Store(db_path) as store:
-        [token] = store.list_tokens()
+        [token] = store.users.list_tokens()
     assert (token["name"], token["scopes"]) == ("nothing", ["feedback:read", "feedback:write-as"])
     assert at.dataframe[-1].value["scopes"][0] == "feedback:read, feedback:write-as"
     assert at.multiselect(key="users.token.scopes").value == ["feedback:write"]  # least again

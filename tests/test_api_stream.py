@@ -25,7 +25,7 @@ def _fill(store: Store, rows: int, size: int) -> list[int]:
     ids = []
     for n in range(rows):
         iid = add_interaction(store, f"question {n}", f"{n:06d}" + "é" * (size // 2 - 6))
-        store.save_rating(iid, "ana", stars=1 + n % 5, comment=f"comment {n}")
+        store.review.save_rating(iid, "ana", stars=1 + n % 5, comment=f"comment {n}")
         ids.append(iid)
     return ids
 
@@ -36,7 +36,7 @@ def big(tmp_path_factory):
     store = Store(tmp_path_factory.mktemp("stream") / "big.db")
     ids = _fill(store, 50, MB)
     token = new_token()
-    store.add_token("sync", token_digest(token), "100000/minute", "ada", [READ])
+    store.users.add_token("sync", token_digest(token), "100000/minute", "ada", [READ])
     yield store, ids, {"Authorization": f"Bearer {token}"}
     store.close()
 
@@ -79,7 +79,7 @@ def test_small_answers_keep_their_shape(tmp_path):
     with Store(tmp_path / "small.db") as store:
         ids = _fill(store, 3, 100)
         token = new_token()
-        store.add_token("sync", token_digest(token), "100/minute", "ada", [READ])
+        store.users.add_token("sync", token_digest(token), "100/minute", "ada", [READ])
         client = TestClient(create_app(store))
         client.headers["Authorization"] = f"Bearer {token}"
         first = client.get("/feedback/", params={"limit": 2}).json()

@@ -114,7 +114,7 @@ def team_app(monkeypatch, db_path):
     from store import Store
 
     with Store(db_path) as store:
-        store.add_user("ada", "admin", hash_password("ada-password"))
+        store.users.add_user("ada", "admin", hash_password("ada-password"))
     monkeypatch.setenv("LOUPE_DB", str(db_path))
     monkeypatch.setenv("OLLAMA_HOST", "http://127.0.0.1:9")
     st.cache_data.clear()
@@ -163,10 +163,10 @@ def test_wrong_passwords_from_one_address_do_not_lock_the_user_out_elsewhere(mon
     with Store(team_app) as store:  # more failures, each made as soon as it was allowed
         t = time.time() - 100
         for _ in range(8):
-            wait = store.claim_sign_in("ada", "address:203.0.113.9", delay=sign_in_delay,
+            wait = store.users.claim_sign_in("ada", "address:203.0.113.9", delay=sign_in_delay,
                                        forget=SIGN_IN_FORGET_SECONDS, now=t)
-            t += wait or store.sign_in_wait("ada", "address:203.0.113.9", now=t)
-        assert store.sign_in_wait("ada", "address:203.0.113.9") > 60
+            t += wait or store.users.sign_in_wait("ada", "address:203.0.113.9", now=t)
+        assert store.users.sign_in_wait("ada", "address:203.0.113.9") > 60
     refused = _sign_in_from(monkeypatch, "203.0.113.9", "ada-password")
     [error] = [e.value for e in refused.error]
     assert error.startswith("Too many failed sign-ins for this name: wait ")

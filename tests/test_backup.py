@@ -32,22 +32,22 @@ def filled(tmp_path, monkeypatch):
     """A database of some hundred pages, copied a few pages per step."""
     monkeypatch.setattr(backup_module, "PAGES_PER_STEP", 16)
     store = Store(tmp_path / "live.db")
-    conversation = store.start_conversation()
+    conversation = store.ingest.start_conversation()
     for n in range(400):
-        iid = store.add_question(conversation, f"question {n} " + "words " * 40)
-        store.record_answer(iid, answer=f"answer {n}")
+        iid = store.ingest.add_question(conversation, f"question {n} " + "words " * 40)
+        store.ingest.record_answer(iid, answer=f"answer {n}")
     yield store
     store.close()
 
 
 def test_a_backup_finishes_with_one_snapshot_while_writes_land_between_every_step(filled, tmp_path):
     writer = Store(filled.path)
-    conversation = writer.start_conversation()
+    conversation = writer.ingest.start_conversation()
     steps = []
 
     def write_meanwhile(done, total):
         steps.append(done)
-        writer.add_question(conversation, "written during the backup")  # commits at once
+        writer.ingest.add_question(conversation, "written during the backup")  # commits at once
 
     info = filled.backup(tmp_path / "copy.db", progress=write_meanwhile)
     writer.close()
@@ -64,16 +64,16 @@ def test_a_backup_finishes_with_one_snapshot_while_writes_land_between_every_ste
 
 def test_a_backup_finishes_while_another_connection_writes_without_pause(tmp_path):
     store = Store(tmp_path / "big.db")  # some 12,000 pages, copied in several steps
-    store.insert_interactions_bulk([
+    store.ingest.insert_interactions_bulk([
         {"id": n, "turn": 1, "question": f"question {n} " + "padding " * 400,
          "created_at": "2026-01-01T00:00:00.000Z"} for n in range(1, 12001)])
     done = threading.Event()
 
     def keep_writing():
         writer = Store(store.path)
-        conversation = writer.start_conversation()
+        conversation = writer.ingest.start_conversation()
         while not done.is_set():
-            writer.add_question(conversation, "busy")
+            writer.ingest.add_question(conversation, "busy")
         writer.close()
 
     thread = threading.Thread(target=keep_writing)
@@ -158,7 +158,7 @@ def test_the_database_its_wal_and_backups_are_private(tmp_path):
     old = os.umask(0o022)
     try:
         store = Store(tmp_path / "new.db")
-        store.add_question(store.start_conversation(), "q")
+        store.ingest.add_question(store.ingest.start_conversation(), "q")
         for name in ("new.db", "new.db-wal", "new.db-shm"):
             assert mode(tmp_path / name) == 0o600, name
         store.backup(tmp_path / "copy.db")
@@ -177,14 +177,14 @@ def test_the_database_its_wal_and_backups_are_private(tmp_path):
 
 
 def _sessions(store: Store) -> int:
-    return store._scalar("SELECT COUNT(*) FROM sessions")
+    return store.scalar("SELECT COUNT(*) FROM sessions")
 
 
 def _sign_in(store: Store, name: str) -> None:
     """One sign-in session row for ``name`` (whatever columns the sessions table has)."""
-    if store.get_user(name) is None:
-        store.add_user(name, "annotator", "hash")
-    user_id = store.get_user(name)["id"]
+    if store.users.get_user(name) is None:
+        store.users.add_user(name, "annotator", "hash")
+    user_id = store.users.get_user(name)["id"]
     with store.write() as db:
         db.execute("CREATE TABLE IF NOT EXISTS sessions"
                    " (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, created_at TEXT NOT NULL)")
@@ -202,11 +202,11 @@ def with_access(tmp_path):
     store = Store(tmp_path / "live.db")
     _sign_in(store, "ana")
     _sign_in(store, "ben")
-    conversation = store.start_conversation()
-    store.add_question(conversation, "kept in the backup")
-    store.add_token("app", "digest-app", None, "ana")
-    store.add_token("old", "digest-old", None, "ana")
-    store.revoke_token(store.token_by_digest("digest-old")["id"])
+    conversation = store.ingest.start_conversation()
+    store.ingest.add_question(conversation, "kept in the backup")
+    store.users.add_token("app", "digest-app", None, "ana")
+    store.users.add_token("old", "digest-old", None, "ana")
+    store.users.revoke_token(store.users.token_by_digest("digest-old")["id"])
     store.backup(tmp_path / "backup.db")
     yield store, conversation
     store.close()
@@ -214,18 +214,18 @@ def with_access(tmp_path):
 
 def test_a_restore_signs_everyone_out_and_never_revives_a_revoked_token(with_access, tmp_path):
     store, conversation = with_access
-    store.add_question(conversation, "written after the backup")
-    store.revoke_token(store.token_by_digest("digest-app")["id"])  # leaked: revoked after
-    store.add_token("new", "digest-new", "5/minute", "ana")
+    store.ingest.add_question(conversation, "written after the backup")
+    store.users.revoke_token(store.users.token_by_digest("digest-app")["id"])  # leaked: revoked after
+    store.users.add_token("new", "digest-new", "5/minute", "ana")
     _sign_in(store, "chen")
     info = store.restore_from(tmp_path / "backup.db")
     assert info == {"interactions": 1, "tokens_kept_revoked": 1}
-    assert [r["question"] for r in store.search("backup")] == ["kept in the backup"]
-    assert store.search("after") == []
+    assert [r["question"] for r in store.review.search("backup")] == ["kept in the backup"]
+    assert store.review.search("after") == []
     assert _sessions(store) == 0
-    assert store.token_by_digest("digest-app") is None  # revoked now: stays revoked
-    assert store.token_by_digest("digest-old") is None  # revoked in the backup too
-    assert store.token_by_digest("digest-new")["rate"] == "5/minute"  # created since: kept
+    assert store.users.token_by_digest("digest-app") is None  # revoked now: stays revoked
+    assert store.users.token_by_digest("digest-old") is None  # revoked in the backup too
+    assert store.users.token_by_digest("digest-new")["rate"] == "5/minute"  # created since: kept
     assert store.pragma("integrity_check") == "ok" and store.pragma("foreign_keys") == 1
     assert leftovers(tmp_path) == []
 
@@ -239,7 +239,7 @@ def test_a_write_waiting_during_a_restore_lands_after_it(with_access, tmp_path, 
         # the restore has begun (it is checking the backup): another writer has to wait
         def write():
             other = Store(store.path)
-            written.append(other.add_question(conversation, "sent during the restore"))
+            written.append(other.ingest.add_question(conversation, "sent during the restore"))
             other.close()
 
         thread = threading.Thread(target=write)
@@ -252,7 +252,7 @@ def test_a_write_waiting_during_a_restore_lands_after_it(with_access, tmp_path, 
     monkeypatch.setattr(backup_module, "_check_backup", meanwhile)
     store.restore_from(tmp_path / "backup.db")
     meanwhile.thread.join(timeout=60)
-    assert written and store.get_interaction(written[0])["question"] == "sent during the restore"
+    assert written and store.ingest.get_interaction(written[0])["question"] == "sent during the restore"
     assert store.summary()["interactions"] == 2
 
 
@@ -270,7 +270,7 @@ def test_a_backup_from_a_newer_version_is_refused(with_access, tmp_path):
 
 def test_cli_restore_says_what_is_lost_and_needs_yes(with_access, tmp_path):
     store, conversation = with_access
-    store.add_question(conversation, "written after the backup")
+    store.ingest.add_question(conversation, "written after the backup")
     asked = cli("restore", str(tmp_path / "backup.db"), "--db", store.path)
     assert asked.returncode == 2
     assert "written after that backup was taken is gone" in asked.stderr

@@ -80,7 +80,7 @@ def test_ask_watch_the_stream_then_rate_with_stars_and_thumbs(browser, tmp_path)
         [row] = store.db.execute("SELECT * FROM interactions").fetchall()
         assert row["answer"] == "You asked: How do I export my data?. Here is a short answer."
         assert row["backend"] == "ollama" and row["completion_tokens"] > 0
-        rating = store.get_rating(row["id"], "ana")
+        rating = store.review.get_rating(row["id"], "ana")
         store.close()
         assert (rating["stars"], rating["thumbs"]) == (4, 1)
 

@@ -16,11 +16,11 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 
 def _seed(db_path) -> None:
     store = Store(db_path)
-    a = store.add_variant("plain", model=DEFAULT_MODEL)
-    b = store.add_variant("concise", model=DEFAULT_MODEL, template="Answer briefly: {question}")
-    set_id = store.create_question_set("support", [{"question": "Where is my parcel?"},
+    a = store.experiments.add_variant("plain", model=DEFAULT_MODEL)
+    b = store.experiments.add_variant("concise", model=DEFAULT_MODEL, template="Answer briefly: {question}")
+    set_id = store.experiments.create_question_set("support", [{"question": "Where is my parcel?"},
                                                    {"question": "Can I get a refund?"}])
-    store.create_experiment("plain vs concise", set_id, [a, b])
+    store.experiments.create_experiment("plain vs concise", set_id, [a, b])
     store.close()
 
 
@@ -59,7 +59,7 @@ def test_run_a_tiny_experiment_and_vote(tmp_path):
         browser.close()
 
     store = Store(db_path)
-    votes = store.votes()
+    votes = store.experiments.votes()
     store.close()
     assert [v["reviewer"] for v in votes] == ["ana", "ana"]
     assert votes[0]["winner"] == votes[0]["left_side"]

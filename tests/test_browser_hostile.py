@@ -35,7 +35,7 @@ def _fill(db_path, tmp_path) -> tuple[int, int]:
     store = Store(db_path)
     assert import_file(store, source).imported == 1
     token = new_token()
-    store.add_token("t", token_digest(token), "100/minute", "ada")
+    store.users.add_token("t", token_digest(token), "100/minute", "ada")
     client = TestClient(create_app(store))
     response = client.post("/submit_feedback/", headers={"Authorization": f"Bearer {token}"},
                            json={"question": "@SUM(1+1)", "response": HOSTILE, "rating": 2})
@@ -76,7 +76,7 @@ def test_csv_downloads_neutralize_formula_cells(tmp_path):
     db_path = tmp_path / "loupe.db"
     _fill(db_path, tmp_path)
     store = Store(db_path)
-    rows = store.review_rows()
+    rows = store.review.review_rows()
     store.close()
     text = rows_csv(rows).decode("utf-8")
     assert FORMULA not in text.replace("'=", "")
@@ -86,9 +86,9 @@ def test_csv_downloads_neutralize_formula_cells(tmp_path):
 def test_a_shared_link_on_a_fresh_server_asks_to_sign_in_first(tmp_path):
     db_path = tmp_path / "loupe.db"
     store = Store(db_path)
-    store.add_user("ada", "admin", hash_password("ada-password"))
-    iid = store.add_question(store.start_conversation(), "secret question")
-    store.record_answer(iid, answer="secret answer")
+    store.users.add_user("ada", "admin", hash_password("ada-password"))
+    iid = store.ingest.add_question(store.ingest.start_conversation(), "secret question")
+    store.ingest.record_answer(iid, answer="secret answer")
     store.close()
     with streamlit_app(db_path) as url, playwright_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

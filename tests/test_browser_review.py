@@ -83,7 +83,7 @@ def test_filter_search_open_rate_and_share(browser, tmp_path):
         screenshot(page, "review_item_rated")
 
         check = Store(db_path)
-        rating = check.get_rating(ids["charged"], "ana")
+        rating = check.review.get_rating(ids["charged"], "ana")
         check.close()
         assert rating["stars"] == 5 and rating["tags"] == ["wrong"]  # the rest of her rating stays
 

@@ -132,9 +132,9 @@ def test_without_ollama_the_embedded_model_answers(monkeypatch, db_path):
 
 def test_chat_as_a_variant_records_its_exact_version(monkeypatch, db_path, fake_ollama):
     store = Store(db_path)
-    first = store.add_variant("concise", model=DEFAULT_MODEL, system_prompt="Be brief.",
+    first = store.experiments.add_variant("concise", model=DEFAULT_MODEL, system_prompt="Be brief.",
                               template="Briefly: {question}")
-    second = store.edit_variant(first, system_prompt="Be very brief.")
+    second = store.experiments.edit_variant(first, system_prompt="Be very brief.")
     store.close()
     monkeypatch.setenv("LOUPE_DB", str(db_path))
     monkeypatch.setenv("OLLAMA_HOST", fake_ollama.url)

@@ -21,12 +21,12 @@ def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
 
 def _fill(path) -> None:
     store = Store(path)
-    conversation = store.start_conversation()
+    conversation = store.ingest.start_conversation()
     for n in range(3):
-        iid = store.add_question(conversation, f"q{n}")
-        store.record_answer(iid, answer=f"a{n}")
-    store.save_rating(1, "ana", stars=5)
-    store.add_variant("baseline")
+        iid = store.ingest.add_question(conversation, f"q{n}")
+        store.ingest.record_answer(iid, answer=f"a{n}")
+    store.review.save_rating(1, "ana", stars=5)
+    store.experiments.add_variant("baseline")
     store.close()
 
 

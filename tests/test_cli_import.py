@@ -199,4 +199,4 @@ def test_one_vote_id_for_two_different_votes_is_refused(tmp_path):
     skipped = cli("import", str(stored), "--skip-invalid", "--db", str(db))
     assert skipped.returncode == 0 and "0 votes imported, 1 already present" in skipped.stdout
     with Store(db) as store:
-        assert [r["winner"] for r in store._rows("SELECT winner FROM comparisons ORDER BY id")] == ["a", "a"]
+        assert [r["winner"] for r in store.rows("SELECT winner FROM comparisons ORDER BY id")] == ["a", "a"]

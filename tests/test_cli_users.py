@@ -18,7 +18,7 @@ from tests.test_cli_commands import cli
 
 def _hash(db: str, name: str) -> str | None:
     with Store(db) as store:
-        account = store.get_user(name)
+        account = store.users.get_user(name)
     return account["password_hash"] if account else None
 
 
@@ -48,7 +48,7 @@ def test_a_password_on_the_command_line_is_refused_with_what_to_do_instead(tmp_p
     assert "--password-stdin" in refused.stderr and "shell history" in refused.stderr
     assert "Traceback" not in refused.stderr
     with Store(db) as store:
-        assert store.user_count() == 0
+        assert store.users.user_count() == 0
 
 
 def test_without_a_terminal_or_stdin_flag_nothing_is_read_or_created(tmp_path):
@@ -58,7 +58,7 @@ def test_without_a_terminal_or_stdin_flag_nothing_is_read_or_created(tmp_path):
     assert piped.stderr.strip() == ("No terminal to type the password at: pipe it in with "
                                     "--password-stdin.")
     with Store(db) as store:
-        assert store.user_count() == 0
+        assert store.users.user_count() == 0
     # an identity-provider account needs no password at all
     by_email = cli("users", "add", "ida", "--role", "admin", "--email", "ida@example.org",
                    "--db", db, stdin="")

@@ -22,9 +22,9 @@ def test_cluster_json_saves_a_run_and_follows_it(tmp_path):
     assert report["saved_run"]["name"] == "First run" and report["saved_run"]["themes"] == 3
     assert all(c["name"] == c["label"] and c["name"][0].isupper() for c in report["clusters"])
     store = Store(db)
-    [run] = store.theme_runs()
-    assert sorted(store.saved_theme_members(run["id"])) == ids
-    assert [t["name"] for t in store.saved_themes(run["id"])] == [c["name"] for c in report["clusters"]]
+    [run] = store.themes.theme_runs()
+    assert sorted(store.themes.saved_theme_members(run["id"])) == ids
+    assert [t["name"] for t in store.themes.saved_themes(run["id"])] == [c["name"] for c in report["clusters"]]
     # New questions a week later: the next run continues the saved themes and counts them weekly.
     fill(store, separated(3, 2, seed=9)[0], day=23)  # 23-28 February: the last week
     store.close()

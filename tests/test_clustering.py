@@ -60,16 +60,16 @@ def labelled() -> tuple[list[str], list[str]]:
 def fill(store, texts: list[str], *, stars=1, thumbs=None, day: int = 1, model="llama3.2:3b",
          variant: str | None = None) -> list[int]:
     """Interactions with these questions, each rated once; returns their ids."""
-    first = store.max_interaction_id() + 1
-    variant_id = store.add_variant(variant) if variant else None
-    store.insert_interactions_bulk([
+    first = store.ingest.max_interaction_id() + 1
+    variant_id = store.experiments.add_variant(variant) if variant else None
+    store.ingest.insert_interactions_bulk([
         {"id": first + i, "turn": 1, "question": text, "answer": f"Answer to {text}",
          "model": model, "variant_id": variant_id, "source": "import",
          "created_at": f"2026-02-{day + i % 20:02d}T10:00:00.000Z"}
         for i, text in enumerate(texts)
     ])
     if stars is not None or thumbs is not None:
-        store.insert_ratings_bulk([
+        store.ingest.insert_ratings_bulk([
             {"interaction_id": first + i, "reviewer": "ana", "stars": stars, "thumbs": thumbs,
              "created_at": "2026-03-01T10:00:00.000Z"}
             for i in range(len(texts))
@@ -88,31 +88,31 @@ def test_low_rated_means_two_stars_or_fewer_or_a_thumbs_down(store):
     fill(store, ["three stars"], stars=3)
     fill(store, ["five stars"], stars=5, thumbs=1)
     fill(store, ["never rated"], stars=None)
-    ids = [row["id"] for row in store.cluster_items(Filters())]
+    ids = [row["id"] for row in store.themes.cluster_items(Filters())]
     assert ids == one + two + down + thumbs_only
-    assert store.cluster_source(Filters())["count"] == 4
-    everything = store.cluster_items(Filters(), low_rated=False)
+    assert store.themes.cluster_source(Filters())["count"] == 4
+    everything = store.themes.cluster_items(Filters(), low_rated=False)
     assert len(everything) == 7
 
 
 def test_filters_narrow_the_items_and_the_cap_keeps_the_newest(store):
     fill(store, [f"llama question {i}" for i in range(5)], model="llama3.2:3b")
     qwen = fill(store, [f"qwen question {i}" for i in range(4)], model="qwen2.5:7b", variant="concise")
-    rows = store.cluster_items(Filters(models=("qwen2.5:7b",)))
+    rows = store.themes.cluster_items(Filters(models=("qwen2.5:7b",)))
     assert [r["id"] for r in rows] == qwen
     assert {r["variant"] for r in rows} == {"concise"} and rows[0]["answer"] is None
-    assert store.cluster_items(Filters(), with_answers=True)[0]["answer"].startswith("Answer to")
-    capped = store.cluster_items(Filters(), limit=3)
+    assert store.themes.cluster_items(Filters(), with_answers=True)[0]["answer"].startswith("Answer to")
+    capped = store.themes.cluster_items(Filters(), limit=3)
     assert [r["id"] for r in capped] == qwen[-3:]
 
 
 def test_the_fingerprint_changes_with_the_items_and_their_ratings(store):
     ids = fill(store, ["a question", "another question"])
-    before = store.cluster_source(Filters())["fingerprint"]
+    before = store.themes.cluster_source(Filters())["fingerprint"]
     fill(store, ["well rated"], stars=5)
-    assert store.cluster_source(Filters())["fingerprint"] == before
-    store.save_rating(ids[0], "ben", thumbs=-1)
-    assert store.cluster_source(Filters())["fingerprint"] != before
+    assert store.themes.cluster_source(Filters())["fingerprint"] == before
+    store.review.save_rating(ids[0], "ben", thumbs=-1)
+    assert store.themes.cluster_source(Filters())["fingerprint"] != before
 
 
 # -- the clustering -----------------------------------------------------------
@@ -260,7 +260,7 @@ def test_worst_rated_themes_sort_first_and_other_last():
 def test_themes_frame_shows_names_shares_and_trend(store):
     texts, _ = separated(3, 20)
     fill(store, texts)
-    rows = store.cluster_items(Filters())
+    rows = store.themes.cluster_items(Filters())
     report = find_themes(rows, ThemeOptions(seed=0), total=len(rows))
     frame = themes_frame(report, names={report.clusters[0]["id"]: "Refund troubles"})
     assert frame.iloc[0]["Theme"] == "Refund troubles"

@@ -129,7 +129,7 @@ def test_a_theme_becomes_a_question_set(monkeypatch, themed_db):
     assert any("Refund failures" in s.value for s in at.success)
     store = Store(db_path)
     try:
-        [made] = store.list_question_sets()
+        [made] = store.experiments.list_question_sets()
         assert made["name"] == "Refund failures" and made["origin"] == "theme"
         assert 0 < made["size"] <= size
     finally:
@@ -184,10 +184,10 @@ def test_saving_a_run_follows_its_themes_week_by_week(monkeypatch, themed_db):
     assert at.text_input(key="clusters.run_name").value == ""
     store = Store(db_path)
     try:
-        [run] = store.theme_runs()
+        [run] = store.themes.theme_runs()
         assert run["name"] == "Week 9" and run["created_by"] == "ana" and run["themes"] == 3
-        assert [t["name"] for t in store.saved_themes(run["id"])] == names
-        assert sorted(store.saved_theme_members(run["id"])) == ids
+        assert [t["name"] for t in store.themes.saved_themes(run["id"])] == names
+        assert sorted(store.themes.saved_theme_members(run["id"])) == ids
     finally:
         store.close()
     # The run is followed at the top: each saved theme week by week, and the themes table says

@@ -11,7 +11,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard.clustering import cluster_report
-from dashboard.dates import stored_day, utc_moment
+from store.dates import stored_day, utc_moment
 from dashboard.filters import Filters
 from dashboard.importing import import_file
 from dashboard.insights import data_span, refresh_insights

@@ -27,7 +27,7 @@ def loaded(tmp_path_factory):
 
 
 def q(store: Store, sql: str, params=()) -> list[dict]:
-    return store._rows(sql, params)
+    return store.rows(sql, params)
 
 
 def test_generation_is_deterministic_for_a_seed():
@@ -93,7 +93,7 @@ def test_conversations_have_several_turns_and_re_asks(loaded):
     for size in sizes:
         if size["n"] < 2:
             continue
-        turns = store.conversation_turns(size["conversation_id"])
+        turns = store.ingest.conversation_turns(size["conversation_id"])
         assert [t["turn"] for t in turns] == list(range(1, len(turns) + 1))
         for before, after in pairwise(turns):
             bad = before["error"] is not None or (before["stars_min"] or 5) <= 2
@@ -170,8 +170,8 @@ def test_questions_are_varied_and_some_are_korean(loaded):
 def test_loading_twice_adds_nothing_and_replace_keeps_other_rows(tmp_path):
     store = Store(tmp_path / "twice.db")
     try:
-        mine = store.add_question(store.start_conversation(reviewer="ana"), "a real question")
-        store.save_rating(mine, "ana", stars=5)
+        mine = store.ingest.add_question(store.ingest.start_conversation(reviewer="ana"), "a real question")
+        store.review.save_rating(mine, "ana", stars=5)
         first = demo.load_demo(store, seed=3, now=NOW)
         counts = store.summary()
         again = demo.load_demo(store, seed=3, now=NOW)
@@ -180,8 +180,8 @@ def test_loading_twice_adds_nothing_and_replace_keeps_other_rows(tmp_path):
         replaced = demo.load_demo(store, seed=3, now=NOW, replace=True)
         assert not replaced.skipped and replaced.removed == first.counts["interactions"]
         assert store.summary() == counts
-        assert store.get_interaction(mine)["question"] == "a real question"
-        assert store.get_rating(mine, "ana")["stars"] == 5
+        assert store.ingest.get_interaction(mine)["question"] == "a real question"
+        assert store.review.get_rating(mine, "ana")["stars"] == 5
         assert q(store, "SELECT COUNT(*) AS n FROM conversations WHERE source = 'chat'")[0]["n"] == 1
         assert store.pragma("integrity_check") == "ok"
     finally:
@@ -218,7 +218,7 @@ def test_summary_lines_name_what_was_loaded(loaded):
 
 
 def _demo_experiment(store: Store) -> dict:
-    [experiment] = store.list_experiments()
+    [experiment] = store.experiments.list_experiments()
     return experiment
 
 
@@ -226,14 +226,14 @@ def test_a_finished_experiment_is_stored_like_a_real_run(loaded):
     store, result = loaded
     summary = _demo_experiment(store)
     assert summary["due"] == summary["done"] == 33 * 3 and summary["failed"] == 0
-    experiment = store.get_experiment(summary["id"])
+    experiment = store.experiments.get_experiment(summary["id"])
     assert [demo.variant_label(v) for v in experiment["variants"]] == [
         "baseline v1", "concise v2", "friendly v1"]
-    [question_set] = store.list_question_sets()
+    [question_set] = store.experiments.list_question_sets()
     assert question_set["size"] == 33 and question_set["origin"] == "demo"
-    items = store.question_set_items(question_set["id"])
+    items = store.experiments.question_set_items(question_set["id"])
     assert all(i["reference_answer"] and i["category"] for i in items)
-    answers = store.experiment_answers(summary["id"])
+    answers = store.experiments.experiment_answers(summary["id"])
     assert len(answers) == 99 and all(a["answer"] and not a["error"] for a in answers)
     rows = q(store, "SELECT * FROM interactions WHERE experiment_id IS NOT NULL")
     assert {r["source"] for r in rows} == {"demo"}
@@ -247,8 +247,8 @@ def test_a_finished_experiment_is_stored_like_a_real_run(loaded):
 def test_votes_are_blind_pairwise_votes_of_the_demo_reviewers(loaded):
     store, _ = loaded
     experiment_id = _demo_experiment(store)["id"]
-    answers = {a["interaction_id"]: a for a in store.experiment_answers(experiment_id)}
-    votes = store.votes(experiment_id)
+    answers = {a["interaction_id"]: a for a in store.experiments.experiment_answers(experiment_id)}
+    votes = store.experiments.votes(experiment_id)
     assert {v["reviewer"] for v in votes} == {r.name for r in demo.REVIEWERS}
     assert {v["source"] for v in votes} == {"demo"}
     for vote in votes:
@@ -285,7 +285,7 @@ def test_every_pair_has_enough_votes_for_honest_intervals(loaded):
 def test_judge_verdicts_both_orders_a_few_flips_and_partial_agreement(loaded):
     store, _ = loaded
     experiment_id = _demo_experiment(store)["id"]
-    judgments = store.judgments(experiment_id)
+    judgments = store.experiments.judgments(experiment_id)
     assert len(judgments) == 99
     assert {j["judge_model"] for j in judgments} == {demo.JUDGE_MODEL}
     assert "demo" in demo.JUDGE_MODEL and "no model" in demo.JUDGE_MODEL
@@ -294,7 +294,7 @@ def test_judge_verdicts_both_orders_a_few_flips_and_partial_agreement(loaded):
         assert a_first in ("a", "b", "tie") and b_first in ("a", "b", "tie")
         assert judgment["verdict"] == (a_first if a_first == b_first else "tie")
         assert judgment["rationale"].startswith("VERDICT: ") and not judgment["error"]
-    agreement = judge_human_agreement(judgments, store.votes(experiment_id))
+    agreement = judge_human_agreement(judgments, store.experiments.votes(experiment_id))
     assert 3 <= agreement["position_flips"] <= 25
     assert agreement["pairs"] >= 90
     assert 0.45 <= agreement["agreement"] <= 0.85  # agrees often, not always
@@ -322,18 +322,18 @@ def test_replace_reloads_the_experiment_and_keeps_the_teams_own(tmp_path):
     store = Store(tmp_path / "experiments.db")
     try:
         demo.load_demo(store, seed=2, now=NOW)
-        variant = store.add_variant("mine")
-        set_id = store.create_question_set("our set", [{"question": "Is it on?"}])
-        own = store.create_experiment("ours", set_id, [variant, store.add_variant("theirs")])
+        variant = store.experiments.add_variant("mine")
+        set_id = store.experiments.create_question_set("our set", [{"question": "Is it on?"}])
+        own = store.experiments.create_experiment("ours", set_id, [variant, store.experiments.add_variant("theirs")])
         before = store.summary()
         again = demo.load_demo(store, seed=2, now=NOW)
         assert again.skipped and store.summary() == before
         demo.load_demo(store, seed=2, now=NOW, replace=True)
         assert store.summary() == before
-        names = [e["name"] for e in store.list_experiments()]
+        names = [e["name"] for e in store.experiments.list_experiments()]
         assert sorted(names) == sorted(["ours", demo.generate(2, NOW).experiments[0]["name"]])
-        assert store.get_experiment(own)["question_set"] == "our set"
-        assert [s["name"] for s in store.list_question_sets()].count("Support questions (demo)") == 1
+        assert store.experiments.get_experiment(own)["question_set"] == "our set"
+        assert [s["name"] for s in store.experiments.list_question_sets()].count("Support questions (demo)") == 1
         assert len(q(store, "SELECT * FROM judgments")) == 99
         assert store.pragma("integrity_check") == "ok"
         assert not q(store, "PRAGMA foreign_key_check")

@@ -80,7 +80,7 @@ def test_vote_page_offers_a_newcomer_a_blind_pair_of_the_demo(env):
     at.button(key="vote.tie").click().run()
     assert not at.exception
     with Store(env) as store:
-        [mine] = [v for v in store.votes() if v["reviewer"] == "newcomer"]
+        [mine] = [v for v in store.experiments.votes() if v["reviewer"] == "newcomer"]
         assert mine["winner"] == "tie" and mine["source"] == "vote"
         store.db.execute("DELETE FROM comparisons WHERE id = ?", [mine["id"]])
         store.db.conn.commit()

@@ -37,10 +37,10 @@ def _page(name: str, reviewer: str | None = "ana") -> AppTest:
 
 def _seed_experiment(db_path, fake_ollama) -> int:
     store = Store(db_path)
-    a = store.add_variant("plain", model=DEFAULT_MODEL)
-    b = store.add_variant("concise", model=DEFAULT_MODEL, template="Answer briefly: {question}")
-    set_id = store.create_question_set("support", [{"question": q} for q in QUESTIONS])
-    experiment = store.create_experiment("plain vs concise", set_id, [a, b])
+    a = store.experiments.add_variant("plain", model=DEFAULT_MODEL)
+    b = store.experiments.add_variant("concise", model=DEFAULT_MODEL, template="Answer briefly: {question}")
+    set_id = store.experiments.create_question_set("support", [{"question": q} for q in QUESTIONS])
+    experiment = store.experiments.create_experiment("plain vs concise", set_id, [a, b])
     run_experiment(store, experiment,
                    backend_for=lambda m: OllamaBackend(host=fake_ollama.url, timeout=5))
     store.close()
@@ -55,7 +55,7 @@ def test_create_and_edit_a_variant_makes_versions(env):
     [b for b in at.button if b.label == "Create variant"][0].click().run()
     assert not at.exception
     store = Store(env)
-    assert [v["version"] for v in store.variant_versions("concise")] == [1]
+    assert [v["version"] for v in store.experiments.variant_versions("concise")] == [1]
     at.run()
     # the edit form comes after the (collapsed) new-variant form
     edit_prompt = [t for t in at.text_area if t.label == "System prompt"][-1]
@@ -63,7 +63,7 @@ def test_create_and_edit_a_variant_makes_versions(env):
     edit_prompt.input("Be very brief.")
     [b for b in at.button if b.label == "Save as a new version"][0].click().run()
     assert not at.exception
-    versions = store.variant_versions("concise")
+    versions = store.experiments.variant_versions("concise")
     assert [v["version"] for v in versions] == [2, 1]
     assert versions[0]["system_prompt"] == "Be very brief."
     assert versions[1]["system_prompt"] == "Be brief."
@@ -78,17 +78,17 @@ def test_question_set_from_pasted_lines(env):
     assert not at.exception
     assert any("2 questions" in s.value for s in at.success)
     store = Store(env)
-    [question_set] = store.list_question_sets()
+    [question_set] = store.experiments.list_question_sets()
     assert question_set["size"] == 2
     store.close()
 
 
 def test_experiment_page_runs_and_shows_side_by_side(env, fake_ollama):
     store = Store(env)
-    a = store.add_variant("plain", model=DEFAULT_MODEL)
-    b = store.add_variant("concise", model=DEFAULT_MODEL, template="Answer briefly: {question}")
-    set_id = store.create_question_set("support", [{"question": q} for q in QUESTIONS])
-    store.create_experiment("plain vs concise", set_id, [a, b])
+    a = store.experiments.add_variant("plain", model=DEFAULT_MODEL)
+    b = store.experiments.add_variant("concise", model=DEFAULT_MODEL, template="Answer briefly: {question}")
+    set_id = store.experiments.create_question_set("support", [{"question": q} for q in QUESTIONS])
+    store.experiments.create_experiment("plain vs concise", set_id, [a, b])
     at = _page("experiments")
     [run] = [b for b in at.button if b.label == "Run"]
     run.click().run()
@@ -96,7 +96,7 @@ def test_experiment_page_runs_and_shows_side_by_side(env, fake_ollama):
     experiment_runner().wait(1, timeout=30)
     at.run()
     assert not at.exception
-    assert len(store.experiment_answers(1)) == 4
+    assert len(store.experiments.experiment_answers(1)) == 4
     text = " ".join(shown(m.value) for m in at.markdown)
     assert "plain v1" in text and "concise v1" in text
     assert "You asked: Answer briefly: How do I reset my password?" in text
@@ -114,7 +114,7 @@ def test_vote_hides_names_until_the_vote_and_stores_the_side(env, fake_ollama):
     revealed = " ".join(s.value for s in at.success)
     assert "plain v1" in revealed and "concise v1" in revealed
     store = Store(env)
-    [vote] = store.votes(experiment)
+    [vote] = store.experiments.votes(experiment)
     assert vote["reviewer"] == "ana" and vote["left_side"] in ("a", "b")
     assert vote["winner"] == vote["left_side"]
     store.close()
@@ -146,11 +146,11 @@ def test_results_page_without_votes_says_how_to_get_some(env):
 
 def test_question_set_from_low_rated_feedback(env):
     store = Store(env)
-    conversation = store.start_conversation()
+    conversation = store.ingest.start_conversation()
     for n, stars in enumerate([1, 2, 5, 4]):
-        iid = store.add_question(conversation, f"question {n}")
-        store.record_answer(iid, answer="a")
-        store.save_rating(iid, "ana", stars=stars)
+        iid = store.ingest.add_question(conversation, f"question {n}")
+        store.ingest.record_answer(iid, answer="a")
+        store.review.save_rating(iid, "ana", stars=stars)
     store.close()
     at = _page("variants")
     at.text_input(key="sets.fb.name").input("failures")
@@ -158,8 +158,8 @@ def test_question_set_from_low_rated_feedback(env):
     at.button(key="sets.fb.save").click().run()
     assert not at.exception
     store = Store(env)
-    [question_set] = store.list_question_sets()
-    items = store.question_set_items(question_set["id"])
+    [question_set] = store.experiments.list_question_sets()
+    items = store.experiments.question_set_items(question_set["id"])
     store.close()
     assert question_set["name"] == "failures"
     assert sorted(i["question"] for i in items) == ["question 0", "question 1"]

@@ -24,11 +24,11 @@ QUESTIONS = ["How do I reset my password?", "Where is my parcel?", "Can I get a 
 
 @pytest.fixture
 def experiment(store):
-    a = store.add_variant("plain", model=DEFAULT_MODEL, params={"temperature": 0.2})
-    b = store.add_variant("concise", model=DEFAULT_MODEL, system_prompt="Be brief.",
+    a = store.experiments.add_variant("plain", model=DEFAULT_MODEL, params={"temperature": 0.2})
+    b = store.experiments.add_variant("concise", model=DEFAULT_MODEL, system_prompt="Be brief.",
                           template="Answer briefly: {question}")
-    set_id = store.create_question_set("support", [{"question": q} for q in QUESTIONS])
-    return store.create_experiment("plain vs concise", set_id, [a, b])
+    set_id = store.experiments.create_question_set("support", [{"question": q} for q in QUESTIONS])
+    return store.experiments.create_experiment("plain vs concise", set_id, [a, b])
 
 
 def _backend_for(server):
@@ -36,21 +36,21 @@ def _backend_for(server):
 
 
 def test_variant_versions_keep_old_ones_readable(store):
-    first = store.add_variant("concise", model="m", system_prompt="Be brief.")
-    second = store.edit_variant(first, system_prompt="Be very brief.")
-    assert [v["version"] for v in store.variant_versions("concise")] == [2, 1]
-    assert store.get_variant(first)["system_prompt"] == "Be brief."
-    assert store.get_variant(second)["system_prompt"] == "Be very brief."
-    copy = store.duplicate_variant(second, "concise-copy")
-    assert store.get_variant(copy)["version"] == 1
-    store.archive_variant("concise")
-    assert [v["name"] for v in store.list_variants()] == ["concise-copy"]
+    first = store.experiments.add_variant("concise", model="m", system_prompt="Be brief.")
+    second = store.experiments.edit_variant(first, system_prompt="Be very brief.")
+    assert [v["version"] for v in store.experiments.variant_versions("concise")] == [2, 1]
+    assert store.experiments.get_variant(first)["system_prompt"] == "Be brief."
+    assert store.experiments.get_variant(second)["system_prompt"] == "Be very brief."
+    copy = store.experiments.duplicate_variant(second, "concise-copy")
+    assert store.experiments.get_variant(copy)["version"] == 1
+    store.experiments.archive_variant("concise")
+    assert [v["name"] for v in store.experiments.list_variants()] == ["concise-copy"]
     with pytest.raises(ValueError, match="question"):
-        store.add_variant("bad", template="no placeholder")
+        store.experiments.add_variant("bad", template="no placeholder")
 
 
 def test_template_and_system_prompt_shape_the_messages(store):
-    variant = store.get_variant(store.add_variant("t", system_prompt="S", template="Q: {question}"))
+    variant = store.experiments.get_variant(store.experiments.add_variant("t", system_prompt="S", template="Q: {question}"))
     assert render_messages(variant, "why?") == [
         {"role": "system", "content": "S"}, {"role": "user", "content": "Q: why?"}]
 
@@ -67,7 +67,7 @@ def test_parse_questions_lines_and_jsonl():
 def test_run_answers_everything_and_records_the_exact_variant(store, experiment, fake_ollama):
     progress = run_experiment(store, experiment, backend_for=_backend_for(fake_ollama))
     assert (progress.total, progress.done, progress.failed) == (6, 6, 0)
-    answers = store.experiment_answers(experiment)
+    answers = store.experiments.experiment_answers(experiment)
     assert len(answers) == 6
     concise = [a for a in answers if a["variant_name"] == "concise"]
     assert concise[0]["answer"].startswith("You asked: Answer briefly:")
@@ -92,23 +92,23 @@ def test_interrupted_run_resumes_without_asking_again(store, experiment, fake_ol
     asked_again = [r["body"]["messages"][-1]["content"] for r in fake_ollama.requests
                    if r["path"] == "/api/chat"][len(asked):]
     assert len(asked_again) == 4 and not set(asked) & set(asked_again)
-    assert len(store.experiment_answers(experiment)) == 6
+    assert len(store.experiments.experiment_answers(experiment)) == 6
     assert run_experiment(store, experiment, backend_for=_backend_for(fake_ollama)).total == 0
 
 
 def test_failures_are_kept_per_answer_and_can_be_retried(store, fake_ollama):
-    good = store.add_variant("good", model=DEFAULT_MODEL)
-    missing = store.add_variant("missing", model="absent:1b")
-    set_id = store.create_question_set("s", [{"question": q} for q in QUESTIONS])
-    experiment = store.create_experiment("e", set_id, [good, missing])
+    good = store.experiments.add_variant("good", model=DEFAULT_MODEL)
+    missing = store.experiments.add_variant("missing", model="absent:1b")
+    set_id = store.experiments.create_question_set("s", [{"question": q} for q in QUESTIONS])
+    experiment = store.experiments.create_experiment("e", set_id, [good, missing])
     progress = run_experiment(store, experiment, backend_for=_backend_for(fake_ollama))
     assert (progress.done, progress.failed) == (6, 3)
-    failed = [a for a in store.experiment_answers(experiment) if a["error"]]
+    failed = [a for a in store.experiments.experiment_answers(experiment) if a["error"]]
     assert len(failed) == 3 and "absent:1b" in failed[0]["error"]
     fake_ollama.models.append("absent:1b")
     retry = run_experiment(store, experiment, backend_for=_backend_for(fake_ollama), retry_failed=True)
     assert (retry.total, retry.failed) == (3, 0)
-    assert not [a for a in store.experiment_answers(experiment) if a["error"]]
+    assert not [a for a in store.experiments.experiment_answers(experiment) if a["error"]]
     # the failed attempts are still there: nothing is deleted
     assert store.summary()["interactions"] == 9
 
@@ -126,7 +126,7 @@ def test_blind_pair_stores_the_left_side_and_maps_the_choice(store, experiment, 
     pair = next_blind_pair(store, experiment, "ana", rng=random.Random(1))
     assert pair.left_side in ("a", "b")
     cast_vote(store, pair, "left", "ana", reason="clearer")
-    [vote] = store.votes(experiment)
+    [vote] = store.experiments.votes(experiment)
     assert vote["left_side"] == pair.left_side
     assert vote["winner"] == pair.left_side  # the left answer won
     assert vote["reason"] == "clearer"
@@ -173,10 +173,10 @@ def test_judge_counts_position_flips_as_ties(store, experiment):
         judged = run_judge(store, experiment, OllamaBackend(host=server.url, timeout=5),
                            DEFAULT_MODEL, "accuracy")
     assert judged == 3
-    verdicts = store.judgments(experiment)
+    verdicts = store.experiments.judgments(experiment)
     assert {j["verdict"] for j in verdicts} == {"tie"}
     assert all(j["verdict_a_first"] != j["verdict_b_first"] for j in verdicts)
-    assert store.votes(experiment) == []  # judge results never mix with human votes
+    assert store.experiments.votes(experiment) == []  # judge results never mix with human votes
 
 
 def test_judge_agreement_with_humans(store, experiment):
@@ -195,6 +195,6 @@ def test_judge_agreement_with_humans(store, experiment):
         concise_side = "a" if pair.a["variant_name"] == "concise" else "b"
         choice = "left" if pair.left_side == concise_side else "right"
         cast_vote(store, pair, choice, "ana")
-    agreement = judge_human_agreement(store.judgments(experiment), store.votes(experiment))
+    agreement = judge_human_agreement(store.experiments.judgments(experiment), store.experiments.votes(experiment))
     assert agreement["pairs"] == 3 and agreement["agreement"] == 1.0
     assert agreement["position_flips"] == 0

@@ -17,9 +17,9 @@ def _open(monkeypatch, db_path, rated: list[tuple[str, str, int]]) -> AppTest:
     """The Export page over a database of (question, answer, stars) rated by ana."""
     store = Store(db_path)
     for question, answer, stars in rated:
-        iid = store.add_question(store.start_conversation(), question)
-        store.record_answer(iid, answer=answer)
-        store.save_rating(iid, "ana", stars=stars)
+        iid = store.ingest.add_question(store.ingest.start_conversation(), question)
+        store.ingest.record_answer(iid, answer=answer)
+        store.review.save_rating(iid, "ana", stars=stars)
     store.close()
     monkeypatch.setenv("LOUPE_DB", str(db_path))
     st.cache_data.clear()
@@ -44,7 +44,7 @@ def test_build_writes_the_approved_rows_and_records_the_export(page, db_path):
     assert not page.exception, page.exception
     assert [m.value for m in page.metric][0] == "2"
     store = Store(db_path)
-    [export] = store.list_exports()
+    [export] = store.exports.list_exports()
     store.close()
     lines = open(export["path"], encoding="utf-8").read().splitlines()
     assert [json.loads(line)["messages"][-1]["content"] for line in lines] == ["answer 0", "answer 1"]
@@ -63,7 +63,7 @@ def test_counts_before_writing(page, db_path):
     assert not page.exception
     assert any("**2 rows** would be written" in m.value for m in page.markdown)
     store = Store(db_path)
-    assert store.list_exports() == []
+    assert store.exports.list_exports() == []
     store.close()
 
 
@@ -75,7 +75,7 @@ def _build(at: AppTest) -> None:
 
 def _exported_lines(db_path) -> list[dict]:
     store = Store(db_path)
-    export = store.list_exports()[0]
+    export = store.exports.list_exports()[0]
     store.close()
     return [json.loads(line) for line in open(export["path"], encoding="utf-8")]
 
@@ -106,7 +106,7 @@ def test_a_one_label_kto_file_waits_for_confirmation_with_the_reason(page, db_pa
     assert "set “Approve answers rated at least” to “any rating”" in warning.value
     assert page.get("download_button") == []
     store = Store(db_path)
-    assert store.list_exports() == []
+    assert store.exports.list_exports() == []
     store.close()
     page.button(key="export.build_anyway").click().run()
     assert not page.exception, page.exception
@@ -153,9 +153,9 @@ def test_leaving_an_item_out_removes_it_from_preview_and_file(page, db_path):
 
 def test_text_in_previews_is_shown_as_written(monkeypatch, db_path):
     store = Store(db_path)
-    iid = store.add_question(store.start_conversation(), "![x](https://evil.example/p.png) <b>hi</b>")
-    store.record_answer(iid, answer="$x$ <script>alert(1)</script>")
-    store.save_rating(iid, "ana", stars=5)
+    iid = store.ingest.add_question(store.ingest.start_conversation(), "![x](https://evil.example/p.png) <b>hi</b>")
+    store.ingest.record_answer(iid, answer="$x$ <script>alert(1)</script>")
+    store.review.save_rating(iid, "ana", stars=5)
     store.close()
     monkeypatch.setenv("LOUPE_DB", str(db_path))
     st.cache_data.clear()

@@ -20,15 +20,15 @@ datasets = pytest.importorskip("datasets")
 def filled(store):
     """Rated answers (stars, thumbs, an ideal answer), a two-turn chat, and blind votes."""
     good = add_interaction(store, "Where is my parcel?", "It ships today.")
-    store.save_rating(good, "ana", stars=5, thumbs=1)
+    store.review.save_rating(good, "ana", stars=5, thumbs=1)
     bad = add_interaction(store, "Where is my parcel?", "No idea.")
-    store.save_rating(bad, "ben", stars=1, thumbs=-1)
+    store.review.save_rating(bad, "ben", stars=1, thumbs=-1)
     fixed = add_interaction(store, "Can I pay by bank transfer?", "Maybe.")
-    store.save_rating(fixed, "ana", stars=2, ideal_answer="Yes: use the IBAN on your invoice.")
+    store.review.save_rating(fixed, "ana", stars=2, ideal_answer="Yes: use the IBAN on your invoice.")
     first, second = add_conversation(store, [("How do I reset my password?", "Open Settings."),
                                              ("And then?", "Choose Reset password.")])
-    store.save_rating(first, "ana", thumbs=1)
-    store.save_rating(second, "ana", stars=4)
+    store.review.save_rating(first, "ana", thumbs=1)
+    store.review.save_rating(second, "ana", stars=4)
     votes = Path(store.path).with_name("votes.jsonl")
     votes.write_text(json.dumps({"question": "Refund?", "answer_a": "Yes, within 30 days.",
                                  "answer_b": "No.", "winner": "a"}) + "\n"

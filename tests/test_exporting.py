@@ -33,35 +33,35 @@ datasets = pytest.importorskip("datasets")
 
 
 def _answered(store, conversation, question, answer, system_prompt=None):
-    iid = store.add_question(conversation, question, system_prompt=system_prompt, model="m")
-    store.record_answer(iid, answer=answer)
+    iid = store.ingest.add_question(conversation, question, system_prompt=system_prompt, model="m")
+    store.ingest.record_answer(iid, answer=answer)
     return iid
 
 
 @pytest.fixture
 def filled(store):
     """A small store covering every rule: ratings, ideal answers, a multi-turn talk, votes."""
-    c1 = store.start_conversation()
+    c1 = store.ingest.start_conversation()
     ids = {
         "good": _answered(store, c1, "How do I reset my password?", "Open Settings > Security.",
                           system_prompt="You are a support agent."),
     }
-    store.save_rating(ids["good"], "ana", stars=5, thumbs=1)
-    c2 = store.start_conversation()
+    store.review.save_rating(ids["good"], "ana", stars=5, thumbs=1)
+    c2 = store.ingest.start_conversation()
     ids["bad_fixed"] = _answered(store, c2, "Where is my parcel?", "No idea.")
-    store.save_rating(ids["bad_fixed"], "ana", stars=1, ideal_answer="Track it under Orders.")
-    c3 = store.start_conversation()
+    store.review.save_rating(ids["bad_fixed"], "ana", stars=1, ideal_answer="Track it under Orders.")
+    c3 = store.ingest.start_conversation()
     ids["meh"] = _answered(store, c3, "Can I pay by card?", "Maybe.")
-    store.save_rating(ids["meh"], "ana", stars=3)
-    ids["down"] = _answered(store, store.start_conversation(), "Is there a refund?", "No.")
-    store.save_rating(ids["down"], "ben", thumbs=-1, stars=2)
-    talk = store.start_conversation()
+    store.review.save_rating(ids["meh"], "ana", stars=3)
+    ids["down"] = _answered(store, store.ingest.start_conversation(), "Is there a refund?", "No.")
+    store.review.save_rating(ids["down"], "ben", thumbs=-1, stars=2)
+    talk = store.ingest.start_conversation()
     ids["t1"] = _answered(store, talk, "Hi, I need help with billing", "Sure, what is wrong?")
     ids["t2"] = _answered(store, talk, "I was charged twice", "I refunded the second charge.")
-    store.save_rating(ids["t1"], "ana", stars=4)
-    store.save_rating(ids["t2"], "ana", stars=5)
-    ids["same_q_low"] = _answered(store, store.start_conversation(), "Can I pay by card?", "Card? No.")
-    store.save_rating(ids["same_q_low"], "ben", stars=1)
+    store.review.save_rating(ids["t1"], "ana", stars=4)
+    store.review.save_rating(ids["t2"], "ana", stars=5)
+    ids["same_q_low"] = _answered(store, store.ingest.start_conversation(), "Can I pay by card?", "Card? No.")
+    store.review.save_rating(ids["same_q_low"], "ben", stars=1)
     return store, ids
 
 
@@ -171,8 +171,8 @@ def test_pii_scrubbing_exact_output():
 
 
 def test_pii_scrubbing_is_an_option_and_counted(store, tmp_path):
-    iid = _answered(store, store.start_conversation(), "My email is bo@example.org", "Noted, bo@example.org.")
-    store.save_rating(iid, "ana", stars=5)
+    iid = _answered(store, store.ingest.start_conversation(), "My email is bo@example.org", "Noted, bo@example.org.")
+    store.review.save_rating(iid, "ana", stars=5)
     plain = run_export(store, ExportOptions(format="input-output"), tmp_path / "p.jsonl")
     assert "bo@example.org" in Path(plain.path).read_text()
     scrubbed = run_export(store, ExportOptions(format="input-output", scrub_pii=True), tmp_path / "s.jsonl")
@@ -192,22 +192,22 @@ def test_near_duplicates_keep_the_best_rated_one():
 
 
 def test_dedupe_option_says_how_many_were_dropped(store, tmp_path):
-    conversation = store.start_conversation()
+    conversation = store.ingest.start_conversation()
     for n, (question, stars) in enumerate([("Where is my parcel?", 4), ("where is my parcel", 5),
                                            ("Can I pay by card?", 4)]):
         iid = _answered(store, conversation, question, f"answer {n}")
-        store.save_rating(iid, "ana", stars=stars)
+        store.review.save_rating(iid, "ana", stars=stars)
     result = run_export(store, ExportOptions(format="input-output", dedupe=True), tmp_path / "d.jsonl")
     assert result.counts.duplicates_dropped == 1
     assert sorted(r["output"] for r in _lines(result.path)) == ["answer 1", "answer 2"]
 
 
 def test_split_keeps_every_answer_to_a_question_on_one_side(store, tmp_path):
-    conversation = store.start_conversation()
+    conversation = store.ingest.start_conversation()
     for q in range(40):
         for a in range(3):
             iid = _answered(store, conversation, f"Question number {q}?", f"answer {a}")
-            store.save_rating(iid, "ana", stars=5)
+            store.review.save_rating(iid, "ana", stars=5)
     result = run_export(store, ExportOptions(format="input-output", validation_fraction=0.25, seed=3),
                         tmp_path / "train.jsonl")
     train = {r["input"] for r in _lines(result.path)}
@@ -219,7 +219,7 @@ def test_split_keeps_every_answer_to_a_question_on_one_side(store, tmp_path):
 
 def test_leakage_into_an_evaluation_set_refuses_or_warns(filled, tmp_path):
     store, _ = filled
-    set_id = store.create_question_set("eval", [{"question": "how do i reset my password"}])
+    set_id = store.experiments.create_question_set("eval", [{"question": "how do i reset my password"}])
     with pytest.raises(ExportRefused):
         run_export(store, ExportOptions(format="sft", leakage_set_id=set_id), tmp_path / "x.jsonl")
     assert not (tmp_path / "x.jsonl").exists()
@@ -235,7 +235,7 @@ def test_manifest_and_record_allow_tracing_and_rerunning(filled, tmp_path):
     manifest = json.loads((tmp_path / "sft.jsonl.manifest.json").read_text())
     assert manifest["sha256"] == hashlib.sha256((tmp_path / "sft.jsonl").read_bytes()).hexdigest()
     assert manifest["counts"]["written"] == 2 and manifest["who"] == "ana"
-    [recorded] = store.list_exports()
+    [recorded] = store.exports.list_exports()
     assert recorded["sha256"] == result.sha256 and recorded["rows"] == 2
     again = run_export(store, ExportOptions.from_dict(recorded["options"]), tmp_path / "again.jsonl")
     assert again.sha256 == result.sha256
@@ -245,7 +245,7 @@ def test_preview_shows_first_rows_without_writing(filled, tmp_path):
     store, _ = filled
     rows = preview(store, ExportOptions(format="alpaca"), limit=2)
     assert len(rows) == 2 and "_id" in rows[0]
-    assert store.list_exports() == []
+    assert store.exports.list_exports() == []
 
 
 # -- curation that suits each format, and files that would teach nothing ----------------------
@@ -280,7 +280,7 @@ def test_a_kto_file_with_only_true_labels_is_refused_with_the_reason(filled, tmp
     message = str(refused.value)
     assert message.startswith("Every one of the 4 rows is labelled true")
     assert "threshold of 4 stars" in message and "“any rating”" in message
-    assert not (tmp_path / "kto.jsonl").exists() and store.list_exports() == []
+    assert not (tmp_path / "kto.jsonl").exists() and store.exports.list_exports() == []
     # written on purpose, the file carries the warning in its result and its manifest
     written = run_export(store, options, tmp_path / "kto.jsonl")
     assert written.warnings == [message] and written.counts.written == 4
@@ -314,10 +314,10 @@ def test_an_empty_file_is_refused_with_what_to_change(filled, tmp_path):
 
 
 def test_dpo_leaves_out_pairs_with_the_same_text_on_both_sides(store, tmp_path):
-    ids = [_answered(store, store.start_conversation(), "Where is my parcel?", answer)
+    ids = [_answered(store, store.ingest.start_conversation(), "Where is my parcel?", answer)
            for answer in ("Track it under Orders.", "Track it under Orders.", "No idea.")]
     for winner, a, b in (("a", ids[0], ids[1]), ("a", ids[0], ids[2])):
-        store.record_vote(question="Where is my parcel?", interaction_a=a, interaction_b=b,
+        store.experiments.record_vote(question="Where is my parcel?", interaction_a=a, interaction_b=b,
                           variant_a="v1", variant_b="v2", winner=winner, reviewer="ana")
     result = run_export(store, ExportOptions(format="dpo"), tmp_path / "dpo.jsonl")
     assert _lines(result.path) == [{"prompt": "Where is my parcel?",
@@ -327,7 +327,7 @@ def test_dpo_leaves_out_pairs_with_the_same_text_on_both_sides(store, tmp_path):
 
 def test_leaving_an_answer_out_by_hand_removes_every_dpo_pair_it_is_in(filled, tmp_path):
     store, ids = filled
-    store.record_vote(question="Can I pay by card?", interaction_a=ids["meh"],
+    store.experiments.record_vote(question="Can I pay by card?", interaction_a=ids["meh"],
                       interaction_b=ids["same_q_low"], variant_a="v1", variant_b="v2", winner="a")
     everything = _lines(run_export(store, ExportOptions(format="dpo"), tmp_path / "all.jsonl").path)
     assert sum(row["rejected"] == "Card? No." for row in everything) == 2  # a vote and a rating gap

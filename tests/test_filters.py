@@ -96,9 +96,9 @@ def test_each_field_narrows_the_list(store, ids, filters, expected):
     names.update({iid: f"trip{n}" for n, iid in enumerate(ids["trip"])})
     assert {names[i] for i in _matching(store, filters)} == expected
     # the Review queries agree with where_clause, whichever plan they pick
-    count, exact = store.count_interactions(filters)
+    count, exact = store.review.count_interactions(filters)
     assert exact and count == len(expected)
-    assert {names[r["id"]] for r in store.review_rows(filters)} == expected
+    assert {names[r["id"]] for r in store.review.review_rows(filters)} == expected
 
 
 def test_a_named_reviewer_makes_rating_filters_apply_to_their_own_rating(store, ids):
@@ -120,42 +120,42 @@ def test_search_text_is_never_read_as_fts_syntax(store, ids):
 
 def test_rating_summary_follows_new_changed_and_deleted_ratings(store):
     iid = add_interaction(store, "Q", "A")
-    store.save_rating(iid, "ana", stars=2, thumbs=-1, ideal_answer="Better.")
-    store.save_rating(iid, "ben", stars=5, thumbs=1)
-    row = store.get_interaction(iid)
+    store.review.save_rating(iid, "ana", stars=2, thumbs=-1, ideal_answer="Better.")
+    store.review.save_rating(iid, "ben", stars=5, thumbs=1)
+    row = store.ingest.get_interaction(iid)
     assert (row["rating_count"], row["stars_min"], row["stars_max"], row["stars_mean"]) == (2, 2, 5, 3.5)
     assert (row["thumbs_up"], row["thumbs_down"], row["ideal_count"]) == (1, 1, 1)
-    store.save_rating(iid, "ana", stars=4, thumbs=1)  # ana changes her mind
-    row = store.get_interaction(iid)
+    store.review.save_rating(iid, "ana", stars=4, thumbs=1)  # ana changes her mind
+    row = store.ingest.get_interaction(iid)
     assert (row["stars_min"], row["thumbs_up"], row["thumbs_down"], row["ideal_count"]) == (4, 2, 0, 0)
     with store.write() as db:
         db.execute("DELETE FROM ratings WHERE interaction_id = ?", [iid])
-    row = store.get_interaction(iid)
+    row = store.ingest.get_interaction(iid)
     assert (row["rating_count"], row["stars_mean"], row["thumbs_up"]) == (0, None, 0)
 
 
 def test_counts_beyond_the_cap_say_more_than(store):
     many_interactions(store, 30)
     both = Filters(search="question", models=("llama3.2:3b",))
-    assert store.count_interactions(both, cap=10) == (10, False)
-    assert store.count_interactions(both, cap=30) == (30, True)
-    assert store.count_interactions(Filters(search="question"), cap=10) == (30, True)  # index count
-    assert store.count_interactions(Filters(), cap=10) == (30, True)  # no subquery: exact
-    assert store.count_interactions(Filters(ids=(1, 2, 999))) == (2, True)  # 999 does not exist
+    assert store.review.count_interactions(both, cap=10) == (10, False)
+    assert store.review.count_interactions(both, cap=30) == (30, True)
+    assert store.review.count_interactions(Filters(search="question"), cap=10) == (30, True)  # index count
+    assert store.review.count_interactions(Filters(), cap=10) == (30, True)  # no subquery: exact
+    assert store.review.count_interactions(Filters(ids=(1, 2, 999))) == (2, True)  # 999 does not exist
 
 
 def test_pages_walk_the_matches_newest_first_without_gaps(store):
     ids = many_interactions(store, 120)
     seen = []
     for offset in (0, 50, 100):
-        seen += [r["id"] for r in store.review_rows(Filters(search="question"), offset=offset)]
+        seen += [r["id"] for r in store.review.review_rows(Filters(search="question"), offset=offset)]
     assert seen == list(reversed(ids))
-    scan = [r["id"] for r in store.review_rows(Filters(search="question"), limit=120, matches=10**6)]
+    scan = [r["id"] for r in store.review.review_rows(Filters(search="question"), limit=120, matches=10**6)]
     assert scan == seen  # the time-ordered scan gives the same order as the sorted plan
 
 
 def test_filter_options_come_from_the_data(store, ids):
-    options = store.filter_options()
+    options = store.review.filter_options()
     assert options["models"] == ["llama3.2:3b", "mistral:7b", "qwen2.5:7b"]
     assert options["variants"] == ["baseline", "concise"]
     assert options["reviewers"] == ["ana", "ben", "chen"]

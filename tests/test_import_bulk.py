@@ -43,17 +43,17 @@ def load(tmp_path, name: str, bulk: bool, monkeypatch) -> Store:
 
 
 def snapshot(store: Store) -> dict:
-    store.insight_roll_up_interactions(1000)
-    store.insight_roll_up_ratings(1000)
+    store.insights.roll_up_interactions(1000)
+    store.insights.roll_up_ratings(1000)
     return {
-        "summaries": store._rows(
+        "summaries": store.rows(
             "SELECT question, rating_count, stars_count, stars_mean, stars_min, stars_max,"
             " thumbs_up, thumbs_down, ideal_count FROM interactions ORDER BY id"),
-        "search": [r["question"] for r in store.search("zebra")] + [
-            r["question"] for r in store.search("parcel")],
-        "daily": store._rows("SELECT * FROM insight_daily ORDER BY day, model, source"),
-        "tags": store._rows("SELECT * FROM insight_tags ORDER BY day, model, tag"),
-        "schema": store._rows("SELECT type, name, sql FROM sqlite_master"
+        "search": [r["question"] for r in store.review.search("zebra")] + [
+            r["question"] for r in store.review.search("parcel")],
+        "daily": store.rows("SELECT * FROM insight_daily ORDER BY day, model, source"),
+        "tags": store.rows("SELECT * FROM insight_tags ORDER BY day, model, tag"),
+        "schema": store.rows("SELECT type, name, sql FROM sqlite_master"
                               " WHERE type IN ('trigger', 'index') ORDER BY name"),
     }
 
@@ -62,9 +62,9 @@ def test_a_deferred_big_import_leaves_what_a_row_by_row_import_leaves(tmp_path, 
     bulk = load(tmp_path, "bulk", True, monkeypatch)
     rows = load(tmp_path, "rows", False, monkeypatch)
     try:
-        assert bulk._scalar("SELECT COUNT(*) FROM interactions") == 5
+        assert bulk.scalar("SELECT COUNT(*) FROM interactions") == 5
         assert snapshot(bulk) == snapshot(rows)
-        summary = bulk._rows("SELECT rating_count, stars_mean, thumbs_down FROM interactions"
+        summary = bulk.rows("SELECT rating_count, stars_mean, thumbs_down FROM interactions"
                              " WHERE question = 'Where is my parcel?'")
         assert summary == [{"rating_count": 2, "stars_mean": 3.5, "thumbs_down": 1}]
     finally:
@@ -81,6 +81,6 @@ def test_the_deferred_triggers_are_back_after_a_refused_big_import(tmp_path, mon
     monkeypatch.setattr(ingest, "BULK_MIN_ROWS", 1)
     monkeypatch.setattr(importing, "BATCH", 2)
     assert not import_file(store, path).committed
-    assert store._scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = ?", [trigger]) == 1
-    assert store._scalar("SELECT COUNT(*) FROM interactions") == 0
+    assert store.scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = ?", [trigger]) == 1
+    assert store.scalar("SELECT COUNT(*) FROM interactions") == 0
     store.close()

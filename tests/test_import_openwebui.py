@@ -23,7 +23,7 @@ def test_the_export_lands_as_conversations_ratings_and_an_arena_vote(store):
     report = import_file(store, EXPORT)
     assert report.committed, [r.reason for r in report.refusals]
     assert report.format == "openwebui"
-    rows = store._rows(
+    rows = store.rows(
         "SELECT i.question, i.answer, i.model, i.turn, i.created_at, c.external_id AS chat,"
         " r.reviewer, r.stars, r.thumbs, r.comment, r.tags FROM interactions i"
         " LEFT JOIN conversations c ON c.id = i.conversation_id"
@@ -47,8 +47,8 @@ def test_the_export_lands_as_conversations_ratings_and_an_arena_vote(store):
          "stars": None, "thumbs": -1, "comment": "It ignored the question.",
          "tags": json.dumps(["Don't like the style"])},
     ]
-    [vote] = store.votes()
-    answers = {r["id"]: r["answer"] for r in store._rows("SELECT id, answer FROM interactions")}
+    [vote] = store.experiments.votes()
+    answers = {r["id"]: r["answer"] for r in store.rows("SELECT id, answer FROM interactions")}
     assert (vote["question"], vote["variant_a"], vote["variant_b"], vote["winner"],
             vote["reviewer"], vote["reason"]) == (
         "How do I reset my password?", "llama3.2:3b", "qwen2.5:7b", "a", ANA, "Short and right.")

@@ -24,7 +24,7 @@ SPANS = ROOT / "tests" / "data" / "otel_genai_spans.jsonl"
 
 
 def interactions(store: Store) -> list[dict]:
-    return store._rows(
+    return store.rows(
         "SELECT i.question, i.answer, i.model, i.backend, i.error, i.latency_ms, i.prompt_tokens,"
         " i.completion_tokens, i.created_at, i.turn, i.system_prompt, v.name AS variant,"
         " c.external_id AS conversation FROM interactions i"
@@ -50,7 +50,7 @@ def test_model_call_spans_land_as_interactions_with_their_evaluations(store):
     ]
     assert interactions(store)[0]["system_prompt"] == "You are a helpful support assistant."
     assert interactions(store)[3]["system_prompt"] == "Be brief."
-    ratings = store._rows("SELECT reviewer, stars, thumbs, comment FROM ratings ORDER BY reviewer")
+    ratings = store.rows("SELECT reviewer, stars, thumbs, comment FROM ratings ORDER BY reviewer")
     assert ratings == [
         {"reviewer": "relevance", "stars": 5, "thumbs": 1, "comment": "Answers the question asked."},
         {"reviewer": "user_feedback", "stars": 4, "thumbs": None, "comment": None},
@@ -80,7 +80,7 @@ def test_a_bad_span_is_refused_with_its_line_and_nothing_lands(store, tmp_path):
 def api(tmp_path):
     store = Store(tmp_path / "api.db")
     token = new_token()
-    store.add_token("tests", token_digest(token), "1000/minute", "ada")
+    store.users.add_token("tests", token_digest(token), "1000/minute", "ada")
     client = TestClient(create_app(store, max_body=200_000))
     yield client, store, token
     store.close()
@@ -101,7 +101,7 @@ def test_traces_as_otlp_json_need_a_token_and_land_whole(api):
     [row] = interactions(store)
     assert (row["question"], row["answer"]) == ("Where is my parcel?",
                                                 "It left the warehouse this morning.")
-    assert store._scalar("SELECT source FROM interactions") == "api"
+    assert store.scalar("SELECT source FROM interactions") == "api"
 
 
 def test_a_bad_trace_request_is_one_sentence_and_stores_nothing(api):
@@ -132,7 +132,7 @@ def test_the_opentelemetry_sdk_exporter_sends_spans_that_land(tmp_path):
 
     store = Store(tmp_path / "api.db")
     token = new_token()
-    store.add_token("app", token_digest(token), "1000/minute", "ada")
+    store.users.add_token("app", token_digest(token), "1000/minute", "ada")
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(store), host="127.0.0.1", port=port,
                                            log_level="warning"))
@@ -166,12 +166,12 @@ def test_the_opentelemetry_sdk_exporter_sends_spans_that_land(tmp_path):
     finally:
         server.should_exit = True
         thread.join(10)
-    rows = store._rows("SELECT question, answer, model, prompt_tokens, completion_tokens,"
+    rows = store.rows("SELECT question, answer, model, prompt_tokens, completion_tokens,"
                        " external_id, source FROM interactions")
     assert rows == [{"question": "Where is my parcel?", "answer": "It ships today.",
                      "model": "llama3.2:3b", "prompt_tokens": 12, "completion_tokens": 4,
                      "external_id": f"{trace_id}:{span_id}", "source": "api"}]
-    assert store._rows("SELECT reviewer, thumbs FROM ratings") == [
+    assert store.rows("SELECT reviewer, thumbs FROM ratings") == [
         {"reviewer": "api:app/user_feedback", "thumbs": 1}]  # the token speaks for its evaluator
     store.close()
 
@@ -183,7 +183,7 @@ def test_traces_need_the_write_scope_and_speak_for_their_token(tmp_path):
     for name, scopes in [("reader", ["feedback:read"]), ("app", ["feedback:write"]),
                          ("relay", ["feedback:write", "feedback:write-as"])]:
         tokens[name] = new_token()
-        store.add_token(name, token_digest(tokens[name]), "1000/minute", "ada", scopes=scopes)
+        store.users.add_token(name, token_digest(tokens[name]), "1000/minute", "ada", scopes=scopes)
     body = SPANS.read_text().splitlines()[0]
 
     def send(name):
@@ -194,16 +194,16 @@ def test_traces_need_the_write_scope_and_speak_for_their_token(tmp_path):
     assert refused.status_code == 403 and "feedback:write" in refused.json()["detail"]
     assert store.summary()["interactions"] == 0
     assert send("app").json() == {"stored": 2, "already_present": 0}
-    assert {r["reviewer"] for r in store._rows("SELECT reviewer FROM ratings")} == {
+    assert {r["reviewer"] for r in store.rows("SELECT reviewer FROM ratings")} == {
         "api:app/relevance", "api:app/user_feedback"}
     store.close()
     other = Store(tmp_path / "relay.db")
-    other.add_token("relay", token_digest(tokens["relay"]), "1000/minute", "ada",
+    other.users.add_token("relay", token_digest(tokens["relay"]), "1000/minute", "ada",
                     scopes=["feedback:write", "feedback:write-as"])
     relayed = TestClient(create_app(other, max_body=200_000)).post(
         "/v1/traces", content=body, headers={"Authorization": f"Bearer {tokens['relay']}",
                                              "Content-Type": "application/json"})
     assert relayed.json() == {"stored": 2, "already_present": 0}
-    assert {r["reviewer"] for r in other._rows("SELECT reviewer FROM ratings")} == {
+    assert {r["reviewer"] for r in other.rows("SELECT reviewer FROM ratings")} == {
         "relevance", "user_feedback"}
     other.close()

@@ -45,7 +45,7 @@ def test_a_pairwise_csv_lands_as_votes_from_the_command_line(tmp_path):
     assert forced.returncode == 0, forced.stderr
     assert forced.stdout.startswith("0 votes imported, 2 already present.")
     with Store(db) as store:
-        votes = store.votes()
+        votes = store.experiments.votes()
     assert [(v["question"], v["winner"], v["reviewer"]) for v in votes] == [
         ("Where is my parcel?", "a", "ana"), ("Refund, please?", "b", "ben")]
 
@@ -83,7 +83,7 @@ def test_vote_times_are_normalised_like_interaction_times(store, tmp_path):
         {"question": "q", "answer_a": "a", "answer_b": "b", "winner": "tie",
          "created_at": "2026-01-31T13:00:00+01:00"}) + "\n")
     assert import_file(store, src).committed
-    assert store.votes()[0]["created_at"] == "2026-01-31T12:00:00.000Z"
+    assert store.experiments.votes()[0]["created_at"] == "2026-01-31T12:00:00.000Z"
 
 
 def test_an_unknown_format_names_the_ones_there_are(tmp_path):

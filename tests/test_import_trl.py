@@ -57,7 +57,7 @@ def landed(store, path: Path, **options):
 def test_conversational_messages_become_a_conversation_per_row(store, tmp_path, kind):
     report = landed(store, dataset_file(tmp_path, MESSAGES, kind))
     assert report.format == "trl"
-    rows = store._rows("SELECT conversation_id, turn, question, answer, system_prompt"
+    rows = store.rows("SELECT conversation_id, turn, question, answer, system_prompt"
                        " FROM interactions ORDER BY id")
     assert [(r["turn"], r["question"], r["answer"], r["system_prompt"]) for r in rows] == [
         (1, SKY, "It is blue.", "You are terse."),
@@ -81,8 +81,8 @@ def test_preference_pairs_become_votes_for_the_chosen_answer(store, tmp_path, ki
                                                              question, chosen, rejected):
     report = landed(store, dataset_file(tmp_path, rows, kind))
     assert report.summary() == "1 votes imported, 0 already present"
-    [vote] = store.votes()
-    answers = {r["id"]: r["answer"] for r in store._rows("SELECT id, answer FROM interactions")}
+    [vote] = store.experiments.votes()
+    answers = {r["id"]: r["answer"] for r in store.rows("SELECT id, answer FROM interactions")}
     assert (vote["question"], answers[vote["interaction_a"]], answers[vote["interaction_b"]],
             vote["winner"]) == (question, chosen, rejected, "a")
     assert (vote["variant_a"], vote["variant_b"]) == ("chosen", "rejected")
@@ -95,7 +95,7 @@ def test_unpaired_preference_labels_become_thumbs(store, tmp_path, kind):
     landed(store, dataset_file(tmp_path, UNPAIRED + [
         {"prompt": r["prompt"][0]["content"], "completion": r["completion"][0]["content"],
          "label": r["label"]} for r in UNPAIRED_CHAT], kind))
-    rows = store._rows("SELECT i.question, i.answer, r.thumbs, r.reviewer FROM interactions i"
+    rows = store.rows("SELECT i.question, i.answer, r.thumbs, r.reviewer FROM interactions i"
                        " JOIN ratings r ON r.interaction_id = i.id ORDER BY i.id")
     assert [(r["question"], r["answer"], r["thumbs"]) for r in rows] == [
         ("The sky is", " blue.", 1), ("The sky is", " green.", -1), (SKY, "It is blue.", 1)]
@@ -104,7 +104,7 @@ def test_unpaired_preference_labels_become_thumbs(store, tmp_path, kind):
 
 def test_conversational_unpaired_preference(store, tmp_path):
     landed(store, dataset_file(tmp_path, UNPAIRED_CHAT, "jsonl"))
-    [row] = store._rows("SELECT i.question, i.answer, r.thumbs FROM interactions i"
+    [row] = store.rows("SELECT i.question, i.answer, r.thumbs FROM interactions i"
                         " JOIN ratings r ON r.interaction_id = i.id")
     assert row == {"question": SKY, "answer": "It is blue.", "thumbs": 1}
 

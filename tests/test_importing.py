@@ -37,11 +37,11 @@ def run(store: Store, path: Path, **options):
 
 
 def rows(store: Store, sql: str, params=()) -> list[dict]:
-    return store._rows(sql, params)
+    return store.rows(sql, params)
 
 
 def count(store: Store, table: str) -> int:
-    return store._scalar(f"SELECT COUNT(*) FROM {table}")
+    return store.scalar(f"SELECT COUNT(*) FROM {table}")
 
 
 # -- what lands ---------------------------------------------------------------------------------
@@ -77,7 +77,7 @@ def test_aliases_map_to_question_and_answer_and_the_canonical_name_wins(store, t
     stored = rows(store, "SELECT question, answer, meta FROM interactions ORDER BY id")
     assert [(r["question"], r["answer"]) for r in stored] == [("q1", "a1"), ("q2", "a2"), ("q3", "a3")]
     assert json.loads(stored[2]["meta"]) == {"prompt": "the prompt template"}
-    assert store.ratings_for(2)[0]["stars"] == 3
+    assert store.review.ratings_for(2)[0]["stars"] == 3
 
 
 def test_every_field_is_stored(store, tmp_path):
@@ -97,11 +97,11 @@ def test_every_field_is_stored(store, tmp_path):
     assert (item["prompt_tokens"], item["completion_tokens"], item["turn"]) == (40, 12, 2)
     assert item["external_id"] == "ext-1"
     assert json.loads(item["meta"]) == {"app": "web", "locale": "fr"}
-    variant = store.get_variant(item["variant_id"])
+    variant = store.experiments.get_variant(item["variant_id"])
     assert (variant["name"], variant["version"]) == ("concise", 1)
-    conversation = store._one("SELECT * FROM conversations WHERE id = ?", [item["conversation_id"]])
+    conversation = store.one("SELECT * FROM conversations WHERE id = ?", [item["conversation_id"]])
     assert (conversation["source"], conversation["external_id"]) == ("import", "c-9")
-    [rating] = store.ratings_for(item["id"])
+    [rating] = store.review.ratings_for(item["id"])
     assert rating["reviewer"] == "ana" and rating["stars"] == 2 and rating["thumbs"] == -1
     assert rating["tags"] == ["incomplete", "wrong"] and rating["ideal_answer"].startswith("Wait")
     assert rating["created_at"] == "2026-01-31T12:00:00.000Z"
@@ -109,8 +109,8 @@ def test_every_field_is_stored(store, tmp_path):
 
 
 def test_a_known_variant_name_uses_its_latest_version(store, tmp_path):
-    store.add_variant("concise")
-    latest = store.add_variant("concise", system_prompt="Two sentences.")
+    store.experiments.add_variant("concise")
+    latest = store.experiments.add_variant("concise", system_prompt="Two sentences.")
     run(store, write(tmp_path, "v.jsonl", [dict(GOOD, variant="concise")]))
     assert rows(store, "SELECT variant_id FROM interactions")[0]["variant_id"] == latest
     assert count(store, "variants") == 2
@@ -137,7 +137,7 @@ def test_dates_are_stored_in_utc(store, tmp_path, given, stored):
 )
 def test_thumbs_values(store, tmp_path, thumbs, stored):
     run(store, write(tmp_path, "t.jsonl", [{"question": "q", "answer": "a", "thumbs": thumbs}]))
-    assert store.ratings_for(1)[0]["thumbs"] == stored
+    assert store.review.ratings_for(1)[0]["thumbs"] == stored
 
 
 @pytest.mark.parametrize(
@@ -145,7 +145,7 @@ def test_thumbs_values(store, tmp_path, thumbs, stored):
 )
 def test_tags_from_a_list_or_comma_separated_text(store, tmp_path, tags):
     run(store, write(tmp_path, "t.jsonl", [{"question": "q", "answer": "a", "tags": tags}]))
-    assert store.ratings_for(1)[0]["tags"] == ["too long", "wrong"]
+    assert store.review.ratings_for(1)[0]["tags"] == ["too long", "wrong"]
     assert {r["tag"] for r in rows(store, "SELECT tag FROM rating_tags")} == {"too long", "wrong"}
 
 
@@ -157,10 +157,10 @@ def test_a_record_without_rating_fields_creates_no_rating(store, tmp_path):
 def test_imported_text_is_searchable_and_the_text_index_trigger_is_back(store, tmp_path, monkeypatch):
     monkeypatch.setattr(ingest, "FTS_BATCH_MIN_ROWS", 1)  # take the batched text-index path
     run(store, write(tmp_path, "s.jsonl", [{"question": "parcel never arrived", "answer": "sorry"}]))
-    assert [r["question"] for r in store.search("parcel")] == ["parcel never arrived"]
-    conversation = store.start_conversation()
-    store.add_question(conversation, "a later zebra question")
-    assert len(store.search("zebra")) == 1  # the per-row trigger works again
+    assert [r["question"] for r in store.review.search("parcel")] == ["parcel never arrived"]
+    conversation = store.ingest.start_conversation()
+    store.ingest.add_question(conversation, "a later zebra question")
+    assert len(store.review.search("zebra")) == 1  # the per-row trigger works again
 
 
 # -- conversations ------------------------------------------------------------------------------
@@ -178,7 +178,7 @@ def test_conversation_ids_group_records_and_turns_follow_the_file(store, tmp_pat
     conversations = rows(store, "SELECT id, external_id, source, title FROM conversations ORDER BY id")
     assert [(c["external_id"], c["source"]) for c in conversations] == [("abc", "import"), ("42", "import")]
     abc = conversations[0]["id"]
-    assert [(t["question"], t["turn"]) for t in store.conversation_turns(abc)] == [
+    assert [(t["question"], t["turn"]) for t in store.ingest.conversation_turns(abc)] == [
         ("first", 1), ("second", 2), ("explicit", 7)]
     assert conversations[0]["title"] == "first"
     assert rows(store, "SELECT conversation_id, turn FROM interactions WHERE question = 'alone'") == [
@@ -191,7 +191,7 @@ def test_a_later_file_continues_an_imported_conversation(store, tmp_path):
     run(store, write(tmp_path, "2.jsonl", [{"question": "q2", "answer": "b", "conversation_id": "k"}]))
     assert count(store, "conversations") == 1
     [conversation] = rows(store, "SELECT id FROM conversations")
-    assert [(t["question"], t["turn"]) for t in store.conversation_turns(conversation["id"])] == [
+    assert [(t["question"], t["turn"]) for t in store.ingest.conversation_turns(conversation["id"])] == [
         ("q1", 1), ("q2", 2)]
 
 
@@ -228,7 +228,7 @@ def test_big_imports_find_duplicates_too(store, tmp_path, monkeypatch):
     again, _ = run(store, path)
     assert again.summary() == "0 imported, 7 already present"
     assert count(store, "interactions") == 5 and count(store, "ratings") == 2
-    assert [r["reviewer"] for r in store.ratings_for(1)] == ["ben"]
+    assert [r["reviewer"] for r in store.review.ratings_for(1)] == ["ben"]
 
 
 def test_repeated_lines_in_one_file_land_once(store, tmp_path):
@@ -243,7 +243,7 @@ def test_two_reviewers_of_the_same_answer_make_one_interaction_with_two_ratings(
         dict(base, reviewer="ana", rating=5), dict(base, reviewer="ben", rating=2)]))
     assert report.summary() == "2 imported, 0 already present"
     assert count(store, "interactions") == 1
-    assert sorted((r["reviewer"], r["stars"]) for r in store.ratings_for(1)) == [("ana", 5), ("ben", 2)]
+    assert sorted((r["reviewer"], r["stars"]) for r in store.review.ratings_for(1)) == [("ana", 5), ("ben", 2)]
 
 
 def test_same_answer_rated_differently_by_anonymous_users_keeps_both(store, tmp_path):
@@ -266,7 +266,7 @@ def test_external_id_names_the_interaction(store, tmp_path):
     ]))
     assert refused == [] and report.summary() == "1 imported, 2 already present"
     assert count(store, "interactions") == 1
-    assert sorted((r["reviewer"], r["stars"]) for r in store.ratings_for(1)) == [("ana", 4), ("ben", 2)]
+    assert sorted((r["reviewer"], r["stars"]) for r in store.review.ratings_for(1)) == [("ana", 4), ("ben", 2)]
 
 
 def test_one_external_id_with_two_questions_in_one_file_is_refused(store, tmp_path):
@@ -323,7 +323,7 @@ def test_an_import_never_overwrites_a_rating(store, tmp_path):
     assert report.refusals[0].raw == json.dumps(
         {"question": "q", "answer": "a", "external_id": "e1", "reviewer": "ana", "rating": 1})
     assert not report.committed and count(store, "interactions") == 1
-    assert store.ratings_for(1)[0]["stars"] == 4
+    assert store.review.ratings_for(1)[0]["stars"] == 4
 
 
 # -- refused lines --------------------------------------------------------------------------------
@@ -470,10 +470,10 @@ def test_csv_with_the_same_column_names(store, tmp_path):
     first, second = rows(store, "SELECT * FROM interactions ORDER BY id")
     assert (first["question"], first["answer"]) == ("How do I cancel?", "Account > Billing.")
     assert json.loads(first["meta"]) == {"a": 1, "channel": "email"}
-    [rating] = store.ratings_for(first["id"])
+    [rating] = store.review.ratings_for(first["id"])
     assert (rating["stars"], rating["thumbs"], rating["tags"], rating["reviewer"]) == (
         4, 1, ["too long", "wrong"], "ana")
-    assert second["answer"] == "Yes." and store.ratings_for(second["id"]) == []
+    assert second["answer"] == "Yes." and store.review.ratings_for(second["id"]) == []
 
 
 def test_csv_line_numbers_count_the_header_and_multiline_cells(store, tmp_path):
@@ -517,7 +517,7 @@ def test_csv_with_bom_semicolons_and_a_json_list_of_tags(store, tmp_path):
     content = '\ufeffQuestion;Answer;Tags\nq;a;"[""wrong"", ""unsafe""]"\n'
     report, refused = run(store, write(tmp_path, "excel.csv", content))
     assert refused == [] and report.committed
-    assert store.ratings_for(1)[0]["tags"] == ["unsafe", "wrong"]
+    assert store.review.ratings_for(1)[0]["tags"] == ["unsafe", "wrong"]
 
 
 def test_csv_reimport_adds_nothing(store, tmp_path):
@@ -588,8 +588,8 @@ def test_a_big_import_rebuilds_indexes_and_triggers_as_they_were(store, tmp_path
     assert report.committed and report.imported == 60 and refused == []
     assert _schema(store) == before
     assert store.pragma("integrity_check") == "ok"
-    assert len(store.search("number")) == 50  # search() returns at most 50
-    assert store._scalar("SELECT COUNT(*) FROM interactions_fts WHERE interactions_fts MATCH 'answer'") == 60
+    assert len(store.review.search("number")) == 50  # search() returns at most 50
+    assert store.scalar("SELECT COUNT(*) FROM interactions_fts WHERE interactions_fts MATCH 'answer'") == 60
     assert count(store, "rating_tags") == 12
 
 
@@ -636,7 +636,7 @@ importing.import_file(Store({db!r}), {src!r}, progress=crash)
 def test_a_crash_mid_import_leaves_nothing_behind(tmp_path):
     db = tmp_path / "crash.db"
     store = Store(db)
-    store.add_question(store.start_conversation(), "kept")
+    store.ingest.add_question(store.ingest.start_conversation(), "kept")
     before = _schema(store)
     store.close()
     src = write(tmp_path, "big.jsonl", [{"question": f"q{n}", "answer": "a", "rating": 3} for n in range(200)])

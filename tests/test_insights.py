@@ -51,10 +51,10 @@ def small(store: Store) -> Store:
     add_interaction(store, "q c", day=D2, model="m1", error="timeout", latency_ms=60_000)
     d = add_interaction(store, "q d", day=D2, model="m2", latency_ms=400, ttft_ms=40,
                         source="import")
-    store.save_rating(a, "ana", stars=5, thumbs=1, tags=["formatting"])
-    store.save_rating(a, "ben", stars=3)
-    store.save_rating(b, "ana", stars=4, thumbs=-1)
-    store.save_rating(d, "ana", stars=1, thumbs=-1, tags=["wrong", "too long"])
+    store.review.save_rating(a, "ana", stars=5, thumbs=1, tags=["formatting"])
+    store.review.save_rating(a, "ben", stars=3)
+    store.review.save_rating(b, "ana", stars=4, thumbs=-1)
+    store.review.save_rating(d, "ana", stars=1, thumbs=-1, tags=["wrong", "too long"])
     refresh_insights(store)
     return store
 
@@ -109,12 +109,12 @@ def test_mean_stars_and_thumbs_per_day_and_model(small):
 
 
 def test_ratings_grouped_by_variant_name_across_versions(store):
-    v1 = store.add_variant("concise")
-    v2 = store.add_variant("concise")  # version 2, same name
-    other = store.add_variant("baseline")
+    v1 = store.experiments.add_variant("concise")
+    v2 = store.experiments.add_variant("concise")  # version 2, same name
+    other = store.experiments.add_variant("baseline")
     for variant, stars in ((v1, 2), (v2, 4), (other, 5)):
         iid = add_interaction(store, day=D1, variant_id=variant)
-        store.save_rating(iid, "ana", stars=stars)
+        store.review.save_rating(iid, "ana", stars=stars)
     add_interaction(store, day=D1)  # no variant
     refresh_insights(store)
     frame = ratings_over_time(store, BOTH_DAYS, by="variant")
@@ -157,8 +157,8 @@ def test_volume_stacked_by_source_or_model(small):
 
 def test_top_tags_count_items_once_and_share_of_rated(small):
     iid = add_interaction(small, day=D2, model="m2")
-    small.save_rating(iid, "ana", stars=2, tags=["wrong"])
-    small.save_rating(iid, "ben", stars=2, tags=["wrong"])  # same item, second reviewer
+    small.review.save_rating(iid, "ana", stars=2, tags=["wrong"])
+    small.review.save_rating(iid, "ben", stars=2, tags=["wrong"])  # same item, second reviewer
     refresh_insights(small)
     tags = top_tags(small, BOTH_DAYS).set_index("tag")
     assert tags["items"].to_dict() == {"wrong": 2, "formatting": 1, "too long": 1}
@@ -202,7 +202,7 @@ def test_percentiles_match_numpy_within_the_stated_error(store):
                 assert abs(row[column] / exact - 1) <= PERCENTILE_ERROR + 1e-9
                 assert abs(row[column] / np.percentile(data, q) - 1) <= 1.5 * PERCENTILE_ERROR
     # the Python reading of the raw histogram agrees with the store's
-    hist = pd.DataFrame(store.insight_timing(BOTH_DAYS, by=["model"]))
+    hist = pd.DataFrame(store.insights.timing(BOTH_DAYS, by=["model"]))
     fast_latency = hist[(hist["model"] == "fast") & (hist["metric"] == "latency")]
     assert histogram_percentile(fast_latency["bucket"], fast_latency["n"], 0.95) == \
         frame.loc[("fast", "latency"), "p95_ms"]
@@ -236,10 +236,10 @@ def test_reasks_are_found_in_crafted_conversations(store):
     lone = add_interaction(store, "What's the refund policy", day=D2, model="m2")
     report = refresh_insights(store)
     assert report.reasks == 2
-    flags = {iid: (store.insight_turn(iid) or {}).get("reask") for iid in [*first, *second, lone]}
+    flags = {iid: (store.insights.turn(iid) or {}).get("reask") for iid in [*first, *second, lone]}
     assert flags == {first[0]: None, first[1]: 1, first[2]: 0, first[3]: 1,
                      second[0]: None, second[1]: 0, lone: None}
-    assert store.insight_turn(first[1])["previous_id"] == first[0]
+    assert store.insights.turn(first[1])["previous_id"] == first[0]
     rates = reask_rate(store, BOTH_DAYS).set_index("model")
     assert rates.loc["m1", "reasks"] == 2 and rates.loc["m1", "rate"] == 0.5
     assert rates.loc["m2", "reasks"] == 0
@@ -254,12 +254,12 @@ def test_refresh_adds_new_rows_and_recounts_changed_ones(small):
     assert not refresh_insights(small).did_work
     # new rows
     e = add_interaction(small, "q e", day=D2, model="m2", latency_ms=800)
-    small.save_rating(e, "ana", stars=5, thumbs=1, tags=["formatting"])
+    small.review.save_rating(e, "ana", stars=5, thumbs=1, tags=["formatting"])
     # ratings changed later (stars, thumbs, a tag removed), and a call that failed after all
     a, b = 1, 2  # the fixture's first two interactions
-    small.save_rating(a, "ben", stars=1, thumbs=-1)
-    small.save_rating(a, "ana", stars=5, thumbs=1, tags=[])
-    small.record_answer(b, error="server gone")
+    small.review.save_rating(a, "ben", stars=1, thumbs=-1)
+    small.review.save_rating(a, "ana", stars=5, thumbs=1, tags=[])
+    small.ingest.record_answer(b, error="server gone")
     assert needs_refresh(small)
     report = refresh_insights(small)
     # rating changes are applied in place; only the failed answer's day is recounted
@@ -279,12 +279,12 @@ def test_each_kind_of_later_change_is_recounted_on_its_day(store):
     days = ["2026-03-01", "2026-03-02", "2026-03-03", "2026-03-04"]
     ids = [add_interaction(store, day=day) for day in days]
     for iid in ids:
-        store.save_rating(iid, "ana", stars=3, thumbs=1, tags=["wrong"] if iid == ids[1] else [])
+        store.review.save_rating(iid, "ana", stars=3, thumbs=1, tags=["wrong"] if iid == ids[1] else [])
     refresh_insights(store)
-    store.save_rating(ids[0], "ana", stars=5, thumbs=-1)  # stars and thumbs changed
-    store.save_rating(ids[1], "ana", stars=3, thumbs=1, tags=["too long"])  # tags changed
-    store.record_answer(ids[2], error="failed after all")  # the answer turned into a failure
-    store.save_rating(ids[3], "ben", stars=1)  # a second reviewer on an old interaction
+    store.review.save_rating(ids[0], "ana", stars=5, thumbs=-1)  # stars and thumbs changed
+    store.review.save_rating(ids[1], "ana", stars=3, thumbs=1, tags=["too long"])  # tags changed
+    store.ingest.record_answer(ids[2], error="failed after all")  # the answer turned into a failure
+    store.review.save_rating(ids[3], "ben", stars=1)  # a second reviewer on an old interaction
     report = refresh_insights(store)
     assert report.recounts == 1 and report.ratings == 1
     week = Filters(date_from=date(2026, 3, 1), date_to=date(2026, 3, 4))
@@ -300,23 +300,23 @@ def test_each_kind_of_later_change_is_recounted_on_its_day(store):
 
 def test_tags_edited_on_counted_ratings_count_each_item_once(store):
     iid = add_interaction(store, day=D1)
-    store.save_rating(iid, "ana", stars=2)
-    store.save_rating(iid, "ben", stars=2)
+    store.review.save_rating(iid, "ana", stars=2)
+    store.review.save_rating(iid, "ben", stars=2)
     refresh_insights(store)
 
     def items() -> dict[str, int]:
         assert not refresh_insights(store).recounts  # applied in place, no recount
         return top_tags(store, BOTH_DAYS).set_index("tag")["items"].to_dict()
 
-    store.save_rating(iid, "ana", stars=2, tags=["wrong"])
+    store.review.save_rating(iid, "ana", stars=2, tags=["wrong"])
     assert items() == {"wrong": 1}
-    store.save_rating(iid, "ben", stars=2, tags=["wrong", "too long"])
+    store.review.save_rating(iid, "ben", stars=2, tags=["wrong", "too long"])
     assert items() == {"wrong": 1, "too long": 1}
-    store.save_rating(iid, "ana", stars=2, tags=[])
+    store.review.save_rating(iid, "ana", stars=2, tags=[])
     assert items() == {"wrong": 1, "too long": 1}
-    store.save_rating(iid, "ben", stars=2, tags=["too long"])
+    store.review.save_rating(iid, "ben", stars=2, tags=["too long"])
     assert items() == {"too long": 1}
-    store.save_rating(iid, "ben", stars=2, tags=[])
+    store.review.save_rating(iid, "ben", stars=2, tags=[])
     assert items() == {}
 
 
@@ -337,18 +337,18 @@ def _assert_same(left: dict[str, object], right: dict[str, object]) -> None:
 
 
 def _later_changes(store: Store) -> None:
-    ids = list(range(1, store.max_interaction_id() + 1))
+    ids = list(range(1, store.ingest.max_interaction_id() + 1))
     for iid in ids[::7]:
-        store.save_rating(iid, "dara", stars=2, thumbs=-1, tags=["wrong"])
+        store.review.save_rating(iid, "dara", stars=2, thumbs=-1, tags=["wrong"])
     for iid in ids[::11]:
-        store.save_rating(iid, "ana", stars=5, thumbs=1, tags=["formatting"])
+        store.review.save_rating(iid, "ana", stars=5, thumbs=1, tags=["formatting"])
     for iid in ids[1::5]:
         for reviewer in ("ben", "chen"):
-            store.save_rating(iid, reviewer, stars=None, thumbs=-1, tags=["wrong", "too long"])
+            store.review.save_rating(iid, reviewer, stars=None, thumbs=-1, tags=["wrong", "too long"])
     for iid in ids[1::10]:
-        store.save_rating(iid, "ben", stars=3, tags=["too long"])
+        store.review.save_rating(iid, "ben", stars=3, tags=["too long"])
     for iid in ids[3::13]:
-        store.record_answer(iid, error="late failure")
+        store.ingest.record_answer(iid, error="late failure")
     conversation(store, ["Where is my parcel?", "where is my parcel"], day="2026-03-20",
                  model="qwen2.5:7b")
 
@@ -396,10 +396,10 @@ def test_refresh_reports_progress_and_resumes_after_an_interruption(store):
 
 def test_a_batch_analysed_by_another_session_is_not_counted_twice(store):
     conversation(store, ["a question", "a question!"], day=D1)
-    batch = store.insight_next_turns(100)
-    assert store.insight_save_turns(batch["after"], batch["upto"], [])
-    assert not store.insight_save_turns(batch["after"], batch["upto"], [(2, 1, 1.0, True)])
-    assert store.insight_turn(2) is None
+    batch = store.insights.next_turns(100)
+    assert store.insights.save_turns(batch["after"], batch["upto"], [])
+    assert not store.insights.save_turns(batch["after"], batch["upto"], [(2, 1, 1.0, True)])
+    assert store.insights.turn(2) is None
 
 
 # -- the view's dates -------------------------------------------------------------------

@@ -23,10 +23,10 @@ def fill_small(store: Store) -> None:
     add_interaction(store, "q c", day=D2, model="m1", error="timeout")
     d = add_interaction(store, "q d", day=D2, model="m2", latency_ms=400, ttft_ms=40,
                         source="import")
-    store.save_rating(a, "ana", stars=5, thumbs=1, tags=["formatting"])
-    store.save_rating(a, "ben", stars=3)
-    store.save_rating(b, "ana", stars=4, thumbs=-1)
-    store.save_rating(d, "ana", stars=1, thumbs=-1, tags=["wrong", "too long"])
+    store.review.save_rating(a, "ana", stars=5, thumbs=1, tags=["formatting"])
+    store.review.save_rating(a, "ben", stars=3)
+    store.review.save_rating(b, "ana", stars=4, thumbs=-1)
+    store.review.save_rating(d, "ana", stars=1, thumbs=-1, tags=["wrong", "too long"])
 
 
 @pytest.fixture
@@ -110,9 +110,9 @@ def test_choosing_filters_writes_them_to_the_url_and_reset_clears_them(open_page
 
 def test_switches_group_ratings_by_variant_and_tags_by_model(open_page, db_path):
     store = Store(db_path)
-    variant = store.add_variant("concise")
+    variant = store.experiments.add_variant("concise")
     iid = add_interaction(store, day=D1, variant_id=variant)
-    store.save_rating(iid, "ana", stars=2, tags=["wrong"])
+    store.review.save_rating(iid, "ana", stars=2, tags=["wrong"])
     fill_small(store)
     store.close()
     at = open_page()
@@ -166,7 +166,7 @@ def test_a_shared_link_in_a_real_browser_shows_the_view_and_inert_labels(db_path
     store = Store(db_path)
     fill_small(store)
     hostile = '<b>bold</b><img src=x onerror="window.__loupe_pwned = 1">'
-    store.save_rating(2, "ben", stars=2, tags=[hostile])
+    store.review.save_rating(2, "ben", stars=2, tags=[hostile])
     store.close()
     with streamlit_app(db_path) as url, sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

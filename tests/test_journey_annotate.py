@@ -59,7 +59,7 @@ def review_app(tmp_path_factory):
             ids[name] = add_interaction(store, f"Question about {name}",
                                         created_at=f"2026-02-{day:02d}T09:00:00.000Z")
             for reviewer, stars in ratings.items():
-                store.save_rating(ids[name], reviewer, stars=stars)
+                store.review.save_rating(ids[name], reviewer, stars=stars)
     with streamlit_app(db_path) as url:
         yield url, db_path, ids
 
@@ -88,7 +88,7 @@ def _open(browser, url: str, path: str, *, height: int = 1100):
 
 def _rating(db_path, item: int) -> tuple | None:
     with Store(db_path) as store:
-        rating = store.get_rating(item, REVIEWER)
+        rating = store.review.get_rating(item, REVIEWER)
     if rating is None:
         return None
     return rating["stars"], rating["thumbs"], rating["comment"]
@@ -271,7 +271,7 @@ def test_annotate_by_mouse_by_keyboard_and_both(browser, annotate_app):
 def test_review_rating_widget_by_keyboard_and_by_mouse(browser, annotate_app):
     url, db_path = annotate_app
     with Store(db_path) as store:
-        item = store.max_interaction_id()  # the last plain answer: far from the queue's walk
+        item = store.ingest.max_interaction_id()  # the last plain answer: far from the queue's walk
     assert _rating(db_path, item) is None
     page = _open(browser, url, f"review?item={item}")
     page.get_by_text(f"Interaction #{item}").wait_for()

@@ -104,15 +104,15 @@ def _table(page, index: int, cells: int) -> list[str]:
 
 def _session_rows(db_path, name: str) -> list[dict]:
     with Store(db_path) as store:
-        return store._rows("SELECT s.* FROM sessions s JOIN users u ON u.id = s.user_id"
+        return store.rows("SELECT s.* FROM sessions s JOIN users u ON u.id = s.user_id"
                            " WHERE u.name = ? ORDER BY s.id", [name])
 
 
 def _team(db_path, *people: tuple[str, str]) -> None:
     with Store(db_path) as store:
         for name, role in people:
-            if store.get_user(name) is None:
-                store.add_user(name, role, hash_password(f"{name}-password"))
+            if store.users.get_user(name) is None:
+                store.users.add_user(name, role, hash_password(f"{name}-password"))
 
 
 # -- local single-user mode -----------------------------------------------------------------
@@ -147,7 +147,7 @@ def test_the_reviewers_name_survives_page_switches_reloads_and_new_tabs(browser,
     tab.get_by_text("Rated by ana").wait_for()
     screenshot(tab, "journey_auth_local_name")
     with Store(db_path) as store:
-        rows = store._rows("SELECT i.question, r.reviewer, r.stars FROM ratings r"
+        rows = store.rows("SELECT i.question, r.reviewer, r.stars FROM ratings r"
                            " JOIN interactions i ON i.id = r.interaction_id")
     assert rows == [{"question": "Where is my parcel?", "reviewer": "ana", "stars": 4}]
     context.close()
@@ -199,7 +199,7 @@ def test_the_first_admin_signs_in_and_nothing_typed_next_is_dropped(browser, ser
     _wait_for_run(page)
     expect(page.get_by_text("Loupe runs in local single-user mode")).to_have_count(0)
     with Store(db_path) as store:
-        assert [(u["name"], u["role"]) for u in store.list_users()] == [("ana", "admin")]
+        assert [(u["name"], u["role"]) for u in store.users.list_users()] == [("ana", "admin")]
     [session] = _session_rows(db_path, "ana")
     assert session["token_digest"] and session["code_digest"] is None
     assert session["revoked_at"] is None
@@ -215,7 +215,7 @@ def test_the_first_admin_signs_in_and_nothing_typed_next_is_dropped(browser, ser
     form.get_by_role("button", name="Add user").click()
     page.get_by_text("Added vic (viewer).").wait_for(timeout=20_000)
     with Store(db_path) as store:
-        assert [(u["name"], u["role"]) for u in store.list_users()] == [
+        assert [(u["name"], u["role"]) for u in store.users.list_users()] == [
             ("ana", "admin"), ("vic", "viewer")]
     assert [c for c in _table(page, 0, 10) if c in ("ana", "vic", "admin", "viewer")] == [
         "ana", "admin", "vic", "viewer"]
@@ -230,15 +230,15 @@ def test_the_first_admin_signs_in_and_nothing_typed_next_is_dropped(browser, ser
     page.get_by_text("Copy it now: it is not shown again.").wait_for(timeout=20_000)
     token = page.get_by_test_id("stCode").inner_text().strip()
     with Store(db_path) as store:
-        [row] = store.list_tokens()
-        assert store.token_by_digest(token_digest(token))["id"] == row["id"]
+        [row] = store.users.list_tokens()
+        assert store.users.token_by_digest(token_digest(token))["id"] == row["id"]
         assert (row["name"], row["created_by"], row["last_used_at"]) == (
             "support widget", "ana", None)
         client = TestClient(create_app(store))
         answer = client.post("/submit_feedback/", json={"question": "Where is my parcel?"},
                              headers={"Authorization": f"Bearer {token}"})
         assert answer.status_code == 201
-        used = store.list_tokens()[0]["last_used_at"]
+        used = store.users.list_tokens()[0]["last_used_at"]
         assert used is not None
     page.reload()
     page.get_by_text("Signed in as ana · admin").wait_for(timeout=20_000)
@@ -252,7 +252,7 @@ def test_the_first_admin_signs_in_and_nothing_typed_next_is_dropped(browser, ser
     page.get_by_role("button", name="Revoke token").click()
     page.get_by_text("Revoked the token support widget").wait_for(timeout=20_000)
     with Store(db_path) as store:
-        assert store.list_tokens()[0]["revoked_at"] is not None
+        assert store.users.list_tokens()[0]["revoked_at"] is not None
         client = TestClient(create_app(store))
         refused = client.get("/feedback/", headers={"Authorization": f"Bearer {token}"})
         assert refused.status_code == 401
@@ -332,7 +332,7 @@ def test_a_new_password_or_a_removed_account_signs_that_user_out_at_once(browser
     admin.get_by_text("ann was signed out everywhere").wait_for(timeout=20_000)
     assert all(s["revoked_at"] for s in _session_rows(db_path, "ann"))
     with Store(db_path) as store:
-        assert store.get_user("ann")["role"] == "annotator"
+        assert store.users.get_user("ann")["role"] == "annotator"
 
     _go_out = ann.get_by_test_id("stSidebarNav").get_by_role("link", name="Insights")
     _go_out.click()
@@ -347,7 +347,7 @@ def test_a_new_password_or_a_removed_account_signs_that_user_out_at_once(browser
     remove.get_by_role("button", name="Remove user").click()
     admin.get_by_text("Removed ann").wait_for(timeout=20_000)
     with Store(db_path) as store:
-        assert store.get_user("ann") is None
+        assert store.users.get_user("ann") is None
     assert _session_rows(db_path, "ann") == []
 
     ann.get_by_test_id("stSidebarNav").get_by_role("link", name="Review").click()
@@ -397,7 +397,7 @@ oidc_admins = ["ida@example.org"]
             page.get_by_text("Signed in as ida@example.org · admin").wait_for(timeout=30_000)
             assert {"/authorize", "/token"} <= set(idp.requests)
             with Store(db_path) as store:
-                account = store.get_user("ida@example.org")
+                account = store.users.get_user("ida@example.org")
                 assert (account["role"], account["email"], account["password_hash"]) == (
                     "admin", "ida@example.org", None)
                 assert account["oidc_subject"] == f"{idp.issuer}|id-17"

@@ -84,11 +84,11 @@ def _no_live_markup(page) -> None:
 
 def _seed(db_path) -> int:
     with Store(db_path) as store:
-        a = store.add_variant("plain", model=DEFAULT_MODEL)
-        b = store.add_variant("concise", model=DEFAULT_MODEL, template="Briefly: {question}")
-        set_id = store.create_question_set("support", [{"question": "Where is my parcel?"},
+        a = store.experiments.add_variant("plain", model=DEFAULT_MODEL)
+        b = store.experiments.add_variant("concise", model=DEFAULT_MODEL, template="Briefly: {question}")
+        set_id = store.experiments.create_question_set("support", [{"question": "Where is my parcel?"},
                                                        {"question": "Can I get a refund?"}])
-        return store.create_experiment("plain vs concise", set_id, [a, b])
+        return store.experiments.create_experiment("plain vs concise", set_id, [a, b])
 
 
 def test_a_judge_that_ignores_the_schema_then_two_votes_that_rank_nothing(browser, tmp_path):
@@ -113,7 +113,7 @@ def test_a_judge_that_ignores_the_schema_then_two_votes_that_rank_nothing(browse
         _no_live_markup(page)
         screenshot(page, "compare_judge_unreadable")
         with Store(db_path) as store:
-            judgments = store.judgments(experiment)
+            judgments = store.experiments.judgments(experiment)
         assert [j["verdict"] for j in judgments] == [None, None]
         assert all(j["reply_a_first"] == HOSTILE for j in judgments)
         assert all("names no verdict" in j["problem"] for j in judgments)
@@ -134,7 +134,7 @@ def test_a_judge_that_ignores_the_schema_then_two_votes_that_rank_nothing(browse
         assert _metric(page, "Verdicts read") == "2 of 2"
         assert _metric(page, "Flips when the answers swap") == "100%"  # always "1": position bias
         with Store(db_path) as store:
-            judgments = store.judgments(experiment)
+            judgments = store.experiments.judgments(experiment)
         assert [j["verdict"] for j in judgments] == ["tie", "tie"]
         assert all(j["problem"] is None and j["rationale"] == "The first is clearer."
                    for j in judgments)
@@ -153,7 +153,7 @@ def test_a_judge_that_ignores_the_schema_then_two_votes_that_rank_nothing(browse
             _wait_for_run(page)
         page.get_by_text("You have voted on every pair").wait_for()
         with Store(db_path) as store:
-            votes = store.votes(experiment)
+            votes = store.experiments.votes(experiment)
         assert len(votes) == 2
         for vote, (left, right) in zip(votes, revealed):
             winner = vote["variant_a"] if vote["winner"] == "a" else vote["variant_b"]
@@ -182,7 +182,7 @@ def test_the_demo_experiment_is_ranked_with_its_judge_calibrated(browser, tmp_pa
     db_path = tmp_path / "demo.db"
     with Store(db_path) as store:
         load_demo(store)
-        experiment = store.list_experiments()[0]
+        experiment = store.experiments.list_experiments()[0]
         report = pairwise_report(store, experiment["id"])
     with streamlit_app(db_path) as url:
         page = browser.new_page(viewport={"width": 1400, "height": 2400})

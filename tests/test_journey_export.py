@@ -86,7 +86,7 @@ def _download(page, tmp_path: Path, fmt: str) -> Path:
 def _latest_export(db_path: Path) -> dict:
     store = Store(db_path)
     try:
-        return store.list_exports()[0]
+        return store.exports.list_exports()[0]
     finally:
         store.close()
 
@@ -94,7 +94,7 @@ def _latest_export(db_path: Path) -> dict:
 def _export_count(db_path: Path) -> int:
     store = Store(db_path)
     try:
-        return len(store.list_exports())
+        return len(store.exports.list_exports())
     finally:
         store.close()
 
@@ -168,9 +168,9 @@ def test_a_one_label_kto_file_is_announced_before_it_is_written(browser, tmp_pat
     db_path = tmp_path / "five.db"
     store = Store(db_path)
     for n in range(3):
-        iid = store.add_question(store.start_conversation(), f"How do I do thing {n}?")
-        store.record_answer(iid, answer=f"Like this, step {n}.")
-        store.save_rating(iid, "ben", stars=5)
+        iid = store.ingest.add_question(store.ingest.start_conversation(), f"How do I do thing {n}?")
+        store.ingest.record_answer(iid, answer=f"Like this, step {n}.")
+        store.review.save_rating(iid, "ben", stars=5)
     store.close()
 
     with streamlit_app(db_path) as url:

@@ -65,7 +65,7 @@ def _upload(page, path: Path) -> None:
 
 def _counts(db_path: Path) -> dict:
     with Store(db_path) as store:
-        return {table: store._scalar(f"SELECT COUNT(*) FROM {table}")
+        return {table: store.scalar(f"SELECT COUNT(*) FROM {table}")
                 for table in ("interactions", "ratings", "comparisons", "conversations")}
 
 
@@ -89,7 +89,7 @@ def test_tool_exports_land_and_a_bad_file_is_refused_by_line(browser, app, tmp_p
     assert _counts(db_path) == {"interactions": 5, "ratings": 2, "comparisons": 1,
                                 "conversations": 2}
     with Store(db_path) as store:
-        thumbs = sorted(r["thumbs"] for r in store._rows("SELECT thumbs FROM ratings"))
+        thumbs = sorted(r["thumbs"] for r in store.rows("SELECT thumbs FROM ratings"))
     assert thumbs == [-1, 1]
 
     # 2. a Hugging Face preference file, written by the datasets library
@@ -110,7 +110,7 @@ def test_tool_exports_land_and_a_bad_file_is_refused_by_line(browser, app, tmp_p
     assert _counts(db_path) == {"interactions": 9, "ratings": 2, "comparisons": 3,
                                 "conversations": 2}
     with Store(db_path) as store:
-        votes = store._rows("SELECT question, winner FROM comparisons ORDER BY id")
+        votes = store.rows("SELECT question, winner FROM comparisons ORDER BY id")
     assert votes[1:] == [{"question": "What color is the sky?", "winner": "a"},
                          {"question": "Where is my parcel?", "winner": "a"}]
 

@@ -105,12 +105,12 @@ def test_a_variant_runs_on_the_server_in_an_experiment(journey):
     assert '"backend": "openai:default"' in variant["params"]
 
     store = Store(db_path)
-    plain = store.add_variant("plain", model=DEFAULT_MODEL,
+    plain = store.experiments.add_variant("plain", model=DEFAULT_MODEL,
                               params={"temperature": 0.2, "backend": "openai:default"})
-    [remote] = [v["id"] for v in store.list_variants() if v["name"] == "remote"]
-    set_id = store.create_question_set("support", [{"question": "Where is my parcel?"},
+    [remote] = [v["id"] for v in store.experiments.list_variants() if v["name"] == "remote"]
+    set_id = store.experiments.create_question_set("support", [{"question": "Where is my parcel?"},
                                                    {"question": "Can I get a refund?"}])
-    store.create_experiment("plain vs remote", set_id, [plain, remote])
+    store.experiments.create_experiment("plain vs remote", set_id, [plain, remote])
     store.close()
 
     page.get_by_text("Work on a variant").wait_for()  # the page has drawn the new variant
@@ -137,7 +137,7 @@ def test_insights_show_the_tokens_and_cost(journey):
                               " SUM(completion_tokens) AS tout FROM interactions")
     store = Store(db_path)
     day = store.db.execute("SELECT MIN(substr(created_at, 1, 10)) FROM interactions").fetchone()[0]
-    store.set_model_price(DEFAULT_MODEL, day, 2.0, 8.0)
+    store.insights.set_model_price(DEFAULT_MODEL, day, 2.0, 8.0)
     store.close()
     page.get_by_role("link", name="Insights").click()
     page.get_by_text("Usage and cost").wait_for(timeout=30_000)

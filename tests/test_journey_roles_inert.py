@@ -49,25 +49,25 @@ FORBIDDEN = {"chat": "Chat", "queue": "Annotate", "vote": "Vote", "variants": "V
 def _seed(db_path) -> dict[str, int]:
     store = Store(db_path)
     for name, role in ROLES.items():
-        store.add_user(name, role, hash_password(PASSWORDS[name]))
+        store.users.add_user(name, role, hash_password(PASSWORDS[name]))
     low = fill(store, separated(3, 12)[0], model=MODEL)  # low-rated questions: themes
     for iid in low[:6]:  # a second reviewer on some of them: the Agreement page has pairs
-        store.save_rating(iid, REVIEWER, stars=2, tags=[TAG], comment=REFERENCE)
-    conversation = store.start_conversation()
-    hostile = store.add_question(conversation, QUESTION, model=MODEL)
-    store.record_answer(hostile, answer=ANSWER_A)
-    store.save_rating(hostile, REVIEWER, stars=1, thumbs=-1, tags=[TAG], comment=REFERENCE,
+        store.review.save_rating(iid, REVIEWER, stars=2, tags=[TAG], comment=REFERENCE)
+    conversation = store.ingest.start_conversation()
+    hostile = store.ingest.add_question(conversation, QUESTION, model=MODEL)
+    store.ingest.record_answer(hostile, answer=ANSWER_A)
+    store.review.save_rating(hostile, REVIEWER, stars=1, thumbs=-1, tags=[TAG], comment=REFERENCE,
                       ideal_answer=ANSWER_B)
-    big = store.add_question(store.start_conversation(), BIG, model=MODEL)
-    store.record_answer(big, answer=BIG)
-    a = store.add_variant(VARIANT_A, model=MODEL)
-    b = store.add_variant(VARIANT_B, model=MODEL)
-    set_id = store.create_question_set(SET_NAME, [{"question": QUESTION,
+    big = store.ingest.add_question(store.ingest.start_conversation(), BIG, model=MODEL)
+    store.ingest.record_answer(big, answer=BIG)
+    a = store.experiments.add_variant(VARIANT_A, model=MODEL)
+    b = store.experiments.add_variant(VARIANT_B, model=MODEL)
+    set_id = store.experiments.create_question_set(SET_NAME, [{"question": QUESTION,
                                                    "reference_answer": REFERENCE}])
-    experiment = store.create_experiment(SET_NAME, set_id, [a, b])
-    [item] = store.question_set_items(set_id)
+    experiment = store.experiments.create_experiment(SET_NAME, set_id, [a, b])
+    [item] = store.experiments.question_set_items(set_id)
     for variant, answer in ((a, ANSWER_A), (b, ANSWER_B)):
-        store.record_experiment_answer(experiment, item["id"], variant, QUESTION, answer=answer,
+        store.experiments.record_experiment_answer(experiment, item["id"], variant, QUESTION, answer=answer,
                                        model=MODEL, backend="ollama")
     store.close()
     return {"hostile": hostile, "big": big, "experiment": experiment}
@@ -250,7 +250,7 @@ def test_an_annotator_votes_blind_and_the_revealed_names_show_as_written(app, vi
     assert verdict.index(left_label) < verdict.index("Answer 2 was")
     screenshot(page, "journey_vote_revealed")
     with Store(app["db"]) as store:
-        [vote] = store.votes(app["ids"]["experiment"])
+        [vote] = store.experiments.votes(app["ids"]["experiment"])
     assert vote["reviewer"] == "ann2"
     winner = vote["variant_a"] if vote["winner"] == "a" else vote["variant_b"]
     assert winner == left_label  # what is stored is what the reviewer chose

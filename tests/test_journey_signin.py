@@ -40,7 +40,7 @@ def browser():
 def server(tmp_path_factory):
     db_path = tmp_path_factory.mktemp("journey_signin") / "loupe.db"
     with Store(db_path) as store:
-        store.add_user("ada", "admin", hash_password("ada-password"))
+        store.users.add_user("ada", "admin", hash_password("ada-password"))
     with streamlit_app(db_path) as url:
         yield url, db_path
 
@@ -130,12 +130,12 @@ def _signed_in(page) -> None:
 
 def _sessions(db_path) -> list[dict]:
     with Store(db_path) as store:
-        return store._rows("SELECT id, token_digest, revoked_at FROM sessions ORDER BY id")
+        return store.rows("SELECT id, token_digest, revoked_at FROM sessions ORDER BY id")
 
 
 def _attempts(db_path) -> list[dict]:
     with Store(db_path) as store:
-        return store._rows("SELECT name, client, failures FROM sign_in_attempts ORDER BY client")
+        return store.rows("SELECT name, client, failures FROM sign_in_attempts ORDER BY client")
 
 
 def _cookies(context) -> dict[str, dict]:

@@ -49,7 +49,7 @@ def test_themes_are_named_saved_and_followed_week_by_week(browser, tmp_path):
     db_path = tmp_path / "demo.db"
     store = Store(db_path)
     load_demo(store)
-    low_rated = len(store.cluster_items(Filters()))
+    low_rated = len(store.themes.cluster_items(Filters()))
     store.close()
 
     with streamlit_app(db_path, env={"OLLAMA_HOST": "http://127.0.0.1:9"}, timeout=90) as url:
@@ -83,9 +83,9 @@ def test_themes_are_named_saved_and_followed_week_by_week(browser, tmp_path):
         page.get_by_text("Saved run #1 “Week 9”").wait_for(timeout=60_000)
         store = Store(db_path)
         try:
-            [run] = store.theme_runs()
-            saved = store.saved_themes(run["id"])
-            members = store.saved_theme_members(run["id"])
+            [run] = store.themes.theme_runs()
+            saved = store.themes.saved_themes(run["id"])
+            members = store.themes.saved_theme_members(run["id"])
         finally:
             store.close()
         assert (run["name"], run["created_by"], run["themes"], run["n_items"]) == ("Week 9", "ana", themes, items)

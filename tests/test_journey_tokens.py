@@ -36,9 +36,9 @@ def loupe(tmp_path_factory):
     """An admin, one interaction she rated on the dashboard, the dashboard and the API."""
     db_path = tmp_path_factory.mktemp("journey_tokens") / "loupe.db"
     with Store(db_path) as store:
-        store.add_user("ada", "admin", hash_password("ada-password"))
+        store.users.add_user("ada", "admin", hash_password("ada-password"))
         iid = add_interaction(store, "Where is my parcel?", "It ships tomorrow.")
-        store.save_rating(iid, "ada", stars=1, comment=ADA_COMMENT, ideal_answer=ADA_IDEAL)
+        store.review.save_rating(iid, "ada", stars=1, comment=ADA_COMMENT, ideal_answer=ADA_IDEAL)
     port = free_port()
     log = open(db_path.parent / "api.log", "w")
     api = subprocess.Popen(
@@ -121,17 +121,17 @@ def test_each_token_does_what_its_scopes_say(loupe):
         # a read-only token: the default write scope taken out, read put in
         reader = _create(page, "analytics sync", remove=["feedback:write"], add=["feedback:read"])
         with Store(db_path) as store:
-            [row] = store.list_tokens()
-            assert store.token_by_digest(token_digest(reader))["id"] == row["id"]
+            [row] = store.users.list_tokens()
+            assert store.users.token_by_digest(token_digest(reader))["id"] == row["id"]
             assert (row["name"], row["scopes"], row["created_by"]) == (
                 "analytics sync", ["feedback:read"], "ada")
         # a write token with the form's default scope
         writer = _create(page, "support widget", remove=[], add=[])
         with Store(db_path) as store:
-            tokens = store.list_tokens()
+            tokens = store.users.list_tokens()
             assert [(t["name"], t["scopes"]) for t in tokens] == [
                 ("analytics sync", ["feedback:read"]), ("support widget", ["feedback:write"])]
-            assert store.token_by_digest(token_digest(writer))["id"] == tokens[1]["id"]
+            assert store.users.token_by_digest(token_digest(writer))["id"] == tokens[1]["id"]
         cells = _token_cells(page, 14)
         assert (cells[0], cells[6], cells[7], cells[13]) == (
             "analytics sync", "feedback:read", "support widget", "feedback:write")
@@ -153,7 +153,7 @@ def test_each_token_does_what_its_scopes_say(loupe):
             "question": "Can I pay later?", "response": "Yes.", "rating": 2, "comment": "vague"})
         assert status == 201, answer
         with Store(db_path) as store:
-            [rating] = store.ratings_for(answer["id"])
+            [rating] = store.review.ratings_for(answer["id"])
             assert (rating["reviewer"], rating["stars"], rating["comment"], rating["source"]) == (
                 "api:support widget", 2, "vague", "api")
         status, answer = _call(api_url, writer, "GET", "/feedback/")
@@ -162,10 +162,10 @@ def test_each_token_does_what_its_scopes_say(loupe):
                                {"interaction_id": iid, "reviewer": "ada", "stars": 5})
         assert status == 403 and "feedback:write-as" in answer["detail"]
         with Store(db_path) as store:
-            ada = store.get_rating(iid, "ada")
+            ada = store.review.get_rating(iid, "ada")
             assert (ada["stars"], ada["comment"], ada["ideal_answer"], ada["source"]) == (
                 1, ADA_COMMENT, ADA_IDEAL, "dashboard")
-            used = {t["name"]: t["last_used_at"] for t in store.list_tokens()}
+            used = {t["name"]: t["last_used_at"] for t in store.users.list_tokens()}
             assert all(used.values())
 
         # the page shows both tokens as used

@@ -32,10 +32,10 @@ HOSTILE = ('<img src="http://127.0.0.1:9/x.png" onerror="alert(1)"> [click](http
 
 @pytest.fixture
 def experiment(store):
-    a = store.add_variant("plain", model=DEFAULT_MODEL)
-    b = store.add_variant("concise", model=DEFAULT_MODEL, template="Answer briefly: {question}")
-    set_id = store.create_question_set("support", [{"question": q} for q in QUESTIONS])
-    experiment = store.create_experiment("plain vs concise", set_id, [a, b])
+    a = store.experiments.add_variant("plain", model=DEFAULT_MODEL)
+    b = store.experiments.add_variant("concise", model=DEFAULT_MODEL, template="Answer briefly: {question}")
+    set_id = store.experiments.create_question_set("support", [{"question": q} for q in QUESTIONS])
+    experiment = store.experiments.create_experiment("plain vs concise", set_id, [a, b])
     with FakeOllama() as server:
         run_experiment(store, experiment,
                        backend_for=lambda m: OllamaBackend(host=server.url, timeout=5))
@@ -83,7 +83,7 @@ def test_the_judge_asks_for_the_schema_and_a_faithful_server_follows_it(store, e
     requests = _judge(store, experiment)
     chats = [r for r in requests if r["path"] == "/api/chat"]
     assert len(chats) == 6 and all(r["body"]["format"] == VERDICT_SCHEMA for r in chats)
-    judgments = store.judgments(experiment)
+    judgments = store.experiments.judgments(experiment)
     assert len(judgments) == 3
     for judgment in judgments:
         assert judgment["verdict"] in ("a", "b", "tie") and judgment["problem"] is None
@@ -96,7 +96,7 @@ def test_valid_replies_are_stored_with_the_raw_reply(store, experiment):
         return {"verdict": "1" if "briefly" in first else "2", "reason": "Brief is better."}
 
     _judge(store, experiment, reply=prefer_brief)
-    judgments = store.judgments(experiment)
+    judgments = store.experiments.judgments(experiment)
     assert {(j["variant_a"], j["variant_b"], j["verdict"]) for j in judgments} == {
         ("plain v1", "concise v1", "b")}
     assert all(j["rationale"] == "Brief is better." for j in judgments)
@@ -116,7 +116,7 @@ def test_valid_replies_are_stored_with_the_raw_reply(store, experiment):
 def test_a_server_ignoring_the_schema_leaves_unreadable_pairs_that_can_be_retried(
         store, experiment, junk, problem):
     _judge(store, experiment, reply=lambda messages: junk, honour_format=False)
-    judgments = store.judgments(experiment)
+    judgments = store.experiments.judgments(experiment)
     assert [j["verdict"] for j in judgments] == [None, None, None]
     for judgment in judgments:
         assert problem in judgment["problem"]
@@ -131,7 +131,7 @@ def test_a_server_ignoring_the_schema_leaves_unreadable_pairs_that_can_be_retrie
         assert again == 3
         assert run_judge(store, experiment, OllamaBackend(host=server.url, timeout=5),
                          DEFAULT_MODEL, "accuracy", only_unreadable=True) == 0
-    judgments = store.judgments(experiment)
+    judgments = store.experiments.judgments(experiment)
     assert [j["verdict"] for j in judgments] == ["tie"] * 3
     assert all(j["problem"] is None for j in judgments)
 
@@ -142,7 +142,7 @@ def test_one_unreadable_order_names_which(store, experiment):
         return '{"verdict": "1", "reason": "ok"}' if "briefly" not in first else "no idea"
 
     _judge(store, experiment, reply=only_first_order, honour_format=False)
-    for judgment in store.judgments(experiment):
+    for judgment in store.experiments.judgments(experiment):
         assert judgment["verdict"] is None
         assert judgment["verdict_a_first"] == "a"
         assert judgment["problem"].startswith("Answer B shown first: The reply names no verdict")
@@ -242,6 +242,6 @@ def test_agreement_with_votes_cast_on_the_vote_page(store, experiment):
         pair = next_blind_pair(store, experiment, "ana")
         concise = "a" if pair.a["variant_name"] == "concise" else "b"
         cast_vote(store, pair, "left" if pair.left_side == concise else "right", "ana")
-    [summary] = judge_summaries(store.judgments(experiment), store.votes(experiment))
+    [summary] = judge_summaries(store.experiments.judgments(experiment), store.experiments.votes(experiment))
     assert summary["pairs"] == 3 and summary["agreement"]["rate"] == 1
     assert summary["disagreements"] == []

@@ -74,11 +74,11 @@ def test_stalled_server_times_out_with_a_sentence():
 
 def test_failed_call_keeps_the_question_with_its_error(store):
     backend = OllamaBackend(host=f"http://127.0.0.1:{free_port()}", timeout=2)
-    conversation = store.start_conversation(reviewer="ana")
+    conversation = store.ingest.start_conversation(reviewer="ana")
     turn = ChatTurn(store, backend, DEFAULT_MODEL, conversation, "Is my question kept?")
-    assert store.get_interaction(turn.interaction_id)["question"] == "Is my question kept?"
+    assert store.ingest.get_interaction(turn.interaction_id)["question"] == "Is my question kept?"
     turn.run()
-    row = store.get_interaction(turn.interaction_id)
+    row = store.ingest.get_interaction(turn.interaction_id)
     assert row["answer"] is None
     assert "Cannot reach the Ollama server" in row["error"]
     assert (row["backend"], row["model"]) == ("ollama", DEFAULT_MODEL)
@@ -86,11 +86,11 @@ def test_failed_call_keeps_the_question_with_its_error(store):
 
 def test_answer_is_stored_with_measurements_when_stream_ends(store, fake_ollama):
     backend = OllamaBackend(host=fake_ollama.url, timeout=5)
-    conversation = store.start_conversation()
+    conversation = store.ingest.start_conversation()
     ChatTurn(store, backend, DEFAULT_MODEL, conversation, "first").run()
     turn = ChatTurn(store, backend, DEFAULT_MODEL, conversation, "second", system_prompt="S")
     turn.run()
-    row = store.get_interaction(turn.interaction_id)
+    row = store.ingest.get_interaction(turn.interaction_id)
     assert row["answer"] == "You asked: second. Here is a short answer."
     assert row["turn"] == 2 and row["system_prompt"] == "S"
     assert row["latency_ms"] > 0 and row["ttft_ms"] is not None
@@ -102,11 +102,11 @@ def test_answer_is_stored_with_measurements_when_stream_ends(store, fake_ollama)
 def test_reader_stopping_early_still_stores_the_partial_answer(store):
     with FakeOllama(token_delay=0.01) as server:
         backend = OllamaBackend(host=server.url, timeout=5)
-        turn = ChatTurn(store, backend, DEFAULT_MODEL, store.start_conversation(), "long one")
+        turn = ChatTurn(store, backend, DEFAULT_MODEL, store.ingest.start_conversation(), "long one")
         stream = iter(turn)
         first = next(stream)
         stream.close()
-    row = store.get_interaction(turn.interaction_id)
+    row = store.ingest.get_interaction(turn.interaction_id)
     assert row["answer"] == first
     assert row["error"] == INTERRUPTED
 

@@ -105,19 +105,19 @@ def test_stalled_server_times_out_with_a_sentence():
 def test_stall_in_the_middle_keeps_the_partial_answer(store):
     with FakeOpenAI(stall_after_tokens=3) as server:
         turn = ChatTurn(store, backend_for(server, timeout=0.5), DEFAULT_MODEL,
-                        store.start_conversation(), "Why is the sky blue?")
+                        store.ingest.start_conversation(), "Why is the sky blue?")
         turn.run()
-    row = store.get_interaction(turn.interaction_id)
+    row = store.ingest.get_interaction(turn.interaction_id)
     assert row["answer"] == "You asked: Why"
     assert "did not answer within 0.5 s" in row["error"]
     assert row["prompt_tokens"] is None and row["completion_tokens"] is None
 
 
 def test_chat_turn_stores_backend_model_and_tokens(store, fake_openai):
-    conversation = store.start_conversation(reviewer="ana")
+    conversation = store.ingest.start_conversation(reviewer="ana")
     turn = ChatTurn(store, backend_for(fake_openai), DEFAULT_MODEL, conversation, "first")
     turn.run()
-    row = store.get_interaction(turn.interaction_id)
+    row = store.ingest.get_interaction(turn.interaction_id)
     assert (row["backend"], row["model"]) == ("openai:local", DEFAULT_MODEL)
     assert (row["prompt_tokens"], row["completion_tokens"]) == (5, 8)
     assert row["answer"] == "You asked: first. Here is a short answer."

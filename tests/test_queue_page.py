@@ -66,7 +66,7 @@ def _rate(at: AppTest, stars: int | None = None, thumbs: int | None = None) -> A
 def _rating(db_path, item: int, reviewer: str):
     store = Store(db_path)
     try:
-        return store.get_rating(item, reviewer)
+        return store.review.get_rating(item, reviewer)
     finally:
         store.close()
 
@@ -178,11 +178,11 @@ def test_two_reviewers_walk_the_same_order(queue):
 
 def test_progress_leaves_out_questions_without_an_answer(store):
     ids = review_store(store)
-    store.save_rating(ids["failed"], "ana", stars=1)  # e.g. imported with a rating, no answer
-    assert store.queue_progress("ana") == (3, 4)
-    assert store.queue_progress("ana", Filters(models=("qwen2.5:7b",))) == (1, 0)
-    assert store.queue_progress("zoe", Filters(search="refund")) == (0, 2)
-    assert store.queue_progress("ben", Filters(ids=(1, 3, 4, 999))) == (1, 1)
+    store.review.save_rating(ids["failed"], "ana", stars=1)  # e.g. imported with a rating, no answer
+    assert store.review.queue_progress("ana") == (3, 4)
+    assert store.review.queue_progress("ana", Filters(models=("qwen2.5:7b",))) == (1, 0)
+    assert store.review.queue_progress("zoe", Filters(search="refund")) == (0, 2)
+    assert store.review.queue_progress("ben", Filters(ids=(1, 3, 4, 999))) == (1, 1)
 
 
 def _key(at: AppTest, key: str):

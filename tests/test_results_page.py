@@ -25,7 +25,7 @@ def _votes(db_path, spec):
     with Store(db_path) as store:
         for a, b, winner, count in spec:
             for _ in range(count):
-                store.record_vote(question="q", interaction_a=None, interaction_b=None,
+                store.experiments.record_vote(question="q", interaction_a=None, interaction_b=None,
                                   variant_a=a, variant_b=b, winner=winner, reviewer="ana")
 
 
@@ -83,11 +83,11 @@ def judged(env, monkeypatch):
     from tests.fake_ollama import DEFAULT_MODEL, FakeOllama
 
     with Store(env) as store:
-        a = store.add_variant("plain", model=DEFAULT_MODEL)
-        b = store.add_variant("concise", model=DEFAULT_MODEL, template="Briefly: {question}")
-        set_id = store.create_question_set("support", [{"question": "Where is my parcel?"},
+        a = store.experiments.add_variant("plain", model=DEFAULT_MODEL)
+        b = store.experiments.add_variant("concise", model=DEFAULT_MODEL, template="Briefly: {question}")
+        set_id = store.experiments.create_question_set("support", [{"question": "Where is my parcel?"},
                                                        {"question": "Can I get a refund?"}])
-        experiment = store.create_experiment("plain vs concise", set_id, [a, b])
+        experiment = store.experiments.create_experiment("plain vs concise", set_id, [a, b])
         with FakeOllama(reply=lambda m: HOSTILE, honour_format=False) as server:
             backend = OllamaBackend(host=server.url, timeout=5)
             run_experiment(store, experiment, backend_for=lambda m: backend)
@@ -123,7 +123,7 @@ def test_unreadable_replies_are_counted_shown_inert_and_retried(env, judged):
     assert [m.value for m in at.metric if m.label == "Pairs with no verdict"] == ["0"]
     assert [m.value for m in at.metric if m.label == "Verdicts read"] == ["2 of 2"]
     with Store(env) as store:
-        judgments = store.judgments(judged)
+        judgments = store.experiments.judgments(judged)
     assert [j["verdict"] for j in judgments] == ["tie", "tie"]  # "1" both ways: a flip
     assert all(j["problem"] is None for j in judgments)
 

@@ -91,7 +91,7 @@ def test_filters_narrow_the_table_and_go_into_the_url(open_page):
 def _split_ratings(store: Store) -> dict:
     """review_store, plus a third rating that spreads the password answer over 1 to 5 stars."""
     ids = review_store(store)
-    store.save_rating(ids["password"], "chen", stars=1)  # 5, 4, 1: mean 3.3
+    store.review.save_rating(ids["password"], "chen", stars=1)  # 5, 4, 1: mean 3.3
     return ids
 
 
@@ -211,7 +211,7 @@ def test_re_rating_through_the_widget_updates_the_store_and_the_table(open_page,
     assert not at.exception
     at.text_area(key=f"review.{CHARGED}.ana.ideal").input("Refunded within a day.").run()
     store = Store(db_path)
-    rating = store.get_rating(CHARGED, "ana")
+    rating = store.review.get_rating(CHARGED, "ana")
     store.close()
     assert rating["stars"] == 5 and rating["ideal_answer"] == "Refunded within a day."
     assert _table(at).loc[CHARGED]["Stars"] == "3.0 ★ (1–5)"  # (5 + 1) / 2: nothing stale

@@ -33,7 +33,7 @@ def _counts(db_path) -> dict[str, int]:
 def team(monkeypatch, db_path):
     store = Store(db_path)
     for name, role in (("vic", "viewer"), ("ann", "annotator"), ("ada", "admin"), ("abe", "admin")):
-        store.add_user(name, role, hash_password(f"{name}-password"))
+        store.users.add_user(name, role, hash_password(f"{name}-password"))
     fill(store, separated(3, 20)[0], variant="baseline")
     store.close()
     monkeypatch.setenv("LOUPE_DB", str(db_path))
@@ -77,7 +77,7 @@ def test_a_click_from_a_page_drawn_before_the_role_changed_does_nothing_and_says
         monkeypatch.setenv("OLLAMA_HOST", server.url)
         at = _as("ada", "admin", "clusters")  # every action enabled on screen
         with Store(team) as store:
-            store.set_user("ada", role="viewer")
+            store.users.set_user("ada", role="viewer")
         _button(at, label).click().run()
         assert not at.exception, (label, at.exception)
         # the server drew the button disabled for the new role, so the click was dropped
@@ -110,7 +110,7 @@ def test_a_rating_callback_is_refused_when_the_role_changed_after_the_page_was_d
     assert at.title[0].value == "Annotate"
     at.get("feedback")[0].set_value(4)  # four stars, not yet saved
     with Store(team) as store:
-        store.set_user("ann", role="viewer")
+        store.users.set_user("ann", role="viewer")
     _button(at, "Save and next").click().run()
     assert not at.exception, at.exception
     assert _counts(team) == before

@@ -32,9 +32,9 @@ PAGES = {  # page -> its title and the roles that may open it
 def team(monkeypatch, db_path):
     store = Store(db_path)
     for name, role in (("vic", "viewer"), ("ann", "annotator"), ("ada", "admin")):
-        store.add_user(name, role, hash_password(f"{name}-password"))
-    iid = store.add_question(store.start_conversation(), "Where is my parcel?")
-    store.record_answer(iid, answer="On its way.")
+        store.users.add_user(name, role, hash_password(f"{name}-password"))
+    iid = store.ingest.add_question(store.ingest.start_conversation(), "Where is my parcel?")
+    store.ingest.record_answer(iid, answer="On its way.")
     store.close()
     monkeypatch.setenv("LOUPE_DB", str(db_path))
     monkeypatch.setenv("OLLAMA_HOST", "http://127.0.0.1:9")
@@ -113,5 +113,5 @@ def test_a_viewer_cannot_rate_even_by_calling_the_save(team):
         rating._save(store, 1, "vic", keys)
     finally:
         st.session_state = original
-    assert store.ratings_for(1) == []
+    assert store.review.ratings_for(1) == []
     store.close()

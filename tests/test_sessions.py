@@ -29,14 +29,14 @@ NOW = "2026-11-29T10:00:00.000Z"
 
 @pytest.fixture
 def team(store):
-    store.add_user("ada", "admin", hash_password("ada-password"))
-    store.add_user("ann", "annotator", hash_password("ann-password"))
+    store.users.add_user("ada", "admin", hash_password("ada-password"))
+    store.users.add_user("ann", "annotator", hash_password("ann-password"))
     return store
 
 
 def _open(store: Store, name: str, now: str = NOW) -> tuple[dict, str]:
     code = new_secret()
-    session = store.start_session(name, token_digest(code), seconds=SESSION_SECONDS,
+    session = store.users.start_session(name, token_digest(code), seconds=SESSION_SECONDS,
                                   code_seconds=60, now=now)
     return session, code
 
@@ -44,75 +44,75 @@ def _open(store: Store, name: str, now: str = NOW) -> tuple[dict, str]:
 def test_a_sign_in_code_works_once_and_only_for_a_minute(team):
     session, code = _open(team, "ann")
     assert session["expires_at"] == "2026-11-29T18:00:00.000Z"  # 8 hours
-    late = team.redeem_sign_in_code(token_digest(code), token_digest("t1"),
+    late = team.users.redeem_sign_in_code(token_digest(code), token_digest("t1"),
                                     now=_iso_after(61, NOW))
     assert late is None
     session, code = _open(team, "ann")
-    first = team.redeem_sign_in_code(token_digest(code), token_digest("t2"), now=_iso_after(5, NOW))
+    first = team.users.redeem_sign_in_code(token_digest(code), token_digest("t2"), now=_iso_after(5, NOW))
     assert first is not None and first["name"] == "ann"
-    assert team.redeem_sign_in_code(token_digest(code), token_digest("t3"),
+    assert team.users.redeem_sign_in_code(token_digest(code), token_digest("t3"),
                                     now=_iso_after(6, NOW)) is None
-    assert team.session_by_token(token_digest("t2"), now=_iso_after(7, NOW))["id"] == session["id"]
-    assert team.session_by_token(token_digest("t3"), now=_iso_after(7, NOW)) is None
-    stored = team._one("SELECT * FROM sessions WHERE id = ?", [session["id"]])
+    assert team.users.session_by_token(token_digest("t2"), now=_iso_after(7, NOW))["id"] == session["id"]
+    assert team.users.session_by_token(token_digest("t3"), now=_iso_after(7, NOW)) is None
+    stored = team.one("SELECT * FROM sessions WHERE id = ?", [session["id"]])
     assert stored["token_digest"] == token_digest("t2") and stored["code_digest"] is None
     assert "t2" not in str(stored.values())  # only digests are kept
 
 
 def test_sessions_end_after_eight_hours(team):
     session, code = _open(team, "ann")
-    team.redeem_sign_in_code(token_digest(code), token_digest("tok"), now=NOW)
-    assert team.live_session(session["id"], now=_iso_after(8 * 3600 - 1, NOW))
-    assert team.live_session(session["id"], now=_iso_after(8 * 3600, NOW)) is None
-    assert team.session_by_token(token_digest("tok"), now=_iso_after(8 * 3600 + 1, NOW)) is None
-    assert team.session_end_reason(session["id"], now=_iso_after(8 * 3600, NOW)) == "expired"
+    team.users.redeem_sign_in_code(token_digest(code), token_digest("tok"), now=NOW)
+    assert team.users.live_session(session["id"], now=_iso_after(8 * 3600 - 1, NOW))
+    assert team.users.live_session(session["id"], now=_iso_after(8 * 3600, NOW)) is None
+    assert team.users.session_by_token(token_digest("tok"), now=_iso_after(8 * 3600 + 1, NOW)) is None
+    assert team.users.session_end_reason(session["id"], now=_iso_after(8 * 3600, NOW)) == "expired"
 
 
 def test_signing_out_ends_the_session_for_every_tab(team):
     session, code = _open(team, "ann", now=None)
-    team.redeem_sign_in_code(token_digest(code), token_digest("tok"))
-    assert team.end_session_by_token(token_digest("tok"))
-    assert team.live_session(session["id"]) is None
-    assert team.session_by_token(token_digest("tok")) is None
-    assert team.session_end_reason(session["id"]) == "signed out"
+    team.users.redeem_sign_in_code(token_digest(code), token_digest("tok"))
+    assert team.users.end_session_by_token(token_digest("tok"))
+    assert team.users.live_session(session["id"]) is None
+    assert team.users.session_by_token(token_digest("tok")) is None
+    assert team.users.session_end_reason(session["id"]) == "signed out"
 
 
 def test_a_new_password_ends_every_session_but_the_one_that_changed_it(team):
     mine, _ = _open(team, "ann", now=None)
     other, _ = _open(team, "ann", now=None)
     admins, _ = _open(team, "ada", now=None)
-    team.set_user("ann", password_hash=hash_password("new-password"), keep_session=mine["id"])
-    assert team.live_session(mine["id"]) and team.live_session(admins["id"])
-    assert team.live_session(other["id"]) is None
-    team.set_user("ann", password_hash=hash_password("newer-password"))  # by an admin
-    assert team.live_session(mine["id"]) is None
+    team.users.set_user("ann", password_hash=hash_password("new-password"), keep_session=mine["id"])
+    assert team.users.live_session(mine["id"]) and team.users.live_session(admins["id"])
+    assert team.users.live_session(other["id"]) is None
+    team.users.set_user("ann", password_hash=hash_password("newer-password"))  # by an admin
+    assert team.users.live_session(mine["id"]) is None
 
 
 def test_a_changed_role_applies_to_live_sessions_at_once(team):
     session, _ = _open(team, "ann", now=None)
-    team.set_user("ann", role="viewer")
-    assert team.live_session(session["id"])["role"] == "viewer"
+    team.users.set_user("ann", role="viewer")
+    assert team.users.live_session(session["id"])["role"] == "viewer"
 
 
 def test_removing_a_user_ends_their_sessions_and_keeps_an_admin(team):
     session, _ = _open(team, "ann", now=None)
-    assert team.remove_user("ann")
-    assert team.live_session(session["id"]) is None
-    assert team.session_end_reason(session["id"]) == "removed"
-    team.add_user("ann", "annotator", hash_password("ann-password"))  # same name, new account
-    assert team.live_session(session["id"]) is None
+    assert team.users.remove_user("ann")
+    assert team.users.live_session(session["id"]) is None
+    assert team.users.session_end_reason(session["id"]) == "removed"
+    team.users.add_user("ann", "annotator", hash_password("ann-password"))  # same name, new account
+    assert team.users.live_session(session["id"]) is None
     with pytest.raises(ValueError, match="at least one admin"):
-        team.remove_user("ada")
+        team.users.remove_user("ada")
     with pytest.raises(ValueError, match="at least one admin"):
-        team.set_user("ada", role="viewer")
-    assert [u["role"] for u in team.list_users() if u["name"] == "ada"] == ["admin"]
+        team.users.set_user("ada", role="viewer")
+    assert [u["role"] for u in team.users.list_users() if u["name"] == "ada"] == ["admin"]
 
 
 def test_the_cookie_signing_key_is_made_once_and_kept(store, db_path):
-    key = store.app_secret("session_cookie_key")
+    key = store.users.app_secret("session_cookie_key")
     assert len(key) > 40
     with Store(db_path) as again:
-        assert again.app_secret("session_cookie_key") == key
+        assert again.users.app_secret("session_cookie_key") == key
 
 
 def test_cookies_are_signed_and_redirects_stay_on_this_server():
@@ -153,7 +153,7 @@ def test_the_session_route_swaps_a_code_for_an_httponly_cookie(routes_client, te
     max_age = int(header.split("Max-Age=")[1].split(";")[0])
     assert SESSION_SECONDS - 60 < max_age <= SESSION_SECONDS
     token = session_routes.token_from_cookie(team, response.cookies[SESSION_COOKIE])
-    assert team.session_by_token(token_digest(token))["id"] == session["id"]
+    assert team.users.session_by_token(token_digest(token))["id"] == session["id"]
 
     again = routes_client.get(session_routes.SESSION_PATH, params={"code": code},
                               follow_redirects=False)
@@ -184,20 +184,20 @@ def test_fetching_the_sign_out_address_never_ends_a_live_session(routes_client, 
                                     follow_redirects=False)
         assert (fetched.status_code, fetched.headers["location"]) == (303, "/review")
         assert "set-cookie" not in fetched.headers
-        assert team.live_session(session["id"]) is not None
+        assert team.users.live_session(session["id"]) is not None
     posted = routes_client.post(session_routes.SIGNOUT_PATH, follow_redirects=False)
     assert posted.status_code == 405
-    assert team.live_session(session["id"]) is not None
+    assert team.users.live_session(session["id"]) is not None
 
 
 def test_the_sign_out_address_deletes_the_cookie_once_its_session_is_over(routes_client, team):
     session = _signed_in(routes_client, team)
-    team.end_session(session["id"])  # what the sidebar's "Sign out" does
+    team.users.end_session(session["id"])  # what the sidebar's "Sign out" does
     out = routes_client.get(session_routes.SIGNOUT_PATH, follow_redirects=False)
     assert out.status_code == 303 and out.headers["location"] == "/"
     assert f'{SESSION_COOKIE}=""' in out.headers["set-cookie"] or "Max-Age=0" in \
         out.headers["set-cookie"]
-    assert team.session_end_reason(session["id"]) == "signed out"
+    assert team.users.session_end_reason(session["id"]) == "signed out"
 
 
 def test_a_forged_cookie_ends_nothing(routes_client, team):
@@ -208,7 +208,7 @@ def test_a_forged_cookie_ends_nothing(routes_client, team):
     routes_client.cookies.clear()
     routes_client.cookies.set(SESSION_COOKIE, sign_cookie("guessed key", SESSION_COOKIE, real))
     routes_client.get(session_routes.SIGNOUT_PATH, follow_redirects=False)
-    assert team.live_session(session["id"]) is not None
+    assert team.users.live_session(session["id"]) is not None
 
 
 def test_the_command_line_keeps_an_admin_and_lists_tokens(tmp_path):
@@ -295,7 +295,7 @@ def test_identity_settings_and_providers_from_the_configuration():
 def _claims(store: Store, client: str, times: list[float], name: str = "ann") -> list[float]:
     from dashboard.auth import SIGN_IN_FORGET_SECONDS, sign_in_delay
 
-    return [store.claim_sign_in(name, client, delay=sign_in_delay, forget=SIGN_IN_FORGET_SECONDS,
+    return [store.users.claim_sign_in(name, client, delay=sign_in_delay, forget=SIGN_IN_FORGET_SECONDS,
                                 now=t) for t in times]
 
 
@@ -305,7 +305,7 @@ def test_a_client_guessing_a_password_is_slowed_and_others_are_not(store):
     assert _claims(store, attacker, [0, 0.1, 0.2]) == [0, 0, 0]
     assert _claims(store, attacker, [0.5]) == [pytest.approx(0.7)]
     assert _claims(store, attacker, [1.2, 1.4]) == [0, pytest.approx(1.8)]
-    assert store.sign_in_wait("ann", attacker, now=1.4) == pytest.approx(1.8)
+    assert store.users.sign_in_wait("ann", attacker, now=1.4) == pytest.approx(1.8)
     # another client of the same name, and another name from the attacker, go ahead at once
     assert _claims(store, user, [1.4]) == [0]
     assert _claims(store, attacker, [1.4], name="ada") == [0]
@@ -313,7 +313,7 @@ def test_a_client_guessing_a_password_is_slowed_and_others_are_not(store):
     t, waits = 3.2, []
     for _ in range(12):
         assert _claims(store, attacker, [t]) == [0]
-        waits.append(store.sign_in_wait("ann", attacker, now=t))
+        waits.append(store.users.sign_in_wait("ann", attacker, now=t))
         t += waits[-1]
     assert waits == pytest.approx([4, 8, 16, 32, 64, 128, 256, 300, 300, 300, 300, 300])
 
@@ -321,14 +321,14 @@ def test_a_client_guessing_a_password_is_slowed_and_others_are_not(store):
 def test_a_success_clears_the_count_and_old_failures_are_forgotten(store):
     client = "address:203.0.113.9"
     assert _claims(store, client, [0, 0, 0, 0]) == [0, 0, 0, 1]
-    assert store.sign_in_wait("ann", client, now=0) == pytest.approx(1)
-    store.sign_in_succeeded("ann", client)
-    assert store.sign_in_wait("ann", client, now=0) == 0
+    assert store.users.sign_in_wait("ann", client, now=0) == pytest.approx(1)
+    store.users.sign_in_succeeded("ann", client)
+    assert store.users.sign_in_wait("ann", client, now=0) == 0
     assert _claims(store, client, [0, 0, 0]) == [0, 0, 0]
     # an hour after the last try, the count starts again
     assert _claims(store, client, [3601.1, 3601.1]) == [0, 0]
-    assert store.sign_in_wait("ann", client, now=3601.1) == 0
-    assert store._scalar("SELECT COUNT(*) FROM sign_in_attempts") == 1
+    assert store.users.sign_in_wait("ann", client, now=3601.1) == 0
+    assert store.scalar("SELECT COUNT(*) FROM sign_in_attempts") == 1
 
 
 def test_the_failure_count_is_shared_by_every_server_process(db_path):

@@ -29,13 +29,13 @@ def ids(store):
         out[name] = add_interaction(store, f"Question {name}",
                                     created_at=f"2026-02-{day:02d}T09:00:00.000Z")
         for reviewer, stars in ratings.items():
-            store.save_rating(out[name], reviewer, stars=stars, thumbs=1 if stars is None else None)
+            store.review.save_rating(out[name], reviewer, stars=stars, thumbs=1 if stars is None else None)
     return out
 
 
 def _names(store, ids, filters: Filters) -> set[str]:
-    found = {row["id"] for row in store.review_rows(filters, limit=100)}
-    count, exact = store.count_interactions(filters)
+    found = {row["id"] for row in store.review.review_rows(filters, limit=100)}
+    count, exact = store.review.count_interactions(filters)
     assert exact and count == len(found)
     return {name for name, iid in ids.items() if iid in found}
 
@@ -64,7 +64,7 @@ def test_each_reading_of_the_stars_range(store, ids, filters, expected):
 
 def test_stars_one_to_two_no_longer_lists_an_item_whose_mean_is_three(store, ids):
     """The Stars column shows the mean: with the mean reading, what is listed fits it."""
-    rows = store.review_rows(Filters(stars_max=2, stars_mode="mean"), limit=100)
+    rows = store.review.review_rows(Filters(stars_max=2, stars_mode="mean"), limit=100)
     assert ids["split"] not in {row["id"] for row in rows}
     shown = table_frame(rows)["Stars"]
     assert all(1.0 <= float(text.split(" ")[0]) <= 2.0 for text in shown)
@@ -79,7 +79,7 @@ def test_every_listed_item_fits_what_the_stars_column_shows(store, ids, mode):
                               stars_max=high if high < 5 else None, stars_mode=mode)
             if not filters.has_stars_range():
                 continue
-            for row in store.review_rows(filters, limit=100):
+            for row in store.review.review_rows(filters, limit=100):
                 cell = stars_cell(row["stars_mean"], row["stars_min"], row["stars_max"])
                 mean = float(cell.split(" ")[0])
                 lowest, highest = row["stars_min"], row["stars_max"]
@@ -98,13 +98,13 @@ def test_the_mean_filter_and_the_column_round_alike_at_the_edges(store):
                                     [4] * 19 + [5], [2, 2, 3], [4, 5, 5]]):
         iid = add_interaction(store, f"Edge {number}")
         for k, value in enumerate(stars):
-            store.save_rating(iid, f"r{k}", stars=value)
+            store.review.save_rating(iid, f"r{k}", stars=value)
         edges[iid] = stars
-    rows = {row["id"]: row for row in store.review_rows(Filters(), limit=100)}
+    rows = {row["id"]: row for row in store.review.review_rows(Filters(), limit=100)}
     for low in range(1, 6):
         for high in range(low, 6):
             filters = Filters(stars_min=low, stars_max=high, stars_mode="mean")
-            kept = {row["id"] for row in store.review_rows(filters, limit=100)}
+            kept = {row["id"] for row in store.review.review_rows(filters, limit=100)}
             for iid in edges:
                 shown = float(stars_cell(rows[iid]["stars_mean"], None, None).split(" ")[0])
                 assert (iid in kept) == (low <= shown <= high), (edges[iid], shown, low, high)
@@ -128,7 +128,7 @@ def test_with_reviewers_only_their_ratings_count(store, ids):
 
 
 def test_with_reviewers_the_other_rating_filters_hold_on_one_of_their_ratings(store, ids):
-    store.save_rating(ids["low"], "ana", stars=1, thumbs=-1)
+    store.review.save_rating(ids["low"], "ana", stars=1, thumbs=-1)
     found = _names(store, ids, Filters(reviewers=("ana", "ben"), stars_max=2,
                                        stars_mode="every", thumbs="down"))
     assert found == {"low"}
@@ -153,15 +153,15 @@ def test_a_reading_without_a_range_filters_nothing(store, ids):
 
 def test_exports_read_the_stars_range_the_same_way(store, ids):
     def exported(filters: Filters) -> set[int]:
-        return {item["id"] for item in store.iter_export_items(filters)}
+        return {item["id"] for item in store.exports.iter_export_items(filters)}
 
     assert exported(Filters(stars_max=2)) == {ids[n] for n in ("split", "two", "low", "near")}
     assert exported(Filters(stars_max=2, stars_mode="mean")) == {ids["two"], ids["low"]}
 
 
 def test_the_queue_reads_the_stars_range_the_same_way(store, ids):
-    assert store.queue_progress("zoe", Filters(stars_max=2, stars_mode="every")) == (0, 2)
-    assert store.queue_progress("zoe", Filters(stars_max=2)) == (0, 4)
+    assert store.review.queue_progress("zoe", Filters(stars_max=2, stars_mode="every")) == (0, 2)
+    assert store.review.queue_progress("zoe", Filters(stars_max=2)) == (0, 4)
 
 
 def test_the_stars_cell_shows_the_range_when_ratings_differ():

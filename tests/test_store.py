@@ -26,8 +26,8 @@ def test_migrations_create_every_table_from_empty(store):
 
 def test_reopening_applies_nothing_twice_and_keeps_data(db_path):
     first = Store(db_path)
-    conversation = first.start_conversation(reviewer="ana")
-    first.add_question(conversation, "kept?")
+    conversation = first.ingest.start_conversation(reviewer="ana")
+    first.ingest.add_question(conversation, "kept?")
     applied = first.applied_migrations()
     first.close()
     second = Store(db_path)
@@ -37,22 +37,22 @@ def test_reopening_applies_nothing_twice_and_keeps_data(db_path):
 
 
 def test_round_trip_of_variant_conversation_interaction_and_rating(store):
-    variant = store.add_variant("concise", model="m1", system_prompt="Be brief.",
+    variant = store.experiments.add_variant("concise", model="m1", system_prompt="Be brief.",
                                 params={"temperature": 0.2, "seed": 7})
-    assert store.add_variant("concise") != variant
-    v = store.get_variant(variant)
+    assert store.experiments.add_variant("concise") != variant
+    v = store.experiments.get_variant(variant)
     assert (v["name"], v["version"], v["system_prompt"]) == ("concise", 1, "Be brief.")
     assert v["params"] == {"temperature": 0.2, "seed": 7}
 
-    conversation = store.start_conversation(reviewer="ana")
-    first = store.add_question(conversation, "What is WAL?", model="m1", backend="ollama",
+    conversation = store.ingest.start_conversation(reviewer="ana")
+    first = store.ingest.add_question(conversation, "What is WAL?", model="m1", backend="ollama",
                                variant_id=variant, params={"temperature": 0.2})
-    store.record_answer(first, answer="Write-ahead logging.", latency_ms=120.5, ttft_ms=30.0,
+    store.ingest.record_answer(first, answer="Write-ahead logging.", latency_ms=120.5, ttft_ms=30.0,
                         prompt_tokens=12, completion_tokens=4)
-    second = store.add_question(conversation, "And FTS5?", model="m1", backend="ollama")
-    store.record_answer(second, error="Cannot reach the server.")
+    second = store.ingest.add_question(conversation, "And FTS5?", model="m1", backend="ollama")
+    store.ingest.record_answer(second, error="Cannot reach the server.")
 
-    turns = store.conversation_turns(conversation)
+    turns = store.ingest.conversation_turns(conversation)
     assert [t["turn"] for t in turns] == [1, 2]
     assert turns[0]["answer"] == "Write-ahead logging."
     assert turns[0]["variant_id"] == variant
@@ -60,23 +60,23 @@ def test_round_trip_of_variant_conversation_interaction_and_rating(store):
     assert (turns[0]["prompt_tokens"], turns[0]["completion_tokens"]) == (12, 4)
     assert turns[1]["answer"] is None and turns[1]["error"] == "Cannot reach the server."
 
-    store.save_rating(first, "ana", stars=4, thumbs=1, comment="good", tags=["formatting", "x"],
+    store.review.save_rating(first, "ana", stars=4, thumbs=1, comment="good", tags=["formatting", "x"],
                       ideal_answer="Write-ahead logging (WAL).")
-    rating = store.get_rating(first, "ana")
+    rating = store.review.get_rating(first, "ana")
     assert (rating["stars"], rating["thumbs"], rating["comment"]) == (4, 1, "good")
     assert rating["tags"] == ["formatting", "x"]
     assert rating["ideal_answer"] == "Write-ahead logging (WAL)."
 
 
 def test_rerating_updates_instead_of_duplicating(store):
-    conversation = store.start_conversation()
-    iid = store.add_question(conversation, "q")
-    store.save_rating(iid, "ana", stars=2, tags=["wrong"])
-    store.save_rating(iid, "ana", stars=5, thumbs=1, tags=["formatting"])
-    store.save_rating(iid, "ben", thumbs=-1)
-    ratings = store.ratings_for(iid)
+    conversation = store.ingest.start_conversation()
+    iid = store.ingest.add_question(conversation, "q")
+    store.review.save_rating(iid, "ana", stars=2, tags=["wrong"])
+    store.review.save_rating(iid, "ana", stars=5, thumbs=1, tags=["formatting"])
+    store.review.save_rating(iid, "ben", thumbs=-1)
+    ratings = store.review.ratings_for(iid)
     assert len(ratings) == 2
-    ana = store.get_rating(iid, "ana")
+    ana = store.review.get_rating(iid, "ana")
     assert (ana["stars"], ana["tags"]) == (5, ["formatting"])
     tags = store.db.execute("SELECT tag FROM rating_tags WHERE interaction_id = ?", [iid]).fetchall()
     assert [t[0] for t in tags] == ["formatting"]
@@ -84,41 +84,41 @@ def test_rerating_updates_instead_of_duplicating(store):
 
 @pytest.mark.parametrize("bad", [{"stars": 0}, {"stars": 6}, {"thumbs": 2}])
 def test_out_of_range_ratings_are_refused(store, bad):
-    iid = store.add_question(store.start_conversation(), "q")
+    iid = store.ingest.add_question(store.ingest.start_conversation(), "q")
     with pytest.raises(ValueError):
-        store.save_rating(iid, "ana", **bad)
-    assert store.ratings_for(iid) == []
+        store.review.save_rating(iid, "ana", **bad)
+    assert store.review.ratings_for(iid) == []
 
 
 def test_rating_needs_a_reviewer(store):
-    iid = store.add_question(store.start_conversation(), "q")
+    iid = store.ingest.add_question(store.ingest.start_conversation(), "q")
     with pytest.raises(ValueError, match="reviewer"):
-        store.save_rating(iid, "  ", stars=3)
+        store.review.save_rating(iid, "  ", stars=3)
 
 
 def test_rating_an_unknown_interaction_is_refused(store):
     with pytest.raises(sqlite3.IntegrityError):
-        store.save_rating(999, "ana", stars=3)
+        store.review.save_rating(999, "ana", stars=3)
 
 
 def test_full_text_search_over_question_and_answer(store):
-    conversation = store.start_conversation()
-    a = store.add_question(conversation, "How do I reset my password?")
-    store.record_answer(a, answer="Open settings, then security.")
-    b = store.add_question(conversation, "Where is my parcel?")
-    store.record_answer(b, answer="It ships tomorrow.")
-    assert [r["id"] for r in store.search("password")] == [a]
-    assert [r["id"] for r in store.search("security")] == [a]
-    assert [r["id"] for r in store.search("tomorrow parcel")] == [b]
+    conversation = store.ingest.start_conversation()
+    a = store.ingest.add_question(conversation, "How do I reset my password?")
+    store.ingest.record_answer(a, answer="Open settings, then security.")
+    b = store.ingest.add_question(conversation, "Where is my parcel?")
+    store.ingest.record_answer(b, answer="It ships tomorrow.")
+    assert [r["id"] for r in store.review.search("password")] == [a]
+    assert [r["id"] for r in store.review.search("security")] == [a]
+    assert [r["id"] for r in store.review.search("tomorrow parcel")] == [b]
     # user text is quoted, never read as FTS syntax
     for hostile in ['"', "AND OR NOT", "parcel*", "(", "question:parcel", "NEAR(a b)"]:
-        store.search(hostile)
+        store.review.search(hostile)
 
 
 def test_two_threads_write_ratings_at_once_without_locking_errors(db_path):
     setup = Store(db_path)
-    conversation = setup.start_conversation()
-    ids = [setup.add_question(conversation, f"question {i}") for i in range(150)]
+    conversation = setup.ingest.start_conversation()
+    ids = [setup.ingest.add_question(conversation, f"question {i}") for i in range(150)]
     errors: list[BaseException] = []
     barrier = threading.Barrier(3)
 
@@ -126,7 +126,7 @@ def test_two_threads_write_ratings_at_once_without_locking_errors(db_path):
         barrier.wait()
         try:
             for n, iid in enumerate(ids):
-                store.save_rating(iid, reviewer, stars=1 + n % 5, thumbs=1 if n % 2 else -1)
+                store.review.save_rating(iid, reviewer, stars=1 + n % 5, thumbs=1 if n % 2 else -1)
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 
@@ -148,15 +148,15 @@ def test_two_threads_write_ratings_at_once_without_locking_errors(db_path):
 
 def test_online_backup_while_writing_and_restore(db_path, tmp_path):
     store = Store(db_path)
-    conversation = store.start_conversation()
+    conversation = store.ingest.start_conversation()
     for n in range(50):
-        store.add_question(conversation, f"q{n}")
+        store.ingest.add_question(conversation, f"q{n}")
     stop = threading.Event()
 
     def keep_writing():
         writer = Store(db_path)
         while not stop.is_set():
-            writer.add_question(conversation, "during backup")
+            writer.ingest.add_question(conversation, "during backup")
         writer.close()
 
     thread = threading.Thread(target=keep_writing)
@@ -171,10 +171,10 @@ def test_online_backup_while_writing_and_restore(db_path, tmp_path):
     with pytest.raises(ValueError, match="already exists"):
         store.backup(tmp_path / "backup.db")
 
-    store.add_question(conversation, "after the backup")
+    store.ingest.add_question(conversation, "after the backup")
     restored = store.restore_from(tmp_path / "backup.db")
     assert restored["interactions"] == info["interactions"]
-    assert not store.search("after")
+    assert not store.review.search("after")
     (tmp_path / "junk.db").write_bytes(b"not a database at all" * 100)
     with pytest.raises(ValueError, match="not a Loupe database"):
         store.restore_from(tmp_path / "junk.db")
@@ -182,12 +182,12 @@ def test_online_backup_while_writing_and_restore(db_path, tmp_path):
 
 
 def test_users_and_tokens(store):
-    store.add_user("ana", "admin", "hash")
+    store.users.add_user("ana", "admin", "hash")
     with pytest.raises(ValueError, match="already exists"):
-        store.add_user("ana", "viewer", "hash")
-    assert [u["name"] for u in store.list_users()] == ["ana"]
-    assert "password_hash" not in store.list_users()[0]
-    token = store.add_token("prod app", "digest", "5/minute", "ana")
-    assert store.token_by_digest("digest")["id"] == token
-    assert store.revoke_token(token)
-    assert store.token_by_digest("digest") is None
+        store.users.add_user("ana", "viewer", "hash")
+    assert [u["name"] for u in store.users.list_users()] == ["ana"]
+    assert "password_hash" not in store.users.list_users()[0]
+    token = store.users.add_token("prod app", "digest", "5/minute", "ana")
+    assert store.users.token_by_digest("digest")["id"] == token
+    assert store.users.revoke_token(token)
+    assert store.users.token_by_digest("digest") is None

@@ -102,7 +102,7 @@ def _scripted_topic(question: str) -> str | None:
 def demo_rows(tmp_path_factory):
     store = Store(tmp_path_factory.mktemp("themes-demo") / "demo.db")
     demo.load_demo(store, seed=7, now=NOW)
-    rows = store.cluster_items(Filters())
+    rows = store.themes.cluster_items(Filters())
     store.close()
     return rows
 

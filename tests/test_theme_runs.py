@@ -13,14 +13,14 @@ from tests.test_clustering import TOPICS, fill, separated
 
 
 def _themes(store, **options):
-    rows = store.cluster_items(Filters())
+    rows = store.themes.cluster_items(Filters())
     return rows, find_themes(rows, ThemeOptions(seed=0, **options), total=len(rows))
 
 
 def _save(store, report, names=None):
     run, themes = run_to_save(report, names, name="March", created_by="ana", vectorizer="wordllama",
                               settings={"k": None})
-    return store.save_theme_run(run, themes)
+    return store.themes.save_theme_run(run, themes)
 
 
 def test_a_saved_run_keeps_its_themes_names_and_members(store):
@@ -29,13 +29,13 @@ def test_a_saved_run_keeps_its_themes_names_and_members(store):
     rows, report = _themes(store)
     first = report.clusters[0]
     run_id = _save(store, report, names={first["id"]: "Refund trouble"})
-    [run] = store.theme_runs()
+    [run] = store.themes.theme_runs()
     assert run["id"] == run_id and run["name"] == "March" and run["created_by"] == "ana"
     assert run["n_items"] == 60 and run["themes"] == 3 and run["vectorizer"] == "wordllama"
-    saved = store.saved_themes(run_id)
+    saved = store.themes.saved_themes(run_id)
     assert [t["name"] for t in saved] == ["Refund trouble"] + [c["label"] for c in report.clusters[1:]]
     assert [t["terms"] for t in saved] == [c["top_terms"] for c in report.clusters]
-    members = store.saved_theme_members(run_id)
+    members = store.themes.saved_theme_members(run_id)
     assert sorted(members) == ids
     for theme, cluster in zip(saved, report.clusters):
         assert sorted(i for i, t in members.items() if t == theme["id"]) == sorted(cluster["members"])
@@ -48,7 +48,7 @@ def test_new_items_join_the_nearest_saved_theme_or_stay_unassigned(store):
     fill(store, texts, day=2)
     rows, report = _themes(store)
     run_id = _save(store, report)
-    saved = store.saved_themes(run_id)
+    saved = store.themes.saved_themes(run_id)
     by_topic = {}
     for theme, cluster in zip(saved, report.clusters):
         words = " ".join(cluster["top_terms"])
@@ -65,13 +65,13 @@ def test_weekly_counts_share_and_mean_stars_of_each_saved_theme(store):
     fill(store, texts, day=2)  # 2026-02-02 .. 2026-02-21
     rows, report = _themes(store)
     run_id = _save(store, report)
-    saved = store.saved_themes(run_id)
+    saved = store.themes.saved_themes(run_id)
     refund = next(t for t in saved if "refund" in " ".join(t["terms"]) or "money" in " ".join(t["terms"]))
     # A week later: two refund questions rated 2 stars and one question about giraffes.
     fill(store, ["Refund money back please, reimbursement returned payment"] * 2, stars=2, day=23)
     fill(store, ["Giraffes at the zoo eat acacia leaves in the afternoon sun"], stars=1, day=23)
-    rows = store.cluster_items(Filters())
-    themes = placed(rows, saved, store.saved_theme_members(run_id))
+    rows = store.themes.cluster_items(Filters())
+    themes = placed(rows, saved, store.themes.saved_theme_members(run_id))
     frame = weekly(rows, themes, saved)
     last = frame[frame["week"] == frame["week"].max()].set_index("theme")
     assert last.loc[refund["name"], "items"] == 2 and last.loc[UNASSIGNED, "items"] == 1
@@ -88,8 +88,8 @@ def test_re_clustering_proposes_which_saved_theme_each_new_theme_continues(store
     fill(store, texts, day=2)
     rows, report = _themes(store)
     run_id = _save(store, report)
-    saved = store.saved_themes(run_id)
-    members = store.saved_theme_members(run_id)
+    saved = store.themes.saved_themes(run_id)
+    members = store.themes.saved_theme_members(run_id)
     more, _ = separated(3, 10, seed=5)
     fill(store, more, day=25)
     rows, again = _themes(store)

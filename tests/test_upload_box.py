@@ -38,7 +38,7 @@ def upload(at: AppTest, name: str, content: bytes, *, skip: bool = False) -> App
 def interactions(db_path) -> list[dict]:
     store = Store(db_path)
     try:
-        return store._rows("SELECT question, source FROM interactions ORDER BY id")
+        return store.rows("SELECT question, source FROM interactions ORDER BY id")
     finally:
         store.close()
 
@@ -103,7 +103,7 @@ def test_a_pairwise_file_lands_as_votes(app, db_path):
     at = upload(app, "votes.jsonl", votes)
     assert any("2 votes imported, 0 already present" in s.value for s in at.success)
     store = Store(db_path)
-    assert [v["winner"] for v in store.votes()] == ["a", "a"]
+    assert [v["winner"] for v in store.experiments.votes()] == ["a", "a"]
     store.close()
 
 
@@ -112,5 +112,5 @@ def test_a_pairwise_file_with_a_bad_line_lands_nothing(app, db_path):
     at = upload(app, "votes.jsonl", votes)
     assert any("Nothing was imported" in e.value for e in at.error)
     store = Store(db_path)
-    assert store.votes() == []
+    assert store.experiments.votes() == []
     store.close()

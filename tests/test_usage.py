@@ -48,14 +48,14 @@ def _rows(first_id: int = 1) -> list[dict]:
 
 def fill(store: Store, prices: bool = True) -> None:
     """The calls above; ratings: call 1 thumbs up, call 2 thumbs down and up, call 3 stars."""
-    store.insert_interactions_bulk(_rows())
-    store.save_rating(1, "ana", thumbs=1)
-    store.save_rating(2, "ana", thumbs=-1)
-    store.save_rating(2, "ben", thumbs=1)
-    store.save_rating(3, "ana", stars=4)
+    store.ingest.insert_interactions_bulk(_rows())
+    store.review.save_rating(1, "ana", thumbs=1)
+    store.review.save_rating(2, "ana", thumbs=-1)
+    store.review.save_rating(2, "ben", thumbs=1)
+    store.review.save_rating(3, "ana", stars=4)
     if prices:
-        store.set_model_price("m1", "2026-03-01", 1.0, 2.0, created_by="ana")
-        store.set_model_price("m1", D2, 3.0, 4.0, created_by="ana")
+        store.insights.set_model_price("m1", "2026-03-01", 1.0, 2.0, created_by="ana")
+        store.insights.set_model_price("m1", D2, 3.0, 4.0, created_by="ana")
     refresh_insights(store)
 
 
@@ -88,39 +88,39 @@ def test_breakdown_by_backend_and_by_model(store):
     assert local["cost"] == pytest.approx(0.003 + 0.002)  # m2's tokens are not priced
     by_model = usage_breakdown(store, ALL, by="model").set_index("group")
     assert by_model.loc["m2", "cost"] != by_model.loc["m2", "cost"]  # NaN: no price at all
-    per_day = store.insight_usage(ALL, period="day", by=["model"])
+    per_day = store.insights.usage(ALL, period="day", by=["model"])
     assert [(r["period"], r["model"], r["prompt_tokens"]) for r in per_day] == [
         (D1, "m1", 4000), (D2, "m1", 2000), (D2, "m2", 500)]
 
 
 def test_a_price_applies_from_its_day_on(store):
     fill(store, prices=False)
-    store.set_model_price("m1", D2, 3.0, 4.0)
+    store.insights.set_model_price("m1", D2, 3.0, 4.0)
     usage = usage_summary(store, ALL)
     assert usage.cost == pytest.approx(0.008)  # D1 has no price yet
     assert usage.unpriced_models == ("m1", "m2")
-    store.set_model_price("m1", "2026-03-09", 1.0, 2.0)
+    store.insights.set_model_price("m1", "2026-03-09", 1.0, 2.0)
     assert usage_summary(store, ALL).cost == pytest.approx(COST)
-    store.set_model_price("m1", D2, 0.0, 0.0)  # same day again: replaces that price
+    store.insights.set_model_price("m1", D2, 0.0, 0.0)  # same day again: replaces that price
     assert usage_summary(store, ALL).cost == pytest.approx(0.0064)
-    assert [(p["model"], p["effective_from"]) for p in store.model_prices()] == [
+    assert [(p["model"], p["effective_from"]) for p in store.insights.model_prices()] == [
         ("m1", D1), ("m1", D2)]
     with pytest.raises(ValueError, match="at least 0"):
-        store.set_model_price("m1", D2, -1, 0)
+        store.insights.set_model_price("m1", D2, -1, 0)
     with pytest.raises(ValueError, match="YYYY-MM-DD"):
-        store.set_model_price("m1", "10 March", 1, 1)
+        store.insights.set_model_price("m1", "10 March", 1, 1)
 
 
 def test_tokens_recorded_after_the_rollup_are_counted(store):
     fill(store)
-    store.record_answer(6, prompt_tokens=100, completion_tokens=50)  # counted already, no counts
+    store.ingest.record_answer(6, prompt_tokens=100, completion_tokens=50)  # counted already, no counts
     refresh_insights(store)
     usage = usage_summary(store, ALL)
     assert (usage.counted, usage.prompt_tokens, usage.completion_tokens) == (5, 6600, 1850)
 
 
 def test_no_counts_at_all_shows_no_tokens_rather_than_zero(store):
-    store.insert_interactions_bulk([
+    store.ingest.insert_interactions_bulk([
         {**row, "prompt_tokens": None, "completion_tokens": None} for row in _rows()])
     refresh_insights(store)
     usage = usage_summary(store, ALL)
@@ -191,7 +191,7 @@ def test_admin_sets_a_price_on_the_page(page, db_path):
     assert metrics["Estimated cost"] == "$0.0214"
     store = Store(db_path)
     try:
-        assert [(p["model"], p["input_per_million"]) for p in store.model_prices()
+        assert [(p["model"], p["input_per_million"]) for p in store.insights.model_prices()
                 if p["model"] == "m2"] == [("m2", 10.0)]
     finally:
         store.close()
@@ -206,7 +206,7 @@ def test_only_admins_change_prices(monkeypatch, db_path):
     store = Store(db_path)
     fill(store, prices=False)
     for name, role in (("vic", "viewer"), ("ada", "admin"), ("abe", "admin")):
-        store.add_user(name, role, hash_password(f"{name}-password"))
+        store.users.add_user(name, role, hash_password(f"{name}-password"))
     store.close()
     monkeypatch.setenv("LOUPE_DB", str(db_path))
 
@@ -228,9 +228,9 @@ def test_only_admins_change_prices(monkeypatch, db_path):
     admin.text_input(key="insights.price_model").input("m1")
     admin.number_input(key="insights.price_in").set_value(5.0)
     with Store(db_path) as changed:
-        changed.set_user("ada", role="viewer")  # demoted while the form is on screen
+        changed.users.set_user("ada", role="viewer")  # demoted while the form is on screen
     [save] = [b for b in admin.button if b.label == "Save price"]
     save.click().run()
     assert not admin.exception, admin.exception
     with Store(db_path) as after:
-        assert after.model_prices() == []
+        assert after.insights.model_prices() == []

@@ -32,7 +32,7 @@ if settings:
 
 conversation_id = st.session_state.get(CONVERSATION_KEY)
 if conversation_id:
-    for turn in store.conversation_turns(conversation_id):
+    for turn in store.ingest.conversation_turns(conversation_id):
         show_rated_turn(store, turn, name)
 else:
     st.info("Ask a question below. Every answer is saved, and you can rate it right under it.")
@@ -44,7 +44,7 @@ if question and not allowed_now:
                icon=":material/hourglass_top:")
 if question and settings and allowed_now and permitted(store, "chat"):
     if not conversation_id:
-        conversation_id = store.start_conversation(reviewer=name or None)
+        conversation_id = store.ingest.start_conversation(reviewer=name or None)
         st.session_state[CONVERSATION_KEY] = conversation_id
     chat_turn = ChatTurn(
         store, settings.backend, settings.model, conversation_id, question,

@@ -25,9 +25,9 @@ require(store, "experiments")
 runner = experiment_runner()
 st.title("Experiments")
 
-with st.expander("New experiment", icon=":material/science:", expanded=not store.list_experiments()):
-    sets = store.list_question_sets()
-    variants = store.list_variants()
+with st.expander("New experiment", icon=":material/science:", expanded=not store.experiments.list_experiments()):
+    sets = store.experiments.list_question_sets()
+    variants = store.experiments.list_variants()
     if not sets or len(variants) < 2:
         st.info("An experiment needs a question set and at least two variants: create them on the "
                 "Variants page first.")
@@ -43,14 +43,14 @@ with st.expander("New experiment", icon=":material/science:", expanded=not store
             if st.form_submit_button("Create experiment", type="primary") and permitted(
                     store, "experiments"):
                 try:
-                    new_id = store.create_experiment(name.strip() or "experiment", set_id, chosen)
+                    new_id = store.experiments.create_experiment(name.strip() or "experiment", set_id, chosen)
                 except ValueError as exc:
                     st.error(f"{plain_text(str(exc).capitalize())}.")
                 else:
                     st.session_state[EXPERIMENT_KEY] = new_id
                     st.rerun()
 
-experiments = store.list_experiments()
+experiments = store.experiments.list_experiments()
 if not experiments:
     st.stop()
 ids = [e["id"] for e in experiments]
@@ -62,14 +62,14 @@ experiment_id = st.selectbox(
                                if e["id"] == i),
 )
 summary = next(e for e in experiments if e["id"] == experiment_id)
-experiment = store.get_experiment(experiment_id)
+experiment = store.experiments.get_experiment(experiment_id)
 
 
 @st.fragment(run_every=1.0)
 def run_status() -> None:
     """Counts and a progress bar that follow a run going on in the background."""
     progress = runner.progress(experiment_id)
-    live = store.list_experiments()
+    live = store.experiments.list_experiments()
     row = next(e for e in live if e["id"] == experiment_id)
     done, due, failed = row["done"], row["due"], row["failed"]
     st.progress(done / due if due else 1.0,
@@ -102,7 +102,7 @@ if right.button("Stop", icon=":material/stop:", disabled=not running) and permit
         store, "experiments"):
     runner.stop(experiment_id)
 
-answers = store.experiment_answers(experiment_id)
+answers = store.experiments.experiment_answers(experiment_id)
 st.subheader("Side by side")
 if not answers:
     st.info("No answers yet: press Run.")
@@ -145,8 +145,8 @@ else:
             st.success(f"Judged {count} new pairs." if count else "Every pair is already judged.")
         finally:
             bar.empty()
-for n, summary in enumerate(judge_summaries(store.judgments(experiment_id),
-                                            store.votes(experiment_id))):
+for n, summary in enumerate(judge_summaries(store.experiments.judgments(experiment_id),
+                                            store.experiments.votes(experiment_id))):
     if judge_report(summary, key=f"experiments.judge.{n}", retry=True) and permitted(
             store, "experiments"):
         bar = st.progress(0.0, text="Asking the judge again…")
@@ -162,7 +162,7 @@ for n, summary in enumerate(judge_summaries(store.judgments(experiment_id),
             st.rerun()
         finally:
             bar.empty()
-judgments = store.judgments(experiment_id)
+judgments = store.experiments.judgments(experiment_id)
 if judgments:
     with st.expander(f"Every verdict ({len(judgments)}), with the judge's raw replies"):
         st.dataframe(

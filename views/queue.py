@@ -89,7 +89,7 @@ def save_and_next(iid: int, keys: dict[str, str]) -> None:
                  icon=":material/warning:")
         return
     try:
-        store.save_rating(iid, name, **rating)
+        store.review.save_rating(iid, name, **rating)
     except ValueError as exc:
         st.toast(f"Your rating could not be saved ({plain_text(exc)}).", icon=":material/error:")
         return

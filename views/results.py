@@ -29,15 +29,15 @@ def report(_store, path, stamp, experiment_id, sources):
 
 @st.cache_data(show_spinner="Comparing the judge with the votes…", max_entries=16, ttl="1h")
 def judges(_store, path, stamp, experiment_id):
-    return judge_summaries(_store.judgments(experiment_id), _store.votes(experiment_id))
+    return judge_summaries(_store.experiments.judgments(experiment_id), _store.experiments.votes(experiment_id))
 
 
-experiments = store.list_experiments()
+experiments = store.experiments.list_experiments()
 scope_col, source_col = st.columns(2)
 scope = scope_col.selectbox("Votes from", [None] + [e["id"] for e in experiments],
                             format_func=lambda i: "every experiment and import" if i is None
                             else next(e["name"] for e in experiments if e["id"] == i))
-sources = tuple(source_col.multiselect("Sources", store.vote_sources(), placeholder="All sources",
+sources = tuple(source_col.multiselect("Sources", store.experiments.vote_sources(), placeholder="All sources",
                                        help="vote: cast here; import: votes collected elsewhere"))
 data = report(store, store.path, store.data_stamp(), scope, sources)
 if not data["pairs"]:

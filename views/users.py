@@ -26,7 +26,7 @@ if st.query_params.get(WELCOME_PARAM) == "first-admin" and me is not None:
                "signs in. Add your team below.")
     del st.query_params[WELCOME_PARAM]
 
-users = store.list_users()
+users = store.users.list_users()
 if not users:
     st.info("Loupe runs in local single-user mode: anyone who reaches this machine's localhost can "
             "use it. Add a first admin below (or `python -m dashboard users add NAME --role admin`):"

@@ -28,7 +28,7 @@ variants_tab, sets_tab = st.tabs(["Prompt variants", "Question sets"])
 
 with variants_tab:
     show_archived = st.toggle("Show archived variants", key="variants.archived")
-    variants = store.list_variants(include_archived=show_archived)
+    variants = store.experiments.list_variants(include_archived=show_archived)
     if variants:
         st.dataframe(
             pd.DataFrame([{
@@ -47,7 +47,7 @@ with variants_tab:
         fields = variant_form("variants.new")
         if fields and permitted(store, "variants"):
             try:
-                store.add_variant(**fields)
+                store.experiments.add_variant(**fields)
             except ValueError as exc:
                 st.error(plain_text(exc))
             else:
@@ -63,15 +63,15 @@ with variants_tab:
             changes = variant_form(f"variants.edit.{current['id']}", current)
             if changes and permitted(store, "variants"):
                 changes.pop("name")
-                new_id = store.edit_variant(current["id"], **changes)
-                st.toast(f"Saved {plain_text(chosen)} v{store.get_variant(new_id)['version']}.",
+                new_id = store.experiments.edit_variant(current["id"], **changes)
+                st.toast(f"Saved {plain_text(chosen)} v{store.experiments.get_variant(new_id)['version']}.",
                          icon=":material/check:")
                 st.rerun()
         with copy_tab:
             new_name = st.text_input("Name of the copy", key="variants.copy_name")
             if st.button("Duplicate", key="variants.duplicate") and permitted(store, "variants"):
                 try:
-                    store.duplicate_variant(current["id"], new_name.strip())
+                    store.experiments.duplicate_variant(current["id"], new_name.strip())
                 except ValueError as exc:
                     st.error(plain_text(f"{exc}." if not str(exc).endswith(".") else str(exc)))
                 else:
@@ -81,10 +81,10 @@ with variants_tab:
             archived = bool(current["archived"])
             if st.button("Show again" if archived else "Archive", key="variants.archive"
                          ) and permitted(store, "variants"):
-                store.archive_variant(chosen, not archived)
+                store.experiments.archive_variant(chosen, not archived)
                 st.rerun()
         with history_tab:
-            for version in store.variant_versions(chosen):
+            for version in store.experiments.variant_versions(chosen):
                 with st.container(border=True):
                     st.markdown(f"**{plain_text(variant_label(version))}** · "
                                 f"{plain_text(version['model'])} · "
@@ -95,7 +95,7 @@ with variants_tab:
                     st.text(version["template"])
 
 with sets_tab:
-    sets = store.list_question_sets()
+    sets = store.experiments.list_question_sets()
     if sets:
         st.dataframe(pd.DataFrame(sets)[["name", "size", "origin", "created_at"]],
                      hide_index=True, width="stretch")

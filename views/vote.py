@@ -20,7 +20,7 @@ st.title("Vote")
 st.caption("Pick the better answer. Which variant wrote which answer stays hidden until you vote, "
            "and the sides are shuffled for every pair.")
 
-experiments = [e for e in store.list_experiments() if e["done"]]
+experiments = [e for e in store.experiments.list_experiments() if e["done"]]
 if not reviewer:
     st.info("Type your name in the sidebar to vote.")
     st.stop()

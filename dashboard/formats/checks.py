@@ -13,7 +13,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from dashboard.dates import EARLIEST, kind_of, latest, utc_moment, utc_text
+from store.dates import EARLIEST, kind_of, latest, utc_moment, utc_text
 
 FIELD_LIMIT = 1024 * 1024  # bytes of UTF-8 text in one field (1 MB)
 DEFAULT_REVIEWER = "imported"
@@ -214,7 +214,7 @@ def _fast_time(value: str) -> str | None:
 
 def normalize_time(value: Any, name: str = "created_at") -> str | None:
     """ISO 8601 text as UTC text like 2026-01-31T12:00:00.000Z (no zone means UTC); only times
-    from 1970-01-01 to one day after now are accepted (see dashboard.dates)."""
+    from 1970-01-01 to one day after now are accepted (see store.dates)."""
     if type(value) is str:
         fast = _fast_time(value)
         if fast is not None:
@@ -230,7 +230,7 @@ def normalize_time(value: Any, name: str = "created_at") -> str | None:
 
 def epoch_time(value: Any, name: str, unit: float = 1.0) -> str | None:
     """A Unix time (``unit`` seconds per step: 1e-9 for nanoseconds; text holding a whole number
-    is read) as stored UTC text, within the accepted range of dashboard.dates."""
+    is read) as stored UTC text, within the accepted range of store.dates."""
     if value is None or value == "" or value == 0 or value == "0":
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dashboard.dates import kind_of
+from store.dates import kind_of
 from dashboard.formats import checks
 from dashboard.formats.checks import Bad
 from store.ingest import ImportRating, ImportRow

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dashboard.dates import kind_of
+from store.dates import kind_of
 from dashboard.formats.checks import Bad, size_check
 
 ROLES = {"system": "system", "developer": "system", "user": "user", "human": "user",

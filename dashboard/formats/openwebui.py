@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from dashboard.dates import kind_of
+from store.dates import kind_of
 from dashboard.formats import checks, messages
 from dashboard.formats.checks import Bad
 from store.ingest import ImportRating, ImportRow, ImportVote

@@ -29,7 +29,7 @@ import base64
 import json
 from typing import Any
 
-from dashboard.dates import kind_of
+from store.dates import kind_of
 from dashboard.formats import checks, messages
 from dashboard.formats.checks import Bad
 from store.ingest import ImportRating, ImportRow

@@ -76,7 +76,7 @@ def oidc_settings() -> OidcSettings:
 def login_required(store: Store) -> bool:
     """True once any account exists or an identity provider is configured; before that Loupe
     is a local single-user tool."""
-    return store.user_count() > 0 or bool(identity_providers())
+    return store.users.user_count() > 0 or bool(identity_providers())
 
 
 # -- sessions -----------------------------------------------------------------------------
@@ -111,7 +111,7 @@ def begin_session(store: Store, name: str, *, method: str = "password",
                   next_path: str | None = None) -> Session:
     """Sign a user in, in this tab at once and in this browser through the session cookie."""
     code = new_secret()
-    record = store.start_session(name, token_digest(code), seconds=SESSION_SECONDS,
+    record = store.users.start_session(name, token_digest(code), seconds=SESSION_SECONDS,
                                  code_seconds=SIGN_IN_CODE_SECONDS, method=method)
     session = Session(record["name"], record["role"], time.time(), record["id"])
     st.session_state[SESSION_KEY] = session
@@ -127,7 +127,7 @@ def _cookie_session(store: Store) -> Session | None:
     """The live session named by this browser's cookie (sent when the tab connected)."""
     cookie = browser_cookie(SESSION_COOKIE)
     token = session_routes.token_from_cookie(store, cookie) if cookie else None
-    record = store.session_by_token(token_digest(token)) if token else None
+    record = store.users.session_by_token(token_digest(token)) if token else None
     return _from_record(record) if record else None
 
 
@@ -148,7 +148,7 @@ def _identity_session(store: Store) -> Session | None:
     except ValueError as exc:
         state[NOTICE_KEY] = f"Sign-in is misconfigured in secrets.toml: {exc}."
         return None
-    match = match_identity(user, store.identity_accounts(), settings)
+    match = match_identity(user, store.users.identity_accounts(), settings)
     if match.action == "refuse":
         state[NOTICE_KEY] = match.reason
         return None
@@ -156,13 +156,13 @@ def _identity_session(store: Store) -> Session | None:
     subject = identity_subject(user)
     if match.action == "create":
         try:
-            store.add_user(match.name, match.role, None, email=identity_email(user),
+            store.users.add_user(match.name, match.role, None, email=identity_email(user),
                            oidc_subject=subject)
         except ValueError as exc:
             state[NOTICE_KEY] = f"{str(exc).capitalize()}: ask an admin."
             return None
     elif match.link and subject:
-        store.link_identity(match.name, subject)
+        store.users.link_identity(match.name, subject)
     return begin_session(store, match.name, method="oidc")
 
 
@@ -192,14 +192,14 @@ def _checked(store: Store, session: Session) -> Session | None:
     if session.session_id is None:
         # A session made in code without a record (tests): it still expires and needs the
         # account, and takes the account's current role.
-        account = store.get_user(session.name)
+        account = store.users.get_user(session.name)
         if session.expired() or account is None:
             st.session_state[NOTICE_KEY] = _ENDED["expired" if account else "removed"]
             return None
         return Session(session.name, account["role"], session.signed_in_at)
-    record = store.live_session(session.session_id)
+    record = store.users.live_session(session.session_id)
     if record is None:
-        reason = store.session_end_reason(session.session_id) or "signed out"
+        reason = store.users.session_end_reason(session.session_id) or "signed out"
         st.session_state[NOTICE_KEY] = _ENDED[reason]
         return None
     return _from_record(record, session.signed_in_at)
@@ -254,17 +254,17 @@ def _sign_in(store: Store) -> None:
     key = name.lower()[:200]
     client = sign_in_client(name, _client_address(), browser_cookie(DEVICE_COOKIE),
                             session_routes.cookie_key(store))
-    wait = store.claim_sign_in(key, client, delay=sign_in_delay, forget=SIGN_IN_FORGET_SECONDS)
+    wait = store.users.claim_sign_in(key, client, delay=sign_in_delay, forget=SIGN_IN_FORGET_SECONDS)
     if wait > 0:
         state[LOGIN_ERROR] = wait_sentence(wait, failed=False)
         return
-    account = store.get_user(name)
+    account = store.users.get_user(name)
     if account is None or not verify_password(password, account["password_hash"]):
-        wait = store.sign_in_wait(key, client)
+        wait = store.users.sign_in_wait(key, client)
         state[LOGIN_ERROR] = (wait_sentence(wait, failed=True) if wait > 0
                               else "Wrong name or password.")
         return
-    store.sign_in_succeeded(key, client)
+    store.users.sign_in_succeeded(key, client)
     state[LOGIN_PASSWORD] = ""
     state.pop(NOTICE_KEY, None)
     begin_session(store, account["name"])
@@ -293,7 +293,7 @@ def _login_column(store: Store) -> None:
                      type="primary", icon=":material/badge:"):
             st.session_state.pop(IDENTITY_USED_KEY, None)
             _login_with(provider)
-    if providers and store.user_count() == 0:
+    if providers and store.users.user_count() == 0:
         return
     with st.form("auth.login"):
         if providers:
@@ -335,7 +335,7 @@ def sign_out(store: Store) -> None:
     cookie (that address deletes only the cookie of a session that is over)."""
     session: Session | None = st.session_state.pop(SESSION_KEY, None) or _cookie_session(store)
     if session is not None and session.session_id is not None:
-        store.end_session(session.session_id)
+        store.users.end_session(session.session_id)
     st.session_state[IDENTITY_USED_KEY] = True  # st.user must not sign this tab straight back in
     _redirect(session_routes.signout_url(_this_page()))
 
@@ -351,7 +351,7 @@ OWN_CURRENT, OWN_NEW, OWN_REPEAT, OWN_FLASH = (
 
 def _change_own_password(store: Store, session: Session) -> None:
     state = st.session_state
-    account = store.get_user(session.name)
+    account = store.users.get_user(session.name)
     current, new, repeat = (state.get(OWN_CURRENT) or "", state.get(OWN_NEW) or "",
                             state.get(OWN_REPEAT) or "")
     if account is None:
@@ -363,7 +363,7 @@ def _change_own_password(store: Store, session: Session) -> None:
         state[OWN_FLASH] = ("error", "The two new passwords differ: type the same one twice.")
         return
     try:
-        store.set_user(session.name, password_hash=hash_password(new),
+        store.users.set_user(session.name, password_hash=hash_password(new),
                        keep_session=session.session_id)
     except ValueError as exc:
         state[OWN_FLASH] = ("error", f"{str(exc).capitalize()}.")
@@ -381,7 +381,7 @@ def account_menu(store: Store, session: Session) -> None:
         if flash:
             getattr(st, flash[0])(flash[1])
         with st.form("auth.own_password"):
-            if (store.get_user(session.name) or {}).get("password_hash"):
+            if (store.users.get_user(session.name) or {}).get("password_hash"):
                 st.text_input("Current password", type="password", key=OWN_CURRENT,
                               autocomplete="current-password")
             st.text_input("New password (8 characters or more)", type="password", key=OWN_NEW,

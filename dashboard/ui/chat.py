@@ -128,7 +128,7 @@ def model_picker(store: Store) -> ChatSettings | None:
     st.sidebar.subheader("Model")
     for problem in endpoint_problems().values():
         st.sidebar.warning(plain_text(problem), icon=":material/cloud_off:")
-    variants = store.list_variants()
+    variants = store.experiments.list_variants()
     if variants:
         labels = {v["id"]: variant_label(v) for v in variants}
         chosen = st.sidebar.selectbox(

@@ -122,7 +122,7 @@ def reset_settings(settings: Settings) -> None:
 
 @st.cache_data(show_spinner=False, max_entries=32, ttl="1h")
 def _source(_store: Store, path: str, stamp: Any, filters: Filters, low_rated: bool) -> dict[str, Any]:
-    return _store.cluster_source(filters, low_rated=low_rated)
+    return _store.themes.cluster_source(filters, low_rated=low_rated)
 
 
 def theme_source(store: Store, filters: Filters, low_rated: bool) -> dict[str, Any]:
@@ -139,7 +139,7 @@ def _themes(_store: Store, path: str, fingerprint: Any, filters: Filters, settin
     with holder.container():
         bar = st.progress(0.0, text="Fetching the questions…")
     try:
-        rows = _store.cluster_items(filters, low_rated=settings.low_rated,
+        rows = _store.themes.cluster_items(filters, low_rated=settings.low_rated,
                                     with_answers=settings.options.with_answers, limit=max_items)
         total = fingerprint[0] if fingerprint else len(rows)
         return find_themes(rows, settings.options, total=total,
@@ -358,7 +358,7 @@ def make_question_set(
         st.caption(f"Takes the {QUESTION_SET_LIMIT} most typical of its {distinct:,} distinct questions.")
     if done and permitted(store, "variants"):
         try:
-            set_id = store.create_question_set(
+            set_id = store.experiments.create_question_set(
                 name, question_set_items(theme, report.items), origin="theme",
                 description=f"{count} questions of the failure theme “{theme_title(theme, names)}”.",
             )
@@ -442,9 +442,9 @@ def name_all_with_model(store: Store, report: ThemeReport) -> None:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _followed(_store: Store, path: str, fingerprint: Any, run_id: int, filters: Filters) -> dict[str, Any]:
-    rows = _store.cluster_items(filters, low_rated=True)
-    saved = _store.saved_themes(run_id)
-    members = _store.saved_theme_members(run_id)
+    rows = _store.themes.cluster_items(filters, low_rated=True)
+    saved = _store.themes.saved_themes(run_id)
+    members = _store.themes.saved_theme_members(run_id)
     themes = placed(rows, saved, members)
     frame = weekly(rows, themes, saved)
     return {"saved": saved, "members": members, "frame": frame,
@@ -454,7 +454,7 @@ def _followed(_store: Store, path: str, fingerprint: Any, run_id: int, filters: 
 def followed_themes(store: Store, filters: Filters) -> dict[str, Any] | None:
     """The saved run picked (the latest by default): its themes' weekly items, share and mean
     stars, new items placed in the nearest saved theme. Returns the run's data, or None."""
-    runs = store.theme_runs()
+    runs = store.themes.theme_runs()
     if not runs:
         st.caption("No run is saved yet. Save the themes below to follow each of them week "
                    "after week; new low-rated items then join the nearest saved theme.")
@@ -544,7 +544,7 @@ def save_run(store: Store, report: ThemeReport, names: dict[int, str], settings:
                 vectorizer=settings.options.vectorizer,
                 settings={"filters": filters.to_query_params(), **settings.to_query_params()},
             )
-            run_id = store.save_theme_run(run, saved)
+            run_id = store.themes.save_theme_run(run, saved)
         st.session_state[RUN_KEY] = run_id
         st.session_state[SAVED_KEY] = (f"Saved run #{run_id} “{plain_text(name)}” with {len(saved)} themes: "
                                        "it is followed week by week at the top of this page.")

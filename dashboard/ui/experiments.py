@@ -117,7 +117,7 @@ def question_set_creator(store: Store) -> None:
     elif parsed.refused:
         st.error(f"{len(parsed.refused)} lines were refused; fix them and save again.")
     else:
-        store.create_question_set(name, parsed.items, origin=source)
+        store.experiments.create_question_set(name, parsed.items, origin=source)
         st.success(f"Saved “{plain_text(name.strip())}” with {len(parsed.items)} questions.")
 
 
@@ -129,7 +129,7 @@ def question_set_from_feedback(store: Store) -> None:
     thumbs_down = middle.checkbox("or thumbs down", value=True, key="sets.fb.thumbs")
     days = right.number_input("In the last … days", 1, 3650, 7, key="sets.fb.days")
     limit = st.number_input("At most … questions", 1, 5000, 100, key="sets.fb.limit")
-    latest = store.latest_interaction_date()
+    latest = store.experiments.latest_interaction_date()
     if latest is None:
         st.info("No interactions yet.")
         return
@@ -137,7 +137,7 @@ def question_set_from_feedback(store: Store) -> None:
     found: dict[str, dict[str, Any]] = {}
     for extra in ([{"stars_max": stars}] if stars else [{}]) + (
             [{"thumbs": "down"}] if thumbs_down else []):
-        for row in store.questions_matching(Filters(date_from=since, **extra), int(limit)):
+        for row in store.experiments.questions_matching(Filters(date_from=since, **extra), int(limit)):
             found.setdefault(row["question"], row)
     questions = list(found)[: int(limit)]
     st.caption(f"{len(questions)} distinct questions from {since.isoformat()} to {latest.isoformat()}.")
@@ -148,7 +148,7 @@ def question_set_from_feedback(store: Store) -> None:
     if st.button("Save as question set", key="sets.fb.save", disabled=not questions
                  ) and permitted(store, "variants"):
         label = name.strip() or f"low-rated since {since.isoformat()}"
-        store.create_question_set(label, [{"question": q} for q in questions], origin="feedback")
+        store.experiments.create_question_set(label, [{"question": q} for q in questions], origin="feedback")
         st.success(f"Saved “{plain_text(label)}” with {len(questions)} questions.")
 
 

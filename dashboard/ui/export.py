@@ -118,7 +118,7 @@ def options_form(store: Store, fmt: str, filters: Filters) -> ExportOptions:
         scrub = st.checkbox("Replace emails, phone and card numbers, IP addresses", key="export.pii")
         fraction = st.slider("Validation share", 0, 50, 0, 5, key="export.validation",
                              help="All answers to the same question land on the same side.") / 100
-        sets = store.list_question_sets()
+        sets = store.experiments.list_question_sets()
         names = {0: "none"} | {s["id"]: s["name"] for s in sets}  # 0: no set
         leakage = st.selectbox("Evaluation set to keep out", list(names), key="export.leakage",
                                format_func=names.__getitem__) or None
@@ -390,7 +390,7 @@ def show_result(result: ExportResult, key: str) -> None:
 
 def past_exports(store: Store, who: str | None) -> None:
     """Earlier exports, each of which can be built again with the same options."""
-    exports = store.list_exports()
+    exports = store.exports.list_exports()
     if not exports:
         st.caption("No export yet.")
         return

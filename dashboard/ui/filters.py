@@ -40,7 +40,7 @@ _EARLIEST = date(2000, 1, 1)
 
 @st.cache_data(show_spinner=False, max_entries=8, ttl="1h")
 def _options(_store: Store, path: str, stamp: Any) -> dict[str, list[str]]:
-    return _store.filter_options()
+    return _store.review.filter_options()
 
 
 def filter_options(store: Store) -> dict[str, list[str]]:

@@ -20,7 +20,7 @@ OUT_KEY = "insights.price_out"
 
 def price_editor(store: Store, models: list[str], editor: str) -> None:
     """The prices per million tokens, and for admins a form that sets one from a day on."""
-    prices = store.model_prices()
+    prices = store.insights.model_prices()
     if prices:
         st.dataframe(
             pd.DataFrame(prices)[["model", "effective_from", "input_per_million",
@@ -60,7 +60,7 @@ def price_editor(store: Store, models: list[str], editor: str) -> None:
     if not permitted(store, "prices"):
         return
     try:
-        store.set_model_price(model, since.isoformat(), float(price_in), float(price_out),
+        store.insights.set_model_price(model, since.isoformat(), float(price_in), float(price_out),
                               created_by=editor or None)
     except ValueError as exc:
         st.error(plain_text(f"{str(exc).capitalize()}."))

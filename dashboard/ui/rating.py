@@ -39,7 +39,7 @@ def _save(store: Store, interaction_id: int, reviewer: str, keys: dict[str, str]
         "ideal_answer": (state.get(keys["ideal"]) or "").strip() or None,
     }
     try:
-        store.save_rating(interaction_id, reviewer, **rating)
+        store.review.save_rating(interaction_id, reviewer, **rating)
     except Exception as exc:  # noqa: BLE001 - tell the reviewer instead of failing the page
         st.toast(f"Your rating could not be saved ({plain_text(exc)}); try again.", icon=":material/error:")
     else:
@@ -56,7 +56,7 @@ def rating_widget(store: Store, interaction_id: int, reviewer: str, prefix: str 
     if not allowed(store, "rate"):
         return
     keys = _keys(prefix, interaction_id, reviewer)
-    existing = store.get_rating(interaction_id, reviewer) or {}
+    existing = store.review.get_rating(interaction_id, reviewer) or {}
     state = st.session_state
     if keys["thumbs"] not in state:
         state[keys["thumbs"]] = thumbs_to_widget(existing.get("thumbs"))

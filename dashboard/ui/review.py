@@ -25,26 +25,26 @@ from store import Store
 
 @st.cache_data(show_spinner=False, max_entries=64, ttl="1h")
 def _count(_store: Store, path: str, stamp: Any, filters: Filters | None) -> tuple[int, bool]:
-    return _store.count_interactions(filters)
+    return _store.review.count_interactions(filters)
 
 
 @st.cache_data(show_spinner=False, max_entries=64, ttl="1h")
 def _rows(
     _store: Store, path: str, stamp: Any, filters: Filters, offset: int, matches: int
 ) -> list[dict]:
-    return _store.review_rows(filters, limit=PAGE_SIZE, offset=offset, matches=matches)
+    return _store.review.review_rows(filters, limit=PAGE_SIZE, offset=offset, matches=matches)
 
 
 @st.cache_data(show_spinner=False, max_entries=64, ttl="1h")
 def _detail(_store: Store, path: str, stamp: Any, item: int) -> dict | None:
-    return _store.interaction_detail(item)
+    return _store.review.interaction_detail(item)
 
 
 @st.cache_data(show_spinner=False, max_entries=32, ttl="1h")
 def _progress(
     _store: Store, path: str, stamp: Any, reviewer: str, filters: Filters
 ) -> tuple[int, int]:
-    return _store.queue_progress(reviewer, filters)
+    return _store.review.queue_progress(reviewer, filters)
 
 
 def queue_progress(store: Store, reviewer: str, filters: Filters) -> tuple[int, int]:
@@ -66,12 +66,12 @@ def queue_next(store: Store, reviewer: str, filters: Filters, from_id: int, skip
 
 @st.cache_data(show_spinner=False, max_entries=16, max_size="64MB", ttl="1h")
 def _overlap(_store: Store, path: str, stamp: Any, filters: Filters) -> pd.DataFrame:
-    return ratings_frame_of(_store.overlapping_ratings(filters))
+    return ratings_frame_of(_store.review.overlapping_ratings(filters))
 
 
 @st.cache_data(show_spinner=False, max_entries=16, ttl="1h")
 def _briefs(_store: Store, path: str, stamp: Any, ids: tuple[int, ...]) -> list[dict]:
-    return _store.interaction_briefs(ids)
+    return _store.review.interaction_briefs(ids)
 
 
 def overlapping_ratings(store: Store, filters: Filters) -> pd.DataFrame:
@@ -328,7 +328,7 @@ def _press(interaction_id: int, keys: dict[str, str], rating_key: RatingKey) -> 
 
 
 def queue_rating(interaction_id: int, keys: dict[str, str]) -> dict[str, Any]:
-    """The rating the queue's inputs describe, as keyword arguments of Store.save_rating.
+    """The rating the queue's inputs describe, as keyword arguments of store.review.save_rating.
 
     Keys pressed just before the save count, as they came first: those whose run the browser
     had not shown yet, and those that reach the server in the same run as the save

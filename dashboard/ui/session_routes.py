@@ -46,7 +46,7 @@ from dashboard.auth import (
     token_digest,
     unsign_cookie,
 )
-from dashboard.dates import read_utc_text
+from store.dates import read_utc_text
 from store import Store, default_db_path
 
 SESSION_PATH = "/_loupe/session"
@@ -88,7 +88,7 @@ def signout_url(next_path: str = "/") -> str:
 
 def cookie_key(store: Store) -> str:
     """The key that signs session cookies, kept in the database so restarts keep sessions."""
-    return store.app_secret(COOKIE_KEY_NAME)
+    return store.users.app_secret(COOKIE_KEY_NAME)
 
 
 def token_from_cookie(store: Store, cookie: str | None) -> str | None:
@@ -118,7 +118,7 @@ def swap_code(request: Request) -> Response:
     if not code:
         return _expired_page()
     token = new_secret()
-    session = store.redeem_sign_in_code(token_digest(code), token_digest(token))
+    session = store.users.redeem_sign_in_code(token_digest(code), token_digest(token))
     if session is None:
         return _expired_page()
     expires = read_utc_text(session["expires_at"])
@@ -144,7 +144,7 @@ def forget_cookie(request: Request) -> Response:
     home = base_path() + "/"
     target = safe_next(request.query_params.get("next"), home)
     token = token_from_cookie(store, request.cookies.get(SESSION_COOKIE))
-    if token and store.session_by_token(token_digest(token)) is not None:
+    if token and store.users.session_by_token(token_digest(token)) is not None:
         response = RedirectResponse(target, status_code=303)
         response.headers["Cache-Control"] = "no-store"
         return response

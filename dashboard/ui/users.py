@@ -83,14 +83,14 @@ def add_user(store: Store) -> None:
     role = state.get(ADD_ROLE) or "annotator"
     email = (state.get(ADD_EMAIL) or "").strip() or None
     password = state.get(ADD_PASSWORD) or ""
-    first = store.user_count() == 0
+    first = store.users.user_count() == 0
     if first and role != "admin":
         _flash("error", "The first account must be an admin, so that someone can manage the "
                         "others: choose the admin role.")
         return
     try:
         hashed = hash_password(password) if password or not email else None
-        store.add_user(name, role, hashed, email=email)
+        store.users.add_user(name, role, hashed, email=email)
     except ValueError as exc:
         _flash("error", f"{str(exc).capitalize()}.")
         return
@@ -116,14 +116,14 @@ def save_user(store: Store, target: str, me: Session | None) -> None:
     role_key, password_key = _edit_keys(target)
     role = state.get(role_key)
     password = state.get(password_key) or ""
-    account = store.get_user(target)
+    account = store.users.get_user(target)
     if account is None:
         _flash("error", f"{plain_text(target)} was removed meanwhile.")
         return
     try:
         hashed = hash_password(password) if password else None
         keep = me.session_id if me is not None and me.name == target else None
-        store.set_user(target, role=role, password_hash=hashed, keep_session=keep)
+        store.users.set_user(target, role=role, password_hash=hashed, keep_session=keep)
     except ValueError as exc:
         _flash("error", f"{str(exc).capitalize()}.")
         return
@@ -148,15 +148,15 @@ def remove_user(store: Store, me: Session | None) -> None:
     if not state.get(REMOVE_CONFIRM):
         _flash("error", f"Tick the box to confirm that {plain_text(target)} should be removed.")
         return
-    account = store.get_user(target)
-    admins = [u["name"] for u in store.list_users() if u["role"] == "admin"]
+    account = store.users.get_user(target)
+    admins = [u["name"] for u in store.users.list_users() if u["role"] == "admin"]
     if account and account["role"] == "admin" and admins == [target]:
         who = "yourself: you are" if me and me.name == target else f"{plain_text(target)}: they are"
         _flash("error", f"You cannot remove {who} the last admin. Give another user the admin "
                         "role first.")
         return
     try:
-        removed = store.remove_user(target)
+        removed = store.users.remove_user(target)
     except ValueError as exc:
         _flash("error", f"{str(exc).capitalize()}.")
         return
@@ -178,7 +178,7 @@ def create_token(store: Store, me: Session | None) -> None:
         _flash("error", f"{str(exc).capitalize()}.")
         return
     token = new_token()
-    store.add_token(name, token_digest(token), rate, me.name if me else None, scopes)
+    store.users.add_token(name, token_digest(token), rate, me.name if me else None, scopes)
     state[TOKEN_NAME] = ""
     state[TOKEN_SCOPES] = list(DEFAULT)  # the next token starts from the least again
     state[NEW_TOKEN_KEY] = (name, token, scopes)
@@ -189,8 +189,8 @@ def revoke_token(store: Store) -> None:
     token_id = st.session_state.get(REVOKE_ID)
     if token_id is None:
         return
-    name = next((t["name"] for t in store.list_tokens() if t["id"] == token_id), token_id)
-    if store.revoke_token(token_id):
+    name = next((t["name"] for t in store.users.list_tokens() if t["id"] == token_id), token_id)
+    if store.users.revoke_token(token_id):
         _flash("success", f"Revoked the token {plain_text(name)}: requests with it are refused from now on.")
     else:
         _flash("warning", f"The token {plain_text(name)} was already revoked.")
@@ -244,7 +244,7 @@ def token_forms(store: Store, me: Session | None) -> None:
         st.code(fresh[1], language=None)
     st.caption("Each token does only what its scopes allow: " + "; ".join(
         f"`{name}` {what}" for name, what in SCOPES.items()) + ".")
-    tokens = store.list_tokens()
+    tokens = store.users.list_tokens()
     if tokens:
         st.dataframe(tokens_table(tokens), hide_index=True, width="stretch")
     else:
