@@ -28,7 +28,7 @@ if str(ROOT) not in sys.path:
 from dashboard.auth import new_token, token_digest  # noqa: E402
 from dashboard.scopes import READ  # noqa: E402
 from store import Store  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
+from tests.paths import free_port  # noqa: E402
 
 
 def memory_mb(pid: int) -> dict[str, float]:

@@ -39,7 +39,7 @@ if str(ROOT) not in sys.path:
 from dashboard.demo import load_demo  # noqa: E402
 from store import Store  # noqa: E402
 from tests.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
+from tests.paths import free_port  # noqa: E402
 
 PAGES = ("Insights", "Review", "Failure themes", "Agreement", "Annotate", "Experiments", "Vote",
          "Results", "Export", "Variants")

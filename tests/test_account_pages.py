@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard.auth import hash_password
 from dashboard.ui.auth import NOTICE_KEY, SESSION_KEY
 from store import Store
-from tests.conftest import ROOT
+from tests.paths import ROOT
 from tests.shown import shown
 
 PAGES = ["insights", "review", "clusters", "agreement", "results", "queue", "chat", "export"]

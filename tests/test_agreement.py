@@ -21,7 +21,7 @@ from dashboard.stats import (
     ratings_frame,
 )
 from dashboard.agreement import kappa_reading
-from tests.conftest import ROOT
+from tests.paths import ROOT
 from tests.factories import add_interaction
 
 N = None

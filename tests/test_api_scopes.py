@@ -219,7 +219,7 @@ def test_the_users_page_asks_for_at_least_one_scope(monkeypatch, db_path):
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    from tests.conftest import ROOT
+    from tests.paths import ROOT
 
     with Store(db_path) as store:
         store.add_user("ada", "admin", hash_password("ada-password"))

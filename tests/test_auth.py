@@ -127,7 +127,7 @@ def _sign_in_from(monkeypatch, address: str, password: str, at=None):
     from streamlit.testing.v1 import AppTest
 
     import dashboard.ui.auth as ui_auth
-    from tests.conftest import ROOT
+    from tests.paths import ROOT
 
     monkeypatch.setattr(ui_auth, "_client_address", lambda: address)
     if at is None:

@@ -7,7 +7,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from store import Store
-from tests.conftest import ROOT, free_port
+from tests.paths import ROOT, free_port
 from tests.fake_ollama import DEFAULT_MODEL, FakeOllama
 from tests.shown import shown
 

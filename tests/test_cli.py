@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from store import Store
-from tests.conftest import ROOT
+from tests.paths import ROOT
 
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from store import Store
-from tests.conftest import ROOT
+from tests.paths import ROOT
 
 DATA = ROOT / "tests" / "data"
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from store import Store
-from tests.conftest import ROOT
+from tests.paths import ROOT
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

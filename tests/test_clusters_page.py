@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.filters import Filters
 from store import Store
-from tests.conftest import ROOT
+from tests.paths import ROOT
 from tests.fake_ollama import DEFAULT_MODEL, FakeOllama
 from tests.test_clustering import fill, separated
 

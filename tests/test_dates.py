@@ -16,7 +16,7 @@ from dashboard.filters import Filters
 from dashboard.importing import import_file
 from dashboard.insights import data_span, refresh_insights
 from store import Store
-from tests.conftest import ROOT
+from tests.paths import ROOT
 from tests.test_cli_import import cli
 from tests.test_clustering import fill, separated
 

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import demo
 from store import Store
-from tests.conftest import ROOT, free_port
+from tests.paths import ROOT, free_port
 
 NOW = datetime(2026, 3, 2, 16, 30, tzinfo=timezone.utc)
 

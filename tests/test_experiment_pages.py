@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard.experiments import run_experiment
 from dashboard.llm import OllamaBackend
 from store import Store
-from tests.conftest import ROOT
+from tests.paths import ROOT
 from tests.fake_ollama import DEFAULT_MODEL
 from tests.shown import shown
 

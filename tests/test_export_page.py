@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.safe_text import inert_markdown
 from store import Store
-from tests.conftest import ROOT
+from tests.paths import ROOT
 
 
 def _open(monkeypatch, db_path, rated: list[tuple[str, str, int]]) -> AppTest:

@@ -18,7 +18,7 @@ from dashboard.api import create_app
 from dashboard.auth import new_token, token_digest
 from dashboard.importing import import_file
 from store import Store
-from tests.conftest import ROOT, free_port
+from tests.paths import ROOT, free_port
 
 SPANS = ROOT / "tests" / "data" / "otel_genai_spans.jsonl"
 

@@ -9,7 +9,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from store import Store
-from tests.conftest import ROOT
+from tests.paths import ROOT
 from tests.insights_factories import add_interaction, conversation
 
 PAGE = str(ROOT / "views" / "insights.py")

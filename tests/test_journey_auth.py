@@ -361,7 +361,7 @@ def test_a_new_password_or_a_removed_account_signs_that_user_out_at_once(browser
 def test_signing_in_with_the_identity_provider(browser, tmp_path, monkeypatch):
     """Streamlit's own st.login against a fake OpenID Connect provider on this machine."""
     import tests.browser as browser_helpers
-    from tests.conftest import free_port
+    from tests.paths import free_port
     from tests.fake_oidc import CLIENT_ID, CLIENT_SECRET, FakeOidc
 
     port = free_port()

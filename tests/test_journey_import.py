@@ -12,7 +12,7 @@ import pytest
 
 from store import Store
 from tests.browser import chromium, screenshot, streamlit_app, wait_for_run
-from tests.conftest import ROOT
+from tests.paths import ROOT
 
 pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")

@@ -11,7 +11,7 @@ import pytest
 
 from store import Store
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, screenshot, streamlit_app
-from tests.conftest import free_port
+from tests.paths import free_port
 from tests.fake_openai import DEFAULT_KEY, DEFAULT_MODEL, FakeOpenAI
 
 pytestmark = pytest.mark.browser

@@ -18,7 +18,7 @@ import pytest
 from dashboard.auth import DEVICE_COOKIE, SESSION_COOKIE, hash_password
 from store import Store
 from tests.browser import chromium, screenshot, streamlit_app, wait_for_run
-from tests.conftest import free_port
+from tests.paths import free_port
 
 pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")

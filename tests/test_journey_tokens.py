@@ -20,7 +20,7 @@ import pytest
 from dashboard.auth import hash_password, token_digest
 from store import Store
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, screenshot, streamlit_app, wait_for_run
-from tests.conftest import ROOT, free_port
+from tests.paths import ROOT, free_port
 from tests.factories import add_interaction
 
 pytestmark = pytest.mark.browser

@@ -14,7 +14,7 @@ from dashboard.llm import (
     build_messages,
     embedded_model_path,
 )
-from tests.conftest import free_port
+from tests.paths import free_port
 from tests.fake_ollama import DEFAULT_MODEL, FakeOllama
 
 

@@ -15,7 +15,7 @@ from dashboard.llm import (
     backend_named,
 )
 from dashboard.openai_backend import Endpoint, OpenAIBackend, openai_endpoints
-from tests.conftest import free_port
+from tests.paths import free_port
 from tests.fake_openai import DEFAULT_KEY, DEFAULT_MODEL, FakeOpenAI
 
 HI = [{"role": "user", "content": "Why is the sky blue?"}]
@@ -182,7 +182,7 @@ def test_chat_page_names_an_endpoint_that_refuses_its_key(monkeypatch, db_path, 
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    from tests.conftest import ROOT
+    from tests.paths import ROOT
 
     monkeypatch.setenv("LOUPE_DB", str(db_path))
     monkeypatch.setenv("OLLAMA_HOST", f"http://127.0.0.1:{free_port()}")

@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.filters import Filters
 from store import Store
-from tests.conftest import ROOT
+from tests.paths import ROOT
 from tests.factories import review_store
 from tests.shown import shown
 

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard.auth import Session, hash_password
 from dashboard.ui.auth import SESSION_KEY
 from store import Store
-from tests.conftest import ROOT
+from tests.paths import ROOT
 from tests.fake_ollama import FakeOllama
 from tests.test_clustering import fill, separated
 

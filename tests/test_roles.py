@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard.auth import Session, hash_password
 from dashboard.ui.auth import SESSION_KEY
 from store import Store
-from tests.conftest import ROOT
+from tests.paths import ROOT
 
 PAGES = {  # page -> its title and the roles that may open it
     "insights": ("Insights", {"viewer", "annotator", "admin"}),

@@ -21,7 +21,7 @@ from dashboard.clustering import (
 from dashboard.embedding import embed_texts, wordllama
 from dashboard.filters import Filters
 from store import Store
-from tests.conftest import ROOT
+from tests.paths import ROOT
 
 BANKING77 = ROOT / "tests" / "data" / "banking77_test.csv"
 NOW = datetime(2026, 3, 2, 16, 30, tzinfo=timezone.utc)

@@ -8,7 +8,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from store import Store
-from tests.conftest import ROOT
+from tests.paths import ROOT
 from tests.shown import shown
 
 APP = ROOT / "tests" / "data" / "upload_app.py"

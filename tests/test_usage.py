@@ -19,7 +19,7 @@ from dashboard.insights import (
 )
 from store import Store
 from store.migrations import migrations
-from tests.conftest import ROOT
+from tests.paths import ROOT
 from tests.insights_factories import stamp
 
 PAGE = str(ROOT / "views" / "insights.py")
