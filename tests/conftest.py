@@ -10,9 +10,6 @@ import pytest
 
 from store import Store
 from tests.fake_ollama import FakeOllama
-from tests.paths import ROOT
-
-APP = ROOT / "app.py"
 
 
 @pytest.fixture
@@ -34,34 +31,11 @@ def fake_ollama() -> Iterator[FakeOllama]:
 
 @pytest.fixture
 def open_page(monkeypatch, db_path: Path) -> Callable[..., Any]:
-    """Run a page of the app in Streamlit's AppTest on db_path, after clearing Streamlit's caches.
+    """``tests.pages.open_app`` on db_path (or ``db``): run a page in AppTest, caches cleared."""
+    from tests.pages import open_app
 
-    ``page`` names a file of views/ reached from app.py (its navigation and sign-in run first);
-    ``script`` runs another file on its own instead. ``params`` go into the address bar,
-    ``reviewer`` is the name typed in the sidebar, ``state`` other session state.
-    """
-    import streamlit as st
-    from streamlit.testing.v1 import AppTest
-
-    def run(page: str | None = None, *, script: Path | str = APP, db: Path | None = None,
-            params: dict | None = None, reviewer: str | None = None, state: dict | None = None,
-            timeout: float = 60, clear: bool = True, check: bool = True) -> AppTest:
-        monkeypatch.setenv("LOUPE_DB", str(db or db_path))
-        if clear:
-            st.cache_data.clear()
-            st.cache_resource.clear()
-        at = AppTest.from_file(str(script), default_timeout=timeout)
-        at.query_params.update(params or {})
-        if reviewer:
-            at.session_state["app.reviewer"] = reviewer
-        for key, value in (state or {}).items():
-            at.session_state[key] = value
-        at.run()
-        if page:
-            at.switch_page(f"views/{page}.py").run()
-        if check:
-            assert not at.exception, at.exception
-        return at
+    def run(page: str | None = None, *, db: Path | None = None, **options: Any) -> Any:
+        return open_app(monkeypatch, db or db_path, page, **options)
 
     return run
 

@@ -156,21 +156,14 @@ def test_disagreements_put_the_widest_spread_first():
 
 
 @pytest.fixture
-def page(monkeypatch, db_path):
+def page(open_page, db_path):
     def run(fill=None) -> AppTest:
         from store import Store
 
-        store = Store(db_path)
-        if fill:
-            fill(store)
-        store.close()
-        monkeypatch.setenv("LOUPE_DB", str(db_path))
-        st.cache_data.clear()
-        st.cache_resource.clear()
-        at = AppTest.from_file(str(ROOT / "views" / "agreement.py"), default_timeout=60)
-        at.run()
-        assert not at.exception, at.exception
-        return at
+        with Store(db_path) as store:
+            if fill:
+                fill(store)
+        return open_page(script=ROOT / "views" / "agreement.py")
 
     return run
 

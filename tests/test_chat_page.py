@@ -13,15 +13,9 @@ from tests.shown import shown
 
 
 @pytest.fixture
-def app(monkeypatch, db_path, fake_ollama):
-    monkeypatch.setenv("LOUPE_DB", str(db_path))
+def app(monkeypatch, open_page, fake_ollama):
     monkeypatch.setenv("OLLAMA_HOST", fake_ollama.url)
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    assert not at.exception
-    return at
+    return open_page()
 
 
 def _ask(at: AppTest, question: str) -> AppTest:
@@ -99,13 +93,10 @@ def test_without_a_name_answers_are_kept_but_rating_asks_for_one(app, db_path):
     assert len(_rows(db_path, "SELECT id FROM interactions")) == 1
 
 
-def test_unknown_model_shows_a_sentence_and_keeps_the_question(monkeypatch, db_path):
+def test_unknown_model_shows_a_sentence_and_keeps_the_question(monkeypatch, open_page, db_path):
     with FakeOllama(models=("gone:1b",)) as server:
-        monkeypatch.setenv("LOUPE_DB", str(db_path))
         monkeypatch.setenv("OLLAMA_HOST", server.url)
-        st.cache_data.clear()
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-        at.run()
+        at = open_page(check=False)
         server.models.clear()  # the model disappears after the page listed it
         at.chat_input[0].set_value("still there?").run()
     assert not at.exception
@@ -115,12 +106,9 @@ def test_unknown_model_shows_a_sentence_and_keeps_the_question(monkeypatch, db_p
     assert "no model named 'gone:1b'" in row["error"]
 
 
-def test_without_ollama_the_embedded_model_answers(monkeypatch, db_path):
-    monkeypatch.setenv("LOUPE_DB", str(db_path))
+def test_without_ollama_the_embedded_model_answers(monkeypatch, open_page, db_path):
     monkeypatch.setenv("OLLAMA_HOST", f"http://127.0.0.1:{free_port()}")
-    st.cache_data.clear()
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
+    at = open_page(timeout=120, check=False)
     assert at.selectbox(key="chat.backend").value == "embedded"
     at.number_input(key="chat.max_tokens").set_value(16).run()
     at.chat_input[0].set_value("Say hello.").run()
@@ -130,17 +118,14 @@ def test_without_ollama_the_embedded_model_answers(monkeypatch, db_path):
     assert any("Embedded llama.cpp · SmolLM2-135M-Instruct" in shown(c.value) for c in at.caption)
 
 
-def test_chat_as_a_variant_records_its_exact_version(monkeypatch, db_path, fake_ollama):
+def test_chat_as_a_variant_records_its_exact_version(monkeypatch, open_page, db_path, fake_ollama):
     store = Store(db_path)
     first = store.add_variant("concise", model=DEFAULT_MODEL, system_prompt="Be brief.",
                               template="Briefly: {question}")
     second = store.edit_variant(first, system_prompt="Be very brief.")
     store.close()
-    monkeypatch.setenv("LOUPE_DB", str(db_path))
     monkeypatch.setenv("OLLAMA_HOST", fake_ollama.url)
-    st.cache_data.clear()
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
+    at = open_page(check=False)
     at.selectbox(key="chat.variant").set_value(second).run()
     assert any("as variant **concise v2**" in c.value for c in at.caption)
     at.chat_input[0].set_value("where is it?").run()

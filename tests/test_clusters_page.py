@@ -8,21 +8,15 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.filters import Filters
 from store import Store
+from tests.pages import open_app
 from tests.paths import ROOT
 from tests.fake_ollama import DEFAULT_MODEL, FakeOllama
 from tests.test_clustering import fill, separated
 
 
 def _open(monkeypatch, db_path, ollama_url: str = "http://127.0.0.1:9") -> AppTest:
-    monkeypatch.setenv("LOUPE_DB", str(db_path))
     monkeypatch.setenv("OLLAMA_HOST", ollama_url)
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
-    at.switch_page("views/clusters.py").run()
-    assert not at.exception, at.exception
-    return at
+    return open_app(monkeypatch, db_path, "clusters", timeout=120)
 
 
 @pytest.fixture
@@ -103,15 +97,8 @@ def test_a_theme_goes_to_the_annotation_queue(monkeypatch, themed_db):
 
 def test_queue_opened_with_a_themes_ids_in_the_url(monkeypatch, themed_db):
     db_path, ids = themed_db
-    monkeypatch.setenv("LOUPE_DB", str(db_path))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    at = AppTest.from_file(str(ROOT / "views" / "queue.py"), default_timeout=60)
-    at.session_state["app.reviewer"] = "ben"
-    for key, value in Filters(ids=tuple(ids[5:8])).to_query_params().items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
+    at = open_app(monkeypatch, db_path, script=ROOT / "views" / "queue.py", reviewer="ben",
+                  params=Filters(ids=tuple(ids[5:8])).to_query_params())
     shown = [c.value for c in at.caption if c.value.startswith("#")]
     assert shown and int(shown[0].split()[0][1:]) in ids[5:8]
     assert any("Limited to 3 chosen items" in c.value for c in at.caption)

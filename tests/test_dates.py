@@ -16,6 +16,7 @@ from dashboard.filters import Filters
 from dashboard.importing import import_file
 from dashboard.insights import data_span, refresh_insights
 from store import Store
+from tests.pages import open_app
 from tests.paths import ROOT
 from tests.test_cli_import import cli
 from tests.test_clustering import fill, separated
@@ -127,13 +128,7 @@ def test_themes_of_absurd_dates_keep_a_day_trend(absurd_db):
 
 
 def _page(monkeypatch, db_path, page: str) -> AppTest:
-    monkeypatch.setenv("LOUPE_DB", str(db_path))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
-    at.switch_page(f"views/{page}.py").run()
-    return at
+    return open_app(monkeypatch, db_path, page, timeout=120, check=False)
 
 
 @pytest.mark.parametrize("page", ["clusters", "insights", "review"])

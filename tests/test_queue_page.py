@@ -17,21 +17,11 @@ from tests.shown import shown
 
 
 @pytest.fixture
-def queue(monkeypatch, db_path):
+def queue(open_page, db_path):
     def run(reviewer: str = "ana", params: dict | None = None) -> AppTest:
-        store = Store(db_path)
-        review_store(store)
-        store.close()
-        monkeypatch.setenv("LOUPE_DB", str(db_path))
-        st.cache_data.clear()
-        st.cache_resource.clear()
-        at = AppTest.from_file(str(ROOT / "views" / "queue.py"), default_timeout=60)
-        at.query_params.update(params or {})
-        if reviewer:
-            at.session_state["app.reviewer"] = reviewer
-        at.run()
-        assert not at.exception, at.exception
-        return at
+        with Store(db_path) as store:
+            review_store(store)
+        return open_page(script=ROOT / "views" / "queue.py", params=params, reviewer=reviewer)
 
     return run
 
