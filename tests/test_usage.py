@@ -145,17 +145,10 @@ def test_migration_adds_rows_counted_before_it(db_path):
 
 
 @pytest.fixture
-def page(monkeypatch, db_path):
-    monkeypatch.setenv("LOUPE_DB", str(db_path))
-    store = Store(db_path)
-    fill(store)
-    store.close()
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+def page(open_page, db_path):
+    with Store(db_path) as store:
+        fill(store)
+    return open_page(script=PAGE)
 
 
 def test_page_shows_the_hand_computed_usage_and_cost(page):
@@ -197,7 +190,7 @@ def test_admin_sets_a_price_on_the_page(page, db_path):
         store.close()
 
 
-def test_only_admins_change_prices(monkeypatch, db_path):
+def test_only_admins_change_prices(open_page, db_path):
     import time as clock
 
     from dashboard.auth import Session, hash_password
@@ -208,17 +201,10 @@ def test_only_admins_change_prices(monkeypatch, db_path):
     for name, role in (("vic", "viewer"), ("ada", "admin"), ("abe", "admin")):
         store.add_user(name, role, hash_password(f"{name}-password"))
     store.close()
-    monkeypatch.setenv("LOUPE_DB", str(db_path))
 
     def as_(name: str, role: str) -> AppTest:
-        st.cache_data.clear()
-        st.cache_resource.clear()
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-        at.session_state[SESSION_KEY] = Session(name, role, clock.time())
-        at.run()
-        at.switch_page("views/insights.py").run()
-        assert not at.exception, at.exception
-        return at
+        return open_page("insights", state={SESSION_KEY: Session(name, role, clock.time())},
+                         timeout=120)
 
     viewer = as_("vic", "viewer")
     assert "Only admins can change prices." in [c.value for c in viewer.caption]
