@@ -7,7 +7,6 @@ import math
 import random
 
 import pytest
-import streamlit as st
 from sklearn.metrics import cohen_kappa_score
 from streamlit.testing.v1 import AppTest
 

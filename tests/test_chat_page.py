@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from store import Store
-from tests.paths import ROOT, free_port
+from tests.paths import free_port
 from tests.fake_ollama import DEFAULT_MODEL, FakeOllama
 from tests.shown import shown
 

@@ -7,7 +7,6 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard.clustering import cluster_report
@@ -17,7 +16,6 @@ from dashboard.importing import import_file
 from dashboard.insights import data_span, refresh_insights
 from store import Store
 from tests.pages import open_app
-from tests.paths import ROOT
 from tests.test_cli_import import cli
 from tests.test_clustering import fill, separated
 

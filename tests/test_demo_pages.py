@@ -11,7 +11,8 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import demo
 from store import Store
-from tests.paths import ROOT, free_port
+from tests.pages import run_page
+from tests.paths import free_port
 
 NOW = datetime(2026, 3, 2, 16, 30, tzinfo=timezone.utc)
 
@@ -34,13 +35,7 @@ def env(monkeypatch, demo_db):
 
 
 def _page(name: str, reviewer: str | None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    if reviewer:
-        at.session_state["app.reviewer"] = reviewer
-    at.run()
-    at.switch_page(f"views/{name}.py").run()
-    assert not at.exception, at.exception
-    return at
+    return run_page(name, reviewer=reviewer)
 
 
 def _text(at: AppTest) -> str:

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard.experiments import run_experiment
 from dashboard.llm import OllamaBackend
 from store import Store
-from tests.paths import ROOT
+from tests.pages import run_page
 from tests.fake_ollama import DEFAULT_MODEL
 from tests.shown import shown
 
@@ -26,13 +26,7 @@ def env(monkeypatch, db_path, fake_ollama):
 
 
 def _page(name: str, reviewer: str | None = "ana") -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    if reviewer:
-        at.session_state["app.reviewer"] = reviewer
-    at.run()
-    at.switch_page(f"views/{name}.py").run()
-    assert not at.exception, at.exception
-    return at
+    return run_page(name, reviewer=reviewer)
 
 
 def _seed_experiment(db_path, fake_ollama) -> int:

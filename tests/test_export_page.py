@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard.safe_text import inert_markdown
 from store import Store
-from tests.paths import ROOT
+from tests.pages import open_app
 
 
 def _open(monkeypatch, db_path, rated: list[tuple[str, str, int]]) -> AppTest:
@@ -21,15 +20,7 @@ def _open(monkeypatch, db_path, rated: list[tuple[str, str, int]]) -> AppTest:
         store.record_answer(iid, answer=answer)
         store.save_rating(iid, "ana", stars=stars)
     store.close()
-    monkeypatch.setenv("LOUPE_DB", str(db_path))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.session_state["app.reviewer"] = "ana"
-    at.run()
-    at.switch_page("views/export.py").run()
-    assert not at.exception, at.exception
-    return at
+    return open_app(monkeypatch, db_path, "export", reviewer="ana")
 
 
 @pytest.fixture
@@ -157,13 +148,7 @@ def test_text_in_previews_is_shown_as_written(monkeypatch, db_path):
     store.record_answer(iid, answer="$x$ <script>alert(1)</script>")
     store.save_rating(iid, "ana", stars=5)
     store.close()
-    monkeypatch.setenv("LOUPE_DB", str(db_path))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    at.switch_page("views/export.py").run()
-    assert not at.exception, at.exception
+    at = open_app(monkeypatch, db_path, "export")
     question, answer = (m.markdown[-1].value for m in at.chat_message)
     # the previews go through the one inert renderer (its browser tests check what it shows)
     assert question == inert_markdown("![x](https://evil.example/p.png) <b>hi</b>")

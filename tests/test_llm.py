@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 
 from dashboard.chat import INTERRUPTED, ChatTurn
 from dashboard.llm import (

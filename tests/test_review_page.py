@@ -6,7 +6,6 @@ import csv
 import io
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard.filters import Filters
@@ -15,7 +14,6 @@ from store import Store
 from tests.paths import ROOT
 from tests.factories import add_interaction, many_interactions, review_store
 from dashboard.safe_text import inert_markdown
-from tests.shown import shown
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard.auth import Session, hash_password
 from dashboard.ui.auth import SESSION_KEY
 from store import Store
-from tests.paths import ROOT
+from tests.pages import run_page
 from tests.fake_ollama import FakeOllama
 from tests.test_clustering import fill, separated
 
@@ -44,12 +44,7 @@ def team(monkeypatch, db_path):
 
 
 def _as(name: str, role: str, page: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.session_state[SESSION_KEY] = Session(name, role, time.time())
-    at.run()
-    at.switch_page(f"views/{page}.py").run()
-    assert not at.exception, at.exception
-    return at
+    return run_page(page, state={SESSION_KEY: Session(name, role, time.time())}, timeout=120)
 
 
 def _refusals(at: AppTest) -> list[str]:

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard.auth import Session, hash_password
 from dashboard.ui.auth import SESSION_KEY
 from store import Store
-from tests.paths import ROOT
+from tests.pages import run_page
 
 PAGES = {  # page -> its title and the roles that may open it
     "insights": ("Insights", {"viewer", "annotator", "admin"}),
@@ -44,10 +44,7 @@ def team(monkeypatch, db_path):
 
 
 def _app(session: Session | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    if session:
-        at.session_state[SESSION_KEY] = session
-    return at.run()
+    return run_page(state={SESSION_KEY: session} if session else None, check=False)
 
 
 def test_nothing_shows_before_signing_in(team):

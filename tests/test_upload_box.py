@@ -4,7 +4,6 @@ from __future__ import annotations
 
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from store import Store
@@ -16,14 +15,8 @@ GOOD = b'{"question": "Where is my parcel?", "response": "It ships today.", "rat
 
 
 @pytest.fixture
-def app(monkeypatch, db_path):
-    monkeypatch.setenv("LOUPE_DB", str(db_path))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    at.run()
-    assert not at.exception
-    return at
+def app(open_page):
+    return open_page(script=APP)
 
 
 def upload(at: AppTest, name: str, content: bytes, *, skip: bool = False) -> AppTest:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-import streamlit as st
 from sqlite_utils import Database
 from streamlit.testing.v1 import AppTest
 
