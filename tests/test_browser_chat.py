@@ -7,7 +7,7 @@ import time
 import pytest
 
 from store import Store
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, screenshot, streamlit_app
+from tests.browser import screenshot, streamlit_app
 from tests.fake_ollama import FakeOllama
 
 pytestmark = pytest.mark.browser
@@ -21,14 +21,6 @@ HOSTILE = (
     f'<img src="http://{REMOTE_HOST}/raw.png">\n'
     "Done."
 )
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _open_chat(browser, url):

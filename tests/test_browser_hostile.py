@@ -13,7 +13,7 @@ from dashboard.auth import hash_password, new_token, token_digest
 from dashboard.importing import import_file
 from dashboard.review import rows_csv
 from store import Store
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, screenshot, streamlit_app
+from tests.browser import chromium, screenshot, streamlit_app
 
 pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -54,8 +54,7 @@ def _watch(page):
 def test_imported_and_api_answers_are_inert_in_the_review_page(tmp_path):
     db_path = tmp_path / "loupe.db"
     imported, from_api = _fill(db_path, tmp_path)
-    with streamlit_app(db_path) as url, playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with streamlit_app(db_path) as url, chromium() as browser:
         page = browser.new_page(viewport={"width": 1300, "height": 1000})
         requests = _watch(page)
         for item in (imported, from_api):
@@ -69,7 +68,6 @@ def test_imported_and_api_answers_are_inert_in_the_review_page(tmp_path):
             # the app's own navigation and wide layout, not a bare page
             assert page.get_by_role("link", name="Insights").count() == 1
         assert [r for r in requests if REMOTE in r] == []
-        browser.close()
 
 
 def test_csv_downloads_neutralize_formula_cells(tmp_path):
@@ -90,8 +88,7 @@ def test_a_shared_link_on_a_fresh_server_asks_to_sign_in_first(tmp_path):
     iid = store.add_question(store.start_conversation(), "secret question")
     store.record_answer(iid, answer="secret answer")
     store.close()
-    with streamlit_app(db_path) as url, playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with streamlit_app(db_path) as url, chromium() as browser:
         page = browser.new_page()
         page.goto(f"{url}/review?item={iid}")
         page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
@@ -103,4 +100,3 @@ def test_a_shared_link_on_a_fresh_server_asks_to_sign_in_first(tmp_path):
         # the shared link's page opens once signed in
         page.get_by_text(f"Interaction #{iid}").wait_for()
         screenshot(page, "signed_in")
-        browser.close()

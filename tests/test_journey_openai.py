@@ -10,7 +10,7 @@ import time
 import pytest
 
 from store import Store
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, screenshot, streamlit_app
+from tests.browser import chromium, screenshot, streamlit_app, wait_for_run
 from tests.paths import free_port
 from tests.fake_openai import DEFAULT_KEY, DEFAULT_MODEL, FakeOpenAI
 
@@ -27,19 +27,14 @@ def journey(tmp_path_factory):
            "OLLAMA_HOST": f"http://127.0.0.1:{free_port()}"}
     with FakeOpenAI(token_delay=0.02) as fake:
         env["LOUPE_OPENAI_BASE_URL"] = fake.base_url
-        with streamlit_app(db_path, env) as url, playwright_api.sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        with streamlit_app(db_path, env) as url, chromium() as browser:
             page = browser.new_page(viewport={"width": 1300, "height": 1000})
             page.goto(url)
             name = page.get_by_label("Your name", exact=True)
             name.fill("ana")
             name.press("Enter")
-            time.sleep(0.3)  # the name is kept once that run ends
-            page.wait_for_function(
-                "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
-                timeout=60_000)
+            wait_for_run(page)  # the name is kept once that run ends
             yield page, fake, db_path
-            browser.close()
 
 
 def _rows(db_path, sql: str, params=()) -> list[dict]:

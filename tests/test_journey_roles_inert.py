@@ -14,7 +14,7 @@ import pytest
 
 from dashboard.auth import hash_password
 from store import Store
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, screenshot, streamlit_app
+from tests.browser import chromium, screenshot, streamlit_app
 from tests.fake_ollama import FakeOllama
 from tests.test_clustering import fill, separated
 
@@ -104,10 +104,8 @@ def app(tmp_path_factory):
     ids = _seed(db_path)
     with FakeOllama(reply=_model_reply) as fake, \
             streamlit_app(db_path, {"OLLAMA_HOST": fake.url}) as url, \
-            playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            chromium() as browser:
         yield {"url": url, "db": db_path, "ids": ids, "browser": browser}
-        browser.close()
 
 
 @pytest.fixture

@@ -11,20 +11,10 @@ import pytest
 from dashboard.demo import load_demo
 from dashboard.filters import Filters
 from store import Store
-from tests.browser import chromium, screenshot, streamlit_app, wait_for_run
+from tests.browser import screenshot, streamlit_app, wait_for_run
 
 pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as launched:
-        yield launched
-
-
-def _wait_for_run(page) -> None:
-    wait_for_run(page, timeout=120_000)
 
 
 def _picker_titles(page) -> list[str]:
@@ -56,11 +46,11 @@ def test_themes_are_named_saved_and_followed_week_by_week(browser, tmp_path):
         page = browser.new_page(viewport={"width": 1400, "height": 1800})
         page.goto(f"{url}/clusters")
         page.get_by_role("heading", name="A theme up close").wait_for(timeout=120_000)
-        _wait_for_run(page)
+        wait_for_run(page, timeout=120_000)
         name = page.get_by_label("Your name", exact=True)
         name.fill("ana")
         name.press("Enter")
-        _wait_for_run(page)
+        wait_for_run(page, timeout=120_000)
         assert page.get_by_text("No run is saved yet").is_visible()
         summary = page.get_by_text(re.compile(r"low-rated items in \d+ themes")).first.inner_text()
         found = re.search(r"(\d+) low-rated items in (\d+) themes", summary.replace(",", ""))
@@ -79,7 +69,7 @@ def test_themes_are_named_saved_and_followed_week_by_week(browser, tmp_path):
         # Save the run under a name.
         page.get_by_label("Run name").fill("Week 9")
         page.get_by_role("button", name=f"Save these {themes} themes").click()
-        _wait_for_run(page)
+        wait_for_run(page, timeout=120_000)
         page.get_by_text("Saved run #1 “Week 9”").wait_for(timeout=60_000)
         store = Store(db_path)
         try:
