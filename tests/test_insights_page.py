@@ -9,23 +9,10 @@ from streamlit.testing.v1 import AppTest
 
 from store import Store
 from tests.paths import ROOT
-from tests.insights_factories import add_interaction, conversation
+from tests.factories import add_day_interaction, conversation, small_sample
 
 PAGE = str(ROOT / "views" / "insights.py")
 D1, D2 = "2026-03-09", "2026-03-10"
-
-
-def fill_small(store: Store) -> None:
-    """Four interactions on two days: one failed, four ratings, three tags."""
-    a = add_interaction(store, "q a", day=D1, model="m1", latency_ms=100, ttft_ms=10)
-    b = add_interaction(store, "q b", day=D2, model="m1", latency_ms=200, ttft_ms=20)
-    add_interaction(store, "q c", day=D2, model="m1", error="timeout")
-    d = add_interaction(store, "q d", day=D2, model="m2", latency_ms=400, ttft_ms=40,
-                        source="import")
-    store.save_rating(a, "ana", stars=5, thumbs=1, tags=["formatting"])
-    store.save_rating(a, "ben", stars=3)
-    store.save_rating(b, "ana", stars=4, thumbs=-1)
-    store.save_rating(d, "ana", stars=1, thumbs=-1, tags=["wrong", "too long"])
 
 
 @pytest.fixture
@@ -41,7 +28,7 @@ def insights_page(open_page):
 @pytest.fixture
 def small_db(db_path):
     store = Store(db_path)
-    fill_small(store)
+    small_sample(store)
     store.close()
     return db_path
 
@@ -103,9 +90,9 @@ def test_choosing_filters_writes_them_to_the_url_and_reset_clears_them(insights_
 def test_switches_group_ratings_by_variant_and_tags_by_model(insights_page, db_path):
     store = Store(db_path)
     variant = store.add_variant("concise")
-    iid = add_interaction(store, day=D1, variant_id=variant)
+    iid = add_day_interaction(store, day=D1, variant_id=variant)
     store.save_rating(iid, "ana", stars=2, tags=["wrong"])
-    fill_small(store)
+    small_sample(store)
     store.close()
     at = insights_page()
     at.segmented_control(key="insights.ratings_by").set_value("variant").run()
@@ -125,7 +112,7 @@ def test_reasks_and_new_data_show_on_the_next_run(insights_page, db_path):
                  day=D2, model="m1")
     at = insights_page()
     assert _metrics(at)["Re-ask rate"] == "50.0%"
-    add_interaction(store, day=D2)  # the page refreshes its summary and drops stale numbers
+    add_day_interaction(store, day=D2)  # the page refreshes its summary and drops stale numbers
     store.close()
     at.run()
     assert _metrics(at)["Interactions"] == "3" and _metrics(at)["Re-ask rate"] == "33.3%"
@@ -156,7 +143,7 @@ def test_a_shared_link_in_a_real_browser_shows_the_view_and_inert_labels(db_path
     from tests.browser import CHROMIUM, CHROMIUM_ARGS, screenshot, streamlit_app
 
     store = Store(db_path)
-    fill_small(store)
+    small_sample(store)
     hostile = '<b>bold</b><img src=x onerror="window.__loupe_pwned = 1">'
     store.save_rating(2, "ben", stars=2, tags=[hostile])
     store.close()
