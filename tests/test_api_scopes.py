@@ -19,11 +19,10 @@ from tests.factories import add_interaction
 
 @pytest.fixture
 def api(tmp_path):
-    store = Store(tmp_path / "api.db")
-    client = TestClient(create_app(store))
-    iid = add_interaction(store, "Where is my parcel?", "It ships tomorrow.")
-    yield client, store, iid
-    store.close()
+    with Store(tmp_path / "api.db") as store:
+        client = TestClient(create_app(store))
+        iid = add_interaction(store, "Where is my parcel?", "It ships tomorrow.")
+        yield client, store, iid
 
 
 def _token(store: Store, name: str, *scopes: str) -> dict[str, str]:

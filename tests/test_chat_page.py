@@ -25,11 +25,8 @@ def _ask(at: AppTest, question: str) -> AppTest:
 
 
 def _rows(db_path, sql):
-    store = Store(db_path)
-    try:
+    with Store(db_path) as store:
         return [dict(r) for r in store.db.execute(sql).fetchall()]
-    finally:
-        store.close()
 
 
 def test_page_shows_which_backend_and_model_answer(app):
@@ -118,11 +115,10 @@ def test_without_ollama_the_embedded_model_answers(monkeypatch, open_page, db_pa
 
 
 def test_chat_as_a_variant_records_its_exact_version(monkeypatch, open_page, db_path, fake_ollama):
-    store = Store(db_path)
-    first = store.add_variant("concise", model=DEFAULT_MODEL, system_prompt="Be brief.",
-                              template="Briefly: {question}")
-    second = store.edit_variant(first, system_prompt="Be very brief.")
-    store.close()
+    with Store(db_path) as store:
+        first = store.add_variant("concise", model=DEFAULT_MODEL, system_prompt="Be brief.",
+                                  template="Briefly: {question}")
+        second = store.edit_variant(first, system_prompt="Be very brief.")
     monkeypatch.setenv("OLLAMA_HOST", fake_ollama.url)
     at = open_page(check=False)
     at.selectbox(key="chat.variant").set_value(second).run()

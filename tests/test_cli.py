@@ -20,14 +20,13 @@ def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
 
 
 def _fill(path) -> None:
-    store = Store(path)
-    conversation = store.start_conversation()
-    for n in range(3):
-        iid = store.add_question(conversation, f"q{n}")
-        store.record_answer(iid, answer=f"a{n}")
-    store.save_rating(1, "ana", stars=5)
-    store.add_variant("baseline")
-    store.close()
+    with Store(path) as store:
+        conversation = store.start_conversation()
+        for n in range(3):
+            iid = store.add_question(conversation, f"q{n}")
+            store.record_answer(iid, answer=f"a{n}")
+        store.save_rating(1, "ana", stars=5)
+        store.add_variant("baseline")
 
 
 def test_summary_json_counts_each_table(tmp_path):

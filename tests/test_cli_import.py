@@ -27,11 +27,8 @@ def write_lines(path: Path, lines: list) -> Path:
 
 
 def interactions(db: Path) -> int:
-    store = Store(db)
-    try:
+    with Store(db) as store:
         return store.summary()["interactions"]
-    finally:
-        store.close()
 
 
 GOOD = [

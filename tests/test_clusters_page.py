@@ -20,11 +20,10 @@ def _open(monkeypatch, db_path, ollama_url: str = "http://127.0.0.1:9") -> AppTe
 
 @pytest.fixture
 def themed_db(db_path):
-    store = Store(db_path)
-    texts, _ = separated(3, 20)
-    ids = fill(store, texts, variant="baseline")
-    fill(store, ["A question everyone liked"], stars=5, thumbs=1)
-    store.close()
+    with Store(db_path) as store:
+        texts, _ = separated(3, 20)
+        ids = fill(store, texts, variant="baseline")
+        fill(store, ["A question everyone liked"], stars=5, thumbs=1)
     return db_path, ids
 
 
@@ -69,9 +68,8 @@ def test_fixed_number_of_themes_and_worst_first(monkeypatch, themed_db):
 
 
 def test_nothing_low_rated_says_so(monkeypatch, db_path):
-    store = Store(db_path)
-    fill(store, ["A question everyone liked"], stars=5)
-    store.close()
+    with Store(db_path) as store:
+        fill(store, ["A question everyone liked"], stars=5)
     at = _open(monkeypatch, db_path)
     assert any("No low-rated answer matches" in i.value for i in at.info)
     assert not [df for df in at.dataframe]
@@ -113,13 +111,10 @@ def test_a_theme_becomes_a_question_set(monkeypatch, themed_db):
     make.click().run()
     assert not at.exception, at.exception
     assert any("Refund failures" in s.value for s in at.success)
-    store = Store(db_path)
-    try:
+    with Store(db_path) as store:
         [made] = store.list_question_sets()
         assert made["name"] == "Refund failures" and made["origin"] == "theme"
         assert 0 < made["size"] <= size
-    finally:
-        store.close()
 
 
 def test_a_chat_model_names_a_theme(monkeypatch, themed_db):
@@ -168,14 +163,11 @@ def test_saving_a_run_follows_its_themes_week_by_week(monkeypatch, themed_db):
     assert not at.exception, at.exception
     assert any("Saved run #1 “Week 9” with 3 themes" in s.value for s in at.success)
     assert at.text_input(key="clusters.run_name").value == ""
-    store = Store(db_path)
-    try:
+    with Store(db_path) as store:
         [run] = store.theme_runs()
         assert run["name"] == "Week 9" and run["created_by"] == "ana" and run["themes"] == 3
         assert [t["name"] for t in store.saved_themes(run["id"])] == names
         assert sorted(store.saved_theme_members(run["id"])) == ids
-    finally:
-        store.close()
     # The run is followed at the top: each saved theme week by week, and the themes table says
     # which saved theme each current theme continues.
     assert at.selectbox(key="clusters.run").value == 1

@@ -92,13 +92,12 @@ ABSURD = ["9999-12-31T23:59:59.999Z", "0001-01-01T00:00:00.000Z", "not a date",
 @pytest.fixture
 def absurd_db(db_path):
     """Sixty low-rated items in three themes; five of them carry dates no import would accept."""
-    store = Store(db_path)
-    texts, _ = separated(3, 20)
-    ids = fill(store, texts)
-    with store.write() as db:
-        for n, stamp in enumerate(ABSURD):
-            db.execute("UPDATE interactions SET created_at = ? WHERE id = ?", [stamp, ids[n * 7]])
-    store.close()
+    with Store(db_path) as store:
+        texts, _ = separated(3, 20)
+        ids = fill(store, texts)
+        with store.write() as db:
+            for n, stamp in enumerate(ABSURD):
+                db.execute("UPDATE interactions SET created_at = ? WHERE id = ?", [stamp, ids[n * 7]])
     return db_path
 
 
@@ -119,9 +118,8 @@ def test_cluster_json_survives_absurd_stored_dates(absurd_db):
 
 
 def test_themes_of_absurd_dates_keep_a_day_trend(absurd_db):
-    store = Store(absurd_db)
-    report = cluster_report(store, Filters(), seed=0)
-    store.close()
+    with Store(absurd_db) as store:
+        report = cluster_report(store, Filters(), seed=0)
     assert report["trend_period"] == "day"
 
 
@@ -136,10 +134,9 @@ def test_pages_open_on_absurd_stored_dates(monkeypatch, absurd_db, page):
 
 
 def test_insights_opens_on_the_real_data_not_on_the_year_9999(monkeypatch, absurd_db):
-    store = Store(absurd_db)
-    refresh_insights(store)
-    first, last = data_span(store)
-    store.close()
+    with Store(absurd_db) as store:
+        refresh_insights(store)
+        first, last = data_span(store)
     assert (first.isoformat(), last.isoformat()) == ("2026-02-01", "2026-02-20")
     at = _page(monkeypatch, absurd_db, "insights")
     assert not at.exception

@@ -14,12 +14,11 @@ from tests.pages import open_app
 
 def _open(monkeypatch, db_path, rated: list[tuple[str, str, int]]) -> AppTest:
     """The Export page over a database of (question, answer, stars) rated by ana."""
-    store = Store(db_path)
-    for question, answer, stars in rated:
-        iid = store.add_question(store.start_conversation(), question)
-        store.record_answer(iid, answer=answer)
-        store.save_rating(iid, "ana", stars=stars)
-    store.close()
+    with Store(db_path) as store:
+        for question, answer, stars in rated:
+            iid = store.add_question(store.start_conversation(), question)
+            store.record_answer(iid, answer=answer)
+            store.save_rating(iid, "ana", stars=stars)
     return open_app(monkeypatch, db_path, "export", reviewer="ana")
 
 
@@ -34,9 +33,8 @@ def test_build_writes_the_approved_rows_and_records_the_export(page, db_path):
     build.click().run()
     assert not page.exception, page.exception
     assert [m.value for m in page.metric][0] == "2"
-    store = Store(db_path)
-    [export] = store.list_exports()
-    store.close()
+    with Store(db_path) as store:
+        [export] = store.list_exports()
     lines = open(export["path"], encoding="utf-8").read().splitlines()
     assert [json.loads(line)["messages"][-1]["content"] for line in lines] == ["answer 0", "answer 1"]
     assert export["who"] == "ana" and export["format"] == "sft"
@@ -53,9 +51,8 @@ def test_counts_before_writing(page, db_path):
     page.button(key="export.count").click().run()
     assert not page.exception
     assert any("**2 rows** would be written" in m.value for m in page.markdown)
-    store = Store(db_path)
-    assert store.list_exports() == []
-    store.close()
+    with Store(db_path) as store:
+        assert store.list_exports() == []
 
 
 def _build(at: AppTest) -> None:
@@ -65,9 +62,8 @@ def _build(at: AppTest) -> None:
 
 
 def _exported_lines(db_path) -> list[dict]:
-    store = Store(db_path)
-    export = store.list_exports()[0]
-    store.close()
+    with Store(db_path) as store:
+        export = store.list_exports()[0]
     return [json.loads(line) for line in open(export["path"], encoding="utf-8")]
 
 
@@ -96,9 +92,8 @@ def test_a_one_label_kto_file_waits_for_confirmation_with_the_reason(page, db_pa
     assert warning.value.startswith("Every one of the 2 rows is labelled true")
     assert "set “Approve answers rated at least” to “any rating”" in warning.value
     assert page.get("download_button") == []
-    store = Store(db_path)
-    assert store.list_exports() == []
-    store.close()
+    with Store(db_path) as store:
+        assert store.list_exports() == []
     page.button(key="export.build_anyway").click().run()
     assert not page.exception, page.exception
     assert [b.label for b in page.get("download_button")][:1] == ["Download"]
@@ -143,11 +138,10 @@ def test_leaving_an_item_out_removes_it_from_preview_and_file(page, db_path):
 
 
 def test_text_in_previews_is_shown_as_written(monkeypatch, db_path):
-    store = Store(db_path)
-    iid = store.add_question(store.start_conversation(), "![x](https://evil.example/p.png) <b>hi</b>")
-    store.record_answer(iid, answer="$x$ <script>alert(1)</script>")
-    store.save_rating(iid, "ana", stars=5)
-    store.close()
+    with Store(db_path) as store:
+        iid = store.add_question(store.start_conversation(), "![x](https://evil.example/p.png) <b>hi</b>")
+        store.record_answer(iid, answer="$x$ <script>alert(1)</script>")
+        store.save_rating(iid, "ana", stars=5)
     at = open_app(monkeypatch, db_path, "export")
     question, answer = (m.markdown[-1].value for m in at.chat_message)
     # the previews go through the one inert renderer (its browser tests check what it shows)

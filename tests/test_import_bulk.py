@@ -74,13 +74,12 @@ def test_a_deferred_big_import_leaves_what_a_row_by_row_import_leaves(tmp_path, 
 
 @pytest.mark.parametrize("trigger", ingest.DEFERRED_TRIGGERS + (ingest.FTS_INSERT_TRIGGER,))
 def test_the_deferred_triggers_are_back_after_a_refused_big_import(tmp_path, monkeypatch, trigger):
-    store = Store(tmp_path / "l.db")
-    path = tmp_path / "bad.jsonl"
-    path.write_text("".join(json.dumps(line) + "\n" for line in LINES) + "{\n", encoding="utf-8")
-    monkeypatch.setattr(ingest, "FTS_BATCH_MIN_ROWS", 1)
-    monkeypatch.setattr(ingest, "BULK_MIN_ROWS", 1)
-    monkeypatch.setattr(importing, "BATCH", 2)
-    assert not import_file(store, path).committed
-    assert store._scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = ?", [trigger]) == 1
-    assert store._scalar("SELECT COUNT(*) FROM interactions") == 0
-    store.close()
+    with Store(tmp_path / "l.db") as store:
+        path = tmp_path / "bad.jsonl"
+        path.write_text("".join(json.dumps(line) + "\n" for line in LINES) + "{\n", encoding="utf-8")
+        monkeypatch.setattr(ingest, "FTS_BATCH_MIN_ROWS", 1)
+        monkeypatch.setattr(ingest, "BULK_MIN_ROWS", 1)
+        monkeypatch.setattr(importing, "BATCH", 2)
+        assert not import_file(store, path).committed
+        assert store._scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = ?", [trigger]) == 1
+        assert store._scalar("SELECT COUNT(*) FROM interactions") == 0

@@ -27,9 +27,8 @@ def insights_page(open_page):
 
 @pytest.fixture
 def small_db(db_path):
-    store = Store(db_path)
-    small_sample(store)
-    store.close()
+    with Store(db_path) as store:
+        small_sample(store)
     return db_path
 
 
@@ -88,12 +87,11 @@ def test_choosing_filters_writes_them_to_the_url_and_reset_clears_them(insights_
 
 
 def test_switches_group_ratings_by_variant_and_tags_by_model(insights_page, db_path):
-    store = Store(db_path)
-    variant = store.add_variant("concise")
-    iid = add_day_interaction(store, day=D1, variant_id=variant)
-    store.save_rating(iid, "ana", stars=2, tags=["wrong"])
-    small_sample(store)
-    store.close()
+    with Store(db_path) as store:
+        variant = store.add_variant("concise")
+        iid = add_day_interaction(store, day=D1, variant_id=variant)
+        store.save_rating(iid, "ana", stars=2, tags=["wrong"])
+        small_sample(store)
     at = insights_page()
     at.segmented_control(key="insights.ratings_by").set_value("variant").run()
     assert not at.exception
@@ -107,13 +105,12 @@ def test_switches_group_ratings_by_variant_and_tags_by_model(insights_page, db_p
 
 
 def test_reasks_and_new_data_show_on_the_next_run(insights_page, db_path):
-    store = Store(db_path)
-    conversation(store, ["How do I reset my password?", "how do I reset my password??"],
-                 day=D2, model="m1")
-    at = insights_page()
-    assert _metrics(at)["Re-ask rate"] == "50.0%"
-    add_day_interaction(store, day=D2)  # the page refreshes its summary and drops stale numbers
-    store.close()
+    with Store(db_path) as store:
+        conversation(store, ["How do I reset my password?", "how do I reset my password??"],
+                     day=D2, model="m1")
+        at = insights_page()
+        assert _metrics(at)["Re-ask rate"] == "50.0%"
+        add_day_interaction(store, day=D2)  # the page refreshes its summary and drops stale numbers
     at.run()
     assert _metrics(at)["Interactions"] == "3" and _metrics(at)["Re-ask rate"] == "33.3%"
 
@@ -142,11 +139,10 @@ def test_a_shared_link_in_a_real_browser_shows_the_view_and_inert_labels(db_path
     sync_api = pytest.importorskip("playwright.sync_api")
     from tests.browser import CHROMIUM, CHROMIUM_ARGS, screenshot, streamlit_app
 
-    store = Store(db_path)
-    small_sample(store)
-    hostile = '<b>bold</b><img src=x onerror="window.__loupe_pwned = 1">'
-    store.save_rating(2, "ben", stars=2, tags=[hostile])
-    store.close()
+    with Store(db_path) as store:
+        small_sample(store)
+        hostile = '<b>bold</b><img src=x onerror="window.__loupe_pwned = 1">'
+        store.save_rating(2, "ben", stars=2, tags=[hostile])
     with streamlit_app(db_path) as url, sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 4200})

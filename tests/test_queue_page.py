@@ -53,11 +53,8 @@ def _rate(at: AppTest, stars: int | None = None, thumbs: int | None = None) -> A
 
 
 def _rating(db_path, item: int, reviewer: str):
-    store = Store(db_path)
-    try:
+    with Store(db_path) as store:
         return store.get_rating(item, reviewer)
-    finally:
-        store.close()
 
 
 def test_without_a_name_the_page_asks_for_one(queue):

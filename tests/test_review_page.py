@@ -198,9 +198,8 @@ def test_re_rating_through_the_widget_updates_the_store_and_the_table(review_pag
     at.feedback(key=f"review.{CHARGED}.ana.stars").set_value(4).run()  # five stars
     assert not at.exception
     at.text_area(key=f"review.{CHARGED}.ana.ideal").input("Refunded within a day.").run()
-    store = Store(db_path)
-    rating = store.get_rating(CHARGED, "ana")
-    store.close()
+    with Store(db_path) as store:
+        rating = store.get_rating(CHARGED, "ana")
     assert rating["stars"] == 5 and rating["ideal_answer"] == "Refunded within a day."
     assert _table(at).loc[CHARGED]["Stars"] == "3.0 ★ (1–5)"  # (5 + 1) / 2: nothing stale
     ratings = at.dataframe[1].value
@@ -292,9 +291,8 @@ def test_a_new_answer_arriving_does_not_change_the_open_item(review_page, db_pat
     at, ids = review_page()
     newest = list(_table(at).index)[0]
     _open_row(at, 0)
-    store = Store(db_path)
-    add_interaction(store, "A brand new question", "A brand new answer", created_at="2027-01-01T00:00:00.000Z")
-    store.close()
+    with Store(db_path) as store:
+        add_interaction(store, "A brand new question", "A brand new answer", created_at="2027-01-01T00:00:00.000Z")
     at.run()
     assert list(_table(at).index)[1] == newest  # the table moved down one row
     assert any(s.value == f"Interaction #{newest}" for s in at.subheader)

@@ -20,22 +20,18 @@ REFUSED = "does not allow"
 
 
 def _counts(db_path) -> dict[str, int]:
-    store = Store(db_path)
-    try:
+    with Store(db_path) as store:
         return {table: store.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
                 for table in ("question_sets", "ratings", "comparisons", "variants",
                               "experiments", "interactions")}
-    finally:
-        store.close()
 
 
 @pytest.fixture
 def team(monkeypatch, db_path):
-    store = Store(db_path)
-    for name, role in (("vic", "viewer"), ("ann", "annotator"), ("ada", "admin"), ("abe", "admin")):
-        store.add_user(name, role, hash_password(f"{name}-password"))
-    fill(store, separated(3, 20)[0], variant="baseline")
-    store.close()
+    with Store(db_path) as store:
+        for name, role in (("vic", "viewer"), ("ann", "annotator"), ("ada", "admin"), ("abe", "admin")):
+            store.add_user(name, role, hash_password(f"{name}-password"))
+        fill(store, separated(3, 20)[0], variant="baseline")
     monkeypatch.setenv("LOUPE_DB", str(db_path))
     monkeypatch.setenv("OLLAMA_HOST", "http://127.0.0.1:9")
     st.cache_data.clear()

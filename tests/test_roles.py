@@ -30,12 +30,11 @@ PAGES = {  # page -> its title and the roles that may open it
 
 @pytest.fixture
 def team(monkeypatch, db_path):
-    store = Store(db_path)
-    for name, role in (("vic", "viewer"), ("ann", "annotator"), ("ada", "admin")):
-        store.add_user(name, role, hash_password(f"{name}-password"))
-    iid = store.add_question(store.start_conversation(), "Where is my parcel?")
-    store.record_answer(iid, answer="On its way.")
-    store.close()
+    with Store(db_path) as store:
+        for name, role in (("vic", "viewer"), ("ann", "annotator"), ("ada", "admin")):
+            store.add_user(name, role, hash_password(f"{name}-password"))
+        iid = store.add_question(store.start_conversation(), "Where is my parcel?")
+        store.record_answer(iid, answer="On its way.")
     monkeypatch.setenv("LOUPE_DB", str(db_path))
     monkeypatch.setenv("OLLAMA_HOST", "http://127.0.0.1:9")
     st.cache_data.clear()
@@ -97,18 +96,17 @@ def test_a_viewer_cannot_rate_even_by_calling_the_save(team):
     at.switch_page("views/review.py").run()
     assert not at.feedback  # no rating widget for a viewer
 
-    store = Store(team)
-    keys = rating._keys("x", 1, "vic")
-    state = {keys["stars"]: 4, keys["thumbs"]: 1}
+    with Store(team) as store:
+        keys = rating._keys("x", 1, "vic")
+        state = {keys["stars"]: 4, keys["thumbs"]: 1}
 
-    class FakeState(dict):
-        pass
+        class FakeState(dict):
+            pass
 
-    original = st.session_state
-    try:
-        st.session_state = FakeState({**state, SESSION_KEY: Session("vic", "viewer", time.time())})
-        rating._save(store, 1, "vic", keys)
-    finally:
-        st.session_state = original
-    assert store.ratings_for(1) == []
-    store.close()
+        original = st.session_state
+        try:
+            st.session_state = FakeState({**state, SESSION_KEY: Session("vic", "viewer", time.time())})
+            rating._save(store, 1, "vic", keys)
+        finally:
+            st.session_state = original
+        assert store.ratings_for(1) == []

@@ -167,10 +167,9 @@ def test_a_stalled_endpoint_times_out_with_a_sentence():
 
 def test_cluster_command_uses_the_endpoint_and_says_why_it_cannot(server, tmp_path):
     db = str(tmp_path / "l.db")
-    store = Store(db)
-    texts, topics = questions()
-    ids = fill(store, texts)
-    store.close()
+    with Store(db) as store:
+        texts, topics = questions()
+        ids = fill(store, texts)
     env = {"LOUPE_OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": DEFAULT_KEY}
     done = cli("cluster", "--json", "--vectorizer", VECTORIZER, "--db", db, env=env)
     assert done.returncode == 0, done.stderr
@@ -192,9 +191,8 @@ def test_cluster_command_uses_the_endpoint_and_says_why_it_cannot(server, tmp_pa
 
 
 def test_page_offers_the_endpoints_embedding_model_and_says_when_it_is_gone(monkeypatch, db_path):
-    store = Store(db_path)
-    fill(store, questions()[0])
-    store.close()
+    with Store(db_path) as store:
+        fill(store, questions()[0])
     monkeypatch.setenv("OLLAMA_HOST", f"http://127.0.0.1:{free_port()}")
     monkeypatch.setenv("OPENAI_API_KEY", DEFAULT_KEY)
     with FakeOpenAI(embedding_models=(EMBEDDER,), embed=topic_vector) as fake:

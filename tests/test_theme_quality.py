@@ -100,10 +100,9 @@ def _scripted_topic(question: str) -> str | None:
 
 @pytest.fixture(scope="module")
 def demo_rows(tmp_path_factory):
-    store = Store(tmp_path_factory.mktemp("themes-demo") / "demo.db")
-    demo.load_demo(store, seed=7, now=NOW)
-    rows = store.cluster_items(Filters())
-    store.close()
+    with Store(tmp_path_factory.mktemp("themes-demo") / "demo.db") as store:
+        demo.load_demo(store, seed=7, now=NOW)
+        rows = store.cluster_items(Filters())
     return rows
 
 

@@ -29,11 +29,8 @@ def upload(at: AppTest, name: str, content: bytes, *, skip: bool = False) -> App
 
 
 def interactions(db_path) -> list[dict]:
-    store = Store(db_path)
-    try:
+    with Store(db_path) as store:
         return store._rows("SELECT question, source FROM interactions ORDER BY id")
-    finally:
-        store.close()
 
 
 def test_import_button_waits_for_a_file(app):
@@ -95,15 +92,13 @@ def test_a_pairwise_file_lands_as_votes(app, db_path):
              b' "variant_a": "kind", "variant_b": "terse", "winner": "a"}\n')
     at = upload(app, "votes.jsonl", votes)
     assert any("2 votes imported, 0 already present" in s.value for s in at.success)
-    store = Store(db_path)
-    assert [v["winner"] for v in store.votes()] == ["a", "a"]
-    store.close()
+    with Store(db_path) as store:
+        assert [v["winner"] for v in store.votes()] == ["a", "a"]
 
 
 def test_a_pairwise_file_with_a_bad_line_lands_nothing(app, db_path):
     votes = b'{"prompt": "p", "chosen": "c", "rejected": "r"}\n{"prompt": "p2", "chosen": 1, "rejected": "r"}\n'
     at = upload(app, "votes.jsonl", votes)
     assert any("Nothing was imported" in e.value for e in at.error)
-    store = Store(db_path)
-    assert store.votes() == []
-    store.close()
+    with Store(db_path) as store:
+        assert store.votes() == []

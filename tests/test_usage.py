@@ -135,12 +135,9 @@ def test_migration_adds_rows_counted_before_it(db_path):
     db.execute("UPDATE insight_state SET turns_done = 6, interactions_done = 6")
     db.conn.commit()
     db.close()
-    store = Store(db_path)
-    try:
+    with Store(db_path) as store:
         usage = usage_summary(store, ALL)
         assert (usage.calls, usage.counted, usage.prompt_tokens) == (6, 4, 6500)
-    finally:
-        store.close()
 
 
 @pytest.fixture
@@ -181,12 +178,9 @@ def test_admin_sets_a_price_on_the_page(page, db_path):
     metrics = {m.label: m.value for m in page.metric}
     # m2 adds 500 * $10/M + 100 * $20/M = $0.007
     assert metrics["Estimated cost"] == "$0.0214"
-    store = Store(db_path)
-    try:
+    with Store(db_path) as store:
         assert [(p["model"], p["input_per_million"]) for p in store.model_prices()
                 if p["model"] == "m2"] == [("m2", 10.0)]
-    finally:
-        store.close()
 
 
 def test_only_admins_change_prices(open_page, db_path):
@@ -195,11 +189,10 @@ def test_only_admins_change_prices(open_page, db_path):
     from dashboard.auth import Session, hash_password
     from dashboard.ui.auth import SESSION_KEY
 
-    store = Store(db_path)
-    fill(store, prices=False)
-    for name, role in (("vic", "viewer"), ("ada", "admin"), ("abe", "admin")):
-        store.add_user(name, role, hash_password(f"{name}-password"))
-    store.close()
+    with Store(db_path) as store:
+        fill(store, prices=False)
+        for name, role in (("vic", "viewer"), ("ada", "admin"), ("abe", "admin")):
+            store.add_user(name, role, hash_password(f"{name}-password"))
 
     def as_(name: str, role: str) -> AppTest:
         return open_page("insights", state={SESSION_KEY: Session(name, role, clock.time())},
