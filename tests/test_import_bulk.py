@@ -59,17 +59,13 @@ def snapshot(store: Store) -> dict:
 
 
 def test_a_deferred_big_import_leaves_what_a_row_by_row_import_leaves(tmp_path, monkeypatch):
-    bulk = load(tmp_path, "bulk", True, monkeypatch)
-    rows = load(tmp_path, "rows", False, monkeypatch)
-    try:
+    with load(tmp_path, "bulk", True, monkeypatch) as bulk, \
+            load(tmp_path, "rows", False, monkeypatch) as rows:
         assert bulk._scalar("SELECT COUNT(*) FROM interactions") == 5
         assert snapshot(bulk) == snapshot(rows)
         summary = bulk._rows("SELECT rating_count, stars_mean, thumbs_down FROM interactions"
                              " WHERE question = 'Where is my parcel?'")
         assert summary == [{"rating_count": 2, "stars_mean": 3.5, "thumbs_down": 1}]
-    finally:
-        bulk.close()
-        rows.close()
 
 
 @pytest.mark.parametrize("trigger", ingest.DEFERRED_TRIGGERS + (ingest.FTS_INSERT_TRIGGER,))

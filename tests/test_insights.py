@@ -346,8 +346,7 @@ def _later_changes(store: Store) -> None:
 
 
 def test_incremental_refresh_equals_a_refresh_from_scratch(tmp_path):
-    incremental, scratch = Store(tmp_path / "a.db"), Store(tmp_path / "b.db")
-    try:
+    with Store(tmp_path / "a.db") as incremental, Store(tmp_path / "b.db") as scratch:
         for s in (incremental, scratch):
             fill_sample(s, days=12, per_day=9)
         refresh_insights(incremental, batch=50)
@@ -360,9 +359,6 @@ def test_incremental_refresh_equals_a_refresh_from_scratch(tmp_path):
         for filters in (view_filters(Filters(), span[1]),
                         Filters(date_from=span[0], date_to=span[1], sources=("chat",))):
             _assert_same(_all(incremental, filters), _all(scratch, filters))
-    finally:
-        incremental.close()
-        scratch.close()
 
 
 def test_refresh_reports_progress_and_resumes_after_an_interruption(store):

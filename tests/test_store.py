@@ -128,19 +128,19 @@ def test_two_threads_write_ratings_at_once_without_locking_errors(db_path):
             except BaseException as exc:  # noqa: BLE001
                 errors.append(exc)
 
-        own_connection = Store(db_path)  # a second connection, as a second process would have
-        threads = [
-            threading.Thread(target=rate, args=(setup, "shared-1")),
-            threading.Thread(target=rate, args=(setup, "shared-2")),
-            threading.Thread(target=rate, args=(own_connection, "other")),
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        # a second connection, as a second process would have
+        with Store(db_path) as own_connection:
+            threads = [
+                threading.Thread(target=rate, args=(setup, "shared-1")),
+                threading.Thread(target=rate, args=(setup, "shared-2")),
+                threading.Thread(target=rate, args=(own_connection, "other")),
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
         assert errors == []
         assert setup.summary()["ratings"] == 3 * len(ids)
-        own_connection.close()
 
 
 def test_online_backup_while_writing_and_restore(db_path, tmp_path):
