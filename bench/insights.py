@@ -20,19 +20,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench.synthetic import MODELS, REVIEWERS, TAGS, TEMPLATES, TOPICS, build  # noqa: E402
-from dashboard.filters import Filters  # noqa: E402
-from dashboard.insights import (  # noqa: E402
+from bench.synthetic import MODELS, REVIEWERS, TAGS, TEMPLATES, TOPICS, build
+from dashboard.filters import Filters
+from dashboard.insights import (
     INSIGHT_QUERIES,
     data_span,
     refresh_insights,
     view_filters,
 )
-from store import Store  # noqa: E402
+from store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_DB = ROOT / "bench" / "out" / "insights_1m.db"
 QUERY_TARGET_MS = 300

@@ -13,11 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench.insights import (  # noqa: E402
+from bench.insights import (
     PAGE_TARGET_S,
     QUERY_TARGET_MS,
     open_or_build,
@@ -26,14 +22,16 @@ from bench.insights import (  # noqa: E402
     time_queries,
     views_of,
 )
-from bench.synthetic import MODELS  # noqa: E402
-from dashboard.insights import (  # noqa: E402
+from bench.synthetic import MODELS
+from dashboard.insights import (
     data_span,
     refresh_insights,
     usage_breakdown,
     usage_over_time,
     usage_summary,
 )
+
+ROOT = Path(__file__).resolve().parent.parent
 
 QUERIES = {
     "usage_summary": lambda s, f: usage_summary(s, f),
