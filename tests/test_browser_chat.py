@@ -68,12 +68,11 @@ def test_ask_watch_the_stream_then_rate_with_stars_and_thumbs(browser, tmp_path)
         time.sleep(1.0)
         screenshot(page, "chat_rated")
 
-        store = Store(db_path)
-        [row] = store.db.execute("SELECT * FROM interactions").fetchall()
-        assert row["answer"] == "You asked: How do I export my data?. Here is a short answer."
-        assert row["backend"] == "ollama" and row["completion_tokens"] > 0
-        rating = store.get_rating(row["id"], "ana")
-        store.close()
+        with Store(db_path) as store:
+            [row] = store.db.execute("SELECT * FROM interactions").fetchall()
+            assert row["answer"] == "You asked: How do I export my data?. Here is a short answer."
+            assert row["backend"] == "ollama" and row["completion_tokens"] > 0
+            rating = store.get_rating(row["id"], "ana")
         assert (rating["stars"], rating["thumbs"]) == (4, 1)
 
 

@@ -14,13 +14,12 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 
 
 def _seed(db_path) -> None:
-    store = Store(db_path)
-    a = store.add_variant("plain", model=DEFAULT_MODEL)
-    b = store.add_variant("concise", model=DEFAULT_MODEL, template="Answer briefly: {question}")
-    set_id = store.create_question_set("support", [{"question": "Where is my parcel?"},
-                                                   {"question": "Can I get a refund?"}])
-    store.create_experiment("plain vs concise", set_id, [a, b])
-    store.close()
+    with Store(db_path) as store:
+        a = store.add_variant("plain", model=DEFAULT_MODEL)
+        b = store.add_variant("concise", model=DEFAULT_MODEL, template="Answer briefly: {question}")
+        set_id = store.create_question_set("support", [{"question": "Where is my parcel?"},
+                                                       {"question": "Can I get a refund?"}])
+        store.create_experiment("plain vs concise", set_id, [a, b])
 
 
 def test_run_a_tiny_experiment_and_vote(tmp_path):
@@ -53,9 +52,8 @@ def test_run_a_tiny_experiment_and_vote(tmp_path):
         page.get_by_role("button", name="Next pair").click()
         page.get_by_text("You have voted on every pair").wait_for()
 
-    store = Store(db_path)
-    votes = store.votes()
-    store.close()
+    with Store(db_path) as store:
+        votes = store.votes()
     assert [v["reviewer"] for v in votes] == ["ana", "ana"]
     assert votes[0]["winner"] == votes[0]["left_side"]
     assert votes[1]["winner"] == "tie"

@@ -32,16 +32,15 @@ def _fill(db_path, tmp_path) -> tuple[int, int]:
     source.write_text(json.dumps({"question": FORMULA, "response": HOSTILE, "rating": 1,
                                   "comment": "+cmd|' /C calc'!A0", "external_id": "h1"}) + "\n",
                       encoding="utf-8")
-    store = Store(db_path)
-    assert import_file(store, source).imported == 1
-    token = new_token()
-    store.add_token("t", token_digest(token), "100/minute", "ada")
-    client = TestClient(create_app(store))
-    response = client.post("/submit_feedback/", headers={"Authorization": f"Bearer {token}"},
-                           json={"question": "@SUM(1+1)", "response": HOSTILE, "rating": 2})
-    assert response.status_code == 201
-    ids = [r["id"] for r in store.db.execute("SELECT id FROM interactions ORDER BY id").fetchall()]
-    store.close()
+    with Store(db_path) as store:
+        assert import_file(store, source).imported == 1
+        token = new_token()
+        store.add_token("t", token_digest(token), "100/minute", "ada")
+        client = TestClient(create_app(store))
+        response = client.post("/submit_feedback/", headers={"Authorization": f"Bearer {token}"},
+                               json={"question": "@SUM(1+1)", "response": HOSTILE, "rating": 2})
+        assert response.status_code == 201
+        ids = [r["id"] for r in store.db.execute("SELECT id FROM interactions ORDER BY id").fetchall()]
     return ids[0], ids[1]
 
 
@@ -73,9 +72,8 @@ def test_imported_and_api_answers_are_inert_in_the_review_page(tmp_path):
 def test_csv_downloads_neutralize_formula_cells(tmp_path):
     db_path = tmp_path / "loupe.db"
     _fill(db_path, tmp_path)
-    store = Store(db_path)
-    rows = store.review_rows()
-    store.close()
+    with Store(db_path) as store:
+        rows = store.review_rows()
     text = rows_csv(rows).decode("utf-8")
     assert FORMULA not in text.replace("'=", "")
     assert "'=HYPERLINK" in text and "'@SUM(1+1)" in text
@@ -83,11 +81,10 @@ def test_csv_downloads_neutralize_formula_cells(tmp_path):
 
 def test_a_shared_link_on_a_fresh_server_asks_to_sign_in_first(tmp_path):
     db_path = tmp_path / "loupe.db"
-    store = Store(db_path)
-    store.add_user("ada", "admin", hash_password("ada-password"))
-    iid = store.add_question(store.start_conversation(), "secret question")
-    store.record_answer(iid, answer="secret answer")
-    store.close()
+    with Store(db_path) as store:
+        store.add_user("ada", "admin", hash_password("ada-password"))
+        iid = store.add_question(store.start_conversation(), "secret question")
+        store.record_answer(iid, answer="secret answer")
     with streamlit_app(db_path) as url, chromium() as browser:
         page = browser.new_page()
         page.goto(f"{url}/review?item={iid}")

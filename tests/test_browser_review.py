@@ -28,9 +28,8 @@ def _click_first_row(page) -> None:
 
 def test_filter_search_open_rate_and_share(browser, tmp_path):
     db_path = tmp_path / "loupe.db"
-    store = Store(db_path)
-    ids = review_store(store)
-    store.close()
+    with Store(db_path) as store:
+        ids = review_store(store)
 
     with streamlit_app(db_path) as url:
         page = browser.new_page(viewport={"width": 1400, "height": 1800})
@@ -64,9 +63,8 @@ def test_filter_search_open_rate_and_share(browser, tmp_path):
         wait_for_run(page, timeout=20_000)
         screenshot(page, "review_item_rated")
 
-        check = Store(db_path)
-        rating = check.get_rating(ids["charged"], "ana")
-        check.close()
+        with Store(db_path) as check:
+            rating = check.get_rating(ids["charged"], "ana")
         assert rating["stars"] == 5 and rating["tags"] == ["wrong"]  # the rest of her rating stays
 
         shared = page.url

@@ -66,26 +66,19 @@ def _download(page, tmp_path: Path, fmt: str) -> Path:
 
 
 def _latest_export(db_path: Path) -> dict:
-    store = Store(db_path)
-    try:
+    with Store(db_path) as store:
         return store.list_exports()[0]
-    finally:
-        store.close()
 
 
 def _export_count(db_path: Path) -> int:
-    store = Store(db_path)
-    try:
+    with Store(db_path) as store:
         return len(store.list_exports())
-    finally:
-        store.close()
 
 
 def test_every_format_from_default_settings_downloads_as_documented(browser, tmp_path):
     db_path = tmp_path / "demo.db"
-    store = Store(db_path)
-    load_demo(store)
-    store.close()
+    with Store(db_path) as store:
+        load_demo(store)
 
     with streamlit_app(db_path) as url:
         page = _open_export(browser, url)
@@ -148,12 +141,11 @@ def test_every_format_from_default_settings_downloads_as_documented(browser, tmp
 
 def test_a_one_label_kto_file_is_announced_before_it_is_written(browser, tmp_path):
     db_path = tmp_path / "five.db"
-    store = Store(db_path)
-    for n in range(3):
-        iid = store.add_question(store.start_conversation(), f"How do I do thing {n}?")
-        store.record_answer(iid, answer=f"Like this, step {n}.")
-        store.save_rating(iid, "ben", stars=5)
-    store.close()
+    with Store(db_path) as store:
+        for n in range(3):
+            iid = store.add_question(store.start_conversation(), f"How do I do thing {n}?")
+            store.record_answer(iid, answer=f"Like this, step {n}.")
+            store.save_rating(iid, "ben", stars=5)
 
     with streamlit_app(db_path) as url:
         page = _open_export(browser, url)

@@ -38,11 +38,8 @@ def journey(tmp_path_factory):
 
 
 def _rows(db_path, sql: str, params=()) -> list[dict]:
-    store = Store(db_path)
-    try:
+    with Store(db_path) as store:
         return [dict(r) for r in store.db.execute(sql, params).fetchall()]
-    finally:
-        store.close()
 
 
 def test_chat_answers_from_the_server_and_stores_its_usage(journey):
@@ -99,14 +96,13 @@ def test_a_variant_runs_on_the_server_in_an_experiment(journey):
     assert variant["model"] == DEFAULT_MODEL
     assert '"backend": "openai:default"' in variant["params"]
 
-    store = Store(db_path)
-    plain = store.add_variant("plain", model=DEFAULT_MODEL,
-                              params={"temperature": 0.2, "backend": "openai:default"})
-    [remote] = [v["id"] for v in store.list_variants() if v["name"] == "remote"]
-    set_id = store.create_question_set("support", [{"question": "Where is my parcel?"},
-                                                   {"question": "Can I get a refund?"}])
-    store.create_experiment("plain vs remote", set_id, [plain, remote])
-    store.close()
+    with Store(db_path) as store:
+        plain = store.add_variant("plain", model=DEFAULT_MODEL,
+                                  params={"temperature": 0.2, "backend": "openai:default"})
+        [remote] = [v["id"] for v in store.list_variants() if v["name"] == "remote"]
+        set_id = store.create_question_set("support", [{"question": "Where is my parcel?"},
+                                                       {"question": "Can I get a refund?"}])
+        store.create_experiment("plain vs remote", set_id, [plain, remote])
 
     page.get_by_text("Work on a variant").wait_for()  # the page has drawn the new variant
     page.get_by_role("link", name="Experiments").click()
@@ -130,10 +126,9 @@ def test_insights_show_the_tokens_and_cost(journey):
     page, _, db_path = journey
     [totals] = _rows(db_path, "SELECT COUNT(*) AS calls, SUM(prompt_tokens) AS tin,"
                               " SUM(completion_tokens) AS tout FROM interactions")
-    store = Store(db_path)
-    day = store.db.execute("SELECT MIN(substr(created_at, 1, 10)) FROM interactions").fetchone()[0]
-    store.set_model_price(DEFAULT_MODEL, day, 2.0, 8.0)
-    store.close()
+    with Store(db_path) as store:
+        day = store.db.execute("SELECT MIN(substr(created_at, 1, 10)) FROM interactions").fetchone()[0]
+        store.set_model_price(DEFAULT_MODEL, day, 2.0, 8.0)
     page.get_by_role("link", name="Insights").click()
     page.get_by_text("Usage and cost").wait_for(timeout=30_000)
     page.get_by_text("Estimated cost", exact=True).first.scroll_into_view_if_needed()

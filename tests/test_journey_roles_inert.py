@@ -47,29 +47,28 @@ FORBIDDEN = {"chat": "Chat", "queue": "Annotate", "vote": "Vote", "variants": "V
 
 
 def _seed(db_path) -> dict[str, int]:
-    store = Store(db_path)
-    for name, role in ROLES.items():
-        store.add_user(name, role, hash_password(PASSWORDS[name]))
-    low = fill(store, separated(3, 12)[0], model=MODEL)  # low-rated questions: themes
-    for iid in low[:6]:  # a second reviewer on some of them: the Agreement page has pairs
-        store.save_rating(iid, REVIEWER, stars=2, tags=[TAG], comment=REFERENCE)
-    conversation = store.start_conversation()
-    hostile = store.add_question(conversation, QUESTION, model=MODEL)
-    store.record_answer(hostile, answer=ANSWER_A)
-    store.save_rating(hostile, REVIEWER, stars=1, thumbs=-1, tags=[TAG], comment=REFERENCE,
-                      ideal_answer=ANSWER_B)
-    big = store.add_question(store.start_conversation(), BIG, model=MODEL)
-    store.record_answer(big, answer=BIG)
-    a = store.add_variant(VARIANT_A, model=MODEL)
-    b = store.add_variant(VARIANT_B, model=MODEL)
-    set_id = store.create_question_set(SET_NAME, [{"question": QUESTION,
-                                                   "reference_answer": REFERENCE}])
-    experiment = store.create_experiment(SET_NAME, set_id, [a, b])
-    [item] = store.question_set_items(set_id)
-    for variant, answer in ((a, ANSWER_A), (b, ANSWER_B)):
-        store.record_experiment_answer(experiment, item["id"], variant, QUESTION, answer=answer,
-                                       model=MODEL, backend="ollama")
-    store.close()
+    with Store(db_path) as store:
+        for name, role in ROLES.items():
+            store.add_user(name, role, hash_password(PASSWORDS[name]))
+        low = fill(store, separated(3, 12)[0], model=MODEL)  # low-rated questions: themes
+        for iid in low[:6]:  # a second reviewer on some of them: the Agreement page has pairs
+            store.save_rating(iid, REVIEWER, stars=2, tags=[TAG], comment=REFERENCE)
+        conversation = store.start_conversation()
+        hostile = store.add_question(conversation, QUESTION, model=MODEL)
+        store.record_answer(hostile, answer=ANSWER_A)
+        store.save_rating(hostile, REVIEWER, stars=1, thumbs=-1, tags=[TAG], comment=REFERENCE,
+                          ideal_answer=ANSWER_B)
+        big = store.add_question(store.start_conversation(), BIG, model=MODEL)
+        store.record_answer(big, answer=BIG)
+        a = store.add_variant(VARIANT_A, model=MODEL)
+        b = store.add_variant(VARIANT_B, model=MODEL)
+        set_id = store.create_question_set(SET_NAME, [{"question": QUESTION,
+                                                       "reference_answer": REFERENCE}])
+        experiment = store.create_experiment(SET_NAME, set_id, [a, b])
+        [item] = store.question_set_items(set_id)
+        for variant, answer in ((a, ANSWER_A), (b, ANSWER_B)):
+            store.record_experiment_answer(experiment, item["id"], variant, QUESTION, answer=answer,
+                                           model=MODEL, backend="ollama")
     return {"hostile": hostile, "big": big, "experiment": experiment}
 
 

@@ -37,10 +37,9 @@ def _picker_titles(page) -> list[str]:
 
 def test_themes_are_named_saved_and_followed_week_by_week(browser, tmp_path):
     db_path = tmp_path / "demo.db"
-    store = Store(db_path)
-    load_demo(store)
-    low_rated = len(store.cluster_items(Filters()))
-    store.close()
+    with Store(db_path) as store:
+        load_demo(store)
+        low_rated = len(store.cluster_items(Filters()))
 
     with streamlit_app(db_path, env={"OLLAMA_HOST": "http://127.0.0.1:9"}, timeout=90) as url:
         page = browser.new_page(viewport={"width": 1400, "height": 1800})
@@ -71,13 +70,10 @@ def test_themes_are_named_saved_and_followed_week_by_week(browser, tmp_path):
         page.get_by_role("button", name=f"Save these {themes} themes").click()
         wait_for_run(page, timeout=120_000)
         page.get_by_text("Saved run #1 “Week 9”").wait_for(timeout=60_000)
-        store = Store(db_path)
-        try:
+        with Store(db_path) as store:
             [run] = store.theme_runs()
             saved = store.saved_themes(run["id"])
             members = store.saved_theme_members(run["id"])
-        finally:
-            store.close()
         assert (run["name"], run["created_by"], run["themes"], run["n_items"]) == ("Week 9", "ana", themes, items)
         assert [t["name"] for t in saved][: len(names)] == names  # what the page listed, in its order
         assert sum(t["size"] for t in saved) == len(members) <= items
