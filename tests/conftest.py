@@ -14,28 +14,31 @@ from tests.fake_ollama import FakeOllama
 
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
+    """Where this test's database lives (nothing is created there)."""
     return tmp_path / "loupe.db"
 
 
 @pytest.fixture
 def store(db_path: Path) -> Iterator[Store]:
+    """A fresh store on db_path, closed when the test ends."""
     with Store(db_path) as opened:
         yield opened
 
 
 @pytest.fixture
 def fake_ollama() -> Iterator[FakeOllama]:
+    """A fake Ollama server for the length of the test."""
     with FakeOllama() as server:
         yield server
 
 
 @pytest.fixture
 def open_page(monkeypatch, db_path: Path) -> Callable[..., Any]:
-    """``tests.pages.open_app`` on db_path (or ``db``): run a page in AppTest, caches cleared."""
+    """``tests.pages.open_app`` on db_path: run a page in AppTest, Streamlit's caches cleared."""
     from tests.pages import open_app
 
-    def run(page: str | None = None, *, db: Path | None = None, **options: Any) -> Any:
-        return open_app(monkeypatch, db or db_path, page, **options)
+    def run(page: str | None = None, **options: Any) -> Any:
+        return open_app(monkeypatch, db_path, page, **options)
 
     return run
 

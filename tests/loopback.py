@@ -16,14 +16,13 @@ class LoopbackServer:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         if quiet:
-            self._server.handle_error = lambda request, address: None  # type: ignore[method-assign]
+            self._server.handle_error = lambda request, client_address: None  # type: ignore[method-assign]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def address(self) -> str:
         """``http://127.0.0.1:<port>``."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def _stopping(self) -> None:
         """Called first when the block ends: release requests that are waiting."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from tests.paths import ROOT
@@ -33,14 +35,9 @@ def run_page(page: str | None = None, *, script: Path | str = APP, params: dict 
     return at
 
 
-def open_app(monkeypatch, db_path: Path, page: str | None = None, *, clear: bool = True,
-             **options) -> AppTest:
-    """``run_page`` on the database at db_path, Streamlit's caches cleared first (unless ``clear``
-    is false)."""
-    import streamlit as st
-
+def open_app(monkeypatch, db_path: Path, page: str | None = None, **options: Any) -> AppTest:
+    """``run_page`` on the database at db_path, Streamlit's caches cleared first."""
     monkeypatch.setenv("LOUPE_DB", str(db_path))
-    if clear:
-        st.cache_data.clear()
-        st.cache_resource.clear()
+    st.cache_data.clear()
+    st.cache_resource.clear()
     return run_page(page, **options)
