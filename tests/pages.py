@@ -35,9 +35,16 @@ def run_page(page: str | None = None, *, script: Path | str = APP, params: dict 
     return at
 
 
-def open_app(monkeypatch, db_path: Path, page: str | None = None, **options: Any) -> AppTest:
-    """``run_page`` on the database at db_path, Streamlit's caches cleared first."""
+def use_database(monkeypatch, db_path: Path, ollama: str | None = None) -> None:
+    """Point the app at db_path (and Ollama at ``ollama``) with Streamlit's caches emptied."""
     monkeypatch.setenv("LOUPE_DB", str(db_path))
+    if ollama is not None:
+        monkeypatch.setenv("OLLAMA_HOST", ollama)
     st.cache_data.clear()
     st.cache_resource.clear()
+
+
+def open_app(monkeypatch, db_path: Path, page: str | None = None, **options: Any) -> AppTest:
+    """``run_page`` on the database at db_path, Streamlit's caches cleared first."""
+    use_database(monkeypatch, db_path)
     return run_page(page, **options)

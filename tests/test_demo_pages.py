@@ -6,12 +6,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard import demo
 from store import Store
-from tests.pages import run_page
+from tests.pages import run_page, use_database
 from tests.paths import free_port
 
 NOW = datetime(2026, 3, 2, 16, 30, tzinfo=timezone.utc)
@@ -27,10 +26,7 @@ def demo_db(tmp_path_factory):
 
 @pytest.fixture
 def env(monkeypatch, demo_db):
-    monkeypatch.setenv("LOUPE_DB", str(demo_db))
-    monkeypatch.setenv("OLLAMA_HOST", f"http://127.0.0.1:{free_port()}")  # no Ollama here
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    use_database(monkeypatch, demo_db, ollama=f"http://127.0.0.1:{free_port()}")  # no Ollama here
     return demo_db
 
 

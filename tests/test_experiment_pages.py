@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard.experiments import run_experiment
 from dashboard.llm import OllamaBackend
 from store import Store
-from tests.pages import run_page
+from tests.pages import run_page, use_database
 from tests.fake_ollama import DEFAULT_MODEL
 from tests.shown import shown
 
@@ -18,10 +17,7 @@ QUESTIONS = ["How do I reset my password?", "Where is my parcel?"]
 
 @pytest.fixture
 def env(monkeypatch, db_path, fake_ollama):
-    monkeypatch.setenv("LOUPE_DB", str(db_path))
-    monkeypatch.setenv("OLLAMA_HOST", fake_ollama.url)
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    use_database(monkeypatch, db_path, ollama=fake_ollama.url)
     return db_path
 
 

@@ -5,19 +5,16 @@ from __future__ import annotations
 import re
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from store import Store
-from tests.pages import run_page
+from tests.pages import run_page, use_database
 from tests.shown import shown
 
 
 @pytest.fixture
 def env(monkeypatch, db_path):
-    monkeypatch.setenv("LOUPE_DB", str(db_path))
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    use_database(monkeypatch, db_path)
     return db_path
 
 

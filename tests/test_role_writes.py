@@ -6,13 +6,12 @@ from __future__ import annotations
 import time
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard.auth import Session, hash_password
 from dashboard.ui.auth import SESSION_KEY
 from store import Store
-from tests.pages import run_page
+from tests.pages import run_page, use_database
 from tests.fake_ollama import FakeOllama
 from tests.test_clustering import fill, separated
 
@@ -32,10 +31,7 @@ def team(monkeypatch, db_path):
         for name, role in (("vic", "viewer"), ("ann", "annotator"), ("ada", "admin"), ("abe", "admin")):
             store.add_user(name, role, hash_password(f"{name}-password"))
         fill(store, separated(3, 20)[0], variant="baseline")
-    monkeypatch.setenv("LOUPE_DB", str(db_path))
-    monkeypatch.setenv("OLLAMA_HOST", "http://127.0.0.1:9")
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    use_database(monkeypatch, db_path, ollama="http://127.0.0.1:9")
     return db_path
 
 

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard.auth import Session, hash_password
 from dashboard.ui.auth import SESSION_KEY
 from store import Store
-from tests.pages import run_page
+from tests.pages import run_page, use_database
 
 PAGES = {  # page -> its title and the roles that may open it
     "insights": ("Insights", {"viewer", "annotator", "admin"}),
@@ -35,10 +35,7 @@ def team(monkeypatch, db_path):
             store.add_user(name, role, hash_password(f"{name}-password"))
         iid = store.add_question(store.start_conversation(), "Where is my parcel?")
         store.record_answer(iid, answer="On its way.")
-    monkeypatch.setenv("LOUPE_DB", str(db_path))
-    monkeypatch.setenv("OLLAMA_HOST", "http://127.0.0.1:9")
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    use_database(monkeypatch, db_path, ollama="http://127.0.0.1:9")
     return db_path
 
 
