@@ -21,14 +21,12 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from dashboard.auth import new_token, token_digest
+from dashboard.scopes import READ
+from store import Store
+from tests.paths import free_port
 
-from dashboard.auth import new_token, token_digest  # noqa: E402
-from dashboard.scopes import READ  # noqa: E402
-from store import Store  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def memory_mb(pid: int) -> dict[str, float]:

@@ -26,11 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from store import Store
 
-from store import Store  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 MIN_BYTES = 500_000_000
 TRANSCRIPT_BYTES = 800  # random bytes per interaction, written as 1,600 hex characters

@@ -26,8 +26,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 LABELLED = ROOT / "tests" / "data" / "clusters_labelled.csv"
 BANKING77 = ROOT / "tests" / "data" / "banking77_test.csv"

@@ -16,12 +16,10 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from dashboard.importing import import_file
+from store import Store
 
-from dashboard.importing import import_file  # noqa: E402
-from store import Store  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def write_import_file(path: Path, lines: int) -> None:

@@ -18,15 +18,12 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from bench.concurrency import write_import_file
+from store import Store
 
-from bench.concurrency import write_import_file  # noqa: E402
-from store import Store  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 CHILD = (
-    "import sys; sys.path.insert(0, {root!r});"
     "from dashboard.importing import import_file; from store import Store;"
     "import_file(Store({db!r}), {src!r})"
 )
@@ -40,7 +37,7 @@ def one_run(folder: Path, source: Path, lines: int, delay: float) -> dict:
     for n in range(100):
         store.ingest.add_question(conversation, f"already here {n}")
     store.close()
-    child = subprocess.Popen([sys.executable, "-c", CHILD.format(root=str(ROOT), db=str(db), src=str(source))])
+    child = subprocess.Popen([sys.executable, "-c", CHILD.format(db=str(db), src=str(source))], cwd=ROOT)
     time.sleep(delay)
     killed = child.poll() is None
     if killed:

@@ -22,12 +22,10 @@ import resource
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from dashboard.importing import check_record, import_file
+from store import Store
 
-from dashboard.importing import check_record, import_file  # noqa: E402
-from store import Store  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 MODELS = ["llama3.2:3b", "qwen2.5:7b", "mistral:7b"]
 REVIEWERS = ["ana", "ben", "chen", "dara", "eli", "fatma"]

@@ -17,23 +17,20 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench.synthetic import MODELS, REVIEWERS, TAGS, TEMPLATES, TOPICS, build  # noqa: E402
-from dashboard.filters import Filters  # noqa: E402
-from dashboard.insights import (  # noqa: E402
+from bench.synthetic import MODELS, REVIEWERS, TAGS, TEMPLATES, TOPICS, build
+from dashboard.filters import Filters
+from dashboard.insights import (
     INSIGHT_QUERIES,
     data_span,
     refresh_insights,
     view_filters,
 )
-from store import Store  # noqa: E402
+from store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_DB = ROOT / "bench" / "out" / "insights_1m.db"
 QUERY_TARGET_MS = 300
@@ -121,18 +118,52 @@ def change_old_rows(store: Store, re_rated: int, failed: int, seed: int = 12) ->
     return time.perf_counter() - began
 
 
-def time_queries(store: Store, views: dict[str, Filters], runs: int) -> float:
+def time_queries(store: Store, views: dict[str, Filters], runs: int,
+                 queries: dict[str, Callable[[Store, Filters], Any]] = INSIGHT_QUERIES) -> float:
     """Print median and max ms of every aggregate for each view; return the worst median."""
     worst = 0.0
     print(f"\n{'aggregate':<20} {'view':<16} {'median ms':>10} {'max ms':>9} {'/ 300 ms':>9}")
     for view_name, filters in views.items():
-        for name, query in INSIGHT_QUERIES.items():
-            times = timed(partial(query, store, filters), runs)
+        for name, query in queries.items():
+            times = timed(lambda: query(store, filters), runs)
             median = statistics.median(times)
             worst = max(worst, median)
             print(f"{name:<20} {view_name:<16} {median:>10.1f} {max(times):>9.1f}"
                   f" {median / QUERY_TARGET_MS:>9.2f}")
     return worst
+
+
+def parser_for(prog: str, description: str | None) -> argparse.ArgumentParser:
+    """The arguments every Insights benchmark takes: the database, its size, runs per query."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("db", nargs="?", default=str(DEFAULT_DB),
+                        help="database (built if missing)")
+    parser.add_argument("--size", type=int, default=1_000_000, help="rows when building")
+    parser.add_argument("--runs", type=int, default=7, help="runs per timed query")
+    return parser
+
+
+def open_or_build(db: Path, size: int) -> Store:
+    """The benchmark database, built first with `size` interactions when it is missing."""
+    if not db.exists():
+        db.parent.mkdir(parents=True, exist_ok=True)
+        print(f"building {db} with {size:,} interactions (takes a few minutes)...")
+        began = time.perf_counter()
+        build(str(db), size).close()
+        print(f"built in {time.perf_counter() - began:.0f} s (bulk import with every trigger on)")
+    store = Store(db)
+    print(f"{db}: {store.summary()}")
+    return store
+
+
+def views_of(store: Store) -> dict[str, Filters]:
+    """The three views the benchmarks time: the default 30 days, every day, one model and source."""
+    first, last = data_span(store)
+    return {
+        "last 30 days": view_filters(Filters(), last),
+        "all days": view_filters(Filters(date_from=first), last),
+        "model+source": view_filters(Filters(models=(MODELS[1],), sources=("chat",)), last),
+    }
 
 
 def time_page(db: Path, runs: int) -> tuple[float, float]:
@@ -160,26 +191,15 @@ def time_page(db: Path, runs: int) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print its figures."""
-    parser = argparse.ArgumentParser(prog="python -m bench.insights", description=__doc__)
-    parser.add_argument("db", nargs="?", default=str(DEFAULT_DB),
-                        help="database (built if missing)")
-    parser.add_argument("--size", type=int, default=1_000_000, help="rows when building")
+    parser = parser_for("python -m bench.insights", __doc__)
     parser.add_argument("--add", type=int, default=10_000,
                         help="rows added before the incremental refresh")
-    parser.add_argument("--runs", type=int, default=7, help="runs per timed query")
     parser.add_argument("--keep", action="store_true",
                         help="keep the existing rollups instead of timing a full refresh")
     args = parser.parse_args(argv)
 
     db = Path(args.db)
-    if not db.exists():
-        db.parent.mkdir(parents=True, exist_ok=True)
-        print(f"building {db} with {args.size:,} interactions (takes a few minutes)...")
-        began = time.perf_counter()
-        build(str(db), args.size).close()
-        print(f"built in {time.perf_counter() - began:.0f} s (bulk import with every trigger on)")
-    store = Store(db)
-    print(f"{db}: {store.summary()}")
+    store = open_or_build(db, args.size)
 
     if not args.keep:
         store.insights.reset()
@@ -200,13 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     report = refresh_insights(store)
     print(f"refresh with nothing new: {report.seconds * 1000:.1f} ms")
 
-    first, last = data_span(store)
-    views = {
-        "last 30 days": view_filters(Filters(), last),
-        "all 90 days": view_filters(Filters(date_from=first), last),
-        "model+source": view_filters(Filters(models=(MODELS[1],), sources=("chat",)), last),
-    }
-    worst = time_queries(store, views, args.runs)
+    worst = time_queries(store, views_of(store), args.runs)
     print(f"slowest median: {worst:.1f} ms = {worst / QUERY_TARGET_MS:.2f} of the 300 ms target")
     store.close()
 

@@ -32,14 +32,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from dashboard.demo import load_demo
+from store import Store
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.paths import free_port
 
-from dashboard.demo import load_demo  # noqa: E402
-from store import Store  # noqa: E402
-from tests.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 PAGES = ("Insights", "Review", "Failure themes", "Agreement", "Annotate", "Experiments", "Vote",
          "Results", "Export", "Variants")

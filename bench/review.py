@@ -14,23 +14,20 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench.synthetic import build  # noqa: E402
-from dashboard.filters import Filters  # noqa: E402
-from dashboard.review import next_in_queue  # noqa: E402
-from dashboard.stats import (  # noqa: E402
+from bench.synthetic import build
+from dashboard.filters import Filters
+from dashboard.review import next_in_queue
+from dashboard.stats import (
     alpha_summary, disagreements, pairwise_agreement, ratings_frame,
 )
-from store import Store  # noqa: E402
+from store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
 
 TARGET_MS = 300.0
 PAGE_TARGET_MS = 1500.0

@@ -8,11 +8,9 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from store import Store
 
-from store import Store  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 TOPICS = {
     "billing": ["refund", "invoice", "charge", "subscription", "price", "card", "payment"],

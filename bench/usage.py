@@ -9,29 +9,29 @@ target, and a whole page run. Nothing here asserts: it prints figures.
 
 from __future__ import annotations
 
-import argparse
-import statistics
 import sys
 import time
-from functools import partial
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench.insights import DEFAULT_DB, PAGE_TARGET_S, QUERY_TARGET_MS, time_page, timed  # noqa: E402
-from bench.synthetic import MODELS, build  # noqa: E402
-from dashboard.filters import Filters  # noqa: E402
-from dashboard.insights import (  # noqa: E402
+from bench.insights import (
+    PAGE_TARGET_S,
+    QUERY_TARGET_MS,
+    open_or_build,
+    parser_for,
+    time_page,
+    time_queries,
+    views_of,
+)
+from bench.synthetic import MODELS
+from dashboard.insights import (
     data_span,
     refresh_insights,
     usage_breakdown,
     usage_over_time,
     usage_summary,
-    view_filters,
 )
-from store import Store  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
 
 QUERIES = {
     "usage_summary": lambda s, f: usage_summary(s, f),
@@ -52,22 +52,10 @@ BACKFILL = (
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print its figures."""
-    parser = argparse.ArgumentParser(prog="python -m bench.usage", description=__doc__)
-    parser.add_argument("db", nargs="?", default=str(DEFAULT_DB),
-                        help="database (built if missing)")
-    parser.add_argument("--size", type=int, default=1_000_000, help="rows when building")
-    parser.add_argument("--runs", type=int, default=7, help="runs per timed query")
-    args = parser.parse_args(argv)
+    args = parser_for("python -m bench.usage", __doc__).parse_args(argv)
 
     db = Path(args.db)
-    if not db.exists():
-        db.parent.mkdir(parents=True, exist_ok=True)
-        print(f"building {db} with {args.size:,} interactions (takes a few minutes)...")
-        began = time.perf_counter()
-        build(str(db), args.size).close()
-        print(f"built in {time.perf_counter() - began:.0f} s")
-    store = Store(db)
-    print(f"{db}: {store.summary()}")
+    store = open_or_build(db, args.size)
     report = refresh_insights(store)
     print(f"refresh before timing: {report.seconds:.1f} s")
     rows = store.db.execute("SELECT COUNT(*) FROM insight_usage").fetchone()[0]
@@ -84,20 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         store.insights.set_model_price(model, (first + (last - first) / 2).isoformat(),
                               0.05 * (n + 1), 0.2 * (n + 1))
 
-    views = {
-        "last 30 days": view_filters(Filters(), last),
-        "all days": view_filters(Filters(date_from=first), last),
-        "model+source": view_filters(Filters(models=(MODELS[1],), sources=("chat",)), last),
-    }
-    worst = 0.0
-    print(f"\n{'aggregate':<20} {'view':<14} {'median ms':>10} {'max ms':>9} {'/ 300 ms':>9}")
-    for view_name, filters in views.items():
-        for name, query in QUERIES.items():
-            times = timed(partial(query, store, filters), args.runs)
-            median = statistics.median(times)
-            worst = max(worst, median)
-            print(f"{name:<20} {view_name:<14} {median:>10.1f} {max(times):>9.1f}"
-                  f" {median / QUERY_TARGET_MS:>9.2f}")
+    views = views_of(store)
+    worst = time_queries(store, views, args.runs, QUERIES)
     print(f"slowest median: {worst:.1f} ms = {worst / QUERY_TARGET_MS:.2f} of the 300 ms target")
     summary = usage_summary(store, views["all days"])
     print(f"all days: {summary.calls:,} calls, {summary.uncounted:,} without counts,"

@@ -1,43 +1,55 @@
-"""Shared fixtures: a fresh store per test, a fake Ollama server, a free port."""
+"""Shared fixtures: a store that closes itself, a page opener, a fake Ollama, a browser."""
 
 from __future__ import annotations
 
-import socket
-import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from store import Store  # noqa: E402
-from tests.fake_ollama import FakeOllama  # noqa: E402
+from store import Store
+from tests.fake_ollama import FakeOllama
 
 
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
+    """Where this test's database lives (nothing is created there)."""
     return tmp_path / "loupe.db"
 
 
 @pytest.fixture
-def store(db_path: Path):
-    s = Store(db_path)
-    yield s
-    s.close()
+def store(db_path: Path) -> Iterator[Store]:
+    """A fresh store on db_path, closed when the test ends."""
+    with Store(db_path) as opened:
+        yield opened
 
 
 @pytest.fixture
-def fake_ollama():
+def fake_ollama() -> Iterator[FakeOllama]:
+    """A fake Ollama server for the length of the test."""
     with FakeOllama() as server:
         yield server
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+@pytest.fixture
+def open_page(monkeypatch, db_path: Path) -> Callable[..., Any]:
+    """``tests.pages.open_app`` on db_path: run a page in AppTest, Streamlit's caches cleared."""
+    from tests.pages import open_app
+
+    def run(page: str | None = None, **options: Any) -> Any:
+        return open_app(monkeypatch, db_path, page, **options)
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, one per test module."""
+    from tests.browser import chromium
+
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(autouse=True)

@@ -9,20 +9,21 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
+from tests.loopback import LoopbackServer
+
 CLIENT_ID = "loupe-tests"
 CLIENT_SECRET = "loupe-tests-secret"
 
 
-class FakeOidc:
+class FakeOidc(LoopbackServer):
     """Run with ``with FakeOidc(user) as idp:``; ``idp.metadata_url`` goes in [auth]."""
 
     def __init__(self, user: dict[str, Any]) -> None:
@@ -30,25 +31,15 @@ class FakeOidc:
         self.key = RSAKey.generate_key(2048, parameters={"kid": "k1"})
         self.codes: dict[str, dict[str, Any]] = {}
         self.requests: list[str] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._serve(self._handler())
 
     @property
     def issuer(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self.address
 
     @property
     def metadata_url(self) -> str:
         return f"{self.issuer}/.well-known/openid-configuration"
-
-    def __enter__(self) -> FakeOidc:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     def _metadata(self) -> dict[str, Any]:
         return {

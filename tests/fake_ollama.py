@@ -17,12 +17,13 @@ that wants what a server ignoring ``format`` would send (junk, empty, hostile te
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.loopback import LoopbackServer
 
 DEFAULT_MODEL = "fake-llm:latest"
 
@@ -47,7 +48,7 @@ def _tokens(text: str) -> list[str]:
     return pieces
 
 
-class FakeOllama:
+class FakeOllama(LoopbackServer):
     """Run with ``with FakeOllama() as server:``; ``server.url`` is its OLLAMA_HOST."""
 
     def __init__(
@@ -64,23 +65,14 @@ class FakeOllama:
         self.token_delay = token_delay
         self.stall_seconds = stall_seconds
         self.requests: list[dict[str, Any]] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._serve(self._handler())
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self.address
 
-    def __enter__(self) -> FakeOllama:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
+    def _stopping(self) -> None:
         self.stall_seconds = 0
-        self._server.shutdown()
-        self._server.server_close()
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self

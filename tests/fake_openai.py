@@ -25,10 +25,11 @@ import struct
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from tests.fake_ollama import _echo_reply, _tokens
+from tests.loopback import LoopbackServer
 
 DEFAULT_MODEL = "fake-gpt-mini"
 DEFAULT_KEY = "sk-test-0123456789abcdef"
@@ -53,7 +54,7 @@ def _error(message: str, kind: str, code: str | None) -> dict[str, Any]:
     return {"error": {"message": message, "type": kind, "param": None, "code": code}}
 
 
-class FakeOpenAI:
+class FakeOpenAI(LoopbackServer):
     """Run with ``with FakeOpenAI() as server:``; ``server.base_url`` ends in ``/v1``."""
 
     def __init__(
@@ -77,25 +78,15 @@ class FakeOpenAI:
         self.stall_after_tokens = stall_after_tokens
         self.requests: list[dict[str, Any]] = []
         self._stop = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
         # A client that gave up on a stalled stream closes its socket: not worth a traceback.
-        self._server.handle_error = lambda request, address: None  # type: ignore[method-assign]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._serve(self._handler(), quiet=True)
 
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        return f"{self.address}/v1"
 
-    def __enter__(self) -> FakeOpenAI:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
+    def _stopping(self) -> None:
         self._stop.set()
-        self._server.shutdown()
-        self._server.server_close()
 
     def _sleep(self, seconds: float) -> None:
         self._stop.wait(seconds)

@@ -9,7 +9,8 @@ from streamlit.testing.v1 import AppTest
 from dashboard.auth import hash_password
 from dashboard.ui.auth import NOTICE_KEY, SESSION_KEY
 from store import Store
-from tests.conftest import ROOT
+from tests.pages import use_database
+from tests.paths import ROOT
 from tests.shown import shown
 
 PAGES = ["insights", "review", "clusters", "agreement", "results", "queue", "chat", "export"]
@@ -18,10 +19,7 @@ PAGES = ["insights", "review", "clusters", "agreement", "results", "queue", "cha
 @pytest.fixture
 def env(monkeypatch, db_path):
     Store(db_path).close()
-    monkeypatch.setenv("LOUPE_DB", str(db_path))
-    monkeypatch.setenv("OLLAMA_HOST", "http://127.0.0.1:9")
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    use_database(monkeypatch, db_path, ollama="http://127.0.0.1:9")
     return db_path
 
 

@@ -7,7 +7,6 @@ import math
 import random
 
 import pytest
-import streamlit as st
 from sklearn.metrics import cohen_kappa_score
 from streamlit.testing.v1 import AppTest
 
@@ -21,7 +20,7 @@ from dashboard.stats import (
     ratings_frame,
 )
 from dashboard.agreement import kappa_reading
-from tests.conftest import ROOT
+from tests.paths import ROOT
 from tests.factories import add_interaction
 
 N = None
@@ -156,21 +155,14 @@ def test_disagreements_put_the_widest_spread_first():
 
 
 @pytest.fixture
-def page(monkeypatch, db_path):
+def page(open_page, db_path):
     def run(fill=None) -> AppTest:
         from store import Store
 
-        store = Store(db_path)
-        if fill:
-            fill(store)
-        store.close()
-        monkeypatch.setenv("LOUPE_DB", str(db_path))
-        st.cache_data.clear()
-        st.cache_resource.clear()
-        at = AppTest.from_file(str(ROOT / "views" / "agreement.py"), default_timeout=60)
-        at.run()
-        assert not at.exception, at.exception
-        return at
+        with Store(db_path) as store:
+            if fill:
+                fill(store)
+        return open_page(script=ROOT / "views" / "agreement.py")
 
     return run
 

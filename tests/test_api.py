@@ -18,13 +18,12 @@ from store import Store
 
 @pytest.fixture
 def api(tmp_path):
-    store = Store(tmp_path / "api.db")
-    token = new_token()
-    store.users.add_token("tests", token_digest(token), "1000/minute", "ada", SCOPES)
-    client = TestClient(create_app(store, max_body=200_000))
-    client.headers["Authorization"] = f"Bearer {token}"
-    yield client, store, token
-    store.close()
+    with Store(tmp_path / "api.db") as store:
+        token = new_token()
+        store.users.add_token("tests", token_digest(token), "1000/minute", "ada", SCOPES)
+        client = TestClient(create_app(store, max_body=200_000))
+        client.headers["Authorization"] = f"Bearer {token}"
+        yield client, store, token
 
 
 def test_simple_feedback_records_land_as_they_are(api):
@@ -89,18 +88,17 @@ def test_revoked_token_is_refused(api):
 
 
 def test_too_many_requests_is_429_per_token(tmp_path):
-    store = Store(tmp_path / "rate.db")
-    free, paid = new_token(), new_token()
-    store.users.add_token("free", token_digest(free), "5/minute", "ada", SCOPES)
-    store.users.add_token("paid", token_digest(paid), "100/minute", "ada", SCOPES)
-    client = TestClient(create_app(store))
-    statuses = [client.get("/feedback/", headers={"Authorization": f"Bearer {free}"}).status_code
-                for _ in range(6)]
-    assert statuses == [200] * 5 + [429]
-    limited = client.get("/feedback/", headers={"Authorization": f"Bearer {free}"})
-    assert int(limited.headers["Retry-After"]) >= 1
-    assert client.get("/feedback/", headers={"Authorization": f"Bearer {paid}"}).status_code == 200
-    store.close()
+    with Store(tmp_path / "rate.db") as store:
+        free, paid = new_token(), new_token()
+        store.users.add_token("free", token_digest(free), "5/minute", "ada", SCOPES)
+        store.users.add_token("paid", token_digest(paid), "100/minute", "ada", SCOPES)
+        client = TestClient(create_app(store))
+        statuses = [client.get("/feedback/", headers={"Authorization": f"Bearer {free}"}).status_code
+                    for _ in range(6)]
+        assert statuses == [200] * 5 + [429]
+        limited = client.get("/feedback/", headers={"Authorization": f"Bearer {free}"})
+        assert int(limited.headers["Retry-After"]) >= 1
+        assert client.get("/feedback/", headers={"Authorization": f"Bearer {paid}"}).status_code == 200
 
 
 def test_oversized_bodies_are_refused(api):

@@ -18,14 +18,13 @@ from store import Store
 
 @pytest.fixture
 def api(tmp_path):
-    store = Store(tmp_path / "api.db")
-    token = new_token()
-    store.users.add_token("tests", token_digest(token), "100000/minute", "ada", SCOPES)
-    client = TestClient(create_app(store), raise_server_exceptions=False)
-    client.headers["Authorization"] = f"Bearer {token}"
-    client.headers["Content-Type"] = "application/json"
-    yield client, store
-    store.close()
+    with Store(tmp_path / "api.db") as store:
+        token = new_token()
+        store.users.add_token("tests", token_digest(token), "100000/minute", "ada", SCOPES)
+        client = TestClient(create_app(store), raise_server_exceptions=False)
+        client.headers["Authorization"] = f"Bearer {token}"
+        client.headers["Content-Type"] = "application/json"
+        yield client, store
 
 
 ODD_VALUES = {"NaN": "NaN", "Infinity": "Infinity", "-Infinity": "-Infinity", "1e400": "1e400",
@@ -137,21 +136,20 @@ def test_retry_after_is_long_enough(monkeypatch, tmp_path):
     real = RateLimiter.from_text
     monkeypatch.setattr(api_module.RateLimiter, "from_text",
                         classmethod(lambda cls, text: real(text, clock=lambda: now[0])))
-    store = Store(tmp_path / "rate.db")
-    for rate in ("5/minute", "7/minute", "3/second", "100/hour", "11/minute"):
-        token = new_token()
-        store.users.add_token(rate, token_digest(token), rate, "ada", SCOPES)
-        client = TestClient(create_app(store))
-        client.headers["Authorization"] = f"Bearer {token}"
-        limit = int(rate.split("/")[0])
-        for _ in range(3):
-            statuses = [client.get("/feedback/").status_code for _ in range(limit + 1)]
-            assert statuses[-1] == 429, (rate, statuses)
-            wait = int(client.get("/feedback/").headers["Retry-After"])
-            now[0] += wait
-            assert client.get("/feedback/").status_code == 200, (rate, wait)
-            now[0] += 100_000  # a full bucket again
-    store.close()
+    with Store(tmp_path / "rate.db") as store:
+        for rate in ("5/minute", "7/minute", "3/second", "100/hour", "11/minute"):
+            token = new_token()
+            store.users.add_token(rate, token_digest(token), rate, "ada", SCOPES)
+            client = TestClient(create_app(store))
+            client.headers["Authorization"] = f"Bearer {token}"
+            limit = int(rate.split("/")[0])
+            for _ in range(3):
+                statuses = [client.get("/feedback/").status_code for _ in range(limit + 1)]
+                assert statuses[-1] == 429, (rate, statuses)
+                wait = int(client.get("/feedback/").headers["Retry-After"])
+                now[0] += wait
+                assert client.get("/feedback/").status_code == 200, (rate, wait)
+                now[0] += 100_000  # a full bucket again
 
 
 @pytest.mark.parametrize("rate", ["5/minute", "7/minute", "3/second", "100/hour", "13/day"])

@@ -19,11 +19,10 @@ from tests.factories import add_interaction
 
 @pytest.fixture
 def api(tmp_path):
-    store = Store(tmp_path / "api.db")
-    client = TestClient(create_app(store))
-    iid = add_interaction(store, "Where is my parcel?", "It ships tomorrow.")
-    yield client, store, iid
-    store.close()
+    with Store(tmp_path / "api.db") as store:
+        client = TestClient(create_app(store))
+        iid = add_interaction(store, "Where is my parcel?", "It ships tomorrow.")
+        yield client, store, iid
 
 
 def _token(store: Store, name: str, *scopes: str) -> dict[str, str]:
@@ -216,17 +215,11 @@ def test_the_command_line_chooses_and_lists_scopes(tmp_path, capsys):
 
 
 def test_the_users_page_asks_for_at_least_one_scope(monkeypatch, db_path):
-    import streamlit as st
-    from streamlit.testing.v1 import AppTest
-
-    from tests.conftest import ROOT
+    from tests.pages import open_app
 
     with Store(db_path) as store:
         store.users.add_user("ada", "admin", hash_password("ada-password"))
-    monkeypatch.setenv("LOUPE_DB", str(db_path))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at = open_app(monkeypatch, db_path, check=False)
     at.text_input[0].input("ada")
     at.text_input[1].input("ada-password")
     next(b for b in at.button if b.label == "Sign in").click().run()

@@ -33,12 +33,11 @@ def _fill(store: Store, rows: int, size: int) -> list[int]:
 @pytest.fixture(scope="module")
 def big(tmp_path_factory):
     """A database of 50 interactions of about 1 MB each (UTF-8), and a read token."""
-    store = Store(tmp_path_factory.mktemp("stream") / "big.db")
-    ids = _fill(store, 50, MB)
-    token = new_token()
-    store.users.add_token("sync", token_digest(token), "100000/minute", "ada", [READ])
-    yield store, ids, {"Authorization": f"Bearer {token}"}
-    store.close()
+    with Store(tmp_path_factory.mktemp("stream") / "big.db") as store:
+        ids = _fill(store, 50, MB)
+        token = new_token()
+        store.users.add_token("sync", token_digest(token), "100000/minute", "ada", [READ])
+        yield store, ids, {"Authorization": f"Bearer {token}"}
 
 
 def _pages(client: TestClient, headers: dict, limit: int) -> list[tuple[int, dict]]:

@@ -124,14 +124,12 @@ def team_app(monkeypatch, db_path):
 
 def _sign_in_from(monkeypatch, address: str, password: str, at=None):
     """Type ada's name and a password in the sign-in form of a browser at ``address``."""
-    from streamlit.testing.v1 import AppTest
-
     import dashboard.ui.auth as ui_auth
-    from tests.conftest import ROOT
+    from tests.pages import run_page
 
     monkeypatch.setattr(ui_auth, "_client_address", lambda: address)
     if at is None:
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+        at = run_page(check=False)
     at.text_input[0].input("ada")
     at.text_input[1].input(password)
     next(b for b in at.button if b.label == "Sign in").click().run()

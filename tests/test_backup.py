@@ -31,26 +31,24 @@ def leftovers(folder) -> list[str]:
 def filled(tmp_path, monkeypatch):
     """A database of some hundred pages, copied a few pages per step."""
     monkeypatch.setattr(backup_module, "PAGES_PER_STEP", 16)
-    store = Store(tmp_path / "live.db")
-    conversation = store.ingest.start_conversation()
-    for n in range(400):
-        iid = store.ingest.add_question(conversation, f"question {n} " + "words " * 40)
-        store.ingest.record_answer(iid, answer=f"answer {n}")
-    yield store
-    store.close()
+    with Store(tmp_path / "live.db") as store:
+        conversation = store.ingest.start_conversation()
+        for n in range(400):
+            iid = store.ingest.add_question(conversation, f"question {n} " + "words " * 40)
+            store.ingest.record_answer(iid, answer=f"answer {n}")
+        yield store
 
 
 def test_a_backup_finishes_with_one_snapshot_while_writes_land_between_every_step(filled, tmp_path):
-    writer = Store(filled.path)
-    conversation = writer.ingest.start_conversation()
-    steps = []
+    with Store(filled.path) as writer:
+        conversation = writer.ingest.start_conversation()
+        steps = []
 
-    def write_meanwhile(done, total):
-        steps.append(done)
-        writer.ingest.add_question(conversation, "written during the backup")  # commits at once
+        def write_meanwhile(done, total):
+            steps.append(done)
+            writer.ingest.add_question(conversation, "written during the backup")  # commits at once
 
-    info = filled.backup(tmp_path / "copy.db", progress=write_meanwhile)
-    writer.close()
+        info = filled.backup(tmp_path / "copy.db", progress=write_meanwhile)
     assert len(steps) > 5  # the copy took several steps, with a commit between each
     assert info["interactions"] == 400
     copy = sqlite3.connect(tmp_path / "copy.db")
@@ -70,11 +68,10 @@ def test_a_backup_finishes_while_another_connection_writes_without_pause(tmp_pat
     done = threading.Event()
 
     def keep_writing():
-        writer = Store(store.path)
-        conversation = writer.ingest.start_conversation()
-        while not done.is_set():
-            writer.ingest.add_question(conversation, "busy")
-        writer.close()
+        with Store(store.path) as writer:
+            conversation = writer.ingest.start_conversation()
+            while not done.is_set():
+                writer.ingest.add_question(conversation, "busy")
 
     thread = threading.Thread(target=keep_writing)
     thread.start()
@@ -149,7 +146,7 @@ def test_a_copy_that_fails_its_check_is_not_kept(filled, tmp_path, monkeypatch):
         return found if len(calls) == 1 else dict(found, interactions=found["interactions"] - 1)
 
     monkeypatch.setattr(backup_module, "_counts", counts)
-    with pytest.raises(RuntimeError, match=r"row counts differ .* interactions"):
+    with pytest.raises(RuntimeError, match="row counts differ .* interactions"):
         filled.backup(tmp_path / "bad.db")
     assert not (tmp_path / "bad.db").exists() and leftovers(tmp_path) == []
 
@@ -157,13 +154,12 @@ def test_a_copy_that_fails_its_check_is_not_kept(filled, tmp_path, monkeypatch):
 def test_the_database_its_wal_and_backups_are_private(tmp_path):
     old = os.umask(0o022)
     try:
-        store = Store(tmp_path / "new.db")
-        store.ingest.add_question(store.ingest.start_conversation(), "q")
-        for name in ("new.db", "new.db-wal", "new.db-shm"):
-            assert mode(tmp_path / name) == 0o600, name
-        store.backup(tmp_path / "copy.db")
-        assert mode(tmp_path / "copy.db") == 0o600
-        store.close()
+        with Store(tmp_path / "new.db") as store:
+            store.ingest.add_question(store.ingest.start_conversation(), "q")
+            for name in ("new.db", "new.db-wal", "new.db-shm"):
+                assert mode(tmp_path / name) == 0o600, name
+            store.backup(tmp_path / "copy.db")
+            assert mode(tmp_path / "copy.db") == 0o600
         shared = tmp_path / "shared.db"
         sqlite3.connect(shared).close()
         os.chmod(shared, 0o664)  # made by something else, readable by everyone
@@ -199,17 +195,16 @@ def _sign_in(store: Store, name: str) -> None:
 @pytest.fixture
 def with_access(tmp_path):
     """A database with a sessions table, two tokens and a backup of it."""
-    store = Store(tmp_path / "live.db")
-    _sign_in(store, "ana")
-    _sign_in(store, "ben")
-    conversation = store.ingest.start_conversation()
-    store.ingest.add_question(conversation, "kept in the backup")
-    store.users.add_token("app", "digest-app", None, "ana")
-    store.users.add_token("old", "digest-old", None, "ana")
-    store.users.revoke_token(store.users.token_by_digest("digest-old")["id"])
-    store.backup(tmp_path / "backup.db")
-    yield store, conversation
-    store.close()
+    with Store(tmp_path / "live.db") as store:
+        _sign_in(store, "ana")
+        _sign_in(store, "ben")
+        conversation = store.ingest.start_conversation()
+        store.ingest.add_question(conversation, "kept in the backup")
+        store.users.add_token("app", "digest-app", None, "ana")
+        store.users.add_token("old", "digest-old", None, "ana")
+        store.users.revoke_token(store.users.token_by_digest("digest-old")["id"])
+        store.backup(tmp_path / "backup.db")
+        yield store, conversation
 
 
 def test_a_restore_signs_everyone_out_and_never_revives_a_revoked_token(with_access, tmp_path):
@@ -238,9 +233,8 @@ def test_a_write_waiting_during_a_restore_lands_after_it(with_access, tmp_path, 
     def meanwhile(source):
         # the restore has begun (it is checking the backup): another writer has to wait
         def write():
-            other = Store(store.path)
-            written.append(other.ingest.add_question(conversation, "sent during the restore"))
-            other.close()
+            with Store(store.path) as other:
+                written.append(other.ingest.add_question(conversation, "sent during the restore"))
 
         thread = threading.Thread(target=write)
         thread.start()

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from store import Store
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, screenshot, streamlit_app
+from tests.browser import screenshot, streamlit_app
 from tests.fake_ollama import FakeOllama
 
 pytestmark = pytest.mark.browser
@@ -21,14 +21,6 @@ HOSTILE = (
     f'<img src="http://{REMOTE_HOST}/raw.png">\n'
     "Done."
 )
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _open_chat(browser, url):
@@ -76,12 +68,11 @@ def test_ask_watch_the_stream_then_rate_with_stars_and_thumbs(browser, tmp_path)
         time.sleep(1.0)
         screenshot(page, "chat_rated")
 
-        store = Store(db_path)
-        [row] = store.db.execute("SELECT * FROM interactions").fetchall()
-        assert row["answer"] == "You asked: How do I export my data?. Here is a short answer."
-        assert row["backend"] == "ollama" and row["completion_tokens"] > 0
-        rating = store.review.get_rating(row["id"], "ana")
-        store.close()
+        with Store(db_path) as store:
+            [row] = store.db.execute("SELECT * FROM interactions").fetchall()
+            assert row["answer"] == "You asked: How do I export my data?. Here is a short answer."
+            assert row["backend"] == "ollama" and row["completion_tokens"] > 0
+            rating = store.review.get_rating(row["id"], "ana")
         assert (rating["stars"], rating["thumbs"]) == (4, 1)
 
 

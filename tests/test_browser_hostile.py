@@ -13,7 +13,7 @@ from dashboard.auth import hash_password, new_token, token_digest
 from dashboard.importing import import_file
 from dashboard.review import rows_csv
 from store import Store
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, screenshot, streamlit_app
+from tests.browser import chromium, screenshot, streamlit_app
 
 pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -32,16 +32,15 @@ def _fill(db_path, tmp_path) -> tuple[int, int]:
     source.write_text(json.dumps({"question": FORMULA, "response": HOSTILE, "rating": 1,
                                   "comment": "+cmd|' /C calc'!A0", "external_id": "h1"}) + "\n",
                       encoding="utf-8")
-    store = Store(db_path)
-    assert import_file(store, source).imported == 1
-    token = new_token()
-    store.users.add_token("t", token_digest(token), "100/minute", "ada")
-    client = TestClient(create_app(store))
-    response = client.post("/submit_feedback/", headers={"Authorization": f"Bearer {token}"},
-                           json={"question": "@SUM(1+1)", "response": HOSTILE, "rating": 2})
-    assert response.status_code == 201
-    ids = [r["id"] for r in store.db.execute("SELECT id FROM interactions ORDER BY id").fetchall()]
-    store.close()
+    with Store(db_path) as store:
+        assert import_file(store, source).imported == 1
+        token = new_token()
+        store.users.add_token("t", token_digest(token), "100/minute", "ada")
+        client = TestClient(create_app(store))
+        response = client.post("/submit_feedback/", headers={"Authorization": f"Bearer {token}"},
+                               json={"question": "@SUM(1+1)", "response": HOSTILE, "rating": 2})
+        assert response.status_code == 201
+        ids = [r["id"] for r in store.db.execute("SELECT id FROM interactions ORDER BY id").fetchall()]
     return ids[0], ids[1]
 
 
@@ -54,8 +53,7 @@ def _watch(page):
 def test_imported_and_api_answers_are_inert_in_the_review_page(tmp_path):
     db_path = tmp_path / "loupe.db"
     imported, from_api = _fill(db_path, tmp_path)
-    with streamlit_app(db_path) as url, playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with streamlit_app(db_path) as url, chromium() as browser:
         page = browser.new_page(viewport={"width": 1300, "height": 1000})
         requests = _watch(page)
         for item in (imported, from_api):
@@ -69,15 +67,13 @@ def test_imported_and_api_answers_are_inert_in_the_review_page(tmp_path):
             # the app's own navigation and wide layout, not a bare page
             assert page.get_by_role("link", name="Insights").count() == 1
         assert [r for r in requests if REMOTE in r] == []
-        browser.close()
 
 
 def test_csv_downloads_neutralize_formula_cells(tmp_path):
     db_path = tmp_path / "loupe.db"
     _fill(db_path, tmp_path)
-    store = Store(db_path)
-    rows = store.review.review_rows()
-    store.close()
+    with Store(db_path) as store:
+        rows = store.review.review_rows()
     text = rows_csv(rows).decode("utf-8")
     assert FORMULA not in text.replace("'=", "")
     assert "'=HYPERLINK" in text and "'@SUM(1+1)" in text
@@ -85,13 +81,11 @@ def test_csv_downloads_neutralize_formula_cells(tmp_path):
 
 def test_a_shared_link_on_a_fresh_server_asks_to_sign_in_first(tmp_path):
     db_path = tmp_path / "loupe.db"
-    store = Store(db_path)
-    store.users.add_user("ada", "admin", hash_password("ada-password"))
-    iid = store.ingest.add_question(store.ingest.start_conversation(), "secret question")
-    store.ingest.record_answer(iid, answer="secret answer")
-    store.close()
-    with streamlit_app(db_path) as url, playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with Store(db_path) as store:
+        store.users.add_user("ada", "admin", hash_password("ada-password"))
+        iid = store.ingest.add_question(store.ingest.start_conversation(), "secret question")
+        store.ingest.record_answer(iid, answer="secret answer")
+    with streamlit_app(db_path) as url, chromium() as browser:
         page = browser.new_page()
         page.goto(f"{url}/review?item={iid}")
         page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
@@ -103,4 +97,3 @@ def test_a_shared_link_on_a_fresh_server_asks_to_sign_in_first(tmp_path):
         # the shared link's page opens once signed in
         page.get_by_text(f"Interaction #{iid}").wait_for()
         screenshot(page, "signed_in")
-        browser.close()

@@ -2,34 +2,16 @@
 
 from __future__ import annotations
 
-import time
 
 import pytest
 
 from store import Store
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, screenshot, streamlit_app
+from tests.browser import screenshot, streamlit_app, wait_for_run
 from tests.factories import review_store
 
 pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-def _wait_for_run(page) -> None:
-    """Wait until Streamlit has finished running the script."""
-    time.sleep(0.3)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=20_000
-    )
-    time.sleep(0.3)
 
 
 def _thumbs_down(page):
@@ -46,9 +28,8 @@ def _click_first_row(page) -> None:
 
 def test_filter_search_open_rate_and_share(browser, tmp_path):
     db_path = tmp_path / "loupe.db"
-    store = Store(db_path)
-    ids = review_store(store)
-    store.close()
+    with Store(db_path) as store:
+        ids = review_store(store)
 
     with streamlit_app(db_path) as url:
         page = browser.new_page(viewport={"width": 1400, "height": 1800})
@@ -56,7 +37,7 @@ def test_filter_search_open_rate_and_share(browser, tmp_path):
         name = page.get_by_label("Your name", exact=True)
         name.fill("ana")
         name.press("Enter")
-        _wait_for_run(page)
+        wait_for_run(page, timeout=20_000)
         page.get_by_role("link", name="Review").click()
         page.get_by_text("8 matches").wait_for()
 
@@ -71,7 +52,7 @@ def test_filter_search_open_rate_and_share(browser, tmp_path):
         search.fill("charged")
         search.press("Enter")
         page.get_by_text("1 match ·").wait_for()
-        _wait_for_run(page)
+        wait_for_run(page, timeout=20_000)
 
         # open the item and re-rate it
         _click_first_row(page)
@@ -79,12 +60,11 @@ def test_filter_search_open_rate_and_share(browser, tmp_path):
         page.get_by_test_id("stChatMessage").get_by_text("Why was I charged twice?").wait_for()
         page.get_by_role("radio", name="5 out of 5 stars").click()
         page.get_by_text("Rated by ana").wait_for()
-        _wait_for_run(page)
+        wait_for_run(page, timeout=20_000)
         screenshot(page, "review_item_rated")
 
-        check = Store(db_path)
-        rating = check.review.get_rating(ids["charged"], "ana")
-        check.close()
+        with Store(db_path) as check:
+            rating = check.review.get_rating(ids["charged"], "ana")
         assert rating["stars"] == 5 and rating["tags"] == ["wrong"]  # the rest of her rating stays
 
         shared = page.url
@@ -99,7 +79,7 @@ def test_filter_search_open_rate_and_share(browser, tmp_path):
         expect(other.get_by_role("textbox", name="Search", exact=True)).to_have_value("charged")
         other.get_by_test_id("stChatMessage").get_by_text("Why was I charged twice?").wait_for()
         expect(_thumbs_down(other)).to_have_attribute("aria-checked", "true")
-        _wait_for_run(other)
+        wait_for_run(other, timeout=20_000)
         screenshot(other, "review_shared_link")
         other.close()
         page.close()

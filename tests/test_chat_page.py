@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from store import Store
-from tests.conftest import ROOT, free_port
+from tests.paths import free_port
 from tests.fake_ollama import DEFAULT_MODEL, FakeOllama
 from tests.shown import shown
 
 
 @pytest.fixture
-def app(monkeypatch, db_path, fake_ollama):
-    monkeypatch.setenv("LOUPE_DB", str(db_path))
+def app(monkeypatch, open_page, fake_ollama):
     monkeypatch.setenv("OLLAMA_HOST", fake_ollama.url)
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    assert not at.exception
-    return at
+    return open_page()
 
 
 def _ask(at: AppTest, question: str) -> AppTest:
@@ -32,11 +25,8 @@ def _ask(at: AppTest, question: str) -> AppTest:
 
 
 def _rows(db_path, sql):
-    store = Store(db_path)
-    try:
+    with Store(db_path) as store:
         return [dict(r) for r in store.db.execute(sql).fetchall()]
-    finally:
-        store.close()
 
 
 def test_page_shows_which_backend_and_model_answer(app):
@@ -99,13 +89,10 @@ def test_without_a_name_answers_are_kept_but_rating_asks_for_one(app, db_path):
     assert len(_rows(db_path, "SELECT id FROM interactions")) == 1
 
 
-def test_unknown_model_shows_a_sentence_and_keeps_the_question(monkeypatch, db_path):
+def test_unknown_model_shows_a_sentence_and_keeps_the_question(monkeypatch, open_page, db_path):
     with FakeOllama(models=("gone:1b",)) as server:
-        monkeypatch.setenv("LOUPE_DB", str(db_path))
         monkeypatch.setenv("OLLAMA_HOST", server.url)
-        st.cache_data.clear()
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-        at.run()
+        at = open_page(check=False)
         server.models.clear()  # the model disappears after the page listed it
         at.chat_input[0].set_value("still there?").run()
     assert not at.exception
@@ -115,12 +102,9 @@ def test_unknown_model_shows_a_sentence_and_keeps_the_question(monkeypatch, db_p
     assert "no model named 'gone:1b'" in row["error"]
 
 
-def test_without_ollama_the_embedded_model_answers(monkeypatch, db_path):
-    monkeypatch.setenv("LOUPE_DB", str(db_path))
+def test_without_ollama_the_embedded_model_answers(monkeypatch, open_page, db_path):
     monkeypatch.setenv("OLLAMA_HOST", f"http://127.0.0.1:{free_port()}")
-    st.cache_data.clear()
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
+    at = open_page(timeout=120, check=False)
     assert at.selectbox(key="chat.backend").value == "embedded"
     at.number_input(key="chat.max_tokens").set_value(16).run()
     at.chat_input[0].set_value("Say hello.").run()
@@ -130,17 +114,13 @@ def test_without_ollama_the_embedded_model_answers(monkeypatch, db_path):
     assert any("Embedded llama.cpp · SmolLM2-135M-Instruct" in shown(c.value) for c in at.caption)
 
 
-def test_chat_as_a_variant_records_its_exact_version(monkeypatch, db_path, fake_ollama):
-    store = Store(db_path)
-    first = store.experiments.add_variant("concise", model=DEFAULT_MODEL, system_prompt="Be brief.",
-                              template="Briefly: {question}")
-    second = store.experiments.edit_variant(first, system_prompt="Be very brief.")
-    store.close()
-    monkeypatch.setenv("LOUPE_DB", str(db_path))
+def test_chat_as_a_variant_records_its_exact_version(monkeypatch, open_page, db_path, fake_ollama):
+    with Store(db_path) as store:
+        first = store.experiments.add_variant("concise", model=DEFAULT_MODEL, system_prompt="Be brief.",
+                                  template="Briefly: {question}")
+        second = store.experiments.edit_variant(first, system_prompt="Be very brief.")
     monkeypatch.setenv("OLLAMA_HOST", fake_ollama.url)
-    st.cache_data.clear()
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
+    at = open_page(check=False)
     at.selectbox(key="chat.variant").set_value(second).run()
     assert any("as variant **concise v2**" in c.value for c in at.caption)
     at.chat_input[0].set_value("where is it?").run()

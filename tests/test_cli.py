@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from store import Store
-from tests.conftest import ROOT
+from tests.paths import ROOT
 
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -20,14 +20,13 @@ def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
 
 
 def _fill(path) -> None:
-    store = Store(path)
-    conversation = store.ingest.start_conversation()
-    for n in range(3):
-        iid = store.ingest.add_question(conversation, f"q{n}")
-        store.ingest.record_answer(iid, answer=f"a{n}")
-    store.review.save_rating(1, "ana", stars=5)
-    store.experiments.add_variant("baseline")
-    store.close()
+    with Store(path) as store:
+        conversation = store.ingest.start_conversation()
+        for n in range(3):
+            iid = store.ingest.add_question(conversation, f"q{n}")
+            store.ingest.record_answer(iid, answer=f"a{n}")
+        store.review.save_rating(1, "ana", stars=5)
+        store.experiments.add_variant("baseline")
 
 
 def test_summary_json_counts_each_table(tmp_path):

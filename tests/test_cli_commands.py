@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from store import Store
-from tests.conftest import ROOT
+from tests.paths import ROOT
 
 DATA = ROOT / "tests" / "data"
 
@@ -99,16 +99,14 @@ def test_users_tokens_backup_and_restore(tmp_path):
                stdin="short\n").returncode == 2
     token = cli("tokens", "add", "widget", "--rate", "5/minute", "--db", db)
     assert token.stdout.strip().startswith("loupe_") and "never shown again" in token.stderr
-    store = Store(db)
-    assert store.users.user_count() == 1 and store.users.list_tokens()[0]["rate"] == "5/minute"
-    store.ingest.add_question(store.ingest.start_conversation(), "kept")
-    store.close()
+    with Store(db) as store:
+        assert store.users.user_count() == 1 and store.users.list_tokens()[0]["rate"] == "5/minute"
+        store.ingest.add_question(store.ingest.start_conversation(), "kept")
     backup = tmp_path / "b.db"
     done = cli("backup", str(backup), "--db", db)
     assert done.returncode == 0 and "1 interactions" in done.stdout
-    store = Store(db)
-    store.ingest.add_question(store.ingest.start_conversation(), "after the backup")
-    store.close()
+    with Store(db) as store:
+        store.ingest.add_question(store.ingest.start_conversation(), "after the backup")
     restored = cli("restore", str(backup), "--yes", "--db", db)
     assert restored.returncode == 0, restored.stderr
     assert Store(db).summary()["interactions"] == 1

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from store import Store
-from tests.conftest import ROOT
+from tests.paths import ROOT
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -27,11 +27,8 @@ def write_lines(path: Path, lines: list) -> Path:
 
 
 def interactions(db: Path) -> int:
-    store = Store(db)
-    try:
+    with Store(db) as store:
         return store.summary()["interactions"]
-    finally:
-        store.close()
 
 
 GOOD = [

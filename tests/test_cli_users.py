@@ -12,7 +12,7 @@ import pytest
 
 from dashboard.auth import verify_password
 from store import Store
-from tests.conftest import ROOT
+from tests.paths import ROOT
 from tests.test_cli_commands import cli
 
 

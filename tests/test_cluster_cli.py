@@ -12,22 +12,20 @@ from tests.test_clustering import fill, separated
 
 def test_cluster_json_saves_a_run_and_follows_it(tmp_path):
     db = str(tmp_path / "l.db")
-    store = Store(db)
-    texts, _ = separated(3, 20)
-    ids = fill(store, texts, day=2)
-    store.close()
+    with Store(db) as store:
+        texts, _ = separated(3, 20)
+        ids = fill(store, texts, day=2)
     done = cli("cluster", "--json", "--save", "  First   run ", "--db", db)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["saved_run"]["name"] == "First run" and report["saved_run"]["themes"] == 3
     assert all(c["name"] == c["label"] and c["name"][0].isupper() for c in report["clusters"])
-    store = Store(db)
-    [run] = store.themes.theme_runs()
-    assert sorted(store.themes.saved_theme_members(run["id"])) == ids
-    assert [t["name"] for t in store.themes.saved_themes(run["id"])] == [c["name"] for c in report["clusters"]]
-    # New questions a week later: the next run continues the saved themes and counts them weekly.
-    fill(store, separated(3, 2, seed=9)[0], day=23)  # 23-28 February: the last week
-    store.close()
+    with Store(db) as store:
+        [run] = store.themes.theme_runs()
+        assert sorted(store.themes.saved_theme_members(run["id"])) == ids
+        assert [t["name"] for t in store.themes.saved_themes(run["id"])] == [c["name"] for c in report["clusters"]]
+        # New questions a week later: the next run continues the saved themes and counts them weekly.
+        fill(store, separated(3, 2, seed=9)[0], day=23)  # 23-28 February: the last week
     again = json.loads(cli("cluster", "--json", "--db", db).stdout)
     assert "saved_run" not in again
     assert {c["saved_theme"]["name"] for c in again["clusters"] if c["id"] >= 0} == {
@@ -42,9 +40,8 @@ def test_cluster_json_saves_a_run_and_follows_it(tmp_path):
 
 def test_cluster_refuses_an_unknown_vectorizer_with_a_sentence(tmp_path):
     db = str(tmp_path / "l.db")
-    store = Store(db)
-    fill(store, ["Where is my refund?", "I cannot log in", "Parcel is late"])
-    store.close()
+    with Store(db) as store:
+        fill(store, ["Where is my refund?", "I cannot log in", "Parcel is late"])
     done = cli("cluster", "--vectorizer", "bogus", "--db", db)
     assert done.returncode == 1 and "Unknown vectorizer 'bogus'" in done.stderr
     assert "Traceback" not in done.stderr

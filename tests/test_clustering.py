@@ -18,7 +18,7 @@ from dashboard.clustering import (
 )
 from dashboard.filters import Filters
 from dashboard.llm import BackendError, OllamaBackend
-from tests.conftest import ROOT
+from tests.paths import ROOT
 from tests.fake_ollama import DEFAULT_MODEL, FakeOllama
 
 LABELLED = ROOT / "tests" / "data" / "clusters_labelled.csv"

@@ -3,35 +3,27 @@
 from __future__ import annotations
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard.filters import Filters
 from store import Store
-from tests.conftest import ROOT
+from tests.pages import open_app
+from tests.paths import ROOT
 from tests.fake_ollama import DEFAULT_MODEL, FakeOllama
 from tests.test_clustering import fill, separated
 
 
 def _open(monkeypatch, db_path, ollama_url: str = "http://127.0.0.1:9") -> AppTest:
-    monkeypatch.setenv("LOUPE_DB", str(db_path))
     monkeypatch.setenv("OLLAMA_HOST", ollama_url)
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
-    at.switch_page("views/clusters.py").run()
-    assert not at.exception, at.exception
-    return at
+    return open_app(monkeypatch, db_path, "clusters", timeout=120)
 
 
 @pytest.fixture
 def themed_db(db_path):
-    store = Store(db_path)
-    texts, _ = separated(3, 20)
-    ids = fill(store, texts, variant="baseline")
-    fill(store, ["A question everyone liked"], stars=5, thumbs=1)
-    store.close()
+    with Store(db_path) as store:
+        texts, _ = separated(3, 20)
+        ids = fill(store, texts, variant="baseline")
+        fill(store, ["A question everyone liked"], stars=5, thumbs=1)
     return db_path, ids
 
 
@@ -76,9 +68,8 @@ def test_fixed_number_of_themes_and_worst_first(monkeypatch, themed_db):
 
 
 def test_nothing_low_rated_says_so(monkeypatch, db_path):
-    store = Store(db_path)
-    fill(store, ["A question everyone liked"], stars=5)
-    store.close()
+    with Store(db_path) as store:
+        fill(store, ["A question everyone liked"], stars=5)
     at = _open(monkeypatch, db_path)
     assert any("No low-rated answer matches" in i.value for i in at.info)
     assert not [df for df in at.dataframe]
@@ -103,15 +94,8 @@ def test_a_theme_goes_to_the_annotation_queue(monkeypatch, themed_db):
 
 def test_queue_opened_with_a_themes_ids_in_the_url(monkeypatch, themed_db):
     db_path, ids = themed_db
-    monkeypatch.setenv("LOUPE_DB", str(db_path))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    at = AppTest.from_file(str(ROOT / "views" / "queue.py"), default_timeout=60)
-    at.session_state["app.reviewer"] = "ben"
-    for key, value in Filters(ids=tuple(ids[5:8])).to_query_params().items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
+    at = open_app(monkeypatch, db_path, script=ROOT / "views" / "queue.py", reviewer="ben",
+                  params=Filters(ids=tuple(ids[5:8])).to_query_params())
     shown = [c.value for c in at.caption if c.value.startswith("#")]
     assert shown and int(shown[0].split()[0][1:]) in ids[5:8]
     assert any("Limited to 3 chosen items" in c.value for c in at.caption)
@@ -127,13 +111,10 @@ def test_a_theme_becomes_a_question_set(monkeypatch, themed_db):
     make.click().run()
     assert not at.exception, at.exception
     assert any("Refund failures" in s.value for s in at.success)
-    store = Store(db_path)
-    try:
+    with Store(db_path) as store:
         [made] = store.experiments.list_question_sets()
         assert made["name"] == "Refund failures" and made["origin"] == "theme"
         assert 0 < made["size"] <= size
-    finally:
-        store.close()
 
 
 def test_a_chat_model_names_a_theme(monkeypatch, themed_db):
@@ -182,14 +163,11 @@ def test_saving_a_run_follows_its_themes_week_by_week(monkeypatch, themed_db):
     assert not at.exception, at.exception
     assert any("Saved run #1 “Week 9” with 3 themes" in s.value for s in at.success)
     assert at.text_input(key="clusters.run_name").value == ""
-    store = Store(db_path)
-    try:
+    with Store(db_path) as store:
         [run] = store.themes.theme_runs()
         assert run["name"] == "Week 9" and run["created_by"] == "ana" and run["themes"] == 3
         assert [t["name"] for t in store.themes.saved_themes(run["id"])] == names
         assert sorted(store.themes.saved_theme_members(run["id"])) == ids
-    finally:
-        store.close()
     # The run is followed at the top: each saved theme week by week, and the themes table says
     # which saved theme each current theme continues.
     assert at.selectbox(key="clusters.run").value == 1

@@ -7,7 +7,6 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard.clustering import cluster_report
@@ -16,7 +15,7 @@ from dashboard.filters import Filters
 from dashboard.importing import import_file
 from dashboard.insights import data_span, refresh_insights
 from store import Store
-from tests.conftest import ROOT
+from tests.pages import open_app
 from tests.test_cli_import import cli
 from tests.test_clustering import fill, separated
 
@@ -93,13 +92,12 @@ ABSURD = ["9999-12-31T23:59:59.999Z", "0001-01-01T00:00:00.000Z", "not a date",
 @pytest.fixture
 def absurd_db(db_path):
     """Sixty low-rated items in three themes; five of them carry dates no import would accept."""
-    store = Store(db_path)
-    texts, _ = separated(3, 20)
-    ids = fill(store, texts)
-    with store.write() as db:
-        for n, stamp in enumerate(ABSURD):
-            db.execute("UPDATE interactions SET created_at = ? WHERE id = ?", [stamp, ids[n * 7]])
-    store.close()
+    with Store(db_path) as store:
+        texts, _ = separated(3, 20)
+        ids = fill(store, texts)
+        with store.write() as db:
+            for n, stamp in enumerate(ABSURD):
+                db.execute("UPDATE interactions SET created_at = ? WHERE id = ?", [stamp, ids[n * 7]])
     return db_path
 
 
@@ -120,20 +118,13 @@ def test_cluster_json_survives_absurd_stored_dates(absurd_db):
 
 
 def test_themes_of_absurd_dates_keep_a_day_trend(absurd_db):
-    store = Store(absurd_db)
-    report = cluster_report(store, Filters(), seed=0)
-    store.close()
+    with Store(absurd_db) as store:
+        report = cluster_report(store, Filters(), seed=0)
     assert report["trend_period"] == "day"
 
 
 def _page(monkeypatch, db_path, page: str) -> AppTest:
-    monkeypatch.setenv("LOUPE_DB", str(db_path))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
-    at.switch_page(f"views/{page}.py").run()
-    return at
+    return open_app(monkeypatch, db_path, page, timeout=120, check=False)
 
 
 @pytest.mark.parametrize("page", ["clusters", "insights", "review"])
@@ -143,10 +134,9 @@ def test_pages_open_on_absurd_stored_dates(monkeypatch, absurd_db, page):
 
 
 def test_insights_opens_on_the_real_data_not_on_the_year_9999(monkeypatch, absurd_db):
-    store = Store(absurd_db)
-    refresh_insights(store)
-    first, last = data_span(store)
-    store.close()
+    with Store(absurd_db) as store:
+        refresh_insights(store)
+        first, last = data_span(store)
     assert (first.isoformat(), last.isoformat()) == ("2026-02-01", "2026-02-20")
     at = _page(monkeypatch, absurd_db, "insights")
     assert not at.exception

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import statistics
 from datetime import datetime, timedelta, timezone
-from itertools import pairwise
 
 import pytest
 
@@ -20,10 +19,9 @@ NOW = datetime(2026, 3, 2, 16, 30, tzinfo=timezone.utc)
 
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory):
-    store = Store(tmp_path_factory.mktemp("demo") / "demo.db")
-    result = demo.load_demo(store, seed=7, now=NOW)
-    yield store, result
-    store.close()
+    with Store(tmp_path_factory.mktemp("demo") / "demo.db") as store:
+        result = demo.load_demo(store, seed=7, now=NOW)
+        yield store, result
 
 
 def q(store: Store, sql: str, params=()) -> list[dict]:
@@ -95,7 +93,7 @@ def test_conversations_have_several_turns_and_re_asks(loaded):
             continue
         turns = store.ingest.conversation_turns(size["conversation_id"])
         assert [t["turn"] for t in turns] == list(range(1, len(turns) + 1))
-        for before, after in pairwise(turns):
+        for before, after in zip(turns, turns[1:]):
             bad = before["error"] is not None or (before["stars_min"] or 5) <= 2
             if bad and before["question"] in after["question"]:
                 reasks += 1
@@ -168,8 +166,7 @@ def test_questions_are_varied_and_some_are_korean(loaded):
 
 
 def test_loading_twice_adds_nothing_and_replace_keeps_other_rows(tmp_path):
-    store = Store(tmp_path / "twice.db")
-    try:
+    with Store(tmp_path / "twice.db") as store:
         mine = store.ingest.add_question(store.ingest.start_conversation(reviewer="ana"), "a real question")
         store.review.save_rating(mine, "ana", stars=5)
         first = demo.load_demo(store, seed=3, now=NOW)
@@ -184,13 +181,10 @@ def test_loading_twice_adds_nothing_and_replace_keeps_other_rows(tmp_path):
         assert store.review.get_rating(mine, "ana")["stars"] == 5
         assert q(store, "SELECT COUNT(*) AS n FROM conversations WHERE source = 'chat'")[0]["n"] == 1
         assert store.pragma("integrity_check") == "ok"
-    finally:
-        store.close()
 
 
 def test_replace_clears_what_refers_to_demo_rows(tmp_path):
-    store = Store(tmp_path / "votes.db")
-    try:
+    with Store(tmp_path / "votes.db") as store:
         first = demo.load_demo(store, seed=1, now=NOW)
         a, b = [r["id"] for r in q(store, "SELECT id FROM interactions LIMIT 2")]
         store.db.execute(
@@ -202,8 +196,6 @@ def test_replace_clears_what_refers_to_demo_rows(tmp_path):
         # the vote on demo answers went with them; the demo's own votes were loaded again
         assert not q(store, "SELECT 1 FROM comparisons WHERE source != 'demo'")
         assert store.summary()["comparisons"] == first.counts["votes"] == result.counts["votes"]
-    finally:
-        store.close()
 
 
 def test_summary_lines_name_what_was_loaded(loaded):
@@ -319,8 +311,7 @@ def test_the_experiment_depends_on_the_seed_not_on_the_day():
 
 
 def test_replace_reloads_the_experiment_and_keeps_the_teams_own(tmp_path):
-    store = Store(tmp_path / "experiments.db")
-    try:
+    with Store(tmp_path / "experiments.db") as store:
         demo.load_demo(store, seed=2, now=NOW)
         variant = store.experiments.add_variant("mine")
         set_id = store.experiments.create_question_set("our set", [{"question": "Is it on?"}])
@@ -337,8 +328,6 @@ def test_replace_reloads_the_experiment_and_keeps_the_teams_own(tmp_path):
         assert len(q(store, "SELECT * FROM judgments")) == 99
         assert store.pragma("integrity_check") == "ok"
         assert not q(store, "PRAGMA foreign_key_check")
-    finally:
-        store.close()
 
 
 def test_stats_pairwise_json_on_the_demo_gives_real_intervals(tmp_path):

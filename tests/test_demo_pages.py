@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard import demo
 from store import Store
-from tests.conftest import ROOT, free_port
+from tests.pages import run_page, use_database
+from tests.paths import free_port
 
 NOW = datetime(2026, 3, 2, 16, 30, tzinfo=timezone.utc)
 
@@ -26,21 +26,12 @@ def demo_db(tmp_path_factory):
 
 @pytest.fixture
 def env(monkeypatch, demo_db):
-    monkeypatch.setenv("LOUPE_DB", str(demo_db))
-    monkeypatch.setenv("OLLAMA_HOST", f"http://127.0.0.1:{free_port()}")  # no Ollama here
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    use_database(monkeypatch, demo_db, ollama=f"http://127.0.0.1:{free_port()}")  # no Ollama here
     return demo_db
 
 
 def _page(name: str, reviewer: str | None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    if reviewer:
-        at.session_state["app.reviewer"] = reviewer
-    at.run()
-    at.switch_page(f"views/{name}.py").run()
-    assert not at.exception, at.exception
-    return at
+    return run_page(name, reviewer=reviewer)
 
 
 def _text(at: AppTest) -> str:

@@ -5,31 +5,21 @@ from __future__ import annotations
 import json
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard.safe_text import inert_markdown
 from store import Store
-from tests.conftest import ROOT
+from tests.pages import open_app
 
 
 def _open(monkeypatch, db_path, rated: list[tuple[str, str, int]]) -> AppTest:
     """The Export page over a database of (question, answer, stars) rated by ana."""
-    store = Store(db_path)
-    for question, answer, stars in rated:
-        iid = store.ingest.add_question(store.ingest.start_conversation(), question)
-        store.ingest.record_answer(iid, answer=answer)
-        store.review.save_rating(iid, "ana", stars=stars)
-    store.close()
-    monkeypatch.setenv("LOUPE_DB", str(db_path))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.session_state["app.reviewer"] = "ana"
-    at.run()
-    at.switch_page("views/export.py").run()
-    assert not at.exception, at.exception
-    return at
+    with Store(db_path) as store:
+        for question, answer, stars in rated:
+            iid = store.ingest.add_question(store.ingest.start_conversation(), question)
+            store.ingest.record_answer(iid, answer=answer)
+            store.review.save_rating(iid, "ana", stars=stars)
+    return open_app(monkeypatch, db_path, "export", reviewer="ana")
 
 
 @pytest.fixture
@@ -43,9 +33,8 @@ def test_build_writes_the_approved_rows_and_records_the_export(page, db_path):
     build.click().run()
     assert not page.exception, page.exception
     assert [m.value for m in page.metric][0] == "2"
-    store = Store(db_path)
-    [export] = store.exports.list_exports()
-    store.close()
+    with Store(db_path) as store:
+        [export] = store.exports.list_exports()
     lines = open(export["path"], encoding="utf-8").read().splitlines()
     assert [json.loads(line)["messages"][-1]["content"] for line in lines] == ["answer 0", "answer 1"]
     assert export["who"] == "ana" and export["format"] == "sft"
@@ -62,9 +51,8 @@ def test_counts_before_writing(page, db_path):
     page.button(key="export.count").click().run()
     assert not page.exception
     assert any("**2 rows** would be written" in m.value for m in page.markdown)
-    store = Store(db_path)
-    assert store.exports.list_exports() == []
-    store.close()
+    with Store(db_path) as store:
+        assert store.exports.list_exports() == []
 
 
 def _build(at: AppTest) -> None:
@@ -74,9 +62,8 @@ def _build(at: AppTest) -> None:
 
 
 def _exported_lines(db_path) -> list[dict]:
-    store = Store(db_path)
-    export = store.exports.list_exports()[0]
-    store.close()
+    with Store(db_path) as store:
+        export = store.exports.list_exports()[0]
     return [json.loads(line) for line in open(export["path"], encoding="utf-8")]
 
 
@@ -105,9 +92,8 @@ def test_a_one_label_kto_file_waits_for_confirmation_with_the_reason(page, db_pa
     assert warning.value.startswith("Every one of the 2 rows is labelled true")
     assert "set “Approve answers rated at least” to “any rating”" in warning.value
     assert page.get("download_button") == []
-    store = Store(db_path)
-    assert store.exports.list_exports() == []
-    store.close()
+    with Store(db_path) as store:
+        assert store.exports.list_exports() == []
     page.button(key="export.build_anyway").click().run()
     assert not page.exception, page.exception
     assert [b.label for b in page.get("download_button")][:1] == ["Download"]
@@ -152,18 +138,11 @@ def test_leaving_an_item_out_removes_it_from_preview_and_file(page, db_path):
 
 
 def test_text_in_previews_is_shown_as_written(monkeypatch, db_path):
-    store = Store(db_path)
-    iid = store.ingest.add_question(store.ingest.start_conversation(), "![x](https://evil.example/p.png) <b>hi</b>")
-    store.ingest.record_answer(iid, answer="$x$ <script>alert(1)</script>")
-    store.review.save_rating(iid, "ana", stars=5)
-    store.close()
-    monkeypatch.setenv("LOUPE_DB", str(db_path))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    at.switch_page("views/export.py").run()
-    assert not at.exception, at.exception
+    with Store(db_path) as store:
+        iid = store.ingest.add_question(store.ingest.start_conversation(), "![x](https://evil.example/p.png) <b>hi</b>")
+        store.ingest.record_answer(iid, answer="$x$ <script>alert(1)</script>")
+        store.review.save_rating(iid, "ana", stars=5)
+    at = open_app(monkeypatch, db_path, "export")
     question, answer = (m.markdown[-1].value for m in at.chat_message)
     # the previews go through the one inert renderer (its browser tests check what it shows)
     assert question == inert_markdown("![x](https://evil.example/p.png) <b>hi</b>")

@@ -51,13 +51,10 @@ def export(store: Store, fmt: str, path: Path) -> Path:
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_export_import_export_gives_the_same_file(filled, tmp_path, fmt, suffix):
     first = export(filled, fmt, tmp_path / f"first{suffix}")
-    fresh = Store(tmp_path / "fresh.db")
-    try:
+    with Store(tmp_path / "fresh.db") as fresh:
         report = import_file(fresh, first)
         assert report.committed, [(r.line, r.reason) for r in report.refusals]
         second = export(fresh, fmt, tmp_path / f"second{suffix}")
-    finally:
-        fresh.close()
     assert second.read_bytes() == first.read_bytes()
 
 

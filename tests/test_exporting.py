@@ -367,10 +367,9 @@ def test_the_command_line_refuses_a_one_label_kto_file_and_says_why(filled, tmp_
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     path = tmp_path_factory.mktemp("demo") / "demo.db"
-    store = Store(path)
-    load_demo(store)
-    yield store
-    store.close()
+    with Store(path) as store:
+        load_demo(store)
+        yield store
 
 
 def _ratings_by_item(store) -> dict[int, dict]:

@@ -59,28 +59,23 @@ def snapshot(store: Store) -> dict:
 
 
 def test_a_deferred_big_import_leaves_what_a_row_by_row_import_leaves(tmp_path, monkeypatch):
-    bulk = load(tmp_path, "bulk", True, monkeypatch)
-    rows = load(tmp_path, "rows", False, monkeypatch)
-    try:
+    with load(tmp_path, "bulk", True, monkeypatch) as bulk, \
+            load(tmp_path, "rows", False, monkeypatch) as rows:
         assert bulk.scalar("SELECT COUNT(*) FROM interactions") == 5
         assert snapshot(bulk) == snapshot(rows)
         summary = bulk.rows("SELECT rating_count, stars_mean, thumbs_down FROM interactions"
                              " WHERE question = 'Where is my parcel?'")
         assert summary == [{"rating_count": 2, "stars_mean": 3.5, "thumbs_down": 1}]
-    finally:
-        bulk.close()
-        rows.close()
 
 
 @pytest.mark.parametrize("trigger", ingest.DEFERRED_TRIGGERS + (ingest.FTS_INSERT_TRIGGER,))
 def test_the_deferred_triggers_are_back_after_a_refused_big_import(tmp_path, monkeypatch, trigger):
-    store = Store(tmp_path / "l.db")
-    path = tmp_path / "bad.jsonl"
-    path.write_text("".join(json.dumps(line) + "\n" for line in LINES) + "{\n", encoding="utf-8")
-    monkeypatch.setattr(ingest, "FTS_BATCH_MIN_ROWS", 1)
-    monkeypatch.setattr(ingest, "BULK_MIN_ROWS", 1)
-    monkeypatch.setattr(importing, "BATCH", 2)
-    assert not import_file(store, path).committed
-    assert store.scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = ?", [trigger]) == 1
-    assert store.scalar("SELECT COUNT(*) FROM interactions") == 0
-    store.close()
+    with Store(tmp_path / "l.db") as store:
+        path = tmp_path / "bad.jsonl"
+        path.write_text("".join(json.dumps(line) + "\n" for line in LINES) + "{\n", encoding="utf-8")
+        monkeypatch.setattr(ingest, "FTS_BATCH_MIN_ROWS", 1)
+        monkeypatch.setattr(ingest, "BULK_MIN_ROWS", 1)
+        monkeypatch.setattr(importing, "BATCH", 2)
+        assert not import_file(store, path).committed
+        assert store.scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = ?", [trigger]) == 1
+        assert store.scalar("SELECT COUNT(*) FROM interactions") == 0

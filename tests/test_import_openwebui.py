@@ -12,7 +12,7 @@ import sys
 
 from dashboard.importing import import_file
 from store import Store
-from tests.conftest import ROOT
+from tests.paths import ROOT
 
 EXPORT = ROOT / "tests" / "data" / "openwebui_feedback_export.json"
 ANA = "3f2e1d0c-b9a8-4776-9665-544332211000"

@@ -18,7 +18,7 @@ from dashboard.api import create_app
 from dashboard.auth import new_token, token_digest
 from dashboard.importing import import_file
 from store import Store
-from tests.conftest import ROOT, free_port
+from tests.paths import ROOT, free_port
 
 SPANS = ROOT / "tests" / "data" / "otel_genai_spans.jsonl"
 
@@ -78,12 +78,11 @@ def test_a_bad_span_is_refused_with_its_line_and_nothing_lands(store, tmp_path):
 
 @pytest.fixture
 def api(tmp_path):
-    store = Store(tmp_path / "api.db")
-    token = new_token()
-    store.users.add_token("tests", token_digest(token), "1000/minute", "ada")
-    client = TestClient(create_app(store, max_body=200_000))
-    yield client, store, token
-    store.close()
+    with Store(tmp_path / "api.db") as store:
+        token = new_token()
+        store.users.add_token("tests", token_digest(token), "1000/minute", "ada")
+        client = TestClient(create_app(store, max_body=200_000))
+        yield client, store, token
 
 
 def test_traces_as_otlp_json_need_a_token_and_land_whole(api):
@@ -130,80 +129,77 @@ def test_the_opentelemetry_sdk_exporter_sends_spans_that_land(tmp_path):
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-    store = Store(tmp_path / "api.db")
-    token = new_token()
-    store.users.add_token("app", token_digest(token), "1000/minute", "ada")
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(store), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        for _ in range(200):
-            if server.started:
-                break
-            time.sleep(0.05)
-        exporter = OTLPSpanExporter(endpoint=f"http://127.0.0.1:{port}/v1/traces",
-                                    headers={"Authorization": f"Bearer {token}"}, timeout=10)
-        provider = TracerProvider(resource=Resource.create({"service.name": "support-bot"}))
-        provider.add_span_processor(SimpleSpanProcessor(exporter))
-        tracer = provider.get_tracer("support-bot")
-        with tracer.start_as_current_span("chat llama3.2:3b") as span:
-            span.set_attribute("gen_ai.operation.name", "chat")
-            span.set_attribute("gen_ai.request.model", "llama3.2:3b")
-            span.set_attribute("gen_ai.input.messages", json.dumps(
-                [{"role": "user", "parts": [{"type": "text", "content": "Where is my parcel?"}]}]))
-            span.set_attribute("gen_ai.output.messages", json.dumps(
-                [{"role": "assistant", "parts": [{"type": "text", "content": "It ships today."}],
-                  "finish_reason": "stop"}]))
-            span.set_attribute("gen_ai.usage.input_tokens", 12)
-            span.set_attribute("gen_ai.usage.output_tokens", 4)
-            span.add_event("gen_ai.evaluation.result", {"gen_ai.evaluation.name": "user_feedback",
-                                                        "gen_ai.evaluation.score.label": "pass"})
-            trace_id = f"{span.get_span_context().trace_id:032x}"
-            span_id = f"{span.get_span_context().span_id:016x}"
-        provider.shutdown()
-    finally:
-        server.should_exit = True
-        thread.join(10)
-    rows = store.rows("SELECT question, answer, model, prompt_tokens, completion_tokens,"
-                       " external_id, source FROM interactions")
-    assert rows == [{"question": "Where is my parcel?", "answer": "It ships today.",
-                     "model": "llama3.2:3b", "prompt_tokens": 12, "completion_tokens": 4,
-                     "external_id": f"{trace_id}:{span_id}", "source": "api"}]
-    assert store.rows("SELECT reviewer, thumbs FROM ratings") == [
-        {"reviewer": "api:app/user_feedback", "thumbs": 1}]  # the token speaks for its evaluator
-    store.close()
+    with Store(tmp_path / "api.db") as store:
+        token = new_token()
+        store.users.add_token("app", token_digest(token), "1000/minute", "ada")
+        port = free_port()
+        server = uvicorn.Server(uvicorn.Config(create_app(store), host="127.0.0.1", port=port,
+                                               log_level="warning"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        try:
+            for _ in range(200):
+                if server.started:
+                    break
+                time.sleep(0.05)
+            exporter = OTLPSpanExporter(endpoint=f"http://127.0.0.1:{port}/v1/traces",
+                                        headers={"Authorization": f"Bearer {token}"}, timeout=10)
+            provider = TracerProvider(resource=Resource.create({"service.name": "support-bot"}))
+            provider.add_span_processor(SimpleSpanProcessor(exporter))
+            tracer = provider.get_tracer("support-bot")
+            with tracer.start_as_current_span("chat llama3.2:3b") as span:
+                span.set_attribute("gen_ai.operation.name", "chat")
+                span.set_attribute("gen_ai.request.model", "llama3.2:3b")
+                span.set_attribute("gen_ai.input.messages", json.dumps(
+                    [{"role": "user", "parts": [{"type": "text", "content": "Where is my parcel?"}]}]))
+                span.set_attribute("gen_ai.output.messages", json.dumps(
+                    [{"role": "assistant", "parts": [{"type": "text", "content": "It ships today."}],
+                      "finish_reason": "stop"}]))
+                span.set_attribute("gen_ai.usage.input_tokens", 12)
+                span.set_attribute("gen_ai.usage.output_tokens", 4)
+                span.add_event("gen_ai.evaluation.result", {"gen_ai.evaluation.name": "user_feedback",
+                                                            "gen_ai.evaluation.score.label": "pass"})
+                trace_id = f"{span.get_span_context().trace_id:032x}"
+                span_id = f"{span.get_span_context().span_id:016x}"
+            provider.shutdown()
+        finally:
+            server.should_exit = True
+            thread.join(10)
+        rows = store.rows("SELECT question, answer, model, prompt_tokens, completion_tokens,"
+                           " external_id, source FROM interactions")
+        assert rows == [{"question": "Where is my parcel?", "answer": "It ships today.",
+                         "model": "llama3.2:3b", "prompt_tokens": 12, "completion_tokens": 4,
+                         "external_id": f"{trace_id}:{span_id}", "source": "api"}]
+        assert store.rows("SELECT reviewer, thumbs FROM ratings") == [
+            {"reviewer": "api:app/user_feedback", "thumbs": 1}]  # the token speaks for its evaluator
 
 
 def test_traces_need_the_write_scope_and_speak_for_their_token(tmp_path):
-    store = Store(tmp_path / "api.db")
-    client = TestClient(create_app(store, max_body=200_000))
-    tokens = {}
-    for name, scopes in [("reader", ["feedback:read"]), ("app", ["feedback:write"]),
-                         ("relay", ["feedback:write", "feedback:write-as"])]:
-        tokens[name] = new_token()
-        store.users.add_token(name, token_digest(tokens[name]), "1000/minute", "ada", scopes=scopes)
-    body = SPANS.read_text().splitlines()[0]
+    with Store(tmp_path / "api.db") as store:
+        client = TestClient(create_app(store, max_body=200_000))
+        tokens = {}
+        for name, scopes in [("reader", ["feedback:read"]), ("app", ["feedback:write"]),
+                             ("relay", ["feedback:write", "feedback:write-as"])]:
+            tokens[name] = new_token()
+            store.users.add_token(name, token_digest(tokens[name]), "1000/minute", "ada", scopes=scopes)
+        body = SPANS.read_text().splitlines()[0]
 
-    def send(name):
-        return client.post("/v1/traces", content=body, headers={
-            "Authorization": f"Bearer {tokens[name]}", "Content-Type": "application/json"})
+        def send(name):
+            return client.post("/v1/traces", content=body, headers={
+                "Authorization": f"Bearer {tokens[name]}", "Content-Type": "application/json"})
 
-    refused = send("reader")
-    assert refused.status_code == 403 and "feedback:write" in refused.json()["detail"]
-    assert store.summary()["interactions"] == 0
-    assert send("app").json() == {"stored": 2, "already_present": 0}
-    assert {r["reviewer"] for r in store.rows("SELECT reviewer FROM ratings")} == {
-        "api:app/relevance", "api:app/user_feedback"}
-    store.close()
-    other = Store(tmp_path / "relay.db")
-    other.users.add_token("relay", token_digest(tokens["relay"]), "1000/minute", "ada",
-                    scopes=["feedback:write", "feedback:write-as"])
-    relayed = TestClient(create_app(other, max_body=200_000)).post(
-        "/v1/traces", content=body, headers={"Authorization": f"Bearer {tokens['relay']}",
-                                             "Content-Type": "application/json"})
-    assert relayed.json() == {"stored": 2, "already_present": 0}
-    assert {r["reviewer"] for r in other.rows("SELECT reviewer FROM ratings")} == {
-        "relevance", "user_feedback"}
-    other.close()
+        refused = send("reader")
+        assert refused.status_code == 403 and "feedback:write" in refused.json()["detail"]
+        assert store.summary()["interactions"] == 0
+        assert send("app").json() == {"stored": 2, "already_present": 0}
+        assert {r["reviewer"] for r in store.rows("SELECT reviewer FROM ratings")} == {
+            "api:app/relevance", "api:app/user_feedback"}
+    with Store(tmp_path / "relay.db") as other:
+        other.users.add_token("relay", token_digest(tokens["relay"]), "1000/minute", "ada",
+                        scopes=["feedback:write", "feedback:write-as"])
+        relayed = TestClient(create_app(other, max_body=200_000)).post(
+            "/v1/traces", content=body, headers={"Authorization": f"Bearer {tokens['relay']}",
+                                                 "Content-Type": "application/json"})
+        assert relayed.json() == {"stored": 2, "already_present": 0}
+        assert {r["reviewer"] for r in other.rows("SELECT reviewer FROM ratings")} == {
+            "relevance", "user_feedback"}

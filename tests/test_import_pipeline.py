@@ -14,7 +14,7 @@ import pytest
 from dashboard.formats.registry import FORMATS
 from dashboard.importing import FIELD_LIMIT, import_file, rejected_path_for
 from store import Store
-from tests.conftest import ROOT
+from tests.paths import ROOT
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:

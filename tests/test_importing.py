@@ -14,7 +14,7 @@ import pytest
 from dashboard import importing
 from dashboard.importing import ImportProblem, import_file, import_stream
 from store import Store, ingest
-from tests.conftest import ROOT
+from tests.paths import ROOT
 
 GOOD = {"question": "How do I reset my password?", "answer": "Use Forgot password.", "rating": 4}
 
@@ -620,8 +620,7 @@ def test_a_refused_big_import_leaves_the_schema_as_it_was(store, tmp_path, monke
 
 
 CRASH = """
-import os, sys
-sys.path.insert(0, {root!r})
+import os
 from dashboard import importing
 from store import Store, ingest
 ingest.BULK_MIN_ROWS = ingest.FTS_BATCH_MIN_ROWS = 10
@@ -635,21 +634,17 @@ importing.import_file(Store({db!r}), {src!r}, progress=crash)
 
 def test_a_crash_mid_import_leaves_nothing_behind(tmp_path):
     db = tmp_path / "crash.db"
-    store = Store(db)
-    store.ingest.add_question(store.ingest.start_conversation(), "kept")
-    before = _schema(store)
-    store.close()
+    with Store(db) as store:
+        store.ingest.add_question(store.ingest.start_conversation(), "kept")
+        before = _schema(store)
     src = write(tmp_path, "big.jsonl", [{"question": f"q{n}", "answer": "a", "rating": 3} for n in range(200)])
-    done = subprocess.run([sys.executable, "-c", CRASH.format(root=str(ROOT), db=str(db), src=str(src))],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run([sys.executable, "-c", CRASH.format(db=str(db), src=str(src))],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert done.returncode == 3, done.stderr
-    store = Store(db)
-    try:
+    with Store(db) as store:
         assert count(store, "interactions") == 1 and count(store, "ratings") == 0
         assert _schema(store) == before
         assert store.pragma("integrity_check") == "ok"
-    finally:
-        store.close()
 
 
 def test_reading_a_huge_file_keeps_memory_bounded(store, tmp_path, monkeypatch):

@@ -37,7 +37,7 @@ from dashboard.insights import (
     volume,
 )
 from store import Store
-from tests.insights_factories import add_interaction, conversation, fill_sample
+from tests.factories import add_day_interaction, conversation, fill_sample, small_sample
 
 D1, D2 = "2026-03-09", "2026-03-10"
 BOTH_DAYS = Filters(date_from=date(2026, 3, 9), date_to=date(2026, 3, 10))
@@ -46,15 +46,7 @@ BOTH_DAYS = Filters(date_from=date(2026, 3, 9), date_to=date(2026, 3, 10))
 @pytest.fixture
 def small(store: Store) -> Store:
     """Two days, two models, one failed call, four ratings by two reviewers."""
-    a = add_interaction(store, "q a", day=D1, model="m1", latency_ms=100, ttft_ms=10)
-    b = add_interaction(store, "q b", day=D2, model="m1", latency_ms=200, ttft_ms=20)
-    add_interaction(store, "q c", day=D2, model="m1", error="timeout", latency_ms=60_000)
-    d = add_interaction(store, "q d", day=D2, model="m2", latency_ms=400, ttft_ms=40,
-                        source="import")
-    store.review.save_rating(a, "ana", stars=5, thumbs=1, tags=["formatting"])
-    store.review.save_rating(a, "ben", stars=3)
-    store.review.save_rating(b, "ana", stars=4, thumbs=-1)
-    store.review.save_rating(d, "ana", stars=1, thumbs=-1, tags=["wrong", "too long"])
+    small_sample(store)
     refresh_insights(store)
     return store
 
@@ -78,10 +70,10 @@ def test_headline_numbers_of_a_small_store(small):
 
 def test_headline_text_and_change_versus_previous_period(store):
     for _ in range(4):
-        add_interaction(store, day="2026-03-01")  # previous period of Mar 8-14 (Mar 1-7)
+        add_day_interaction(store, day="2026-03-01")  # previous period of Mar 8-14 (Mar 1-7)
     for _ in range(5):
-        add_interaction(store, day="2026-03-10")
-    add_interaction(store, day="2026-03-11", error="boom")
+        add_day_interaction(store, day="2026-03-10")
+    add_day_interaction(store, day="2026-03-11", error="boom")
     refresh_insights(store)
     week = Filters(date_from=date(2026, 3, 8), date_to=date(2026, 3, 14))
     items = {h.key: h for h in headline(store, week)}
@@ -113,9 +105,9 @@ def test_ratings_grouped_by_variant_name_across_versions(store):
     v2 = store.experiments.add_variant("concise")  # version 2, same name
     other = store.experiments.add_variant("baseline")
     for variant, stars in ((v1, 2), (v2, 4), (other, 5)):
-        iid = add_interaction(store, day=D1, variant_id=variant)
+        iid = add_day_interaction(store, day=D1, variant_id=variant)
         store.review.save_rating(iid, "ana", stars=stars)
-    add_interaction(store, day=D1)  # no variant
+    add_day_interaction(store, day=D1)  # no variant
     refresh_insights(store)
     frame = ratings_over_time(store, BOTH_DAYS, by="variant")
     assert dict(zip(frame["group"], frame["mean_stars"])) == {"concise": 3.0, "baseline": 5.0}
@@ -156,7 +148,7 @@ def test_volume_stacked_by_source_or_model(small):
 
 
 def test_top_tags_count_items_once_and_share_of_rated(small):
-    iid = add_interaction(small, day=D2, model="m2")
+    iid = add_day_interaction(small, day=D2, model="m2")
     small.review.save_rating(iid, "ana", stars=2, tags=["wrong"])
     small.review.save_rating(iid, "ben", stars=2, tags=["wrong"])  # same item, second reviewer
     refresh_insights(small)
@@ -188,9 +180,9 @@ def test_percentiles_match_numpy_within_the_stated_error(store):
     fast = rng.lognormal(math.log(300), 0.5, 400).round(1)
     slow = rng.lognormal(math.log(2000), 0.8, 300).round(1)
     for value in fast:
-        add_interaction(store, day=D1, model="fast", latency_ms=value, ttft_ms=value / 7)
+        add_day_interaction(store, day=D1, model="fast", latency_ms=value, ttft_ms=value / 7)
     for value in slow:
-        add_interaction(store, day=D2, model="slow", latency_ms=value, ttft_ms=value / 5)
+        add_day_interaction(store, day=D2, model="slow", latency_ms=value, ttft_ms=value / 5)
     refresh_insights(store)
     frame = timing_percentiles(store, BOTH_DAYS).set_index(["model", "metric"])
     for model, values, ttft_div in (("fast", fast, 7), ("slow", slow, 5)):
@@ -233,7 +225,7 @@ def test_reasks_are_found_in_crafted_conversations(store):
         "How do I reset my password?",  # same text, but a new conversation
         "Tell me a joke about cats and dogs",
     ], day=D2, model="m2")
-    lone = add_interaction(store, "What's the refund policy", day=D2, model="m2")
+    lone = add_day_interaction(store, "What's the refund policy", day=D2, model="m2")
     report = refresh_insights(store)
     assert report.reasks == 2
     flags = {iid: (store.insights.turn(iid) or {}).get("reask") for iid in [*first, *second, lone]}
@@ -253,7 +245,7 @@ def test_refresh_adds_new_rows_and_recounts_changed_ones(small):
     assert not needs_refresh(small)
     assert not refresh_insights(small).did_work
     # new rows
-    e = add_interaction(small, "q e", day=D2, model="m2", latency_ms=800)
+    e = add_day_interaction(small, "q e", day=D2, model="m2", latency_ms=800)
     small.review.save_rating(e, "ana", stars=5, thumbs=1, tags=["formatting"])
     # ratings changed later (stars, thumbs, a tag removed), and a call that failed after all
     a, b = 1, 2  # the fixture's first two interactions
@@ -277,7 +269,7 @@ def test_refresh_adds_new_rows_and_recounts_changed_ones(small):
 
 def test_each_kind_of_later_change_is_recounted_on_its_day(store):
     days = ["2026-03-01", "2026-03-02", "2026-03-03", "2026-03-04"]
-    ids = [add_interaction(store, day=day) for day in days]
+    ids = [add_day_interaction(store, day=day) for day in days]
     for iid in ids:
         store.review.save_rating(iid, "ana", stars=3, thumbs=1, tags=["wrong"] if iid == ids[1] else [])
     refresh_insights(store)
@@ -299,7 +291,7 @@ def test_each_kind_of_later_change_is_recounted_on_its_day(store):
 
 
 def test_tags_edited_on_counted_ratings_count_each_item_once(store):
-    iid = add_interaction(store, day=D1)
+    iid = add_day_interaction(store, day=D1)
     store.review.save_rating(iid, "ana", stars=2)
     store.review.save_rating(iid, "ben", stars=2)
     refresh_insights(store)
@@ -354,8 +346,7 @@ def _later_changes(store: Store) -> None:
 
 
 def test_incremental_refresh_equals_a_refresh_from_scratch(tmp_path):
-    incremental, scratch = Store(tmp_path / "a.db"), Store(tmp_path / "b.db")
-    try:
+    with Store(tmp_path / "a.db") as incremental, Store(tmp_path / "b.db") as scratch:
         for s in (incremental, scratch):
             fill_sample(s, days=12, per_day=9)
         refresh_insights(incremental, batch=50)
@@ -368,9 +359,6 @@ def test_incremental_refresh_equals_a_refresh_from_scratch(tmp_path):
         for filters in (view_filters(Filters(), span[1]),
                         Filters(date_from=span[0], date_to=span[1], sources=("chat",))):
             _assert_same(_all(incremental, filters), _all(scratch, filters))
-    finally:
-        incremental.close()
-        scratch.close()
 
 
 def test_refresh_reports_progress_and_resumes_after_an_interruption(store):
@@ -406,8 +394,8 @@ def test_a_batch_analysed_by_another_session_is_not_counted_twice(store):
 
 
 def test_default_range_is_the_last_30_days_of_data_and_long_ranges_go_weekly(store):
-    add_interaction(store, day="2025-06-01")
-    add_interaction(store, day="2025-12-31")
+    add_day_interaction(store, day="2025-06-01")
+    add_day_interaction(store, day="2025-12-31")
     refresh_insights(store)
     span = data_span(store)
     assert span == (date(2025, 6, 1), date(2025, 12, 31))

@@ -5,52 +5,30 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from store import Store
-from tests.conftest import ROOT
-from tests.insights_factories import add_interaction, conversation
+from tests.paths import ROOT
+from tests.factories import add_day_interaction, conversation, small_sample
 
 PAGE = str(ROOT / "views" / "insights.py")
 D1, D2 = "2026-03-09", "2026-03-10"
 
 
-def fill_small(store: Store) -> None:
-    """Four interactions on two days: one failed, four ratings, three tags."""
-    a = add_interaction(store, "q a", day=D1, model="m1", latency_ms=100, ttft_ms=10)
-    b = add_interaction(store, "q b", day=D2, model="m1", latency_ms=200, ttft_ms=20)
-    add_interaction(store, "q c", day=D2, model="m1", error="timeout")
-    d = add_interaction(store, "q d", day=D2, model="m2", latency_ms=400, ttft_ms=40,
-                        source="import")
-    store.review.save_rating(a, "ana", stars=5, thumbs=1, tags=["formatting"])
-    store.review.save_rating(a, "ben", stars=3)
-    store.review.save_rating(b, "ana", stars=4, thumbs=-1)
-    store.review.save_rating(d, "ana", stars=1, thumbs=-1, tags=["wrong", "too long"])
-
-
 @pytest.fixture
-def open_page(monkeypatch, db_path):
+def insights_page(open_page):
     """Open the page on db_path, optionally with URL query parameters."""
-    monkeypatch.setenv("LOUPE_DB", str(db_path))
 
     def run(**query: str | list[str]) -> AppTest:
-        st.cache_data.clear()
-        st.cache_resource.clear()
-        at = AppTest.from_file(PAGE, default_timeout=60)
-        at.query_params.update(query)
-        at.run()
-        assert not at.exception, at.exception
-        return at
+        return open_page(script=PAGE, params=query)
 
     return run
 
 
 @pytest.fixture
 def small_db(db_path):
-    store = Store(db_path)
-    fill_small(store)
-    store.close()
+    with Store(db_path) as store:
+        small_sample(store)
     return db_path
 
 
@@ -62,8 +40,8 @@ def _captions(at: AppTest) -> str:
     return "\n".join(c.value for c in at.caption)
 
 
-def test_headline_numbers_charts_and_captions(open_page, small_db):
-    at = open_page()
+def test_headline_numbers_charts_and_captions(insights_page, small_db):
+    at = insights_page()
     assert at.title[0].value == "Insights"
     assert _metrics(at) == {
         "Interactions": "4", "Ratings": "4", "Rated": "75.0%", "Mean stars": "3.25 / 5",
@@ -85,8 +63,8 @@ def test_headline_numbers_charts_and_captions(open_page, small_db):
     assert dict(at.query_params) == {}  # the default view keeps the URL clean
 
 
-def test_filters_in_the_url_restore_the_view(open_page, small_db):
-    at = open_page(models="m2", date_from=D2, date_to=D2)
+def test_filters_in_the_url_restore_the_view(insights_page, small_db):
+    at = insights_page(models="m2", date_from=D2, date_to=D2)
     assert at.multiselect(key="insights.models").value == ["m2"]
     assert [d.isoformat() for d in at.date_input(key="insights.dates").value] == [D2, D2]
     metrics = _metrics(at)
@@ -94,8 +72,8 @@ def test_filters_in_the_url_restore_the_view(open_page, small_db):
     assert at.query_params["models"] == "m2" and at.query_params["date_from"] == D2
 
 
-def test_choosing_filters_writes_them_to_the_url_and_reset_clears_them(open_page, small_db):
-    at = open_page()
+def test_choosing_filters_writes_them_to_the_url_and_reset_clears_them(insights_page, small_db):
+    at = insights_page()
     at.multiselect(key="insights.sources").select("import").run()
     assert at.query_params == {"sources": "import"}
     assert _metrics(at)["Interactions"] == "1"
@@ -108,14 +86,13 @@ def test_choosing_filters_writes_them_to_the_url_and_reset_clears_them(open_page
     assert _metrics(at)["Interactions"] == "4"
 
 
-def test_switches_group_ratings_by_variant_and_tags_by_model(open_page, db_path):
-    store = Store(db_path)
-    variant = store.experiments.add_variant("concise")
-    iid = add_interaction(store, day=D1, variant_id=variant)
-    store.review.save_rating(iid, "ana", stars=2, tags=["wrong"])
-    fill_small(store)
-    store.close()
-    at = open_page()
+def test_switches_group_ratings_by_variant_and_tags_by_model(insights_page, db_path):
+    with Store(db_path) as store:
+        variant = store.experiments.add_variant("concise")
+        iid = add_day_interaction(store, day=D1, variant_id=variant)
+        store.review.save_rating(iid, "ana", stars=2, tags=["wrong"])
+        small_sample(store)
+    at = insights_page()
     at.segmented_control(key="insights.ratings_by").set_value("variant").run()
     assert not at.exception
     assert "per variant" in _captions(at)
@@ -127,33 +104,32 @@ def test_switches_group_ratings_by_variant_and_tags_by_model(open_page, db_path)
     assert wrong["Items"] == 1 and wrong["Share of rated"] == pytest.approx(100 / 3)
 
 
-def test_reasks_and_new_data_show_on_the_next_run(open_page, db_path):
-    store = Store(db_path)
-    conversation(store, ["How do I reset my password?", "how do I reset my password??"],
-                 day=D2, model="m1")
-    at = open_page()
-    assert _metrics(at)["Re-ask rate"] == "50.0%"
-    add_interaction(store, day=D2)  # the page refreshes its summary and drops stale numbers
-    store.close()
+def test_reasks_and_new_data_show_on_the_next_run(insights_page, db_path):
+    with Store(db_path) as store:
+        conversation(store, ["How do I reset my password?", "how do I reset my password??"],
+                     day=D2, model="m1")
+        at = insights_page()
+        assert _metrics(at)["Re-ask rate"] == "50.0%"
+        add_day_interaction(store, day=D2)  # the page refreshes its summary and drops stale numbers
     at.run()
     assert _metrics(at)["Interactions"] == "3" and _metrics(at)["Re-ask rate"] == "33.3%"
 
 
-def test_an_empty_database_says_how_to_load_data(open_page, db_path):
-    at = open_page()
+def test_an_empty_database_says_how_to_load_data(insights_page, db_path):
+    at = insights_page()
     assert any("python -m dashboard demo" in i.value for i in at.info)
     assert not at.metric and not at.get("plotly_chart")
 
 
-def test_filters_that_match_nothing_say_so(open_page, small_db):
-    at = open_page(models="gone:1b")
+def test_filters_that_match_nothing_say_so(insights_page, small_db):
+    at = insights_page(models="gone:1b")
     assert any("No interactions match these filters" in i.value for i in at.info)
     assert at.multiselect(key="insights.models").value == ["gone:1b"]
     assert not at.get("plotly_chart")
 
 
-def test_a_long_range_is_shown_per_week(open_page, small_db):
-    at = open_page(date_from="2025-06-01")
+def test_a_long_range_is_shown_per_week(insights_page, small_db):
+    at = insights_page(date_from="2025-06-01")
     assert "per week" in _captions(at)
     assert "Arrows compare with the previous" not in _captions(at)  # nothing before June
 
@@ -163,11 +139,10 @@ def test_a_shared_link_in_a_real_browser_shows_the_view_and_inert_labels(db_path
     sync_api = pytest.importorskip("playwright.sync_api")
     from tests.browser import CHROMIUM, CHROMIUM_ARGS, screenshot, streamlit_app
 
-    store = Store(db_path)
-    fill_small(store)
-    hostile = '<b>bold</b><img src=x onerror="window.__loupe_pwned = 1">'
-    store.review.save_rating(2, "ben", stars=2, tags=[hostile])
-    store.close()
+    with Store(db_path) as store:
+        small_sample(store)
+        hostile = '<b>bold</b><img src=x onerror="window.__loupe_pwned = 1">'
+        store.review.save_rating(2, "ben", stars=2, tags=[hostile])
     with streamlit_app(db_path) as url, sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 4200})

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from store import Store
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, screenshot, streamlit_app
+from tests.browser import screenshot, streamlit_app, wait_for_run
 from tests.factories import add_interaction, many_interactions, review_store
 
 pytestmark = pytest.mark.browser
@@ -18,14 +18,6 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
 REVIEWER = "zoe"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
@@ -67,22 +59,13 @@ def review_app(tmp_path_factory):
 # -- helpers ---------------------------------------------------------------------------------
 
 
-def _wait_for_run(page) -> None:
-    """Wait until Streamlit has finished running the script."""
-    time.sleep(0.3)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=20_000
-    )
-    time.sleep(0.3)
-
-
 def _open(browser, url: str, path: str, *, height: int = 1100):
     page = browser.new_page(viewport={"width": 1400, "height": height})
     page.goto(f"{url}/{path}")
     name = page.get_by_label("Your name", exact=True)
     name.fill(REVIEWER)
     name.press("Enter")
-    _wait_for_run(page)
+    wait_for_run(page, timeout=20_000)
     return page
 
 
@@ -145,7 +128,7 @@ def _thumb(page, which: str):
 
 def _press(page, key: str) -> None:
     page.keyboard.press(key)
-    _wait_for_run(page)
+    wait_for_run(page, timeout=20_000)
 
 
 def _toast(page, text: str):
@@ -178,7 +161,7 @@ def test_annotate_by_mouse_by_keyboard_and_both(browser, annotate_app):
     _thumb(page, "down").click()
     shown = _shows(page, (2, -1, None))
     assert shown == (2, -1, None)
-    _wait_for_run(page)
+    wait_for_run(page, timeout=20_000)
     page.get_by_role("button", name=re.compile("Save and next")).click()
     expect(_toast(page, f"Saved #{item}: ★★☆☆☆ 2 stars · thumbs down")).to_be_visible()
     assert _stored(db_path, item, shown) == shown
@@ -189,7 +172,7 @@ def test_annotate_by_mouse_by_keyboard_and_both(browser, annotate_app):
     _thumb(page, "down").click()
     shown = _shows(page, (2, -1, None))
     assert shown == (2, -1, None) and _focused(page) == "Thumbs down"
-    _wait_for_run(page)
+    wait_for_run(page, timeout=20_000)
     _press(page, "s")
     assert _stored(db_path, item, shown) == shown  # it used to store the thumb unpicked
     item = _moved_on(page, item)
@@ -233,7 +216,7 @@ def test_annotate_by_mouse_by_keyboard_and_both(browser, annotate_app):
     page.keyboard.type("Too short")
     page.keyboard.press("5")
     page.keyboard.press("s")
-    _wait_for_run(page)
+    wait_for_run(page, timeout=20_000)
     assert comment.input_value() == "Too short5s"
     assert _shown(page) == (None, None, "Too short5s")
     assert _rating(db_path, item) is None and _item(page) == item
@@ -245,7 +228,7 @@ def test_annotate_by_mouse_by_keyboard_and_both(browser, annotate_app):
     _press(page, "s")
     assert _stored(db_path, item, shown) == shown
     item = _moved_on(page, item)
-    _wait_for_run(page)  # the new item is drawn whole (its own keys included)
+    wait_for_run(page, timeout=20_000)  # the new item is drawn whole (its own keys included)
 
     # a key pressed right before S counts, though the page had no time to show it;
     # S pressed twice saves once
@@ -255,7 +238,7 @@ def test_annotate_by_mouse_by_keyboard_and_both(browser, annotate_app):
     page.keyboard.press("s")
     assert _stored(db_path, item, (2, None, None)) == (2, None, None)
     following = _moved_on(page, item)
-    _wait_for_run(page)
+    wait_for_run(page, timeout=20_000)
     assert _rating_count(db_path) == before + 1
     assert _rating(db_path, following) is None  # the next answer was not touched
     assert _shown(page) == (None, None, None)
@@ -355,9 +338,9 @@ def test_stars_filter_modes_match_the_column_and_keyboard_steps_follow_in_the_ur
     page.keyboard.press("ArrowLeft")
     page.keyboard.press("ArrowLeft")
     page.keyboard.press("ArrowLeft")
-    _wait_for_run(page)
+    wait_for_run(page, timeout=20_000)
     time.sleep(1)
-    _wait_for_run(page)
+    wait_for_run(page, timeout=20_000)
     expect(high).to_have_value("1")
     expect(page).to_have_url(re.compile("stars_max=1$"))
     expect(page.get_by_text("2 matches ·")).to_be_visible()  # split and low hold a 1
@@ -380,7 +363,7 @@ def test_stars_filter_modes_match_the_column_and_keyboard_steps_follow_in_the_ur
         page.get_by_role("option", name=label).click()
         expect(page).to_have_url(re.compile(f"stars_mode={mode}"))
         expect(page.get_by_text(f"{len(names)} matches ·")).to_be_visible()
-        _wait_for_run(page)
+        wait_for_run(page, timeout=20_000)
         rows = _table(page)
         assert set(rows) == {ids[n] for n in names} and _matches(page) == len(names)
         for cell in rows.values():
@@ -402,14 +385,14 @@ def test_stars_filter_modes_match_the_column_and_keyboard_steps_follow_in_the_ur
     _press(page, "ArrowRight")
     expect(page).to_have_url(re.compile("stars_min=3&stars_max=3"))
     expect(page.get_by_text("1 match ·")).to_be_visible()
-    _wait_for_run(page)
+    wait_for_run(page, timeout=20_000)
     assert set(_table(page)) == {ids["split"]}
 
     # a colleague opens the link: same reading, same rows
     other = browser.new_page(viewport={"width": 1400, "height": 800})
     other.goto(page.url)
     expect(other.get_by_text("1 match")).to_be_visible()
-    _wait_for_run(other)
+    wait_for_run(other, timeout=20_000)
     assert set(_table(other)) == {ids["split"]}
     other.close()
     page.close()

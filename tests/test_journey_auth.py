@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from dashboard.api import create_app
 from dashboard.auth import SESSION_COOKIE, hash_password, token_digest
 from store import Store
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, screenshot, streamlit_app
+from tests.browser import screenshot, streamlit_app, wait_for_run
 from tests.fake_ollama import FakeOllama
 
 pytestmark = pytest.mark.browser
@@ -34,28 +34,11 @@ PAGES = {
 
 
 @pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture(scope="module")
 def server(tmp_path_factory):
     db_path = tmp_path_factory.mktemp("journey_auth") / "loupe.db"
     Store(db_path).close()
     with FakeOllama() as fake, streamlit_app(db_path, {"OLLAMA_HOST": fake.url}) as url:
         yield url, db_path
-
-
-def _wait_for_run(page) -> None:
-    """Wait until Streamlit has finished running the script."""
-    time.sleep(0.3)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=20_000
-    )
-    time.sleep(0.3)
 
 
 def _title(page, title: str) -> None:
@@ -66,7 +49,7 @@ def _go(page, name: str) -> None:
     """Open a page from the sidebar navigation."""
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=name, exact=True).click()
     _title(page, name)
-    _wait_for_run(page)
+    wait_for_run(page, timeout=20_000)
 
 
 def _name_box(page):
@@ -78,7 +61,7 @@ def _sign_in(page, name: str, password: str) -> None:
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in", exact=True).click()
     page.get_by_text(f"Signed in as {name}").wait_for(timeout=20_000)
-    _wait_for_run(page)
+    wait_for_run(page, timeout=20_000)
 
 
 def _sign_in_form(page) -> None:
@@ -87,11 +70,11 @@ def _sign_in_form(page) -> None:
 
 def _select(page, scope, label: str, option: str) -> None:
     """Choose an option of the select box ``label`` inside ``scope``."""
-    _wait_for_run(page)
+    wait_for_run(page, timeout=20_000)
     scope.get_by_role("combobox", name=label, exact=True).click()
     page.get_by_role("option", name=option, exact=True).click()
     expect(scope.get_by_role("combobox", name=label, exact=True)).to_have_value(option)
-    _wait_for_run(page)
+    wait_for_run(page, timeout=20_000)
 
 
 def _table(page, index: int, cells: int) -> list[str]:
@@ -125,13 +108,13 @@ def test_the_reviewers_name_survives_page_switches_reloads_and_new_tabs(browser,
     _title(page, "Chat")
     _name_box(page).fill("ana")
     _name_box(page).press("Enter")
-    _wait_for_run(page)
+    wait_for_run(page, timeout=20_000)
     for name in ["Insights", "Review", "Agreement", "Annotate", "Results", "Chat"]:
         _go(page, name)
         expect(_name_box(page)).to_have_value("ana")
     page.reload()
     _title(page, "Chat")
-    _wait_for_run(page)
+    wait_for_run(page, timeout=20_000)
     expect(_name_box(page)).to_have_value("ana")
 
     tab = context.new_page()
@@ -162,14 +145,14 @@ def test_every_page_has_its_address_and_no_request_leaves_this_machine(browser, 
     page.on("request", lambda request: requests.append(request.url))
     page.goto(url)
     _title(page, "Chat")
-    _wait_for_run(page)
+    wait_for_run(page, timeout=20_000)
     wrong: list[str] = []
     if page.url != f"{url}/chat":  # "/" opens the start page, at its own address
         wrong.append(f"/ -> {page.url}")
     for path, title in PAGES.items():
         page.goto(f"{url}/{path}")
         _title(page, title)
-        _wait_for_run(page)
+        wait_for_run(page, timeout=20_000)
         if page.get_by_text("Page not found").count() or page.url.split("?")[0] != f"{url}/{path}":
             wrong.append(f"/{path} -> {page.url}")
     icon = page.evaluate("document.querySelector(\"link[rel='shortcut icon']\").href")
@@ -196,7 +179,7 @@ def test_the_first_admin_signs_in_and_nothing_typed_next_is_dropped(browser, ser
     form.get_by_role("button", name="Add user").click()
     page.get_by_text("You are signed in as ana, the first admin").wait_for(timeout=20_000)
     page.get_by_text("Signed in as ana · admin").wait_for()
-    _wait_for_run(page)
+    wait_for_run(page, timeout=20_000)
     expect(page.get_by_text("Loupe runs in local single-user mode")).to_have_count(0)
     with Store(db_path) as store:
         assert [(u["name"], u["role"]) for u in store.users.list_users()] == [("ana", "admin")]
@@ -221,7 +204,7 @@ def test_the_first_admin_signs_in_and_nothing_typed_next_is_dropped(browser, ser
         "ana", "admin", "vic", "viewer"]
     page.reload()  # still signed in
     page.get_by_text("Signed in as ana · admin").wait_for(timeout=20_000)
-    _wait_for_run(page)
+    wait_for_run(page, timeout=20_000)
 
     # API tokens: create, use, see "last used", revoke
     tokens = page.get_by_test_id("stForm").filter(has_text="Create token")
@@ -242,7 +225,7 @@ def test_the_first_admin_signs_in_and_nothing_typed_next_is_dropped(browser, ser
         assert used is not None
     page.reload()
     page.get_by_text("Signed in as ana · admin").wait_for(timeout=20_000)
-    _wait_for_run(page)
+    wait_for_run(page, timeout=20_000)
     assert _table(page, 1, 7) == ["support widget", "60/minute", "ana", row["created_at"][:16]
                                .replace("T", " "), used[:16].replace("T", " "), "",
                                "feedback:write"]
@@ -304,7 +287,7 @@ def test_sign_in_lasts_across_reloads_and_tabs_and_ends_on_sign_out_in_another_t
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Agreement").click()
     _sign_in_form(page)
     page.get_by_text("You were signed out").wait_for()
-    _wait_for_run(page)
+    wait_for_run(page, timeout=20_000)
     screenshot(page, "journey_auth_sign_in")
     page.reload()
     _sign_in_form(page)
@@ -361,7 +344,7 @@ def test_a_new_password_or_a_removed_account_signs_that_user_out_at_once(browser
 def test_signing_in_with_the_identity_provider(browser, tmp_path, monkeypatch):
     """Streamlit's own st.login against a fake OpenID Connect provider on this machine."""
     import tests.browser as browser_helpers
-    from tests.conftest import free_port
+    from tests.paths import free_port
     from tests.fake_oidc import CLIENT_ID, CLIENT_SECRET, FakeOidc
 
     port = free_port()
@@ -416,7 +399,7 @@ oidc_admins = ["ida@example.org"]
 
             page.get_by_role("button", name="Sign out").click()
             page.get_by_role("button", name="Sign in with Fake ID").wait_for(timeout=20_000)
-            _wait_for_run(page)
+            wait_for_run(page, timeout=20_000)
             expect(page.get_by_text("Signed in as")).to_have_count(0)
             assert _session_rows(db_path, "ida@example.org")[0]["revoked_at"] is not None
             names = [c["name"] for c in context.cookies()]

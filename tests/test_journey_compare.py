@@ -13,7 +13,7 @@ import pytest
 from dashboard.demo import load_demo
 from dashboard.experiments import pairwise_report
 from store import Store
-from tests.browser import chromium, screenshot, streamlit_app, wait_for_run
+from tests.browser import screenshot, streamlit_app, wait_for_run
 from tests.fake_ollama import DEFAULT_MODEL, FakeOllama
 
 pytestmark = pytest.mark.browser
@@ -24,24 +24,14 @@ HOSTILE = ('<img src="http://127.0.0.1:9/pwned.png" onerror="document.title=\'pw
            "[click me](http://evil.test) <b>bold</b>")
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as launched:
-        yield launched
-
-
-def _wait_for_run(page) -> None:
-    wait_for_run(page, timeout=60_000)
-
-
 def _sign_in(page, url: str, path: str) -> None:
     page.goto(f"{url}/{path}")
     page.get_by_label("Your name", exact=True).wait_for(timeout=60_000)
-    _wait_for_run(page)
+    wait_for_run(page)
     name = page.get_by_label("Your name", exact=True)
     name.fill("ana")
     name.press("Enter")
-    _wait_for_run(page)
+    wait_for_run(page)
 
 
 def _metric(page, label: str) -> str:
@@ -100,12 +90,12 @@ def test_a_judge_that_ignores_the_schema_then_two_votes_that_rank_nothing(browse
         _sign_in(page, url, "experiments")
         page.get_by_role("button", name="Run").click()
         page.get_by_text("4 of 4 answers").wait_for(timeout=60_000)
-        _wait_for_run(page)
+        wait_for_run(page)
 
         # the judge model answers junk: each pair is kept with the reason and the raw reply
         page.get_by_role("button", name="Judge the answered pairs").click()
         page.get_by_text("2 pairs have no verdict").wait_for(timeout=60_000)
-        _wait_for_run(page)
+        wait_for_run(page)
         page.get_by_text("2 pairs have no verdict").scroll_into_view_if_needed()
         page.get_by_test_id("stDataFrame").first.wait_for()
         assert _metric(page, "Pairs with no verdict") == "2"
@@ -129,7 +119,7 @@ def test_a_judge_that_ignores_the_schema_then_two_votes_that_rank_nothing(browse
         fake.reply = lambda messages: {"verdict": "1", "reason": "The first is clearer."}
         page.get_by_role("button", name="Retry the unreadable pairs").click()
         expect(page.get_by_text("2 pairs have no verdict")).to_have_count(0, timeout=60_000)
-        _wait_for_run(page)
+        wait_for_run(page)
         assert _metric(page, "Pairs with no verdict") == "0"
         assert _metric(page, "Verdicts read") == "2 of 2"
         assert _metric(page, "Flips when the answers swap") == "100%"  # always "1": position bias
@@ -141,7 +131,7 @@ def test_a_judge_that_ignores_the_schema_then_two_votes_that_rank_nothing(browse
 
         # two blind votes
         page.get_by_role("link", name="Vote").click()
-        _wait_for_run(page)
+        wait_for_run(page)
         revealed = []
         for _ in range(2):
             page.get_by_role("button", name="Answer 1 is better").click()
@@ -150,7 +140,7 @@ def test_a_judge_that_ignores_the_schema_then_two_votes_that_rank_nothing(browse
             revealed.append(re.search(r"Answer 1 was (.+?), Answer 2 was (.+?)\.$",
                                       saved.inner_text().strip()).groups())
             page.get_by_role("button", name="Next pair").click()
-            _wait_for_run(page)
+            wait_for_run(page)
         page.get_by_text("You have voted on every pair").wait_for()
         with Store(db_path) as store:
             votes = store.experiments.votes(experiment)
@@ -162,12 +152,12 @@ def test_a_judge_that_ignores_the_schema_then_two_votes_that_rank_nothing(browse
         # Results: the method in a sentence, and no ranking from two votes
         page.get_by_role("link", name="Results").click()
         page.get_by_role("heading", name="Leaderboard").wait_for(timeout=60_000)
-        _wait_for_run(page)
+        wait_for_run(page)
         assert page.get_by_text("Not enough votes to rank").count() == 1
         assert page.get_by_text(re.compile("Bradley–Terry with ties")).count() == 1
         page.get_by_test_id("stSelectbox").first.click()
         page.get_by_role("option", name="plain vs concise").click()
-        _wait_for_run(page)
+        wait_for_run(page)
         page.get_by_role("heading", name="LLM judge").wait_for()
         assert _metric(page, "Verdicts read") == "2 of 2"
         _no_live_markup(page)
@@ -188,10 +178,10 @@ def test_the_demo_experiment_is_ranked_with_its_judge_calibrated(browser, tmp_pa
         page = browser.new_page(viewport={"width": 1400, "height": 2400})
         page.goto(f"{url}/results")
         page.get_by_role("heading", name="Leaderboard").wait_for(timeout=60_000)
-        _wait_for_run(page)
+        wait_for_run(page)
         page.get_by_test_id("stSelectbox").first.click()
         page.get_by_role("option", name=experiment["name"]).click()
-        _wait_for_run(page)
+        wait_for_run(page)
         page.get_by_role("heading", name="LLM judge").wait_for()
         assert page.get_by_text("Not enough votes to rank").count() == 0
         sentence = report["ranking"]["sentence"]

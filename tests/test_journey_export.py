@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ import pytest
 from dashboard.demo import load_demo
 from dashboard.exporting import FORMATS
 from store import Store
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, screenshot, streamlit_app
+from tests.browser import screenshot, streamlit_app, wait_for_run
 
 pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -27,38 +26,21 @@ COLUMNS = {"sft": ["messages"], "alpaca": ["input", "instruction", "output"],
            "openai-preference": ["input", "non_preferred_output", "preferred_output"]}
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-def _wait_for_run(page) -> None:
-    """Wait until Streamlit has finished running the script."""
-    time.sleep(0.3)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000
-    )
-    time.sleep(0.3)
-
-
 def _open_export(browser, url: str):
     page = browser.new_page(viewport={"width": 1400, "height": 1600}, accept_downloads=True)
     page.goto(f"{url}/export")
     page.get_by_role("heading", name="Preview").wait_for(timeout=60_000)
-    _wait_for_run(page)
+    wait_for_run(page)
     name = page.get_by_label("Your name", exact=True)
     name.fill("ana")
     name.press("Enter")
-    _wait_for_run(page)
+    wait_for_run(page)
     return page
 
 
 def _choose_format(page, fmt: str) -> None:
     page.get_by_test_id("stButtonGroup").first.get_by_role("radio", name=fmt, exact=True).click()
-    _wait_for_run(page)
+    wait_for_run(page)
 
 
 def _download_buttons(page):
@@ -67,7 +49,7 @@ def _download_buttons(page):
 
 def _build(page) -> None:
     page.get_by_role("button", name="Build the file").click()
-    _wait_for_run(page)
+    wait_for_run(page)
 
 
 def _announced_rows(page) -> int:
@@ -84,26 +66,19 @@ def _download(page, tmp_path: Path, fmt: str) -> Path:
 
 
 def _latest_export(db_path: Path) -> dict:
-    store = Store(db_path)
-    try:
+    with Store(db_path) as store:
         return store.exports.list_exports()[0]
-    finally:
-        store.close()
 
 
 def _export_count(db_path: Path) -> int:
-    store = Store(db_path)
-    try:
+    with Store(db_path) as store:
         return len(store.exports.list_exports())
-    finally:
-        store.close()
 
 
 def test_every_format_from_default_settings_downloads_as_documented(browser, tmp_path):
     db_path = tmp_path / "demo.db"
-    store = Store(db_path)
-    load_demo(store)
-    store.close()
+    with Store(db_path) as store:
+        load_demo(store)
 
     with streamlit_app(db_path) as url:
         page = _open_export(browser, url)
@@ -159,19 +134,18 @@ def test_every_format_from_default_settings_downloads_as_documented(browser, tmp
 
         # a changed option takes the file off the screen too
         page.get_by_text("Remove near-duplicate questions").click()
-        _wait_for_run(page)
+        wait_for_run(page)
         playwright_api.expect(_download_buttons(page)).to_have_count(0, timeout=30_000)
         page.close()
 
 
 def test_a_one_label_kto_file_is_announced_before_it_is_written(browser, tmp_path):
     db_path = tmp_path / "five.db"
-    store = Store(db_path)
-    for n in range(3):
-        iid = store.ingest.add_question(store.ingest.start_conversation(), f"How do I do thing {n}?")
-        store.ingest.record_answer(iid, answer=f"Like this, step {n}.")
-        store.review.save_rating(iid, "ben", stars=5)
-    store.close()
+    with Store(db_path) as store:
+        for n in range(3):
+            iid = store.ingest.add_question(store.ingest.start_conversation(), f"How do I do thing {n}?")
+            store.ingest.record_answer(iid, answer=f"Like this, step {n}.")
+            store.review.save_rating(iid, "ben", stars=5)
 
     with streamlit_app(db_path) as url:
         page = _open_export(browser, url)
@@ -187,7 +161,7 @@ def test_a_one_label_kto_file_is_announced_before_it_is_written(browser, tmp_pat
         assert not list((tmp_path / "exports").glob("*.jsonl"))
 
         page.get_by_role("button", name="Build it anyway").click()
-        _wait_for_run(page)
+        wait_for_run(page)
         _download_buttons(page).wait_for()
         downloaded = _download(page, tmp_path, "kto")
         rows = [json.loads(line) for line in downloaded.read_text(encoding="utf-8").splitlines()]

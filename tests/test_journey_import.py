@@ -11,20 +11,14 @@ from pathlib import Path
 import pytest
 
 from store import Store
-from tests.browser import chromium, screenshot, streamlit_app, wait_for_run
-from tests.conftest import ROOT
+from tests.browser import screenshot, streamlit_app, wait_for_run
+from tests.paths import ROOT
 
 pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")
 datasets = pytest.importorskip("datasets")
 
 OPEN_WEBUI = ROOT / "tests" / "data" / "openwebui_feedback_export.json"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture(scope="module")
@@ -35,17 +29,13 @@ def app(tmp_path_factory):
         yield url, db_path
 
 
-def _wait_for_run(page) -> None:
-    wait_for_run(page, timeout=60_000)
-
-
 def _open_import(browser, url: str):
     page = browser.new_page(viewport={"width": 1400, "height": 1300})
     page.goto(f"{url}/review")
     page.get_by_text("Import feedback").first.wait_for(timeout=60_000)
-    _wait_for_run(page)
+    wait_for_run(page)
     page.get_by_text("Import feedback").first.click()
-    _wait_for_run(page)
+    wait_for_run(page)
     return page
 
 
@@ -55,12 +45,12 @@ def _upload(page, path: Path) -> None:
     if remove.count():  # take the previous file away first
         remove.first.locator("button").click()
         playwright_api.expect(button).to_be_disabled(timeout=30_000)
-        _wait_for_run(page)
+        wait_for_run(page)
     page.locator("input[type=file]").set_input_files(str(path))
-    _wait_for_run(page)
+    wait_for_run(page)
     playwright_api.expect(button).to_be_enabled(timeout=30_000)  # the file is picked
     button.click()
-    _wait_for_run(page)
+    wait_for_run(page)
 
 
 def _counts(db_path: Path) -> dict:

@@ -10,8 +10,8 @@ import time
 import pytest
 
 from store import Store
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, screenshot, streamlit_app
-from tests.conftest import free_port
+from tests.browser import chromium, screenshot, streamlit_app, wait_for_run
+from tests.paths import free_port
 from tests.fake_openai import DEFAULT_KEY, DEFAULT_MODEL, FakeOpenAI
 
 pytestmark = pytest.mark.browser
@@ -27,27 +27,19 @@ def journey(tmp_path_factory):
            "OLLAMA_HOST": f"http://127.0.0.1:{free_port()}"}
     with FakeOpenAI(token_delay=0.02) as fake:
         env["LOUPE_OPENAI_BASE_URL"] = fake.base_url
-        with streamlit_app(db_path, env) as url, playwright_api.sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        with streamlit_app(db_path, env) as url, chromium() as browser:
             page = browser.new_page(viewport={"width": 1300, "height": 1000})
             page.goto(url)
             name = page.get_by_label("Your name", exact=True)
             name.fill("ana")
             name.press("Enter")
-            time.sleep(0.3)  # the name is kept once that run ends
-            page.wait_for_function(
-                "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
-                timeout=60_000)
+            wait_for_run(page)  # the name is kept once that run ends
             yield page, fake, db_path
-            browser.close()
 
 
 def _rows(db_path, sql: str, params=()) -> list[dict]:
-    store = Store(db_path)
-    try:
+    with Store(db_path) as store:
         return [dict(r) for r in store.db.execute(sql, params).fetchall()]
-    finally:
-        store.close()
 
 
 def test_chat_answers_from_the_server_and_stores_its_usage(journey):
@@ -104,14 +96,13 @@ def test_a_variant_runs_on_the_server_in_an_experiment(journey):
     assert variant["model"] == DEFAULT_MODEL
     assert '"backend": "openai:default"' in variant["params"]
 
-    store = Store(db_path)
-    plain = store.experiments.add_variant("plain", model=DEFAULT_MODEL,
-                              params={"temperature": 0.2, "backend": "openai:default"})
-    [remote] = [v["id"] for v in store.experiments.list_variants() if v["name"] == "remote"]
-    set_id = store.experiments.create_question_set("support", [{"question": "Where is my parcel?"},
-                                                   {"question": "Can I get a refund?"}])
-    store.experiments.create_experiment("plain vs remote", set_id, [plain, remote])
-    store.close()
+    with Store(db_path) as store:
+        plain = store.experiments.add_variant("plain", model=DEFAULT_MODEL,
+                                  params={"temperature": 0.2, "backend": "openai:default"})
+        [remote] = [v["id"] for v in store.experiments.list_variants() if v["name"] == "remote"]
+        set_id = store.experiments.create_question_set("support", [{"question": "Where is my parcel?"},
+                                                       {"question": "Can I get a refund?"}])
+        store.experiments.create_experiment("plain vs remote", set_id, [plain, remote])
 
     page.get_by_text("Work on a variant").wait_for()  # the page has drawn the new variant
     page.get_by_role("link", name="Experiments").click()
@@ -135,10 +126,9 @@ def test_insights_show_the_tokens_and_cost(journey):
     page, _, db_path = journey
     [totals] = _rows(db_path, "SELECT COUNT(*) AS calls, SUM(prompt_tokens) AS tin,"
                               " SUM(completion_tokens) AS tout FROM interactions")
-    store = Store(db_path)
-    day = store.db.execute("SELECT MIN(substr(created_at, 1, 10)) FROM interactions").fetchone()[0]
-    store.insights.set_model_price(DEFAULT_MODEL, day, 2.0, 8.0)
-    store.close()
+    with Store(db_path) as store:
+        day = store.db.execute("SELECT MIN(substr(created_at, 1, 10)) FROM interactions").fetchone()[0]
+        store.insights.set_model_price(DEFAULT_MODEL, day, 2.0, 8.0)
     page.get_by_role("link", name="Insights").click()
     page.get_by_text("Usage and cost").wait_for(timeout=30_000)
     page.get_by_text("Estimated cost", exact=True).first.scroll_into_view_if_needed()

@@ -14,7 +14,7 @@ import pytest
 
 from dashboard.auth import hash_password
 from store import Store
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, screenshot, streamlit_app
+from tests.browser import chromium, screenshot, streamlit_app
 from tests.fake_ollama import FakeOllama
 from tests.test_clustering import fill, separated
 
@@ -47,29 +47,28 @@ FORBIDDEN = {"chat": "Chat", "queue": "Annotate", "vote": "Vote", "variants": "V
 
 
 def _seed(db_path) -> dict[str, int]:
-    store = Store(db_path)
-    for name, role in ROLES.items():
-        store.users.add_user(name, role, hash_password(PASSWORDS[name]))
-    low = fill(store, separated(3, 12)[0], model=MODEL)  # low-rated questions: themes
-    for iid in low[:6]:  # a second reviewer on some of them: the Agreement page has pairs
-        store.review.save_rating(iid, REVIEWER, stars=2, tags=[TAG], comment=REFERENCE)
-    conversation = store.ingest.start_conversation()
-    hostile = store.ingest.add_question(conversation, QUESTION, model=MODEL)
-    store.ingest.record_answer(hostile, answer=ANSWER_A)
-    store.review.save_rating(hostile, REVIEWER, stars=1, thumbs=-1, tags=[TAG], comment=REFERENCE,
-                      ideal_answer=ANSWER_B)
-    big = store.ingest.add_question(store.ingest.start_conversation(), BIG, model=MODEL)
-    store.ingest.record_answer(big, answer=BIG)
-    a = store.experiments.add_variant(VARIANT_A, model=MODEL)
-    b = store.experiments.add_variant(VARIANT_B, model=MODEL)
-    set_id = store.experiments.create_question_set(SET_NAME, [{"question": QUESTION,
-                                                   "reference_answer": REFERENCE}])
-    experiment = store.experiments.create_experiment(SET_NAME, set_id, [a, b])
-    [item] = store.experiments.question_set_items(set_id)
-    for variant, answer in ((a, ANSWER_A), (b, ANSWER_B)):
-        store.experiments.record_experiment_answer(experiment, item["id"], variant, QUESTION, answer=answer,
-                                       model=MODEL, backend="ollama")
-    store.close()
+    with Store(db_path) as store:
+        for name, role in ROLES.items():
+            store.users.add_user(name, role, hash_password(PASSWORDS[name]))
+        low = fill(store, separated(3, 12)[0], model=MODEL)  # low-rated questions: themes
+        for iid in low[:6]:  # a second reviewer on some of them: the Agreement page has pairs
+            store.review.save_rating(iid, REVIEWER, stars=2, tags=[TAG], comment=REFERENCE)
+        conversation = store.ingest.start_conversation()
+        hostile = store.ingest.add_question(conversation, QUESTION, model=MODEL)
+        store.ingest.record_answer(hostile, answer=ANSWER_A)
+        store.review.save_rating(hostile, REVIEWER, stars=1, thumbs=-1, tags=[TAG], comment=REFERENCE,
+                          ideal_answer=ANSWER_B)
+        big = store.ingest.add_question(store.ingest.start_conversation(), BIG, model=MODEL)
+        store.ingest.record_answer(big, answer=BIG)
+        a = store.experiments.add_variant(VARIANT_A, model=MODEL)
+        b = store.experiments.add_variant(VARIANT_B, model=MODEL)
+        set_id = store.experiments.create_question_set(SET_NAME, [{"question": QUESTION,
+                                                       "reference_answer": REFERENCE}])
+        experiment = store.experiments.create_experiment(SET_NAME, set_id, [a, b])
+        [item] = store.experiments.question_set_items(set_id)
+        for variant, answer in ((a, ANSWER_A), (b, ANSWER_B)):
+            store.experiments.record_experiment_answer(experiment, item["id"], variant, QUESTION, answer=answer,
+                                           model=MODEL, backend="ollama")
     return {"hostile": hostile, "big": big, "experiment": experiment}
 
 
@@ -104,10 +103,8 @@ def app(tmp_path_factory):
     ids = _seed(db_path)
     with FakeOllama(reply=_model_reply) as fake, \
             streamlit_app(db_path, {"OLLAMA_HOST": fake.url}) as url, \
-            playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            chromium() as browser:
         yield {"url": url, "db": db_path, "ids": ids, "browser": browser}
-        browser.close()
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ import pytest
 
 from dashboard.auth import DEVICE_COOKIE, SESSION_COOKIE, hash_password
 from store import Store
-from tests.browser import chromium, screenshot, streamlit_app, wait_for_run
-from tests.conftest import free_port
+from tests.browser import screenshot, streamlit_app, wait_for_run
+from tests.paths import free_port
 
 pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -28,12 +28,6 @@ WRONG = "Wrong name or password."
 WAIT_AFTER_FAILURE = re.compile(r"^Wrong name or password\. Wait (\d+) seconds? before trying again\.$")
 TOO_SOON = re.compile(r"^Too many failed sign-ins for this name: wait (\d+) seconds? "
                       r"and try again\.$")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture(scope="module")
@@ -80,13 +74,9 @@ def other_origin(server):
     httpd.shutdown()
 
 
-def _wait_for_run(page) -> None:
-    wait_for_run(page, timeout=60_000)
-
-
 def _sign_in_form(page) -> None:
     expect(page.get_by_role("button", name="Sign in", exact=True)).to_be_visible(timeout=20_000)
-    _wait_for_run(page)
+    wait_for_run(page)
 
 
 def _fill(page, password: str) -> None:
@@ -112,7 +102,7 @@ def _try(page, password: str) -> str:
                            " && !document.querySelector('[data-stale=\"true\"]')"
                            " && !document.querySelector('[data-testid=\"stStatusWidget\"]')",
                            timeout=20_000)
-    _wait_for_run(page)
+    wait_for_run(page)
     errors = page.get_by_test_id("stAlertContentError")
     return errors.first.inner_text().strip() if errors.count() else ""
 
@@ -125,7 +115,7 @@ def _sign_in(page) -> None:
 
 def _signed_in(page) -> None:
     page.get_by_text("Signed in as ada · admin").wait_for(timeout=20_000)
-    _wait_for_run(page)
+    wait_for_run(page)
 
 
 def _sessions(db_path) -> list[dict]:

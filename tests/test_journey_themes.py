@@ -11,20 +11,10 @@ import pytest
 from dashboard.demo import load_demo
 from dashboard.filters import Filters
 from store import Store
-from tests.browser import chromium, screenshot, streamlit_app, wait_for_run
+from tests.browser import screenshot, streamlit_app, wait_for_run
 
 pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as launched:
-        yield launched
-
-
-def _wait_for_run(page) -> None:
-    wait_for_run(page, timeout=120_000)
 
 
 def _picker_titles(page) -> list[str]:
@@ -47,20 +37,19 @@ def _picker_titles(page) -> list[str]:
 
 def test_themes_are_named_saved_and_followed_week_by_week(browser, tmp_path):
     db_path = tmp_path / "demo.db"
-    store = Store(db_path)
-    load_demo(store)
-    low_rated = len(store.themes.cluster_items(Filters()))
-    store.close()
+    with Store(db_path) as store:
+        load_demo(store)
+        low_rated = len(store.themes.cluster_items(Filters()))
 
     with streamlit_app(db_path, env={"OLLAMA_HOST": "http://127.0.0.1:9"}, timeout=90) as url:
         page = browser.new_page(viewport={"width": 1400, "height": 1800})
         page.goto(f"{url}/clusters")
         page.get_by_role("heading", name="A theme up close").wait_for(timeout=120_000)
-        _wait_for_run(page)
+        wait_for_run(page, timeout=120_000)
         name = page.get_by_label("Your name", exact=True)
         name.fill("ana")
         name.press("Enter")
-        _wait_for_run(page)
+        wait_for_run(page, timeout=120_000)
         assert page.get_by_text("No run is saved yet").is_visible()
         summary = page.get_by_text(re.compile(r"low-rated items in \d+ themes")).first.inner_text()
         found = re.search(r"(\d+) low-rated items in (\d+) themes", summary.replace(",", ""))
@@ -79,15 +68,12 @@ def test_themes_are_named_saved_and_followed_week_by_week(browser, tmp_path):
         # Save the run under a name.
         page.get_by_label("Run name").fill("Week 9")
         page.get_by_role("button", name=f"Save these {themes} themes").click()
-        _wait_for_run(page)
+        wait_for_run(page, timeout=120_000)
         page.get_by_text("Saved run #1 “Week 9”").wait_for(timeout=60_000)
-        store = Store(db_path)
-        try:
+        with Store(db_path) as store:
             [run] = store.themes.theme_runs()
             saved = store.themes.saved_themes(run["id"])
             members = store.themes.saved_theme_members(run["id"])
-        finally:
-            store.close()
         assert (run["name"], run["created_by"], run["themes"], run["n_items"]) == ("Week 9", "ana", themes, items)
         assert [t["name"] for t in saved][: len(names)] == names  # what the page listed, in its order
         assert sum(t["size"] for t in saved) == len(members) <= items

@@ -19,8 +19,8 @@ import pytest
 
 from dashboard.auth import hash_password, token_digest
 from store import Store
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, screenshot, streamlit_app, wait_for_run
-from tests.conftest import ROOT, free_port
+from tests.browser import chromium, screenshot, streamlit_app, wait_for_run
+from tests.paths import ROOT, free_port
 from tests.factories import add_interaction
 
 pytestmark = pytest.mark.browser
@@ -76,10 +76,6 @@ def _call(api_url: str, token: str, method: str, path: str, body: dict | None = 
         return error.code, json.loads(error.read())
 
 
-def _wait_for_run(page) -> None:
-    wait_for_run(page, timeout=20_000)
-
-
 def _token_cells(page, cells: int) -> list[str]:
     grid = page.get_by_test_id("stDataFrame").nth(1)  # the accounts, then the tokens
     expect(grid.locator("td")).to_have_count(cells)
@@ -101,14 +97,13 @@ def _create(page, name: str, remove: list[str], add: list[str]) -> str:
     form.get_by_role("button", name="Create token").click()
     page.get_by_text(f"Created the token {name}").wait_for(timeout=20_000)
     token = page.get_by_test_id("stCode").inner_text().strip()
-    _wait_for_run(page)
+    wait_for_run(page, timeout=20_000)
     return token
 
 
 def test_each_token_does_what_its_scopes_say(loupe):
     url, api_url, db_path, iid = loupe
-    with playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 1300, "height": 1400})
         page.goto(f"{url}/users")
         page.get_by_label("Name", exact=True).fill("ada")
@@ -116,7 +111,7 @@ def test_each_token_does_what_its_scopes_say(loupe):
         page.get_by_role("button", name="Sign in", exact=True).click()
         page.get_by_text("Signed in as ada").wait_for(timeout=20_000)
         page.get_by_role("button", name="Create token").wait_for(timeout=20_000)
-        _wait_for_run(page)
+        wait_for_run(page, timeout=20_000)
 
         # a read-only token: the default write scope taken out, read put in
         reader = _create(page, "analytics sync", remove=["feedback:write"], add=["feedback:read"])
@@ -171,10 +166,9 @@ def test_each_token_does_what_its_scopes_say(loupe):
         # the page shows both tokens as used
         page.reload()
         page.get_by_role("button", name="Create token").wait_for(timeout=20_000)
-        _wait_for_run(page)
+        wait_for_run(page, timeout=20_000)
         cells = _token_cells(page, 14)
         assert cells[4] == used["analytics sync"][:16].replace("T", " ")
         assert cells[11] == used["support widget"][:16].replace("T", " ")
         page.get_by_role("heading", name="API tokens").scroll_into_view_if_needed()
         screenshot(page, "journey_tokens_used")
-        browser.close()

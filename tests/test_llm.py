@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 
 from dashboard.chat import INTERRUPTED, ChatTurn
 from dashboard.llm import (
@@ -14,7 +13,7 @@ from dashboard.llm import (
     build_messages,
     embedded_model_path,
 )
-from tests.conftest import free_port
+from tests.paths import free_port
 from tests.fake_ollama import DEFAULT_MODEL, FakeOllama
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.paths import ROOT
 
 SOURCES = sorted([ROOT / "app.py", *ROOT.glob("views/*.py"), *ROOT.glob("dashboard/**/*.py")])
 

@@ -15,7 +15,7 @@ from dashboard.llm import (
     backend_named,
 )
 from dashboard.openai_backend import Endpoint, OpenAIBackend, openai_endpoints
-from tests.conftest import free_port
+from tests.paths import free_port
 from tests.fake_openai import DEFAULT_KEY, DEFAULT_MODEL, FakeOpenAI
 
 HI = [{"role": "user", "content": "Why is the sky blue?"}]
@@ -179,20 +179,12 @@ def test_variant_on_an_endpoint_uses_it_and_an_unknown_one_says_so(fake_openai, 
 
 def test_chat_page_names_an_endpoint_that_refuses_its_key(monkeypatch, db_path, fake_openai,
                                                          tmp_path):
-    import streamlit as st
-    from streamlit.testing.v1 import AppTest
+    from tests.pages import open_app
 
-    from tests.conftest import ROOT
-
-    monkeypatch.setenv("LOUPE_DB", str(db_path))
     monkeypatch.setenv("OLLAMA_HOST", f"http://127.0.0.1:{free_port()}")
     monkeypatch.setenv("LOUPE_OPENAI_BASE_URL", fake_openai.base_url)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-wrong-key-98765432")
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    assert not at.exception, at.exception
+    at = open_app(monkeypatch, db_path)
     from tests.shown import shown
 
     warnings = [shown(w.value) for w in at.sidebar.warning]

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard.filters import Filters
 from store import Store
-from tests.conftest import ROOT
+from tests.paths import ROOT
 from tests.factories import review_store
 from tests.shown import shown
 
@@ -17,21 +16,11 @@ from tests.shown import shown
 
 
 @pytest.fixture
-def queue(monkeypatch, db_path):
+def queue(open_page, db_path):
     def run(reviewer: str = "ana", params: dict | None = None) -> AppTest:
-        store = Store(db_path)
-        review_store(store)
-        store.close()
-        monkeypatch.setenv("LOUPE_DB", str(db_path))
-        st.cache_data.clear()
-        st.cache_resource.clear()
-        at = AppTest.from_file(str(ROOT / "views" / "queue.py"), default_timeout=60)
-        at.query_params.update(params or {})
-        if reviewer:
-            at.session_state["app.reviewer"] = reviewer
-        at.run()
-        assert not at.exception, at.exception
-        return at
+        with Store(db_path) as store:
+            review_store(store)
+        return open_page(script=ROOT / "views" / "queue.py", params=params, reviewer=reviewer)
 
     return run
 
@@ -64,11 +53,8 @@ def _rate(at: AppTest, stars: int | None = None, thumbs: int | None = None) -> A
 
 
 def _rating(db_path, item: int, reviewer: str):
-    store = Store(db_path)
-    try:
+    with Store(db_path) as store:
         return store.review.get_rating(item, reviewer)
-    finally:
-        store.close()
 
 
 def test_without_a_name_the_page_asks_for_one(queue):

@@ -5,19 +5,16 @@ from __future__ import annotations
 import re
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from store import Store
-from tests.conftest import ROOT
+from tests.pages import run_page, use_database
 from tests.shown import shown
 
 
 @pytest.fixture
 def env(monkeypatch, db_path):
-    monkeypatch.setenv("LOUPE_DB", str(db_path))
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    use_database(monkeypatch, db_path)
     return db_path
 
 
@@ -30,11 +27,7 @@ def _votes(db_path, spec):
 
 
 def _results() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    at.switch_page("views/results.py").run()
-    assert not at.exception, at.exception
-    return at
+    return run_page("results")
 
 
 def _text(at: AppTest) -> str:
@@ -99,12 +92,7 @@ def judged(env, monkeypatch):
 
 
 def _experiments_page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.session_state["app.reviewer"] = "ana"
-    at.run()
-    at.switch_page("views/experiments.py").run()
-    assert not at.exception, at.exception
-    return at
+    return run_page("experiments", reviewer="ana")
 
 
 def test_unreadable_replies_are_counted_shown_inert_and_retried(env, judged):
@@ -129,9 +117,7 @@ def test_unreadable_replies_are_counted_shown_inert_and_retried(env, judged):
 
 
 def test_results_page_shows_the_judge_beside_the_votes(env, judged):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    at.switch_page("views/results.py").run()
+    at = run_page("results", check=False)
     at.selectbox[0].select(judged).run()
     assert not at.exception, at.exception
     assert "LLM judge" in [s.value for s in at.subheader]

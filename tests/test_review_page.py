@@ -6,36 +6,24 @@ import csv
 import io
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard.filters import Filters
 from dashboard.review import empty_review_text, rows_csv
 from store import Store
-from tests.conftest import ROOT
+from tests.paths import ROOT
 from tests.factories import add_interaction, many_interactions, review_store
 from dashboard.safe_text import inert_markdown
-from tests.shown import shown
 
 
 @pytest.fixture
-def open_page(monkeypatch, db_path):
+def review_page(open_page, db_path):
     """Fill the database, then open the Review page (optionally with URL parameters)."""
 
     def run(fill=review_store, params: dict | None = None, reviewer: str = "") -> tuple[AppTest, dict]:
-        store = Store(db_path)
-        ids = fill(store) if fill else {}
-        store.close()
-        monkeypatch.setenv("LOUPE_DB", str(db_path))
-        st.cache_data.clear()
-        st.cache_resource.clear()
-        at = AppTest.from_file(str(ROOT / "views" / "review.py"), default_timeout=60)
-        at.query_params.update(params or {})
-        if reviewer:
-            at.session_state["app.reviewer"] = reviewer
-        at.run()
-        assert not at.exception, at.exception
-        return at, ids
+        with Store(db_path) as store:
+            ids = fill(store) if fill else {}
+        return open_page(script=ROOT / "views" / "review.py", params=params, reviewer=reviewer), ids
 
     return run
 
@@ -60,8 +48,8 @@ def _markdown(at: AppTest) -> list[str]:
     return [m.value for m in at.markdown]
 
 
-def test_the_table_lists_every_answer_newest_first(open_page):
-    at, ids = open_page()
+def test_the_table_lists_every_answer_newest_first(review_page):
+    at, ids = review_page()
     assert at.title[0].value == "Review"
     table = _table(at)
     assert "8 matches" in _captions(at)
@@ -76,8 +64,8 @@ def test_the_table_lists_every_answer_newest_first(open_page):
     assert times == sorted(times, reverse=True)
 
 
-def test_filters_narrow_the_table_and_go_into_the_url(open_page):
-    at, ids = open_page()
+def test_filters_narrow_the_table_and_go_into_the_url(review_page):
+    at, ids = review_page()
     at.slider(key="review.filter.stars").set_value((1, 2)).run()
     assert list(_table(at).index) == [ids["charged"]]
     assert at.query_params["stars_max"] == "2"
@@ -95,8 +83,8 @@ def _split_ratings(store: Store) -> dict:
     return ids
 
 
-def test_the_stars_reading_is_chosen_and_the_column_agrees(open_page):
-    at, ids = open_page(fill=_split_ratings)
+def test_the_stars_reading_is_chosen_and_the_column_agrees(review_page):
+    at, ids = review_page(fill=_split_ratings)
     assert at.selectbox(key="review.filter.stars_mode").value == "any"
     at.slider(key="review.filter.stars").set_value((1, 2)).run()
     table = _table(at)
@@ -110,16 +98,16 @@ def test_the_stars_reading_is_chosen_and_the_column_agrees(open_page):
     assert at.query_params["stars_mode"] == "every"
 
 
-def test_a_link_with_a_stars_reading_opens_it(open_page):
-    at, ids = open_page(fill=_split_ratings, params={"stars_max": "2", "stars_mode": "mean"})
+def test_a_link_with_a_stars_reading_opens_it(review_page):
+    at, ids = review_page(fill=_split_ratings, params={"stars_max": "2", "stars_mode": "mean"})
     assert at.selectbox(key="review.filter.stars_mode").value == "mean"
     assert list(_table(at).index) == [ids["charged"]]
 
 
-def test_a_late_echo_of_the_url_does_not_undo_the_latest_step(open_page):
+def test_a_late_echo_of_the_url_does_not_undo_the_latest_step(review_page):
     """Keyboard steps on the slider rerun faster than the browser's address bar follows: a
     run may arrive with the parameters of an earlier step. The latest step must win."""
-    at, ids = open_page()
+    at, ids = review_page()
     slider = "review.filter.stars"
     at.slider(key=slider).set_value((1, 4)).run()
     at.slider(key=slider).set_value((1, 3)).run()
@@ -131,8 +119,8 @@ def test_a_late_echo_of_the_url_does_not_undo_the_latest_step(open_page):
     assert at.query_params["stars_max"] == "2"
 
 
-def test_a_url_the_page_did_not_write_still_decides(open_page):
-    at, ids = open_page()
+def test_a_url_the_page_did_not_write_still_decides(review_page):
+    at, ids = review_page()
     at.slider(key="review.filter.stars").set_value((1, 2)).run()
     at.query_params.clear()
     at.query_params["thumbs"] = "up"  # e.g. a link followed from another page
@@ -141,8 +129,8 @@ def test_a_url_the_page_did_not_write_still_decides(open_page):
     assert set(_table(at).index) == {ids["password"], ids["trip"][1]}
 
 
-def test_search_finds_words_in_questions_and_answers(open_page):
-    at, ids = open_page()
+def test_search_finds_words_in_questions_and_answers(review_page):
+    at, ids = review_page()
     at.text_input(key="review.filter.search").input("refund").run()
     assert set(_table(at).index) == {ids["charged"], ids["policy"]}
     assert "2 matches" in _captions(at)
@@ -154,8 +142,8 @@ def test_search_finds_words_in_questions_and_answers(open_page):
     assert len(_table(at)) == 8
 
 
-def test_pages_of_fifty_with_a_page_selector(open_page):
-    at, _ = open_page(fill=lambda store: many_interactions(store, 120))
+def test_pages_of_fifty_with_a_page_selector(review_page):
+    at, _ = review_page(fill=lambda store: many_interactions(store, 120))
     assert len(_table(at)) == 50
     assert "120 matches · newest first · page 1 of 3" in _captions(at)
     first_page = list(_table(at).index)
@@ -168,8 +156,8 @@ def test_pages_of_fifty_with_a_page_selector(open_page):
     assert "page 1 of 3" in _captions(at)
 
 
-def test_opening_an_item_shows_its_conversation_and_ratings(open_page):
-    at, ids = open_page()
+def test_opening_an_item_shows_its_conversation_and_ratings(review_page):
+    at, ids = review_page()
     row = list(_table(at).index).index(ids["trip"][1])
     _open_row(at, row)
     assert at.query_params["item"] == str(ids["trip"][1])
@@ -187,8 +175,8 @@ def test_opening_an_item_shows_its_conversation_and_ratings(open_page):
     assert not any(s.value.startswith("Interaction #") for s in at.subheader)
 
 
-def test_a_shared_url_restores_filters_page_and_item(open_page):
-    at, ids = open_page(params={"stars_max": "2", "item": "2", "search": "charged"})
+def test_a_shared_url_restores_filters_page_and_item(review_page):
+    at, ids = review_page(params={"stars_max": "2", "item": "2", "search": "charged"})
     assert at.slider(key="review.filter.stars").value == (1, 2)
     assert at.text_input(key="review.filter.search").value == "charged"
     assert list(_table(at).index) == [ids["charged"]]
@@ -203,47 +191,46 @@ def test_a_shared_url_restores_filters_page_and_item(open_page):
 CHARGED = 2  # review_store's "Why was I charged twice?": ana gave 2 stars, ben 1
 
 
-def test_re_rating_through_the_widget_updates_the_store_and_the_table(open_page, db_path):
-    at, ids = open_page(params={"item": str(CHARGED)}, reviewer="ana")
+def test_re_rating_through_the_widget_updates_the_store_and_the_table(review_page, db_path):
+    at, ids = review_page(params={"item": str(CHARGED)}, reviewer="ana")
     assert ids["charged"] == CHARGED
     assert at.feedback(key=f"review.{CHARGED}.ana.stars").value == 1  # her 2 stars
     at.feedback(key=f"review.{CHARGED}.ana.stars").set_value(4).run()  # five stars
     assert not at.exception
     at.text_area(key=f"review.{CHARGED}.ana.ideal").input("Refunded within a day.").run()
-    store = Store(db_path)
-    rating = store.review.get_rating(CHARGED, "ana")
-    store.close()
+    with Store(db_path) as store:
+        rating = store.review.get_rating(CHARGED, "ana")
     assert rating["stars"] == 5 and rating["ideal_answer"] == "Refunded within a day."
     assert _table(at).loc[CHARGED]["Stars"] == "3.0 ★ (1–5)"  # (5 + 1) / 2: nothing stale
     ratings = at.dataframe[1].value
     assert ratings.set_index("Reviewer").loc["ana", "Stars"] == "★★★★★"
 
 
-def test_without_a_name_the_item_asks_for_one(open_page):
-    at, ids = open_page(params={"item": "1"})
+def test_without_a_name_the_item_asks_for_one(review_page):
+    at, ids = review_page(params={"item": "1"})
     assert any("Type your name in the sidebar" in c for c in _captions(at).splitlines())
     assert not at.feedback
 
 
-def test_a_failed_call_shows_its_error_and_nothing_to_rate(open_page):
-    at, ids = open_page(params={"item": "4"}, reviewer="ana")
+def test_a_failed_call_shows_its_error_and_nothing_to_rate(review_page):
+    at, ids = review_page(params={"item": "4"}, reviewer="ana")
     assert any("Cannot reach the Ollama server." in e.value for e in at.error)
     assert "A failed call has no answer to rate." in _captions(at)
 
 
-def test_model_text_is_shown_inert(open_page):
+def test_model_text_is_shown_inert(review_page):
     def fill(store):
         add_interaction(store, "Hi <script>alert(1)</script>", "![x](http://203.0.113.9/p.png) $x$")
 
-    at, _ = open_page(fill=fill, params={"item": "1"})
+    at, _ = review_page(fill=fill, params={"item": "1"})
     text = _markdown(at)
     assert "Hi \\<script>alert(1)\\</script>" in text
     assert inert_markdown("![x](http://203.0.113.9/p.png) $x$") in text
     assert "![x]" not in " ".join(text) and "\\$x\\$" in " ".join(text)
 
 
-def test_an_empty_database_says_how_to_fill_it(open_page):
-    at, _ = open_page(fill=None)
+def test_an_empty_database_says_how_to_fill_it(review_page):
+    at, _ = review_page(fill=None)
     info = " ".join(i.value for i in at.info)
     # the Import box is right above: the page points to it, not to the command line
     assert "**Import feedback** above" in info and "python -m dashboard import" not in info
@@ -267,8 +254,8 @@ def test_the_empty_state_names_what_this_user_can_do(can_import, can_chat, named
     assert "`python -m dashboard demo`" in text
 
 
-def test_an_unknown_item_in_the_url_says_so(open_page):
-    at, _ = open_page(params={"item": "999"})
+def test_an_unknown_item_in_the_url_says_so(review_page):
+    at, _ = review_page(params={"item": "999"})
     assert any("There is no interaction #999" in w.value for w in at.warning)
 
 
@@ -283,16 +270,10 @@ def test_csv_of_a_page_escapes_formulas():
     assert cells["id"] == "1"
 
 
-def test_filters_and_page_survive_a_visit_to_another_page(monkeypatch, db_path):
-    store = Store(db_path)
-    many_interactions(store, 120)
-    store.close()
-    monkeypatch.setenv("LOUPE_DB", str(db_path))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    at.switch_page("views/review.py").run()
+def test_filters_and_page_survive_a_visit_to_another_page(open_page, db_path):
+    with Store(db_path) as store:
+        many_interactions(store, 120)
+    at = open_page("review", check=False)
     at.text_input(key="review.filter.search").input("number").run()
     at.pagination(key="review.page").set_value(2).run()
     at.query_params.clear()  # the sidebar links carry no parameters
@@ -306,13 +287,12 @@ def test_filters_and_page_survive_a_visit_to_another_page(monkeypatch, db_path):
     assert at.query_params["search"] == "number" and at.query_params["page"] == "2"
 
 
-def test_a_new_answer_arriving_does_not_change_the_open_item(open_page, db_path):
-    at, ids = open_page()
+def test_a_new_answer_arriving_does_not_change_the_open_item(review_page, db_path):
+    at, ids = review_page()
     newest = list(_table(at).index)[0]
     _open_row(at, 0)
-    store = Store(db_path)
-    add_interaction(store, "A brand new question", "A brand new answer", created_at="2027-01-01T00:00:00.000Z")
-    store.close()
+    with Store(db_path) as store:
+        add_interaction(store, "A brand new question", "A brand new answer", created_at="2027-01-01T00:00:00.000Z")
     at.run()
     assert list(_table(at).index)[1] == newest  # the table moved down one row
     assert any(s.value == f"Interaction #{newest}" for s in at.subheader)

@@ -6,13 +6,12 @@ from __future__ import annotations
 import time
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard.auth import Session, hash_password
 from dashboard.ui.auth import SESSION_KEY
 from store import Store
-from tests.conftest import ROOT
+from tests.pages import run_page, use_database
 from tests.fake_ollama import FakeOllama
 from tests.test_clustering import fill, separated
 
@@ -20,36 +19,24 @@ REFUSED = "does not allow"
 
 
 def _counts(db_path) -> dict[str, int]:
-    store = Store(db_path)
-    try:
+    with Store(db_path) as store:
         return {table: store.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
                 for table in ("question_sets", "ratings", "comparisons", "variants",
                               "experiments", "interactions")}
-    finally:
-        store.close()
 
 
 @pytest.fixture
 def team(monkeypatch, db_path):
-    store = Store(db_path)
-    for name, role in (("vic", "viewer"), ("ann", "annotator"), ("ada", "admin"), ("abe", "admin")):
-        store.users.add_user(name, role, hash_password(f"{name}-password"))
-    fill(store, separated(3, 20)[0], variant="baseline")
-    store.close()
-    monkeypatch.setenv("LOUPE_DB", str(db_path))
-    monkeypatch.setenv("OLLAMA_HOST", "http://127.0.0.1:9")
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    with Store(db_path) as store:
+        for name, role in (("vic", "viewer"), ("ann", "annotator"), ("ada", "admin"), ("abe", "admin")):
+            store.users.add_user(name, role, hash_password(f"{name}-password"))
+        fill(store, separated(3, 20)[0], variant="baseline")
+    use_database(monkeypatch, db_path, ollama="http://127.0.0.1:9")
     return db_path
 
 
 def _as(name: str, role: str, page: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.session_state[SESSION_KEY] = Session(name, role, time.time())
-    at.run()
-    at.switch_page(f"views/{page}.py").run()
-    assert not at.exception, at.exception
-    return at
+    return run_page(page, state={SESSION_KEY: Session(name, role, time.time())}, timeout=120)
 
 
 def _refusals(at: AppTest) -> list[str]:

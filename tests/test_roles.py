@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard.auth import Session, hash_password
 from dashboard.ui.auth import SESSION_KEY
 from store import Store
-from tests.conftest import ROOT
+from tests.pages import run_page, use_database
 
 PAGES = {  # page -> its title and the roles that may open it
     "insights": ("Insights", {"viewer", "annotator", "admin"}),
@@ -30,24 +30,17 @@ PAGES = {  # page -> its title and the roles that may open it
 
 @pytest.fixture
 def team(monkeypatch, db_path):
-    store = Store(db_path)
-    for name, role in (("vic", "viewer"), ("ann", "annotator"), ("ada", "admin")):
-        store.users.add_user(name, role, hash_password(f"{name}-password"))
-    iid = store.ingest.add_question(store.ingest.start_conversation(), "Where is my parcel?")
-    store.ingest.record_answer(iid, answer="On its way.")
-    store.close()
-    monkeypatch.setenv("LOUPE_DB", str(db_path))
-    monkeypatch.setenv("OLLAMA_HOST", "http://127.0.0.1:9")
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    with Store(db_path) as store:
+        for name, role in (("vic", "viewer"), ("ann", "annotator"), ("ada", "admin")):
+            store.users.add_user(name, role, hash_password(f"{name}-password"))
+        iid = store.ingest.add_question(store.ingest.start_conversation(), "Where is my parcel?")
+        store.ingest.record_answer(iid, answer="On its way.")
+    use_database(monkeypatch, db_path, ollama="http://127.0.0.1:9")
     return db_path
 
 
 def _app(session: Session | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    if session:
-        at.session_state[SESSION_KEY] = session
-    return at.run()
+    return run_page(state={SESSION_KEY: session} if session else None, check=False)
 
 
 def test_nothing_shows_before_signing_in(team):
@@ -100,18 +93,17 @@ def test_a_viewer_cannot_rate_even_by_calling_the_save(team):
     at.switch_page("views/review.py").run()
     assert not at.feedback  # no rating widget for a viewer
 
-    store = Store(team)
-    keys = rating._keys("x", 1, "vic")
-    state = {keys["stars"]: 4, keys["thumbs"]: 1}
+    with Store(team) as store:
+        keys = rating._keys("x", 1, "vic")
+        state = {keys["stars"]: 4, keys["thumbs"]: 1}
 
-    class FakeState(dict):
-        pass
+        class FakeState(dict):
+            pass
 
-    original = st.session_state
-    try:
-        st.session_state = FakeState({**state, SESSION_KEY: Session("vic", "viewer", time.time())})
-        rating._save(store, 1, "vic", keys)
-    finally:
-        st.session_state = original
-    assert store.review.ratings_for(1) == []
-    store.close()
+        original = st.session_state
+        try:
+            st.session_state = FakeState({**state, SESSION_KEY: Session("vic", "viewer", time.time())})
+            rating._save(store, 1, "vic", keys)
+        finally:
+            st.session_state = original
+        assert store.review.ratings_for(1) == []

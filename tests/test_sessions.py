@@ -332,13 +332,9 @@ def test_a_success_clears_the_count_and_old_failures_are_forgotten(store):
 
 
 def test_the_failure_count_is_shared_by_every_server_process(db_path):
-    first, second = Store(db_path), Store(db_path)
-    try:
+    with Store(db_path) as first, Store(db_path) as second:
         _claims(first, "address:local", [0, 0, 0])
         assert _claims(second, "address:local", [0.5]) == [pytest.approx(0.5)]
-    finally:
-        first.close()
-        second.close()
 
 
 # -- Streamlit's own routes that this server does not answer -------------------------------

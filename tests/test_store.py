@@ -25,15 +25,13 @@ def test_migrations_create_every_table_from_empty(store):
 
 
 def test_reopening_applies_nothing_twice_and_keeps_data(db_path):
-    first = Store(db_path)
-    conversation = first.ingest.start_conversation(reviewer="ana")
-    first.ingest.add_question(conversation, "kept?")
-    applied = first.applied_migrations()
-    first.close()
-    second = Store(db_path)
-    assert second.applied_migrations() == applied
-    assert second.summary()["interactions"] == 1
-    second.close()
+    with Store(db_path) as first:
+        conversation = first.ingest.start_conversation(reviewer="ana")
+        first.ingest.add_question(conversation, "kept?")
+        applied = first.applied_migrations()
+    with Store(db_path) as second:
+        assert second.applied_migrations() == applied
+        assert second.summary()["interactions"] == 1
 
 
 def test_round_trip_of_variant_conversation_interaction_and_rating(store):
@@ -116,69 +114,65 @@ def test_full_text_search_over_question_and_answer(store):
 
 
 def test_two_threads_write_ratings_at_once_without_locking_errors(db_path):
-    setup = Store(db_path)
-    conversation = setup.ingest.start_conversation()
-    ids = [setup.ingest.add_question(conversation, f"question {i}") for i in range(150)]
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(3)
+    with Store(db_path) as setup:
+        conversation = setup.ingest.start_conversation()
+        ids = [setup.ingest.add_question(conversation, f"question {i}") for i in range(150)]
+        errors: list[BaseException] = []
+        barrier = threading.Barrier(3)
 
-    def rate(store: Store, reviewer: str) -> None:
-        barrier.wait()
-        try:
-            for n, iid in enumerate(ids):
-                store.review.save_rating(iid, reviewer, stars=1 + n % 5, thumbs=1 if n % 2 else -1)
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
+        def rate(store: Store, reviewer: str) -> None:
+            barrier.wait()
+            try:
+                for n, iid in enumerate(ids):
+                    store.review.save_rating(iid, reviewer, stars=1 + n % 5, thumbs=1 if n % 2 else -1)
+            except BaseException as exc:  # noqa: BLE001
+                errors.append(exc)
 
-    own_connection = Store(db_path)  # a second connection, as a second process would have
-    threads = [
-        threading.Thread(target=rate, args=(setup, "shared-1")),
-        threading.Thread(target=rate, args=(setup, "shared-2")),
-        threading.Thread(target=rate, args=(own_connection, "other")),
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
-    assert setup.summary()["ratings"] == 3 * len(ids)
-    own_connection.close()
-    setup.close()
+        # a second connection, as a second process would have
+        with Store(db_path) as own_connection:
+            threads = [
+                threading.Thread(target=rate, args=(setup, "shared-1")),
+                threading.Thread(target=rate, args=(setup, "shared-2")),
+                threading.Thread(target=rate, args=(own_connection, "other")),
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        assert errors == []
+        assert setup.summary()["ratings"] == 3 * len(ids)
 
 
 def test_online_backup_while_writing_and_restore(db_path, tmp_path):
-    store = Store(db_path)
-    conversation = store.ingest.start_conversation()
-    for n in range(50):
-        store.ingest.add_question(conversation, f"q{n}")
-    stop = threading.Event()
+    with Store(db_path) as store:
+        conversation = store.ingest.start_conversation()
+        for n in range(50):
+            store.ingest.add_question(conversation, f"q{n}")
+        stop = threading.Event()
 
-    def keep_writing():
-        writer = Store(db_path)
-        while not stop.is_set():
-            writer.ingest.add_question(conversation, "during backup")
-        writer.close()
+        def keep_writing():
+            with Store(db_path) as writer:
+                while not stop.is_set():
+                    writer.ingest.add_question(conversation, "during backup")
 
-    thread = threading.Thread(target=keep_writing)
-    thread.start()
-    info = store.backup(tmp_path / "backup.db")
-    stop.set()
-    thread.join()
-    assert info["interactions"] >= 50
-    copy = Store(tmp_path / "backup.db")
-    assert copy.pragma("integrity_check") == "ok"
-    copy.close()
-    with pytest.raises(ValueError, match="already exists"):
-        store.backup(tmp_path / "backup.db")
+        thread = threading.Thread(target=keep_writing)
+        thread.start()
+        info = store.backup(tmp_path / "backup.db")
+        stop.set()
+        thread.join()
+        assert info["interactions"] >= 50
+        with Store(tmp_path / "backup.db") as copy:
+            assert copy.pragma("integrity_check") == "ok"
+        with pytest.raises(ValueError, match="already exists"):
+            store.backup(tmp_path / "backup.db")
 
-    store.ingest.add_question(conversation, "after the backup")
-    restored = store.restore_from(tmp_path / "backup.db")
-    assert restored["interactions"] == info["interactions"]
-    assert not store.review.search("after")
-    (tmp_path / "junk.db").write_bytes(b"not a database at all" * 100)
-    with pytest.raises(ValueError, match="not a Loupe database"):
-        store.restore_from(tmp_path / "junk.db")
-    store.close()
+        store.ingest.add_question(conversation, "after the backup")
+        restored = store.restore_from(tmp_path / "backup.db")
+        assert restored["interactions"] == info["interactions"]
+        assert not store.review.search("after")
+        (tmp_path / "junk.db").write_bytes(b"not a database at all" * 100)
+        with pytest.raises(ValueError, match="not a Loupe database"):
+            store.restore_from(tmp_path / "junk.db")
 
 
 def test_users_and_tokens(store):

@@ -11,15 +11,14 @@ import urllib.request
 
 import numpy as np
 import pytest
-import streamlit as st
-from streamlit.testing.v1 import AppTest
 
 from dashboard.clustering import ThemeOptions, find_themes
 from dashboard.embedding import openai_embedder
 from dashboard.llm import BackendError
 from dashboard.openai_backend import Endpoint
 from store import Store
-from tests.conftest import ROOT, free_port
+from tests.pages import open_app
+from tests.paths import free_port
 from tests.fake_openai import DEFAULT_KEY, DEFAULT_MODEL, FakeOpenAI, hashed_vector
 from tests.shown import shown
 from tests.test_cli_import import cli
@@ -168,10 +167,9 @@ def test_a_stalled_endpoint_times_out_with_a_sentence():
 
 def test_cluster_command_uses_the_endpoint_and_says_why_it_cannot(server, tmp_path):
     db = str(tmp_path / "l.db")
-    store = Store(db)
-    texts, topics = questions()
-    ids = fill(store, texts)
-    store.close()
+    with Store(db) as store:
+        texts, topics = questions()
+        ids = fill(store, texts)
     env = {"LOUPE_OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": DEFAULT_KEY}
     done = cli("cluster", "--json", "--vectorizer", VECTORIZER, "--db", db, env=env)
     assert done.returncode == 0, done.stderr
@@ -193,21 +191,14 @@ def test_cluster_command_uses_the_endpoint_and_says_why_it_cannot(server, tmp_pa
 
 
 def test_page_offers_the_endpoints_embedding_model_and_says_when_it_is_gone(monkeypatch, db_path):
-    store = Store(db_path)
-    fill(store, questions()[0])
-    store.close()
-    monkeypatch.setenv("LOUPE_DB", str(db_path))
+    with Store(db_path) as store:
+        fill(store, questions()[0])
     monkeypatch.setenv("OLLAMA_HOST", f"http://127.0.0.1:{free_port()}")
     monkeypatch.setenv("OPENAI_API_KEY", DEFAULT_KEY)
-    st.cache_data.clear()
-    st.cache_resource.clear()
     with FakeOpenAI(embedding_models=(EMBEDDER,), embed=topic_vector) as fake:
         url = fake.base_url
         monkeypatch.setenv("LOUPE_OPENAI_BASE_URL", url)
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-        at.run()
-        at.switch_page("views/clusters.py").run()
-        assert not at.exception, at.exception
+        at = open_app(monkeypatch, db_path, "clusters", timeout=120)
         box = at.selectbox(key="clusters.vectorizer")
         assert box.options == ["Embedded model (WordLlama, no server)", "Embedded model + TF-IDF",
                                "TF-IDF (words and characters)",

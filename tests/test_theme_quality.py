@@ -21,7 +21,7 @@ from dashboard.clustering import (
 from dashboard.embedding import embed_texts, wordllama
 from dashboard.filters import Filters
 from store import Store
-from tests.conftest import ROOT
+from tests.paths import ROOT
 
 BANKING77 = ROOT / "tests" / "data" / "banking77_test.csv"
 NOW = datetime(2026, 3, 2, 16, 30, tzinfo=timezone.utc)
@@ -100,10 +100,9 @@ def _scripted_topic(question: str) -> str | None:
 
 @pytest.fixture(scope="module")
 def demo_rows(tmp_path_factory):
-    store = Store(tmp_path_factory.mktemp("themes-demo") / "demo.db")
-    demo.load_demo(store, seed=7, now=NOW)
-    rows = store.themes.cluster_items(Filters())
-    store.close()
+    with Store(tmp_path_factory.mktemp("themes-demo") / "demo.db") as store:
+        demo.load_demo(store, seed=7, now=NOW)
+        rows = store.themes.cluster_items(Filters())
     return rows
 
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from store import Store
-from tests.conftest import ROOT
+from tests.paths import ROOT
 from tests.shown import shown
 
 APP = ROOT / "tests" / "data" / "upload_app.py"
@@ -16,14 +15,8 @@ GOOD = b'{"question": "Where is my parcel?", "response": "It ships today.", "rat
 
 
 @pytest.fixture
-def app(monkeypatch, db_path):
-    monkeypatch.setenv("LOUPE_DB", str(db_path))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    at.run()
-    assert not at.exception
-    return at
+def app(open_page):
+    return open_page(script=APP)
 
 
 def upload(at: AppTest, name: str, content: bytes, *, skip: bool = False) -> AppTest:
@@ -36,11 +29,8 @@ def upload(at: AppTest, name: str, content: bytes, *, skip: bool = False) -> App
 
 
 def interactions(db_path) -> list[dict]:
-    store = Store(db_path)
-    try:
+    with Store(db_path) as store:
         return store.rows("SELECT question, source FROM interactions ORDER BY id")
-    finally:
-        store.close()
 
 
 def test_import_button_waits_for_a_file(app):
@@ -102,15 +92,13 @@ def test_a_pairwise_file_lands_as_votes(app, db_path):
              b' "variant_a": "kind", "variant_b": "terse", "winner": "a"}\n')
     at = upload(app, "votes.jsonl", votes)
     assert any("2 votes imported, 0 already present" in s.value for s in at.success)
-    store = Store(db_path)
-    assert [v["winner"] for v in store.experiments.votes()] == ["a", "a"]
-    store.close()
+    with Store(db_path) as store:
+        assert [v["winner"] for v in store.experiments.votes()] == ["a", "a"]
 
 
 def test_a_pairwise_file_with_a_bad_line_lands_nothing(app, db_path):
     votes = b'{"prompt": "p", "chosen": "c", "rejected": "r"}\n{"prompt": "p2", "chosen": 1, "rejected": "r"}\n'
     at = upload(app, "votes.jsonl", votes)
     assert any("Nothing was imported" in e.value for e in at.error)
-    store = Store(db_path)
-    assert store.experiments.votes() == []
-    store.close()
+    with Store(db_path) as store:
+        assert store.experiments.votes() == []

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-import streamlit as st
 from sqlite_utils import Database
 from streamlit.testing.v1 import AppTest
 
@@ -19,8 +18,8 @@ from dashboard.insights import (
 )
 from store import Store
 from store.migrations import migrations
-from tests.conftest import ROOT
-from tests.insights_factories import stamp
+from tests.paths import ROOT
+from tests.factories import stamp
 
 PAGE = str(ROOT / "views" / "insights.py")
 D1, D2 = "2026-03-09", "2026-03-10"
@@ -136,26 +135,16 @@ def test_migration_adds_rows_counted_before_it(db_path):
     db.execute("UPDATE insight_state SET turns_done = 6, interactions_done = 6")
     db.conn.commit()
     db.close()
-    store = Store(db_path)
-    try:
+    with Store(db_path) as store:
         usage = usage_summary(store, ALL)
         assert (usage.calls, usage.counted, usage.prompt_tokens) == (6, 4, 6500)
-    finally:
-        store.close()
 
 
 @pytest.fixture
-def page(monkeypatch, db_path):
-    monkeypatch.setenv("LOUPE_DB", str(db_path))
-    store = Store(db_path)
-    fill(store)
-    store.close()
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+def page(open_page, db_path):
+    with Store(db_path) as store:
+        fill(store)
+    return open_page(script=PAGE)
 
 
 def test_page_shows_the_hand_computed_usage_and_cost(page):
@@ -189,36 +178,25 @@ def test_admin_sets_a_price_on_the_page(page, db_path):
     metrics = {m.label: m.value for m in page.metric}
     # m2 adds 500 * $10/M + 100 * $20/M = $0.007
     assert metrics["Estimated cost"] == "$0.0214"
-    store = Store(db_path)
-    try:
+    with Store(db_path) as store:
         assert [(p["model"], p["input_per_million"]) for p in store.insights.model_prices()
                 if p["model"] == "m2"] == [("m2", 10.0)]
-    finally:
-        store.close()
 
 
-def test_only_admins_change_prices(monkeypatch, db_path):
+def test_only_admins_change_prices(open_page, db_path):
     import time as clock
 
     from dashboard.auth import Session, hash_password
     from dashboard.ui.auth import SESSION_KEY
 
-    store = Store(db_path)
-    fill(store, prices=False)
-    for name, role in (("vic", "viewer"), ("ada", "admin"), ("abe", "admin")):
-        store.users.add_user(name, role, hash_password(f"{name}-password"))
-    store.close()
-    monkeypatch.setenv("LOUPE_DB", str(db_path))
+    with Store(db_path) as store:
+        fill(store, prices=False)
+        for name, role in (("vic", "viewer"), ("ada", "admin"), ("abe", "admin")):
+            store.users.add_user(name, role, hash_password(f"{name}-password"))
 
     def as_(name: str, role: str) -> AppTest:
-        st.cache_data.clear()
-        st.cache_resource.clear()
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-        at.session_state[SESSION_KEY] = Session(name, role, clock.time())
-        at.run()
-        at.switch_page("views/insights.py").run()
-        assert not at.exception, at.exception
-        return at
+        return open_page("insights", state={SESSION_KEY: Session(name, role, clock.time())},
+                         timeout=120)
 
     viewer = as_("vic", "viewer")
     assert "Only admins can change prices." in [c.value for c in viewer.caption]
