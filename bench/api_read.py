@@ -42,17 +42,16 @@ def memory_mb(pid: int) -> dict[str, float]:
 def fill(path: Path, rows: int, row_mb: float) -> None:
     """Interactions with answers of ``row_mb`` MB (two bytes a character), each rated once."""
     chars = int(row_mb * 1_000_000) // 2
-    with Store(path) as store:
-        with store.write() as db:
-            for n in range(rows):
-                iid = db.execute(
-                    "INSERT INTO interactions (question, answer, source, created_at)"
-                    " VALUES (?, ?, 'bench', '2026-01-01T00:00:00.000Z')",
-                    [f"question {n}", f"{n:06d}" + "é" * chars]).lastrowid
-                db.execute(
-                    "INSERT INTO ratings (interaction_id, reviewer, stars, comment, tags,"
-                    " created_at, updated_at) VALUES (?, 'ana', 2, 'slow', '[]',"
-                    " '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')", [iid])
+    with Store(path) as store, store.write() as db:
+        for n in range(rows):
+            iid = db.execute(
+                "INSERT INTO interactions (question, answer, source, created_at)"
+                " VALUES (?, ?, 'bench', '2026-01-01T00:00:00.000Z')",
+                [f"question {n}", f"{n:06d}" + "é" * chars]).lastrowid
+            db.execute(
+                "INSERT INTO ratings (interaction_id, reviewer, stars, comment, tags,"
+                " created_at, updated_at) VALUES (?, 'ana', 2, 'slow', '[]',"
+                " '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')", [iid])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,7 @@ import resource
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,7 +83,7 @@ def build(path: str, n: int, seed: int = 7) -> None:
     store = Store(path)
     variants = [store.experiments.add_variant(name) for name in ("baseline", "concise", "friendly")]
     models = ["llama3.2:3b", "qwen2.5:7b", "mistral:7b"]
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     total = n + n // 5
     began = time.perf_counter()
     for offset in range(0, total, BATCH):

@@ -14,12 +14,12 @@ import itertools
 import json
 import os
 import random
+import resource
 import sqlite3
 import sys
 import tempfile
 import time
-import resource
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from dashboard.importing import check_record, import_file
@@ -51,7 +51,7 @@ def write_file(path: Path, lines: int, seed: int = 11) -> int:
     """A JSONL file like a feedback log: most lines rated, some in conversations; return bytes."""
     rng = random.Random(seed)
     words, weights = _vocabulary(rng)
-    start = datetime(2025, 6, 1, tzinfo=timezone.utc)
+    start = datetime(2025, 6, 1, tzinfo=UTC)
     conversation = 0
     turn = 0
     with path.open("w", encoding="utf-8") as out:

@@ -23,7 +23,10 @@ from bench.synthetic import build
 from dashboard.filters import Filters
 from dashboard.review import next_in_queue
 from dashboard.stats import (
-    alpha_summary, disagreements, pairwise_agreement, ratings_frame,
+    alpha_summary,
+    disagreements,
+    pairwise_agreement,
+    ratings_frame,
 )
 from store import Store
 

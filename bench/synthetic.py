@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from store import Store
@@ -37,7 +37,7 @@ def build(path: str, n: int = 1_000_000, seed: int = 7, days: int = 90) -> Store
     rng = random.Random(seed)
     store = Store(path)
     variant_ids = [store.experiments.add_variant(name) for name in ("baseline", "concise", "friendly")]
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     topic_names = list(TOPICS)
     interaction_batch: list[dict] = []
     rating_batch: list[dict] = []

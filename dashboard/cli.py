@@ -240,7 +240,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     try:
         store = open_store(args)
     except sqlite3.Error as exc:
-        raise CliError(f"Cannot open the database {args.db or default_db_path()}: {exc}.")
+        raise CliError(f"Cannot open the database {args.db or default_db_path()}: {exc}.") from None
     try:
         report = import_file(
             store, args.file, fmt=args.format, skip_invalid=args.skip_invalid,
@@ -251,13 +251,13 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise CliError(str(problem), 2 if problem.usage else 1) from None
     except OSError as exc:
         bar.clear()
-        raise CliError(f"Cannot read {args.file}: {exc.strerror or exc}.", 2)
+        raise CliError(f"Cannot read {args.file}: {exc.strerror or exc}.", 2) from None
     except sqlite3.OperationalError as exc:
         bar.clear()
-        raise CliError(f"Nothing was imported: the database refused the write ({exc}).")
+        raise CliError(f"Nothing was imported: the database refused the write ({exc}).") from None
     except KeyboardInterrupt:
         bar.clear()
-        raise CliError("Import interrupted: nothing was imported.", 130)
+        raise CliError("Import interrupted: nothing was imported.", 130) from None
     finally:
         store.close()
     bar.clear()
@@ -361,7 +361,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             dpo_layout=args.dpo_layout, dpo_min_gap=args.dpo_min_gap,
         )
     except ValueError as exc:
-        raise CliError(refusal(exc), 2)
+        raise CliError(refusal(exc), 2) from None
     out = Path(args.out or f"exports/loupe-{args.format}.jsonl")
     store = open_store(args)
     try:
@@ -371,7 +371,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise CliError(f"\rNothing written to {out}. {one_sided_warning(options, exc.counts, cli=True)}"
                        " (--write-anyway writes it all the same.)") from None
     except ExportRefused as exc:
-        raise CliError(f"\r{exc}")
+        raise CliError(f"\r{exc}") from None
     finally:
         store.close()
     counts = result.counts
@@ -538,7 +538,7 @@ def cmd_users_add(args: argparse.Namespace) -> int:
         try:
             hashed = hash_password(_read_password(args, args.name))
         except ValueError as exc:
-            raise CliError(refusal(exc), 2)
+            raise CliError(refusal(exc), 2) from None
     with open_store(args) as store:
         first = store.users.user_count() == 0
         if first and args.role != "admin":
@@ -547,7 +547,7 @@ def cmd_users_add(args: argparse.Namespace) -> int:
         try:
             store.users.add_user(args.name, args.role, hashed, email=args.email)
         except ValueError as exc:
-            raise CliError(refusal(exc))
+            raise CliError(refusal(exc)) from None
     print(f"Added {args.name} ({args.role})."
           + (" From now on everyone signs in to the dashboard." if first else ""))
     return 0
@@ -573,7 +573,7 @@ def cmd_users_remove(args: argparse.Namespace) -> int:
         try:
             removed = store.users.remove_user(args.name)
         except ValueError as exc:
-            raise CliError(refusal(exc))
+            raise CliError(refusal(exc)) from None
         left = store.users.user_count()
     if not removed:
         print(f"No account named {args.name}.")
@@ -604,7 +604,7 @@ def cmd_tokens_add(args: argparse.Namespace) -> int:
         parse_rate(args.rate)
         scopes = parse_scopes(args.scope or DEFAULT)
     except ValueError as exc:
-        raise CliError(refusal(exc), 2)
+        raise CliError(refusal(exc), 2) from None
     token = new_token()
     with open_store(args) as store:
         store.users.add_token(args.name, token_digest(token), args.rate, None, scopes)
@@ -692,13 +692,13 @@ def cmd_backup(args: argparse.Namespace) -> int:
             info = store.backup(args.out, progress=progress)
     except (ValueError, RuntimeError) as exc:
         bar.clear()
-        raise CliError(f"Nothing was written: {exc}.")
+        raise CliError(f"Nothing was written: {exc}.") from None
     except sqlite3.Error as exc:
         bar.clear()
-        raise CliError(f"Nothing was written: the database could not be copied ({exc}).")
+        raise CliError(f"Nothing was written: the database could not be copied ({exc}).") from None
     except KeyboardInterrupt:
         bar.clear()
-        raise CliError(f"Backup interrupted: nothing was written to {args.out}.", 130)
+        raise CliError(f"Backup interrupted: nothing was written to {args.out}.", 130) from None
     finally:
         store.close()
     bar.clear()
@@ -740,11 +740,11 @@ def cmd_restore(args: argparse.Namespace) -> int:
         with _terminate_as_interrupt():
             info = store.restore_from(args.source)
     except ValueError as exc:
-        raise CliError(f"Nothing was changed: {exc}.")
+        raise CliError(f"Nothing was changed: {exc}.") from None
     except sqlite3.Error as exc:
-        raise CliError(f"Nothing was changed: the database refused the restore ({exc}).")
+        raise CliError(f"Nothing was changed: the database refused the restore ({exc}).") from None
     except KeyboardInterrupt:
-        raise CliError("Restore interrupted: nothing was changed.", 130)
+        raise CliError("Restore interrupted: nothing was changed.", 130) from None
     finally:
         store.close()
     print(f"Restored {info['interactions']:,} interactions from {args.source} into {target}."

@@ -12,12 +12,12 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from store.dates import utc_text
 from dashboard.experiments import variant_label
 from dashboard.judge import DEFAULT_RUBRIC
+from store.dates import utc_text
 from store.demo import load_demo_set
 
 DAYS = 28
@@ -854,7 +854,7 @@ class _Generator:
 
 def generate(seed: int = 7, now: datetime | None = None) -> DemoData:
     """The demo data set for a seed; timestamps cover the DAYS days before ``now``."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     generator = _Generator(seed, now)
     conversations = [generator.conversation() for _ in range(CONVERSATIONS)]
     conversations.sort(key=lambda c: c["created_at"])

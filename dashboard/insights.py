@@ -38,9 +38,9 @@ import pandas as pd
 import textdistance
 
 from dashboard.chat import backend_label
-from store.dates import EARLIEST, latest
 from dashboard.filters import Filters
 from store import Store
+from store.dates import EARLIEST, latest
 from store.insights import BUCKETS_PER_DECADE, DAILY_SUMS, USAGE_SUMS
 
 REASK_THRESHOLD = 0.8

@@ -39,7 +39,7 @@ class Vote:
             self.variant_b,
             self.variant_a,
             swap.get(self.winner, self.winner),
-            swap.get(self.left_side or "", None),
+            swap.get(self.left_side or ""),
             self.length_b,
             self.length_a,
         )

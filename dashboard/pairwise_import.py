@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from store.dates import kind_of
 from dashboard.formats import checks, trl
 from dashboard.formats.checks import Bad
+from store.dates import kind_of
 from store.ingest import ImportVote
 
 

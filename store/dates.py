@@ -8,16 +8,16 @@ dates through ``stored_day``, which ignores what no accepted time could be.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 FUTURE_SLACK = timedelta(days=1)
 
 
 def latest(now: datetime | None = None) -> datetime:
     """The latest time accepted: one day after ``now`` (default: the current time)."""
-    return (now or datetime.now(timezone.utc)) + FUTURE_SLACK
+    return (now or datetime.now(UTC)) + FUTURE_SLACK
 
 
 def utc_moment(value: Any, name: str = "created_at", *, now: datetime | None = None) -> datetime | None:
@@ -40,7 +40,7 @@ def utc_moment(value: Any, name: str = "created_at", *, now: datetime | None = N
             f"{name} is not an ISO 8601 date: {_shown(text)} (write e.g. 2026-01-31T12:00:00Z)"
         ) from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     last = latest(now)
     # Compared before converting: 9999-12-31T23:59:59-14:00 is in the year 10000 in UTC, and
     # 0001-01-01T00:00:00+14:00 in the year 0, which a datetime cannot hold.
@@ -51,12 +51,12 @@ def utc_moment(value: Any, name: str = "created_at", *, now: datetime | None = N
         )
     if moment < EARLIEST:
         raise ValueError(f"{name} {_shown(text)} is before 1970-01-01, the earliest date accepted")
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def utc_text(moment: datetime) -> str:
     """An aware datetime as stored: UTC text like 2026-01-31T12:00:00.000Z."""
-    moment = moment.astimezone(timezone.utc)
+    moment = moment.astimezone(UTC)
     return "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (
         moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second,
         moment.microsecond // 1000,
@@ -65,17 +65,17 @@ def utc_text(moment: datetime) -> str:
 
 def now_text() -> str:
     """The current time as stored: UTC text like 2026-01-31T12:00:00.000Z."""
-    return utc_text(datetime.now(timezone.utc))
+    return utc_text(datetime.now(UTC))
 
 
 def epoch_text(epoch: float) -> str:
     """A Unix time as stored: UTC text like 2026-01-31T12:00:00.000Z."""
-    return utc_text(datetime.fromtimestamp(epoch, timezone.utc))
+    return utc_text(datetime.fromtimestamp(epoch, UTC))
 
 
 def read_utc_text(text: str) -> datetime:
     """Stored UTC text (``utc_text``'s format) as an aware datetime; ValueError when it is not."""
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
 def stored_day(text: Any, *, now: datetime | None = None) -> date | None:

@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from store.dates import epoch_text, read_utc_text, utc_text
 from store.area import Area, inserted_id
+from store.dates import epoch_text, read_utc_text, utc_text
 from store.store_text import now_iso
 
 # What a token may do when nothing else is said (also the default of tokens made before scopes).

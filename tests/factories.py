@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from store import Store
@@ -115,7 +115,7 @@ QUESTIONS = (
 def stamp(day: date | str, hour: int = 12, minute: int = 0) -> str:
     """The created_at text of a moment on a UTC day."""
     day = date.fromisoformat(day) if isinstance(day, str) else day
-    moment = datetime(day.year, day.month, day.day, hour, minute, tzinfo=timezone.utc)
+    moment = datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 

@@ -243,7 +243,7 @@ def _instance(schema: dict[str, Any]) -> Any:
     if kind == "object":
         return {name: _instance(s) for name, s in schema.get("properties", {}).items()}
     return {"string": "", "integer": 0, "number": 0, "boolean": False, "array": [],
-            "null": None}.get(kind, None)
+            "null": None}.get(kind)
 
 
 EMBEDDING_SIZE = 64

@@ -10,6 +10,7 @@ import pytest
 from sklearn.metrics import cohen_kappa_score
 from streamlit.testing.v1 import AppTest
 
+from dashboard.agreement import kappa_reading
 from dashboard.stats import (
     STAR_VALUES,
     alpha_summary,
@@ -19,9 +20,8 @@ from dashboard.stats import (
     pairwise_agreement,
     ratings_frame,
 )
-from dashboard.agreement import kappa_reading
-from tests.paths import ROOT
 from tests.factories import add_interaction
+from tests.paths import ROOT
 
 N = None
 

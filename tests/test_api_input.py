@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from dashboard import api as api_module
 from dashboard.api import create_app
 from dashboard.auth import new_token, token_digest
-from dashboard.scopes import SCOPES
 from dashboard.ratelimit import RateLimiter
+from dashboard.scopes import SCOPES
 from store import Store
 
 

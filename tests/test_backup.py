@@ -146,7 +146,7 @@ def test_a_copy_that_fails_its_check_is_not_kept(filled, tmp_path, monkeypatch):
         return found if len(calls) == 1 else dict(found, interactions=found["interactions"] - 1)
 
     monkeypatch.setattr(backup_module, "_counts", counts)
-    with pytest.raises(RuntimeError, match="row counts differ .* interactions"):
+    with pytest.raises(RuntimeError, match=r"row counts differ .* interactions"):
         filled.backup(tmp_path / "bad.db")
     assert not (tmp_path / "bad.db").exists() and leftovers(tmp_path) == []
 

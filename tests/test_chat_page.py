@@ -6,8 +6,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from store import Store
-from tests.paths import free_port
 from tests.fake_ollama import DEFAULT_MODEL, FakeOllama
+from tests.paths import free_port
 from tests.shown import shown
 
 

@@ -12,14 +12,25 @@ import pytest
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from dashboard.clustering import (
-    OTHER_ID, OTHER_LABEL, ThemeOptions, clean_theme_name, cluster_report, cluster_texts,
-    embedding_models, find_themes, map_frame, name_theme, question_set_items, queue_ids, sorted_themes,
+    OTHER_ID,
+    OTHER_LABEL,
+    ThemeOptions,
+    clean_theme_name,
+    cluster_report,
+    cluster_texts,
+    embedding_models,
+    find_themes,
+    map_frame,
+    name_theme,
+    question_set_items,
+    queue_ids,
+    sorted_themes,
     themes_frame,
 )
 from dashboard.filters import Filters
 from dashboard.llm import BackendError, OllamaBackend
-from tests.paths import ROOT
 from tests.fake_ollama import DEFAULT_MODEL, FakeOllama
+from tests.paths import ROOT
 
 LABELLED = ROOT / "tests" / "data" / "clusters_labelled.csv"
 

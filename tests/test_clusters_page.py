@@ -7,9 +7,9 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.filters import Filters
 from store import Store
+from tests.fake_ollama import DEFAULT_MODEL, FakeOllama
 from tests.pages import open_app
 from tests.paths import ROOT
-from tests.fake_ollama import DEFAULT_MODEL, FakeOllama
 from tests.test_clustering import fill, separated
 
 

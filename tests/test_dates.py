@@ -4,17 +4,17 @@ dates stored before the rule (9999-12-31, year 1, text that is no date) break no
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.clustering import cluster_report
-from store.dates import stored_day, utc_moment
 from dashboard.filters import Filters
 from dashboard.importing import import_file
 from dashboard.insights import data_span, refresh_insights
 from store import Store
+from store.dates import stored_day, utc_moment
 from tests.pages import open_app
 from tests.test_cli_import import cli
 from tests.test_clustering import fill, separated
@@ -29,11 +29,11 @@ OUT_OF_RANGE = [
 
 
 def _soon(days: float) -> str:
-    return (datetime.now(timezone.utc) + timedelta(days=days)).isoformat()
+    return (datetime.now(UTC) + timedelta(days=days)).isoformat()
 
 
 def test_the_accepted_range_runs_from_1970_to_one_day_after_now():
-    assert utc_moment("1970-01-01T00:00:00Z") == datetime(1970, 1, 1, tzinfo=timezone.utc)
+    assert utc_moment("1970-01-01T00:00:00Z") == datetime(1970, 1, 1, tzinfo=UTC)
     assert utc_moment(_soon(0.9)) is not None
     with pytest.raises(ValueError, match="in the future"):
         utc_moment(_soon(1.1))

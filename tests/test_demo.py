@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import statistics
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -14,7 +15,7 @@ from dashboard.judge import judge_human_agreement
 from store import Store
 from tests.test_cli_import import cli
 
-NOW = datetime(2026, 3, 2, 16, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 16, 30, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +94,7 @@ def test_conversations_have_several_turns_and_re_asks(loaded):
             continue
         turns = store.ingest.conversation_turns(size["conversation_id"])
         assert [t["turn"] for t in turns] == list(range(1, len(turns) + 1))
-        for before, after in zip(turns, turns[1:]):
+        for before, after in itertools.pairwise(turns):
             bad = before["error"] is not None or (before["stars_min"] or 5) <= 2
             if bad and before["question"] in after["question"]:
                 reasks += 1

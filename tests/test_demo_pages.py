@@ -3,7 +3,7 @@ experiment, its votes and its judge verdicts instead of an empty state."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -13,7 +13,7 @@ from store import Store
 from tests.pages import run_page, use_database
 from tests.paths import free_port
 
-NOW = datetime(2026, 3, 2, 16, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 16, 30, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ from streamlit.testing.v1 import AppTest
 from dashboard.experiments import run_experiment
 from dashboard.llm import OllamaBackend
 from store import Store
-from tests.pages import run_page, use_database
 from tests.fake_ollama import DEFAULT_MODEL
+from tests.pages import run_page, use_database
 from tests.shown import shown
 
 QUESTIONS = ["How do I reset my password?", "Where is my parcel?"]

@@ -8,8 +8,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from store import Store
-from tests.paths import ROOT
 from tests.factories import add_day_interaction, conversation, small_sample
+from tests.paths import ROOT
 
 PAGE = str(ROOT / "views" / "insights.py")
 D1, D2 = "2026-03-09", "2026-03-10"

@@ -344,8 +344,8 @@ def test_a_new_password_or_a_removed_account_signs_that_user_out_at_once(browser
 def test_signing_in_with_the_identity_provider(browser, tmp_path, monkeypatch):
     """Streamlit's own st.login against a fake OpenID Connect provider on this machine."""
     import tests.browser as browser_helpers
-    from tests.paths import free_port
     from tests.fake_oidc import CLIENT_ID, CLIENT_SECRET, FakeOidc
+    from tests.paths import free_port
 
     port = free_port()
     monkeypatch.setattr(browser_helpers, "free_port", lambda: port)  # the redirect_uri's port

@@ -11,8 +11,8 @@ import pytest
 
 from store import Store
 from tests.browser import chromium, screenshot, streamlit_app, wait_for_run
-from tests.paths import free_port
 from tests.fake_openai import DEFAULT_KEY, DEFAULT_MODEL, FakeOpenAI
+from tests.paths import free_port
 
 pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")

@@ -20,8 +20,8 @@ import pytest
 from dashboard.auth import hash_password, token_digest
 from store import Store
 from tests.browser import chromium, screenshot, streamlit_app, wait_for_run
-from tests.paths import ROOT, free_port
 from tests.factories import add_interaction
+from tests.paths import ROOT, free_port
 
 pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")

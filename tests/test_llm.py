@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from dashboard.chat import INTERRUPTED, ChatTurn
 from dashboard.llm import (
     EMBEDDED_MODEL,
@@ -13,8 +12,8 @@ from dashboard.llm import (
     build_messages,
     embedded_model_path,
 )
-from tests.paths import free_port
 from tests.fake_ollama import DEFAULT_MODEL, FakeOllama
+from tests.paths import free_port
 
 
 def test_model_list_comes_from_the_server(fake_ollama):

@@ -15,8 +15,8 @@ from dashboard.llm import (
     backend_named,
 )
 from dashboard.openai_backend import Endpoint, OpenAIBackend, openai_endpoints
-from tests.paths import free_port
 from tests.fake_openai import DEFAULT_KEY, DEFAULT_MODEL, FakeOpenAI
+from tests.paths import free_port
 
 HI = [{"role": "user", "content": "Why is the sky blue?"}]
 

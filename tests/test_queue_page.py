@@ -7,8 +7,8 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.filters import Filters
 from store import Store
-from tests.paths import ROOT
 from tests.factories import review_store
+from tests.paths import ROOT
 from tests.shown import shown
 
 # review_store's ids: 1 password, 2 charged, 3 parcel, 4 failed call, 5 policy, 6-8 the trip
@@ -257,8 +257,9 @@ def test_a_key_counts_though_the_save_reaches_the_server_while_its_callback_runs
     """'4' then 'S' typed quickly: the save's request arrives while the key's callback is
     running. Streamlit stopped the callback at its first read of the session state, so the
     four stars were never set and the save stored nothing."""
-    import dashboard.ui.review as review_ui
     from streamlit.runtime.scriptrunner import RerunData, get_script_run_ctx
+
+    import dashboard.ui.review as review_ui
 
     at = queue()
     shown_before = review_ui.queue_shown

@@ -10,10 +10,10 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.filters import Filters
 from dashboard.review import empty_review_text, rows_csv
-from store import Store
-from tests.paths import ROOT
-from tests.factories import add_interaction, many_interactions, review_store
 from dashboard.safe_text import inert_markdown
+from store import Store
+from tests.factories import add_interaction, many_interactions, review_store
+from tests.paths import ROOT
 
 
 @pytest.fixture

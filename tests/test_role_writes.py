@@ -11,8 +11,8 @@ from streamlit.testing.v1 import AppTest
 from dashboard.auth import Session, hash_password
 from dashboard.ui.auth import SESSION_KEY
 from store import Store
-from tests.pages import run_page, use_database
 from tests.fake_ollama import FakeOllama
+from tests.pages import run_page, use_database
 from tests.test_clustering import fill, separated
 
 REFUSED = "does not allow"

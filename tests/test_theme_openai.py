@@ -17,9 +17,9 @@ from dashboard.embedding import openai_embedder
 from dashboard.llm import BackendError
 from dashboard.openai_backend import Endpoint
 from store import Store
+from tests.fake_openai import DEFAULT_KEY, DEFAULT_MODEL, FakeOpenAI, hashed_vector
 from tests.pages import open_app
 from tests.paths import free_port
-from tests.fake_openai import DEFAULT_KEY, DEFAULT_MODEL, FakeOpenAI, hashed_vector
 from tests.shown import shown
 from tests.test_cli_import import cli
 from tests.test_clustering import fill

@@ -7,7 +7,7 @@ import csv
 import re
 import socket
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -15,8 +15,15 @@ from sklearn.metrics import normalized_mutual_info_score
 
 from dashboard import demo
 from dashboard.clustering import (
-    COMBINED, TFIDF, WORDLLAMA, ThemeOptions, cluster_texts, find_themes, phrases, theme_terms,
+    COMBINED,
+    TFIDF,
+    WORDLLAMA,
+    ThemeOptions,
     _phrase_counts,
+    cluster_texts,
+    find_themes,
+    phrases,
+    theme_terms,
 )
 from dashboard.embedding import embed_texts, wordllama
 from dashboard.filters import Filters
@@ -24,7 +31,7 @@ from store import Store
 from tests.paths import ROOT
 
 BANKING77 = ROOT / "tests" / "data" / "banking77_test.csv"
-NOW = datetime(2026, 3, 2, 16, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 16, 30, tzinfo=UTC)
 
 
 def banking77() -> tuple[list[str], list[str]]:

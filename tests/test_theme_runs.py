@@ -6,7 +6,14 @@ from __future__ import annotations
 from dashboard.clustering import OTHER_ID, ThemeOptions, find_themes
 from dashboard.filters import Filters
 from dashboard.theme_runs import (
-    UNASSIGNED, UNASSIGNED_ID, assign, from_blob, latest_week, placed, propose_mapping, run_to_save,
+    UNASSIGNED,
+    UNASSIGNED_ID,
+    assign,
+    from_blob,
+    latest_week,
+    placed,
+    propose_mapping,
+    run_to_save,
     weekly,
 )
 from tests.test_clustering import TOPICS, fill, separated

@@ -18,8 +18,8 @@ from dashboard.insights import (
 )
 from store import Store
 from store.migrations import migrations
-from tests.paths import ROOT
 from tests.factories import stamp
+from tests.paths import ROOT
 
 PAGE = str(ROOT / "views" / "insights.py")
 D1, D2 = "2026-03-09", "2026-03-10"

@@ -5,8 +5,8 @@ import streamlit as st
 from dashboard.chat import ChatTurn, backend_label
 from dashboard.experiments import variant_label
 from dashboard.safe_text import inert_stream, plain_text
-from dashboard.ui.chat import chat_allowed, model_picker, show_rated_turn
 from dashboard.ui.auth import require
+from dashboard.ui.chat import chat_allowed, model_picker, show_rated_turn
 from dashboard.ui.common import get_store, reviewer_input
 from dashboard.ui.guard import permitted
 from dashboard.ui.text import show_turn

@@ -3,19 +3,34 @@
 import streamlit as st
 
 from dashboard.clustering import OTHER_ID, summary_sentence
-from store.clusters import LOW_RATED_TEXT
 from dashboard.filters import Filters
 from dashboard.llm import BackendError
 from dashboard.safe_text import plain_text
-from dashboard.ui.clusters import (
-    Settings, continued_themes, followed_themes, make_question_set, name_all_with_model,
-    name_with_model, reset_settings, save_run, send_to_queue, settings_row, theme_detail, theme_map,
-    theme_names, theme_picker, theme_report, theme_source, theme_table, view_params,
-)
 from dashboard.ui.auth import require
+from dashboard.ui.clusters import (
+    Settings,
+    continued_themes,
+    followed_themes,
+    make_question_set,
+    name_all_with_model,
+    name_with_model,
+    reset_settings,
+    save_run,
+    send_to_queue,
+    settings_row,
+    theme_detail,
+    theme_map,
+    theme_names,
+    theme_picker,
+    theme_report,
+    theme_source,
+    theme_table,
+    view_params,
+)
 from dashboard.ui.common import get_store, reviewer_input
 from dashboard.ui.filters import filter_bar, reset_filters, write_query_params
 from dashboard.ui.guard import needs_note
+from store.clusters import LOW_RATED_TEXT
 
 VIEW_KEY = "clusters.view"  # (filters, settings) last shown and written to the URL
 FILTER_PREFIX = "clusters"

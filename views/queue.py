@@ -9,11 +9,21 @@ from dashboard.safe_text import plain_text
 from dashboard.ui.auth import require
 from dashboard.ui.common import get_store, reviewer_input
 from dashboard.ui.filters import (
-    current_filters, filter_bar, reset_filters, url_is_new, write_query_params,
+    current_filters,
+    filter_bar,
+    reset_filters,
+    url_is_new,
+    write_query_params,
 )
 from dashboard.ui.guard import permitted
 from dashboard.ui.review import (
-    detail, queue_inputs, queue_keys, queue_next, queue_progress, queue_rating, queue_shown,
+    detail,
+    queue_inputs,
+    queue_keys,
+    queue_next,
+    queue_progress,
+    queue_rating,
+    queue_shown,
     show_turns,
 )
 

@@ -7,11 +7,16 @@ from dashboard.review import ReviewView, count_label, empty_review_text, page_co
 from dashboard.ui.auth import allowed, require
 from dashboard.ui.common import get_store, reviewer_input
 from dashboard.ui.filters import filter_bar, reset_filters, url_is_new, write_query_params
-from dashboard.ui.upload import import_box
 from dashboard.ui.review import (
-    count_matches, detail, interaction_panel, page_rows, scroll_into_view, selectable_table,
+    count_matches,
+    detail,
+    interaction_panel,
+    page_rows,
+    scroll_into_view,
+    selectable_table,
     table_key,
 )
+from dashboard.ui.upload import import_box
 
 VIEW_KEY = "review.view"  # the view last shown (and written to the URL)
 PAGE_KEY = "review.page"

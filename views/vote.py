@@ -5,9 +5,9 @@ import streamlit as st
 from dashboard.experiments import cast_vote, next_blind_pair
 from dashboard.safe_text import plain_text
 from dashboard.ui.auth import require
+from dashboard.ui.common import get_store, reviewer_input
 from dashboard.ui.guard import permitted
 from dashboard.ui.text import show_markdown
-from dashboard.ui.common import get_store, reviewer_input
 
 PAIR_KEY = "vote.pair"
 REVEAL_KEY = "vote.revealed"

@@ -10,7 +10,7 @@ import hashlib
 import json
 import math
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from store.dates import EARLIEST, kind_of, latest, utc_moment, utc_text
@@ -238,7 +238,7 @@ def epoch_time(value: Any, name: str, unit: float = 1.0) -> str | None:
     try:
         steps = int(value) if isinstance(value, str) else value
         seconds = steps * unit if unit != 1e-9 else steps / 1e9
-        moment = datetime.fromtimestamp(seconds, timezone.utc)
+        moment = datetime.fromtimestamp(seconds, UTC)
     except (ValueError, OverflowError, OSError):
         raise Bad(f"{name} is not a Unix time Loupe can read: {shown(value)}") from None
     return normalize_time(moment.isoformat(), name)

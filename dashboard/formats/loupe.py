@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from store.dates import kind_of
 from dashboard.formats import checks
 from dashboard.formats.checks import Bad
+from store.dates import kind_of
 from store.ingest import ImportRating, ImportRow
 
 KNOWN_FIELDS = frozenset({

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from store.dates import kind_of
 from dashboard.formats.checks import Bad, size_check
+from store.dates import kind_of
 
 ROLES = {"system": "system", "developer": "system", "user": "user", "human": "user",
          "assistant": "assistant", "model": "assistant", "gpt": "assistant"}

@@ -18,9 +18,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from store.dates import kind_of
 from dashboard.formats import checks, messages
 from dashboard.formats.checks import Bad
+from store.dates import kind_of
 from store.ingest import ImportRating, ImportRow, ImportVote
 
 MAX_DEPTH = 10_000  # messages followed back from the rated one

@@ -29,9 +29,9 @@ import base64
 import json
 from typing import Any
 
-from store.dates import kind_of
 from dashboard.formats import checks, messages
 from dashboard.formats.checks import Bad
+from store.dates import kind_of
 from store.ingest import ImportRating, ImportRow
 
 GOOD_LABELS = {"pass", "passed", "correct", "relevant", "good", "positive", "thumbs_up", "up",

@@ -15,9 +15,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from store.dates import kind_of
 from dashboard.formats import checks, messages
 from dashboard.formats.checks import Bad
+from store.dates import kind_of
 from store.ingest import ImportRating, ImportRow, ImportVote
 
 
@@ -126,7 +126,7 @@ def _common_prefix(a: str, b: str) -> int:
     for cut in range(min(len(a), len(b)) + 1):
         if cut == min(len(a), len(b)) or a[cut] != b[cut]:
             break
-    if 0 < cut and a[cut - 1 : cut] != " " and " " in a[:cut]:
+    if cut > 0 and a[cut - 1 : cut] != " " and " " in a[:cut]:
         cut = a.rfind(" ", 0, cut) + 1  # whole words on both sides
     return cut
 

@@ -22,8 +22,8 @@ from dashboard.llm import (
     available_backends,
     backend_named,
 )
-from dashboard.ratelimit import RateLimiter
 from dashboard.openai_backend import OpenAIBackend, openai_endpoints
+from dashboard.ratelimit import RateLimiter
 from dashboard.safe_text import plain_text
 from dashboard.ui.rating import rating_widget
 from dashboard.ui.text import show_turn

@@ -8,21 +8,48 @@ from typing import Any, cast
 
 import streamlit as st
 
-from dashboard.clustering import (
-    DEFAULT_MAX_ITEMS, DEFAULT_VECTORIZER, EXAMPLES, MAX_THEMES, OLLAMA_PREFIX, OPENAI_PREFIX,
-    OTHER_ID, QUESTION_SET_LIMIT, QUEUE_LIMIT, SORTS, VECTORIZERS, ThemeOptions, ThemeReport,
-    distinct_question_count, embedding_models, find_themes, map_frame, name_theme,
-    name_themes, queue_ids, question_set_items, share_text, theme_title, themes_frame, trend_frame,
-)
-from dashboard.theme_runs import (
-    UNASSIGNED, busiest, latest_week, placed, propose_mapping, run_to_save, weekly,
-)
 from dashboard.charts import map_figure, weekly_figure
+from dashboard.clustering import (
+    DEFAULT_MAX_ITEMS,
+    DEFAULT_VECTORIZER,
+    EXAMPLES,
+    MAX_THEMES,
+    OLLAMA_PREFIX,
+    OPENAI_PREFIX,
+    OTHER_ID,
+    QUESTION_SET_LIMIT,
+    QUEUE_LIMIT,
+    SORTS,
+    VECTORIZERS,
+    ThemeOptions,
+    ThemeReport,
+    distinct_question_count,
+    embedding_models,
+    find_themes,
+    map_frame,
+    name_theme,
+    name_themes,
+    question_set_items,
+    queue_ids,
+    share_text,
+    theme_title,
+    themes_frame,
+    trend_frame,
+)
 from dashboard.filters import Filters
 from dashboard.llm import BackendError
 from dashboard.pages import QUEUE_PAGE, REVIEW_PAGE
 from dashboard.review import ITEM_PARAM, preview, stars_mean_text
 from dashboard.safe_text import inert_markdown, plain_text
+from dashboard.theme_runs import (
+    UNASSIGNED,
+    busiest,
+    latest_week,
+    placed,
+    propose_mapping,
+    run_to_save,
+    weekly,
+)
 from dashboard.ui.auth import allowed
 from dashboard.ui.chat import make_backend, model_catalog
 from dashboard.ui.common import reviewer

@@ -8,7 +8,7 @@ curation option changes, the file and its download leave the screen.
 from __future__ import annotations
 
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -336,7 +336,7 @@ def build(store: Store, options: ExportOptions, who: str | None, *, anyway: bool
 
 def _write(store: Store, options: ExportOptions, who: str | None, *,
            refuse_one_sided: bool) -> ExportResult | OneSidedExport | None:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
     out = export_dir(store) / f"loupe-{options.format}-{stamp}.{options.file_type}"
     bar = st.progress(0.0, text="Writing…")
     try:

@@ -10,7 +10,12 @@ import streamlit as st
 
 from dashboard.filters import Filters
 from dashboard.ratings import (
-    RATING_KEYS, RatingKey, stars_from_widget, stars_to_widget, tag_options, thumbs_from_widget,
+    RATING_KEYS,
+    RatingKey,
+    stars_from_widget,
+    stars_to_widget,
+    tag_options,
+    thumbs_from_widget,
     thumbs_to_widget,
 )
 from dashboard.review import PAGE_SIZE, call_facts, next_in_queue, ratings_frame, table_frame

@@ -21,7 +21,7 @@ anyone, signed in or not, how many sessions and what caches the server holds.
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from starlette.middleware import Middleware
@@ -46,8 +46,8 @@ from dashboard.auth import (
     token_digest,
     unsign_cookie,
 )
-from store.dates import read_utc_text
 from store import Store, default_db_path
+from store.dates import read_utc_text
 
 SESSION_PATH = "/_loupe/session"
 SIGNOUT_PATH = "/_loupe/signout"
@@ -122,7 +122,7 @@ def swap_code(request: Request) -> Response:
     if session is None:
         return _expired_page()
     expires = read_utc_text(session["expires_at"])
-    max_age = max(0, int((expires - datetime.now(timezone.utc)).total_seconds()))
+    max_age = max(0, int((expires - datetime.now(UTC)).total_seconds()))
     response = RedirectResponse(next_path, status_code=303)
     response.set_cookie(SESSION_COOKIE, sign_cookie(cookie_key(store), SESSION_COOKIE, token),
                         max_age=max_age, path=home, httponly=True, samesite="lax",
