@@ -26,6 +26,9 @@ PALETTE = (
 )
 MS_TICKS = [m * 10**e for e in range(7) for m in (1, 2, 5)]
 OTHER_COLOR = "#b8b8b8"  # the items of no theme on the theme map
+# Themes outnumber the palette's colours: after each round of colours, another shape or dash.
+MAP_SYMBOLS = ("circle", "square", "diamond", "cross", "x", "triangle-up")
+LINE_DASHES = ("solid", "dash", "dot", "dashdot")
 STAR_COLORS = {1: "#B2182B", 2: "#EF8A62", 3: "#A6A6A6", 4: "#67A9CF", 5: "#2166AC"}
 PERIOD_TITLES = {"day": "Day (UTC)", "week": "Week (UTC, starting Monday)"}
 _LAYOUT = dict(
@@ -402,12 +405,16 @@ def kappa_heatmap(pairs: pd.DataFrame, column: str = "stars_weighted_kappa") -> 
 def map_figure(frame: pd.DataFrame) -> go.Figure:
     """A scatter of the themed items, coloured by theme ("other" in grey), question and rating on
     hover; ``frame`` is ``clustering.map_frame``'s, its names already escaped."""
-    themes = list(dict.fromkeys(frame["theme"]))
-    colours = {t: PALETTE[i % len(PALETTE)] for i, t in enumerate(t for t in themes if t != OTHER_LABEL)}
+    named = [t for t in dict.fromkeys(frame["theme"]) if t != OTHER_LABEL]
+    colours = {t: PALETTE[i % len(PALETTE)] for i, t in enumerate(named)}
     colours[OTHER_LABEL] = OTHER_COLOR
+    # past the palette's last colour, the next themes take it again with another marker shape
+    symbols = {t: MAP_SYMBOLS[i // len(PALETTE) % len(MAP_SYMBOLS)] for i, t in enumerate(named)}
+    symbols[OTHER_LABEL] = MAP_SYMBOLS[0]
     figure = px.scatter(
-        frame, x="x", y="y", color="theme", custom_data=["id", "question", "rating"],
+        frame, x="x", y="y", color="theme", symbol="theme", custom_data=["id", "question", "rating"],
         labels={"theme": "Theme"}, render_mode="webgl", color_discrete_map=colours,
+        symbol_map=symbols,
     )
     figure.update_traces(
         marker={"size": 6, "opacity": 0.75},
@@ -433,6 +440,9 @@ def weekly_figure(frame: pd.DataFrame) -> go.Figure:
     figure = px.line(data, x="week", y="items", color="theme", markers=True,
                      custom_data=["share_text", "stars_text"], category_orders={"theme": order},
                      color_discrete_map={t: PALETTE[i % len(PALETTE)] for i, t in enumerate(order)},
+                     line_dash="theme", line_dash_map={
+                         t: LINE_DASHES[i // len(PALETTE) % len(LINE_DASHES)]
+                         for i, t in enumerate(order)},
                      labels={"week": "Week", "items": "Low-rated items", "theme": "Saved theme"})
     figure.update_traces(hovertemplate="%{x|%d %b %Y}: %{y} items · %{customdata[0]} of the week"
                                        " · mean %{customdata[1]}<extra>%{fullData.name}</extra>")

@@ -127,3 +127,23 @@ def test_pairwise_figures_escape_labels_and_draw_intervals():
     assert list(trace.error_x.array) == pytest.approx([0.1]) and list(trace.error_x.arrayminus) == pytest.approx([0.1])
     board = leaderboard_figure([{"variant": "x", "score": 1100, "ci_low": 1000, "ci_high": 1150}])
     assert list(board.data[0].error_x.array) == [50] and list(board.data[0].error_x.arrayminus) == [100]
+
+
+def test_every_theme_on_the_map_has_its_own_colour_and_shape_past_the_palette():
+    """Themes outnumber the palette's colours: a theme that takes a colour again takes another
+    marker shape, so no two themes look alike; "other" stays grey."""
+    from dashboard.charts import OTHER_COLOR, PALETTE, map_figure
+    from dashboard.clustering import OTHER_LABEL
+
+    names = [f"Theme {i}" for i in range(2 * len(PALETTE) + 5)] + [OTHER_LABEL]
+    frame = pd.DataFrame({
+        "x": range(len(names)), "y": range(len(names)), "theme": names,
+        "id": range(len(names)), "question": "Where is my parcel?", "rating": "1 star",
+    })
+    looks = {trace.name: (trace.marker.color, trace.marker.symbol)
+             for trace in map_figure(frame).data}
+    assert set(looks) == set(names)
+    themed = [looks[name] for name in names if name != OTHER_LABEL]
+    assert len(set(themed)) == len(themed)
+    assert {colour for colour, _ in themed} <= set(PALETTE)
+    assert looks[OTHER_LABEL][0] == OTHER_COLOR
