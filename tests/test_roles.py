@@ -107,3 +107,18 @@ def test_a_viewer_cannot_rate_even_by_calling_the_save(team):
         finally:
             st.session_state = original
         assert store.review.ratings_for(1) == []
+
+
+@pytest.mark.parametrize(("name", "role", "may_rate"),
+                         [("vic", "viewer", False), ("ann", "annotator", True)])
+def test_the_place_for_your_own_rating_shows_only_to_who_may_rate(team, name, role, may_rate):
+    """A viewer saw a "Your rating" heading with nothing under it."""
+    at = _app(Session(name, role, time.time()))
+    at.switch_page("views/review.py")
+    at.query_params["item"] = "1"
+    at.run()
+    assert not at.exception
+    shown = [m.value for m in at.main.markdown]
+    assert "**Ratings**" in shown  # everyone reads the ratings
+    assert ("**Your rating**" in shown) is may_rate
+    assert bool(at.feedback) is may_rate

@@ -21,6 +21,7 @@ from dashboard.ratings import (
 from dashboard.review import PAGE_SIZE, call_facts, next_in_queue, ratings_frame, table_frame
 from dashboard.safe_text import plain_text
 from dashboard.stats import ratings_frame as ratings_frame_of
+from dashboard.ui.auth import allowed
 from dashboard.ui.rating import rating_widget
 from dashboard.ui.text import show_turn
 from store import Store
@@ -197,6 +198,8 @@ def interaction_panel(store: Store, info: dict, reviewer: str, *, prefix: str = 
     show_turns(info["turns"], highlight=interaction["id"])
     st.markdown("**Ratings**")
     show_ratings(info["ratings"])
+    if not allowed(store, "rate"):
+        return  # a role that reads ratings gets no empty place for its own
     st.markdown("**Your rating**")
     if interaction.get("answer"):
         rating_widget(store, interaction["id"], reviewer, prefix=prefix)
